@@ -1,0 +1,124 @@
+/**
+ * The DocumentStore port: collections with MongoDB filter, update and sort
+ * semantics. Two adapters pass one contract suite
+ * (test/contract/documentstore.contract.ts): `memory` (mingo) and `mongodb`
+ * (official driver).
+ *
+ * The shapes deliberately mirror the MongoDB driver so that the mongodb
+ * adapter stays thin and the memory adapter cannot drift into its own dialect.
+ */
+
+export type Document = { _id: string } & Record<string, unknown>;
+
+/** A MongoDB query filter, e.g. `{ tenantId: 'acme', id: { $in: [...] } }`. */
+export type Filter = Record<string, unknown>;
+/** A MongoDB update document with operators (`$set`, `$unset`, `$inc`, `$push`, `$setOnInsert`, ...). */
+export type Update = Record<string, unknown>;
+/** `{ field: 1 | -1 }`, applied in key order. */
+export type Sort = Record<string, 1 | -1>;
+export type Projection = Record<string, 0 | 1>;
+
+export interface FindOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+  projection?: Projection;
+}
+
+export interface UpdateOptions {
+  upsert?: boolean;
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedCount: number;
+}
+
+export type WriteOperation<T extends Document> =
+  | { insertOne: { document: T } }
+  | { replaceOne: { filter: Filter; replacement: T; upsert?: boolean } }
+  | { updateOne: { filter: Filter; update: Update; upsert?: boolean } }
+  | { updateMany: { filter: Filter; update: Update } }
+  | { deleteOne: { filter: Filter } }
+  | { deleteMany: { filter: Filter } };
+
+export interface BulkWriteOptions {
+  /**
+   * Default true: stop at the first failing operation. With `false`, every
+   * operation is attempted and failures are reported together.
+   */
+  ordered?: boolean;
+}
+
+export interface BulkWriteResult {
+  insertedCount: number;
+  matchedCount: number;
+  modifiedCount: number;
+  deletedCount: number;
+  upsertedCount: number;
+  /** Indexes (into the operations array) of operations that failed on a unique index. */
+  duplicateKeyErrors: number[];
+}
+
+export interface IndexSpec {
+  keys: Record<string, 1 | -1>;
+  name: string;
+  unique?: boolean;
+  /** Unique only among documents matching this filter (MongoDB partialFilterExpression). */
+  partialFilterExpression?: Filter;
+}
+
+export interface Collection<T extends Document = Document> {
+  readonly name: string;
+  findOne(filter: Filter, options?: FindOptions): Promise<T | null>;
+  find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  /** Streams matching documents without holding them all in memory. */
+  stream(filter: Filter, options?: FindOptions): AsyncIterable<T>;
+  countDocuments(filter: Filter): Promise<number>;
+  /** Throws DuplicateKeyError on a unique index violation. */
+  insertOne(document: T): Promise<void>;
+  /** Throws DuplicateKeyError when an upsert collides with a unique index (including `_id`). */
+  updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult>;
+  updateMany(filter: Filter, update: Update): Promise<UpdateResult>;
+  replaceOne(filter: Filter, replacement: T, options?: UpdateOptions): Promise<UpdateResult>;
+  deleteOne(filter: Filter): Promise<number>;
+  deleteMany(filter: Filter): Promise<number>;
+  /**
+   * Duplicate-key failures are reported in the result, never thrown, because
+   * idempotent projections expect them on replay. Other failures throw.
+   */
+  bulkWrite(operations: readonly WriteOperation<T>[], options?: BulkWriteOptions): Promise<BulkWriteResult>;
+  /** Idempotent. */
+  createIndexes(indexes: readonly IndexSpec[]): Promise<void>;
+  /** Removes the collection and its indexes. Idempotent. */
+  drop(): Promise<void>;
+}
+
+export interface DocumentStore {
+  readonly kind: 'memory' | 'mongodb';
+  collection<T extends Document = Document>(name: string): Collection<T>;
+  listCollections(): Promise<string[]>;
+  /** Atomically renames a collection, replacing `to` if it exists (used for blue/green switches). */
+  renameCollection(from: string, to: string): Promise<void>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DuplicateKeyError extends Error {
+  override readonly name = 'DuplicateKeyError';
+  constructor(
+    readonly collection: string,
+    readonly index: string,
+  ) {
+    super(`duplicate key in ${collection} (index ${index})`);
+  }
+}
+
+export class DocumentStoreUnavailableError extends Error {
+  override readonly name = 'DocumentStoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
