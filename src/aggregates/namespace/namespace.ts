@@ -1,0 +1,138 @@
+import { applyChanges, diff, type Changes, type Command, type Decider, type DomainEvent } from '../decider.js';
+import { assertNever, badInput, conflict, notFound } from '../../shared/errors.js';
+import { validateId } from '../../shared/ids.js';
+import { jsonEqual, sanitizeJsonObject, type JsonObject } from '../../shared/json.js';
+
+export interface PluginDefault {
+  type: string;
+  forced: boolean;
+  values: JsonObject;
+}
+
+export interface NamespaceSettings {
+  description: string | null;
+  variables: JsonObject;
+  pluginDefaults: PluginDefault[];
+  allowedNamespaces: string[];
+}
+
+export interface NamespacePatch {
+  description?: string | null;
+  variables?: unknown;
+  pluginDefaults?: unknown;
+  allowedNamespaces?: unknown;
+}
+
+export type NamespaceCommand =
+  | Command<'CreateNamespace', { id: string; description?: string | null }>
+  | Command<'UpdateNamespace', { id: string; patch: NamespacePatch }>
+  | Command<'DeleteNamespace', { id: string }>;
+
+export type NamespaceEvent =
+  | DomainEvent<'NamespaceCreated', { id: string; description: string | null }>
+  | DomainEvent<'NamespaceUpdated', { id: string; changes: Changes<NamespaceSettings> }>
+  | DomainEvent<'NamespaceDeleted', { id: string }>;
+
+export type NamespaceState = { status: 'absent' } | ({ status: 'active' | 'deleted'; id: string } & NamespaceSettings);
+
+export const EMPTY_NAMESPACE_SETTINGS: NamespaceSettings = {
+  description: null,
+  variables: {},
+  pluginDefaults: [],
+  allowedNamespaces: [],
+};
+
+const MAX_DESCRIPTION = 10_000;
+const MAX_PLUGIN_DEFAULTS = 200;
+const PLUGIN_TYPE = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+
+export function validateDescription(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string' || value.length > MAX_DESCRIPTION) {
+    throw badInput('description', `description must be a string of at most ${MAX_DESCRIPTION} characters`);
+  }
+  return value;
+}
+
+function validatePluginDefaults(value: unknown): PluginDefault[] {
+  if (!Array.isArray(value)) throw badInput('pluginDefaults', 'pluginDefaults must be a list');
+  if (value.length > MAX_PLUGIN_DEFAULTS) throw badInput('pluginDefaults', `at most ${MAX_PLUGIN_DEFAULTS} plugin defaults`);
+  const seen = new Set<string>();
+  return value.map((item: unknown, i) => {
+    const field = `pluginDefaults[${i}]`;
+    if (item === null || typeof item !== 'object') throw badInput(field, `${field} must be an object`);
+    const { type, forced, values } = item as Record<string, unknown>;
+    if (typeof type !== 'string' || type.length > 300 || !PLUGIN_TYPE.test(type)) {
+      throw badInput(`${field}.type`, `${field}.type must be a plugin type such as io.kestra.plugin.core.log.Log`);
+    }
+    const isForced = forced === undefined || forced === null ? false : forced;
+    if (typeof isForced !== 'boolean') throw badInput(`${field}.forced`, `${field}.forced must be a boolean`);
+    const key = `${type}|${String(isForced)}`;
+    if (seen.has(key)) throw badInput(`${field}.type`, `${type} appears twice with forced=${String(isForced)}`);
+    seen.add(key);
+    return { type, forced: isForced, values: sanitizeJsonObject(`${field}.values`, values ?? {}) };
+  });
+}
+
+function validateAllowedNamespaces(value: unknown): string[] {
+  if (!Array.isArray(value)) throw badInput('allowedNamespaces', 'allowedNamespaces must be a list of namespaces');
+  if (value.length > 1000) throw badInput('allowedNamespaces', 'at most 1000 allowed namespaces');
+  const ids = value.map((ns, i) => validateId('namespace', `allowedNamespaces[${i}]`, ns));
+  return [...new Set(ids)].sort();
+}
+
+export function validateNamespacePatch(patch: NamespacePatch): Partial<NamespaceSettings> {
+  const out: Partial<NamespaceSettings> = {};
+  if (patch.description !== undefined) out.description = validateDescription(patch.description);
+  if (patch.variables !== undefined && patch.variables !== null) out.variables = sanitizeJsonObject('variables', patch.variables);
+  if (patch.pluginDefaults !== undefined && patch.pluginDefaults !== null) {
+    out.pluginDefaults = validatePluginDefaults(patch.pluginDefaults);
+  }
+  if (patch.allowedNamespaces !== undefined && patch.allowedNamespaces !== null) {
+    out.allowedNamespaces = validateAllowedNamespaces(patch.allowedNamespaces);
+  }
+  return out;
+}
+
+export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
+  initialState: () => ({ status: 'absent' }),
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'NamespaceCreated':
+        // A re-created namespace starts from empty settings: a delete forgets what was there.
+        return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, description: event.data.description };
+      case 'NamespaceUpdated':
+        return state.status === 'absent' ? state : { ...state, ...applyChanges<NamespaceSettings>(state, event.data.changes) };
+      case 'NamespaceDeleted':
+        return state.status === 'absent' ? state : { ...state, status: 'deleted' };
+      default:
+        return assertNever(event);
+    }
+  },
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'CreateNamespace': {
+        const id = validateId('namespace', 'id', command.data.id);
+        const description = validateDescription(command.data.description);
+        if (state.status === 'active') throw conflict(`namespace ${id} already exists`);
+        return [{ type: 'NamespaceCreated', data: { id, description }, namespace: id }];
+      }
+      case 'UpdateNamespace': {
+        const patch = validateNamespacePatch(command.data.patch);
+        if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        const changes = diff<NamespaceSettings>(state, patch, jsonEqual);
+        return Object.keys(changes).length === 0
+          ? []
+          : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];
+      }
+      case 'DeleteNamespace': {
+        if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        return [{ type: 'NamespaceDeleted', data: { id: state.id }, namespace: state.id }];
+      }
+      default:
+        return assertNever(command);
+    }
+  },
+};

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
+import type { CommandMetadata } from '../aggregates/decider.js';
+import type { Access, Authorizer } from '../auth/authorizer.js';
+import type { Principal } from '../auth/principal.js';
+import type { Actor } from '../eventstore/port.js';
+import { unauthenticated } from '../shared/errors.js';
+
+const IDEMPOTENCY_NAMESPACE = '0b6f2f4e-1f43-4c43-a2b1-8f3e6f1d9c27';
+
+/**
+ * Who is asking, independent of the transport: GraphQL requests and CLI
+ * commands both become a Caller. Access is computed once per tenant per
+ * caller (a caller lives for one request).
+ */
+export class Caller {
+  private readonly accessByTenant = new Map<string, Promise<Access>>();
+  private sequence = 0;
+
+  constructor(
+    readonly principal: Principal | null,
+    private readonly authorizer: Authorizer,
+    readonly correlationId: string = randomUUID(),
+    readonly client: { ip?: string | undefined; userAgent?: string | undefined; idempotencyKey?: string | undefined } = {},
+  ) {}
+
+  authenticated(): Principal {
+    if (!this.principal) throw unauthenticated();
+    return this.principal;
+  }
+
+  actor(): Actor {
+    const principal = this.authenticated();
+    return { type: principal.type, id: principal.id };
+  }
+
+  access(tenantId: string): Promise<Access> {
+    const principal = this.authenticated();
+    let access = this.accessByTenant.get(tenantId);
+    if (!access) {
+      access = this.authorizer.access(principal, tenantId);
+      this.accessByTenant.set(tenantId, access);
+    }
+    return access;
+  }
+
+  /** Forget cached rights (after this caller changed bindings). */
+  invalidateAccess(): void {
+    this.accessByTenant.clear();
+  }
+
+  /**
+   * With an Idempotency-Key the n-th command of a request gets the same id on
+   * every retry of that request, so the command handler recognises the retry.
+   */
+  commandMetadata(tenantId: string, now = new Date()): CommandMetadata {
+    const n = this.sequence++;
+    const key = this.client.idempotencyKey;
+    const principal = this.authenticated();
+    const commandId = key ? uuidv5(`${principal.type}:${principal.id}:${tenantId}:${key}:${n}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
+    return {
+      commandId,
+      tenantId,
+      actor: this.actor(),
+      now: now.toISOString(),
+      correlationId: this.correlationId,
+      ip: this.client.ip,
+      userAgent: this.client.userAgent,
+    };
+  }
+}

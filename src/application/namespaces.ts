@@ -1,0 +1,180 @@
+import {
+  namespaceDecider,
+  type NamespacePatch,
+  type NamespaceState,
+  type PluginDefault,
+} from '../aggregates/namespace/namespace.js';
+import { namespaceScopeFilter } from '../auth/authorizer.js';
+import { streamName } from '../eventstore/port.js';
+import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
+import { docId } from '../projections/runtime/projection.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import { badInput, conflict, notFound } from '../shared/errors.js';
+import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
+import type { JsonObject } from '../shared/json.js';
+import type { Application } from './application.js';
+import type { Caller } from './caller.js';
+import type { TenantService } from './tenants.js';
+
+export interface NamespaceView {
+  tenantId: string;
+  id: string;
+  existing: boolean;
+  description: string | null;
+  variables: JsonObject;
+  pluginDefaults: PluginDefault[];
+  allowedNamespaces: string[];
+  revision: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+  flowCount: number;
+  secretCount: number;
+}
+
+export const namespaceStream = (tenantId: string, id: string): string => streamName(tenantId, 'namespace', id);
+
+export function namespaceView(doc: NamespaceDocument): NamespaceView {
+  return {
+    tenantId: doc.tenantId,
+    id: doc.id,
+    existing: doc.existing,
+    description: doc.description,
+    variables: JSON.parse(doc.variablesJson) as JsonObject,
+    pluginDefaults: doc.pluginDefaults.map((p) => ({ type: p.type, forced: p.forced, values: JSON.parse(p.valuesJson) as JsonObject })),
+    allowedNamespaces: doc.allowedNamespaces,
+    revision: doc.revision,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    flowCount: doc.flowCount,
+    secretCount: doc.secretCount,
+  };
+}
+
+function fromState(tenantId: string, state: NamespaceState, revision: number, doc: NamespaceDocument | null): NamespaceView {
+  if (state.status === 'absent') throw notFound('namespace');
+  const active = state.status === 'active';
+  return {
+    tenantId,
+    id: state.id,
+    existing: active,
+    description: active ? state.description : null,
+    variables: active ? state.variables : {},
+    pluginDefaults: active ? state.pluginDefaults : [],
+    allowedNamespaces: active ? state.allowedNamespaces : [],
+    revision,
+    createdAt: doc?.createdAt ?? null,
+    updatedAt: doc?.updatedAt ?? null,
+    flowCount: doc?.flowCount ?? 0,
+    secretCount: doc?.secretCount ?? 0,
+  };
+}
+
+export interface ListNamespacesOptions {
+  existingOnly?: boolean | null;
+  prefix?: string | null;
+}
+
+export class NamespaceService {
+  constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
+  ) {}
+
+  collection(tenantId: string): TenantCollection<NamespaceDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<NamespaceDocument>(NAMESPACES), tenantId);
+  }
+
+  async list(caller: Caller, tenantId: string, options: ListNamespacesOptions = {}): Promise<NamespaceView[]> {
+    const scope = (await this.tenants.enter(caller, tenantId)).scope('NAMESPACE', 'LIST');
+    const clauses: Record<string, unknown>[] = [];
+    const visible = namespaceScopeFilter('id', scope);
+    if (visible) clauses.push(visible);
+    if (options.existingOnly) clauses.push({ existing: true });
+    if (options.prefix) clauses.push({ id: { $regex: `^${escapeRegex(options.prefix)}` } });
+    const filter = clauses.length === 0 ? {} : { $and: clauses };
+    return (await this.collection(tenantId).find(filter, { sort: { id: 1 } })).map(namespaceView);
+  }
+
+  async get(caller: Caller, tenantId: string, id: string, asOf?: Date | null): Promise<NamespaceView | null> {
+    const access = await this.tenants.enter(caller, tenantId);
+    if (!isValidId('namespace', id)) return null;
+    // Without VIEW the namespace does not exist for this caller: no hint that it does.
+    if (!access.can('NAMESPACE', 'VIEW', id)) return null;
+    if (asOf) return this.asOf(tenantId, id, asOf);
+    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    return doc ? namespaceView(doc) : null;
+  }
+
+  /** Time travel: replays the namespace's own stream up to `asOf`. */
+  async asOf(tenantId: string, id: string, asOf: Date): Promise<NamespaceView | null> {
+    const limit = asOf.toISOString();
+    const { state, revision, events } = await this.app.commands.load(namespaceDecider, namespaceStream(tenantId, id), (e) => e.metadata.occurredAt <= limit);
+    if (state.status !== 'active') return null;
+    const created = [...events].reverse().find((e) => e.type === 'NamespaceCreated');
+    const view = fromState(tenantId, state, revision, null);
+    return { ...view, createdAt: created?.metadata.occurredAt ?? null, updatedAt: events.at(-1)?.metadata.occurredAt ?? null };
+  }
+
+  async create(caller: Caller, tenantId: string, input: { id: string; description?: string | null }) {
+    const access = await this.tenants.enter(caller, tenantId);
+    const id = validateId('namespace', 'id', input.id);
+    access.require('NAMESPACE', 'CREATE', id);
+    const result = await this.app.execute(namespaceDecider, namespaceStream(tenantId, id), {
+      type: 'CreateNamespace',
+      data: { id, description: input.description ?? null },
+      metadata: caller.commandMetadata(tenantId),
+    });
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  async update(caller: Caller, tenantId: string, id: string, patch: NamespacePatch, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'id', id);
+    access.require('NAMESPACE', 'UPDATE', id);
+    const result = await this.app.execute(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      { type: 'UpdateNamespace', data: { id, patch }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  /**
+   * Refused while the namespace still holds flows or secrets, unless `force`,
+   * in which case `cascade` deletes each of them first, each as its own event.
+   */
+  async delete(
+    caller: Caller,
+    tenantId: string,
+    id: string,
+    force: boolean,
+    cascade?: (caller: Caller, tenantId: string, namespace: string) => Promise<number>,
+  ) {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'id', id);
+    access.require('NAMESPACE', 'DELETE', id);
+    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    if (!doc?.existing) throw notFound(`namespace ${id}`);
+    let position = 0;
+    if (doc.flowCount > 0 || doc.secretCount > 0) {
+      if (!force) {
+        throw conflict(`namespace ${id} still holds ${doc.flowCount} flow(s) and ${doc.secretCount} secret(s); delete them first or pass force: true`);
+      }
+      if (!cascade) throw badInput('force', 'this namespace holds flows or secrets that cannot be deleted here');
+      position = await cascade(caller, tenantId, id);
+    }
+    const result = await this.app.execute(namespaceDecider, namespaceStream(tenantId, id), {
+      type: 'DeleteNamespace',
+      data: { id },
+      metadata: caller.commandMetadata(tenantId),
+    });
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: Math.max(position, result.position) };
+  }
+
+  private async view(tenantId: string, state: NamespaceState, revision: number): Promise<NamespaceView> {
+    const id = state.status === 'absent' ? '' : state.id;
+    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    return fromState(tenantId, state, revision, doc);
+  }
+}

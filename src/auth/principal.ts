@@ -1,0 +1,10 @@
+export type Principal =
+  | { type: 'USER'; id: string; instanceAdmin: boolean; via: 'bootstrap-token' | 'api-token' | 'jwt' }
+  | { type: 'SERVICE_ACCOUNT'; id: string; tenantId: string; via: 'api-token' }
+  /** The process itself: bootstrap and operator commands run on the machine (CLI). */
+  | { type: 'SYSTEM'; id: string; via: 'local' };
+
+/** The bootstrap instance admin (API.md). */
+export const ADMIN_USER_ID = 'admin';
+
+export const isInstanceAdmin = (principal: Principal | null): boolean => principal?.type === 'USER' && principal.instanceAdmin;

@@ -1,0 +1,113 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { createLogger } from '../shared/logger.js';
+import { DomainError } from '../shared/errors.js';
+import { openApplication, startGateway, systemCaller } from '../server/start.js';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tenantry: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function serve(): Promise<void> {
+  const cfg = config();
+  const logger = createLogger({ level: cfg.logLevel });
+  const running = await startGateway(cfg, logger);
+  if (running.generatedAdminToken) {
+    // Shown exactly once: only its hash is kept in the data dir.
+    process.stdout.write(
+      `\n  Bootstrap admin token (shown once, store it now):\n\n    ${running.generatedAdminToken}\n\n` +
+        `  Set TENANTRY_ADMIN_TOKEN to choose your own, or delete ${cfg.dataDir}/admin-token.sha256 to generate a new one.\n\n`,
+    );
+  }
+  logger.info(
+    { url: `http://${cfg.host}:${running.gateway.server.address() && (running.gateway.server.address() as { port: number }).port}`, eventStore: cfg.eventStore, readModels: cfg.readModels },
+    'tenantry gateway listening',
+  );
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    running
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** Runs an operator command against the configured stores as the local system principal. */
+async function withApplication<T>(work: (opened: Awaited<ReturnType<typeof openApplication>>) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const opened = await openApplication(cfg, createLogger({ level: process.env['TENANTRY_LOG_LEVEL'] ?? 'warn', destination: process.stderr }));
+  try {
+    return await work(opened);
+  } finally {
+    await opened.app.stop();
+  }
+}
+
+function tenantIdArg(value: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(value)) throw new InvalidArgumentError('a tenant id: lower-case letters, digits, _ and -');
+  return value;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('tenantry').description('Multi-tenant governance API: GraphQL gateway over an event-sourced core');
+
+  program.command('serve').description('run the GraphQL gateway').action(serve);
+
+  const tenants = program.command('tenants').description('manage tenants');
+  tenants
+    .command('create')
+    .description('create a tenant')
+    .requiredOption('--tenant <id>', 'tenant id', tenantIdArg)
+    .requiredOption('--name <name>', 'display name')
+    .option('--admin-user <userId>', 'user bound as admin in the new tenant')
+    .action(async (opts: { tenant: string; name: string; adminUser?: string }) => {
+      await withApplication(async ({ app, services }) => {
+        const { tenant } = await services.tenants.create(systemCaller(app, 'cli'), {
+          id: opts.tenant,
+          name: opts.name,
+          adminUserId: opts.adminUser ?? null,
+        });
+        process.stdout.write(`created tenant ${tenant.id} (${tenant.name})\n`);
+      });
+    });
+
+  const projections = program.command('projections').description('inspect and rebuild read models');
+  projections
+    .command('status')
+    .description('checkpoint and lag of every projection')
+    .action(async () => {
+      await withApplication(async ({ app }) => {
+        await app.projections.waitFor(await app.events.headPosition(), 60_000);
+        const rows = await app.projections.lag();
+        for (const row of rows) {
+          process.stdout.write(
+            `${row.projection.padEnd(16)} v${row.version}  position ${String(row.position).padStart(10)}  lag ${row.lagEvents} events${row.error ? `  ERROR ${row.error}` : ''}\n`,
+          );
+        }
+      });
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof DomainError) {
+      process.stderr.write(`tenantry: ${error.code}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

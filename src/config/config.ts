@@ -1,0 +1,133 @@
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  eventStore: 'sqlite' | 'kurrentdb' | 'memory';
+  kurrentDbUrl: string | null;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  readModels: 'memory' | 'mongodb';
+  mongoUri: string | null;
+  mongoDb: string;
+  adminToken: string | null;
+  masterKey: Buffer | null;
+  selfServiceTenants: boolean;
+  /** How long a mutation waits for projections before answering (read-your-writes). */
+  readYourWritesTimeoutMs: number;
+  logLevel: string;
+  production: boolean;
+  jwt: {
+    secret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+    userClaim: string;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? null : value;
+}
+
+function masterKey(env: Env): Buffer | null {
+  const value = optional(env, 'TENANTRY_MASTER_KEY');
+  if (value === null) return null;
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
+    throw new ConfigError('TENANTRY_MASTER_KEY', 'must be 32 bytes encoded in base64 (e.g. `openssl rand -base64 32`)');
+  }
+  return key;
+}
+
+/** Reads and checks the whole configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
+  const kurrentDbUrl = optional(env, 'TENANTRY_KURRENTDB_URL');
+  if (eventStore === 'kurrentdb' && kurrentDbUrl === null) {
+    throw new ConfigError('TENANTRY_KURRENTDB_URL', 'is required when TENANTRY_EVENT_STORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)');
+  }
+  const readModels = oneOf(env, 'TENANTRY_READ_MODELS', ['memory', 'mongodb'] as const, 'memory');
+  const mongoUri = optional(env, 'TENANTRY_MONGODB_URI');
+  if (readModels === 'mongodb' && mongoUri === null) {
+    throw new ConfigError('TENANTRY_MONGODB_URI', 'is required when TENANTRY_READ_MODELS=mongodb (e.g. mongodb://localhost:27017/?replicaSet=rs0)');
+  }
+  if (mongoUri !== null && !/^mongodb(\+srv)?:\/\//.test(mongoUri)) {
+    throw new ConfigError('TENANTRY_MONGODB_URI', 'must start with mongodb:// or mongodb+srv://');
+  }
+  const mongoDb = optional(env, 'TENANTRY_MONGODB_DB') ?? 'tenantry';
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongoDb)) throw new ConfigError('TENANTRY_MONGODB_DB', 'must be a database name of letters, digits, _ and -');
+  const adminToken = optional(env, 'TENANTRY_ADMIN_TOKEN');
+  if (adminToken !== null && adminToken.length < 16) {
+    throw new ConfigError('TENANTRY_ADMIN_TOKEN', 'must be at least 16 characters');
+  }
+  const jwtSecret = optional(env, 'TENANTRY_JWT_SECRET');
+  if (jwtSecret !== null && jwtSecret.length < 32) throw new ConfigError('TENANTRY_JWT_SECRET', 'must be at least 32 characters');
+  const jwksUrl = optional(env, 'TENANTRY_JWT_JWKS_URL');
+  if (jwksUrl !== null && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError('TENANTRY_JWT_JWKS_URL', 'must be an http(s) URL');
+
+  return {
+    port: integer(env, 'TENANTRY_PORT', 4000, 0, 65535),
+    host: optional(env, 'TENANTRY_HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(optional(env, 'TENANTRY_DATA_DIR') ?? './data'),
+    eventStore,
+    kurrentDbUrl,
+    sqliteSynchronous: oneOf(env, 'TENANTRY_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    readModels,
+    mongoUri,
+    mongoDb,
+    adminToken,
+    masterKey: masterKey(env),
+    selfServiceTenants: bool(env, 'TENANTRY_SELF_SERVICE_TENANTS', false),
+    readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
+    logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    production: env['NODE_ENV'] === 'production',
+    jwt: {
+      secret: jwtSecret,
+      jwksUrl,
+      issuer: optional(env, 'TENANTRY_JWT_ISSUER'),
+      audience: optional(env, 'TENANTRY_JWT_AUDIENCE'),
+      userClaim: optional(env, 'TENANTRY_JWT_USER_CLAIM') ?? 'sub',
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { RecordedEvent } from '../eventstore/port.js';
+
+/**
+ * Upcasters turn an event written with an older schema version into the
+ * current shape when it is read, for aggregates and projections alike, so the
+ * log is never rewritten. Register one function per (type, fromVersion); a
+ * chain 1 → 2 → 3 is applied step by step.
+ */
+export type Upcaster = (data: unknown, event: RecordedEvent) => unknown;
+
+interface Registration {
+  type: string;
+  fromVersion: number;
+  upcast: Upcaster;
+}
+
+export class UpcasterRegistry {
+  private readonly byKey = new Map<string, Registration>();
+  private readonly current = new Map<string, number>();
+
+  register(type: string, fromVersion: number, upcast: Upcaster): this {
+    this.byKey.set(`${type}@${fromVersion}`, { type, fromVersion, upcast });
+    this.current.set(type, Math.max(this.current.get(type) ?? 1, fromVersion + 1));
+    return this;
+  }
+
+  /** The schema version new events of this type are written with. */
+  currentVersion(type: string): number {
+    return this.current.get(type) ?? 1;
+  }
+
+  upcast<E extends RecordedEvent>(event: E): E {
+    const target = this.currentVersion(event.type);
+    let data = event.data;
+    let version = event.schemaVersion;
+    while (version < target) {
+      const step = this.byKey.get(`${event.type}@${version}`);
+      if (!step) throw new Error(`no upcaster for ${event.type} from schema version ${version} to ${target}`);
+      data = step.upcast(data, event);
+      version += 1;
+    }
+    return version === event.schemaVersion ? event : { ...event, data, schemaVersion: version };
+  }
+}
+
+/** The registry of the running application; event schema changes add their upcasters here. */
+export const upcasters = new UpcasterRegistry();

@@ -1,0 +1,38 @@
+import type { BindingData, BindingEvent } from '../../aggregates/binding/binding.js';
+import type { RecordedEvent } from '../../eventstore/port.js';
+import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+
+export interface BindingDocument extends ReadModelDocument, BindingData {
+  createdAt: string;
+  createdBy: string;
+}
+
+export const BINDINGS = 'bindings';
+
+export const bindingsProjection = documentProjection<BindingDocument>({
+  name: 'bindings',
+  version: 1,
+  collection: BINDINGS,
+  indexes: [
+    { keys: { tenantId: 1, principalType: 1, principalId: 1 }, name: 'principal' },
+    { keys: { tenantId: 1, roleId: 1 }, name: 'role' },
+  ],
+  eventTypes: ['BindingCreated', 'BindingDeleted'],
+  documentId: (event) => docId(event.metadata.tenantId, (event as RecordedEvent & BindingEvent).data.id),
+  evolve(_doc, raw) {
+    const event = raw as RecordedEvent & BindingEvent;
+    switch (event.type) {
+      case 'BindingCreated':
+        return {
+          _id: docId(event.metadata.tenantId, event.data.id),
+          tenantId: event.metadata.tenantId,
+          _pos: event.position,
+          ...event.data,
+          createdAt: event.metadata.occurredAt,
+          createdBy: event.metadata.actor.id,
+        };
+      case 'BindingDeleted':
+        return null;
+    }
+  },
+});

@@ -1,0 +1,111 @@
+import type { NamespaceEvent } from '../../aggregates/namespace/namespace.js';
+import type { RecordedEvent } from '../../eventstore/port.js';
+import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+
+/**
+ * User-supplied JSON (variables, plugin default values) is stored as JSON
+ * text: MongoDB-compatible servers differ on keys with dots or a leading `$`,
+ * and nothing queries inside these values.
+ */
+export interface PluginDefaultDocument {
+  type: string;
+  forced: boolean;
+  valuesJson: string;
+}
+
+export interface NamespaceDocument extends ReadModelDocument {
+  id: string;
+  /** false: a placeholder, referenced by a flow but never created. */
+  existing: boolean;
+  description: string | null;
+  variablesJson: string;
+  pluginDefaults: PluginDefaultDocument[];
+  allowedNamespaces: string[];
+  revision: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+  /** Flows and secrets held; a placeholder with neither disappears. */
+  flowCount: number;
+  secretCount: number;
+}
+
+export const NAMESPACES = 'namespaces';
+
+export const NAMESPACE_EVENT_TYPES = ['NamespaceCreated', 'NamespaceUpdated', 'NamespaceDeleted'] as const;
+
+export function emptyNamespace(tenantId: string, id: string, position: number): NamespaceDocument {
+  return {
+    _id: docId(tenantId, id),
+    tenantId,
+    _pos: position,
+    id,
+    existing: false,
+    description: null,
+    variablesJson: '{}',
+    pluginDefaults: [],
+    allowedNamespaces: [],
+    revision: 0,
+    createdAt: null,
+    updatedAt: null,
+    flowCount: 0,
+    secretCount: 0,
+  };
+}
+
+/** Drops a placeholder that no longer holds anything. */
+export function keepIfUsed(doc: NamespaceDocument): NamespaceDocument | null {
+  return !doc.existing && doc.flowCount <= 0 && doc.secretCount <= 0 ? null : doc;
+}
+
+export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: RecordedEvent & NamespaceEvent): NamespaceDocument | null {
+  const tenantId = event.metadata.tenantId;
+  const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
+  switch (event.type) {
+    case 'NamespaceCreated': {
+      const base = doc ?? emptyNamespace(tenantId, event.data.id, event.position);
+      return {
+        ...base,
+        ...stamp,
+        existing: true,
+        description: event.data.description,
+        variablesJson: '{}',
+        pluginDefaults: [],
+        allowedNamespaces: [],
+        createdAt: event.metadata.occurredAt,
+      };
+    }
+    case 'NamespaceUpdated': {
+      if (!doc) return null;
+      const next = { ...doc, ...stamp };
+      const { description, variables, pluginDefaults, allowedNamespaces } = event.data.changes;
+      if (description) next.description = description.after;
+      if (variables) next.variablesJson = JSON.stringify(variables.after);
+      if (pluginDefaults) {
+        next.pluginDefaults = pluginDefaults.after.map((p) => ({ type: p.type, forced: p.forced, valuesJson: JSON.stringify(p.values) }));
+      }
+      if (allowedNamespaces) next.allowedNamespaces = allowedNamespaces.after;
+      return next;
+    }
+    case 'NamespaceDeleted':
+      if (!doc) return null;
+      return keepIfUsed({
+        ...doc,
+        ...stamp,
+        existing: false,
+        description: null,
+        variablesJson: '{}',
+        pluginDefaults: [],
+        allowedNamespaces: [],
+      });
+  }
+}
+
+export const namespacesProjection = documentProjection<NamespaceDocument>({
+  name: 'namespaces',
+  version: 1,
+  collection: NAMESPACES,
+  indexes: [{ keys: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true }],
+  eventTypes: NAMESPACE_EVENT_TYPES,
+  documentId: (event) => docId(event.metadata.tenantId, (event as RecordedEvent & NamespaceEvent).data.id),
+  evolve: (doc, event) => evolveNamespaceEvent(doc, event as RecordedEvent & NamespaceEvent),
+});

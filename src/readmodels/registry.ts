@@ -1,0 +1,35 @@
+import type { Projection } from '../projections/runtime/projection.js';
+import { physicalCollection } from '../projections/runtime/runner.js';
+import type { Collection, Document, DocumentStore } from './port.js';
+
+/**
+ * The query side's view of the read models: logical collection names
+ * (`namespaces`) resolve to the physical collection of the live projection
+ * version (`namespaces_v1`).
+ */
+export class ReadModels {
+  private readonly owners = new Map<string, Projection>();
+
+  constructor(
+    readonly store: DocumentStore,
+    projections: readonly Projection[],
+  ) {
+    for (const projection of projections) {
+      for (const name of Object.keys(projection.collections)) this.owners.set(name, projection);
+    }
+  }
+
+  /**
+   * Unscoped access: instance-level read models (tenants, users) and
+   * instance-admin code paths only. Tenant data goes through `forTenant`.
+   */
+  instanceCollection<T extends Document = Document>(logicalName: string): Collection<T> {
+    return this.store.collection<T>(this.physicalName(logicalName));
+  }
+
+  physicalName(logicalName: string): string {
+    const owner = this.owners.get(logicalName);
+    if (!owner) throw new Error(`no projection owns the read model ${logicalName}`);
+    return physicalCollection(owner, logicalName);
+  }
+}

@@ -1,0 +1,19 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { NamespaceResolver } from './namespace.resolver.js';
+import { TenantResolver } from './tenant.resolver.js';
+import { UserResolver } from './user.resolver.js';
+
+export const resolvers = [TenantResolver, NamespaceResolver, UserResolver] as const;
+
+let cached: Promise<GraphQLSchema> | null = null;
+
+/** Built once per process: type-graphql's metadata is global, and the schema is immutable. */
+export function schema(): Promise<GraphQLSchema> {
+  cached ??= buildSchema({
+    resolvers: [...resolvers],
+    validate: false,
+    emitSchemaFile: false,
+  });
+  return cached;
+}

@@ -1,0 +1,49 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { EventStoreUnavailableError } from '../eventstore/port.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
+
+const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** Apollo's own codes for requests that never reached a resolver, mapped onto the contract's. */
+const APOLLO_CODES: Record<string, ErrorCode> = {
+  GRAPHQL_PARSE_FAILED: ErrorCode.BAD_USER_INPUT,
+  GRAPHQL_VALIDATION_FAILED: ErrorCode.BAD_USER_INPUT,
+  BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
+};
+
+export const isMasked = (formatted: GraphQLFormattedError): boolean => formatted.extensions?.['code'] === ErrorCode.INTERNAL_SERVER_ERROR;
+
+/**
+ * Every error leaves with a code from the contract. Expected failures
+ * (DomainError) keep their message and extensions; anything else is masked so
+ * that no stack, query, path or store detail reaches a client. The original
+ * is logged by the error-logging plugin with the correlation id the client
+ * also receives.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  if (original instanceof DomainError) {
+    return { ...base, message: original.message, extensions: { ...original.extensions, code: original.code } };
+  }
+  if (original instanceof EventStoreUnavailableError || original instanceof DocumentStoreUnavailableError) {
+    return {
+      ...base,
+      message: 'a backing store is unavailable; nothing was written, retry later',
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+    };
+  }
+  const code = String(formatted.extensions?.['code'] ?? '');
+  const mapped = APOLLO_CODES[code];
+  if (mapped) return { ...base, message: formatted.message, extensions: { code: mapped, reason: code } };
+  if (PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+    const { stacktrace: _drop, exception: _drop2, ...extensions } = formatted.extensions ?? {};
+    return { ...base, message: formatted.message, extensions: { ...extensions, code } };
+  }
+  return { ...base, message: 'internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}

@@ -1,0 +1,29 @@
+import DataLoader from 'dataloader';
+import type { Services } from '../application/services.js';
+import type { NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
+import { docId } from '../projections/runtime/projection.js';
+
+/**
+ * Per-request DataLoaders, never shared between requests or users. Every
+ * loader is created for one tenant, so a cache entry can never answer for
+ * another tenant.
+ */
+export class Loaders {
+  private readonly namespaceLoaders = new Map<string, DataLoader<string, NamespaceDocument | null>>();
+
+  constructor(private readonly services: Services) {}
+
+  namespace(tenantId: string): DataLoader<string, NamespaceDocument | null> {
+    let loader = this.namespaceLoaders.get(tenantId);
+    if (!loader) {
+      const collection = this.services.namespaces.collection(tenantId);
+      loader = new DataLoader(async (ids) => {
+        const docs = await collection.find({ _id: { $in: ids.map((id) => docId(tenantId, id)) } });
+        const byId = new Map(docs.map((d) => [d.id, d] as const));
+        return ids.map((id) => byId.get(id) ?? null);
+      });
+      this.namespaceLoaders.set(tenantId, loader);
+    }
+    return loader;
+  }
+}

@@ -1,0 +1,112 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { PluginDefault as PluginDefaultValue } from '../aggregates/namespace/namespace.js';
+import { namespaceView, type NamespaceView } from '../application/namespaces.js';
+import { namespaceLineage } from '../shared/ids.js';
+import type { JsonObject } from '../shared/json.js';
+import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { CreateNamespaceInput, InheritedVariable, Namespace, PluginDefault, UpdateNamespaceInput } from './namespace.type.js';
+import { DateTimeScalar, JSONScalar } from './scalars.js';
+
+interface Inherited<T> {
+  namespace: string;
+  value: T;
+}
+
+@Resolver(() => Namespace)
+export class NamespaceResolver {
+  @Query(() => [Namespace], { description: 'Namespaces the caller may list, placeholders included unless existingOnly.' })
+  namespaces(
+    @Arg('existingOnly', () => Boolean, { defaultValue: false }) existingOnly: boolean,
+    @Arg('prefix', () => String, { nullable: true }) prefix: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.namespaces.list(ctx.caller, requireTenant(ctx), { existingOnly, prefix });
+  }
+
+  @Query(() => Namespace, { nullable: true })
+  namespace(
+    @Arg('id', () => ID) id: string,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.namespaces.get(ctx.caller, requireTenant(ctx), id, asOf);
+  }
+
+  @Mutation(() => Namespace)
+  async createNamespace(@Arg('input', () => CreateNamespaceInput) input: CreateNamespaceInput, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.namespaces.create(ctx.caller, requireTenant(ctx), { ...input })).namespace;
+  }
+
+  @Mutation(() => Namespace)
+  async updateNamespace(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateNamespaceInput) input: UpdateNamespaceInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const patch = {
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.variables !== undefined ? { variables: input.variables } : {}),
+      ...(input.pluginDefaults != null ? { pluginDefaults: input.pluginDefaults.map((p) => ({ ...p })) } : {}),
+      ...(input.allowedNamespaces != null ? { allowedNamespaces: input.allowedNamespaces } : {}),
+    };
+    return reached(ctx, await ctx.services.namespaces.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision)).namespace;
+  }
+
+  @Mutation(() => Namespace, { description: 'Refused while flows or secrets remain, unless force (which deletes them too).' })
+  async deleteNamespace(
+    @Arg('id', () => ID) id: string,
+    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.namespaces.delete(ctx.caller, requireTenant(ctx), id, force)).namespace;
+  }
+
+  /** Root to leaf: the namespace's ancestors that exist, then itself. Batched across a list by the DataLoader. */
+  private async lineage(root: NamespaceView, ctx: GraphQLContext): Promise<NamespaceView[]> {
+    const ancestors = namespaceLineage(root.id).slice(0, -1);
+    const docs = await ctx.loaders.namespace(root.tenantId).loadMany(ancestors);
+    const found = docs.filter((d): d is Exclude<typeof d, Error | null> => d !== null && !(d instanceof Error) && d.existing);
+    return [...found.map(namespaceView), root];
+  }
+
+  @FieldResolver(() => JSONScalar, { description: 'Merged from the root down to this namespace; nearest wins.' })
+  async inheritedVariables(@Root() root: NamespaceView, @Ctx() ctx: GraphQLContext): Promise<JsonObject> {
+    const merged: JsonObject = {};
+    for (const item of await this.inheritedVariableItems(root, ctx)) merged[item.key] = item.value;
+    return merged;
+  }
+
+  @FieldResolver(() => [InheritedVariable], { description: 'Each effective variable with the namespace it comes from.' })
+  async inheritedVariableSources(@Root() root: NamespaceView, @Ctx() ctx: GraphQLContext): Promise<InheritedVariable[]> {
+    return this.inheritedVariableItems(root, ctx);
+  }
+
+  private async inheritedVariableItems(root: NamespaceView, ctx: GraphQLContext): Promise<InheritedVariable[]> {
+    const byKey = new Map<string, InheritedVariable>();
+    for (const ns of await this.lineage(root, ctx)) {
+      for (const [key, value] of Object.entries(ns.variables)) byKey.set(key, { key, value, namespace: ns.id });
+    }
+    return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  @FieldResolver(() => [PluginDefault], {
+    description: 'Per plugin type: the nearest non-forced default and the outermost forced one, each with its namespace.',
+  })
+  async inheritedPluginDefaults(@Root() root: NamespaceView, @Ctx() ctx: GraphQLContext): Promise<PluginDefault[]> {
+    const nearest = new Map<string, Inherited<PluginDefaultValue>>();
+    const outermostForced = new Map<string, Inherited<PluginDefaultValue>>();
+    for (const ns of await this.lineage(root, ctx)) {
+      for (const pd of ns.pluginDefaults) {
+        if (pd.forced) {
+          if (!outermostForced.has(pd.type)) outermostForced.set(pd.type, { namespace: ns.id, value: pd });
+        } else {
+          nearest.set(pd.type, { namespace: ns.id, value: pd });
+        }
+      }
+    }
+    return [...nearest.values(), ...outermostForced.values()]
+      .map(({ namespace, value }) => ({ ...value, namespace }))
+      .sort((a, b) => a.type.localeCompare(b.type) || Number(a.forced) - Number(b.forced));
+  }
+}

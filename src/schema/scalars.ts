@@ -1,0 +1,43 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLJSON } from 'graphql-scalars';
+
+export const JSONScalar = GraphQLJSON;
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseDate(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new GraphQLError('DateTime must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  return new Date(value);
+}
+
+/** ISO-8601 on the wire; a Date in resolvers' arguments; ISO strings or Dates in answers. */
+export const DateTimeScalar = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  description: 'ISO-8601 date-time',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),
+  parseValue: parseDate,
+  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+/** Event-store position: a decimal string, because positions may outgrow 2^53 on other engines. */
+export const PositionScalar = new GraphQLScalarType<string, string>({
+  name: 'Position',
+  description: 'Event-store position, decimal string',
+  serialize: (value) => String(value),
+  parseValue: (value) => {
+    if (typeof value !== 'string' || !/^\d{1,30}$/.test(value)) {
+      throw new GraphQLError('Position must be a decimal string', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    return value;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING || !/^\d{1,30}$/.test(ast.value)) {
+      throw new GraphQLError('Position must be a decimal string', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    return ast.value;
+  },
+});

@@ -1,0 +1,40 @@
+import { Arg, Ctx, Query, Resolver, Mutation } from 'type-graphql';
+import { reached, type GraphQLContext } from './context.js';
+import { CreateUserInput, Me, PrincipalKind, User } from './user.type.js';
+
+@Resolver()
+export class UserResolver {
+  @Query(() => Me, { description: 'The caller, and the tenants where it holds rights, with its effective permissions there.' })
+  async me(@Ctx() ctx: GraphQLContext): Promise<Me> {
+    const principal = ctx.caller.authenticated();
+    const user = principal.type === 'USER' ? await ctx.services.users.byId(principal.id) : null;
+    const tenants = [];
+    for (const id of await ctx.services.tenants.tenantsOf(ctx.caller)) {
+      const tenant = await ctx.services.tenants.requireActive(id).catch(() => null);
+      if (!tenant) continue;
+      const access = await ctx.caller.access(id);
+      const permissions = [
+        ...new Set(access.grants.map((g) => `${g.resource}:${g.action}${g.namespace === null ? '' : `@${g.namespace}`}`)),
+      ].sort();
+      tenants.push({ id, name: tenant.name, permissions });
+    }
+    return {
+      id: principal.id,
+      type: principal.type as PrincipalKind,
+      email: user?.email ?? null,
+      name: user?.name ?? null,
+      instanceAdmin: principal.type === 'USER' && principal.instanceAdmin,
+      tenants,
+    };
+  }
+
+  @Query(() => [User], { description: 'Instance admins only.' })
+  users(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.users.list(ctx.caller);
+  }
+
+  @Mutation(() => User, { description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.' })
+  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.users.create(ctx.caller, { ...input })).user;
+  }
+}

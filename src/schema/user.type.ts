@@ -1,0 +1,43 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeScalar } from './scalars.js';
+
+export enum PrincipalKind {
+  USER = 'USER',
+  SERVICE_ACCOUNT = 'SERVICE_ACCOUNT',
+  SYSTEM = 'SYSTEM',
+}
+registerEnumType(PrincipalKind, { name: 'PrincipalKind', description: 'What kind of principal is calling.' });
+
+@ObjectType()
+export class User {
+  @Field(() => ID) id!: string;
+  @Field(() => String) email!: string;
+  @Field(() => String, { nullable: true }) name!: string | null;
+  @Field(() => Boolean) instanceAdmin!: boolean;
+  @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
+}
+
+@InputType()
+export class CreateUserInput {
+  @Field(() => ID) id!: string;
+  @Field(() => String) email!: string;
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => Boolean, { nullable: true, defaultValue: false }) instanceAdmin?: boolean;
+}
+
+@ObjectType({ description: 'A tenant the caller can act in, with what it may do there.' })
+export class MeTenant {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => [String], { description: 'RESOURCE:ACTION, with @namespace when limited to a subtree.' }) permissions!: string[];
+}
+
+@ObjectType()
+export class Me {
+  @Field(() => ID) id!: string;
+  @Field(() => PrincipalKind) type!: PrincipalKind;
+  @Field(() => String, { nullable: true }) email!: string | null;
+  @Field(() => String, { nullable: true }) name!: string | null;
+  @Field(() => Boolean) instanceAdmin!: boolean;
+  @Field(() => [MeTenant]) tenants!: MeTenant[];
+}
