@@ -6,6 +6,7 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '../eventstore/port.js';
+import { eventInfo } from '../events/catalog.js';
 import type { UpcasterRegistry } from '../events/upcasting.js';
 import { conflict } from '../shared/errors.js';
 
@@ -119,6 +120,7 @@ export class CommandHandler {
 
   private envelope<C extends Command>(command: C, event: DomainEvent, index: number): NewEvent {
     const m = command.metadata;
+    eventInfo(event.type); // an event type missing from the catalog would escape the audit log
     return {
       id: eventIdFor(m.commandId, index),
       type: event.type,

@@ -59,7 +59,8 @@ export class NamespaceResolver {
     @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return reached(ctx, await ctx.services.namespaces.delete(ctx.caller, requireTenant(ctx), id, force)).namespace;
+    const cascade = (caller: typeof ctx.caller, tenantId: string, ns: string) => ctx.services.cascadeNamespace(caller, tenantId, ns);
+    return reached(ctx, await ctx.services.namespaces.delete(ctx.caller, requireTenant(ctx), id, force, cascade)).namespace;
   }
 
   /** Root to leaf: the namespace's ancestors that exist, then itself. Batched across a list by the DataLoader. */

@@ -33,6 +33,31 @@ export const NAMESPACES = 'namespaces';
 
 export const NAMESPACE_EVENT_TYPES = ['NamespaceCreated', 'NamespaceUpdated', 'NamespaceDeleted'] as const;
 
+/**
+ * Flow and secret events the namespaces read model counts, so that a flow in
+ * an uncreated namespace makes a placeholder appear (and disappear with its
+ * last flow), and deleteNamespace can refuse while something remains.
+ * Contract with the flow and secret aggregates: data carries `namespace`;
+ * SecretPut carries `created: true` when the key did not exist before.
+ */
+export const CONTENT_EVENT_TYPES = ['FlowCreated', 'FlowDeleted', 'SecretPut', 'SecretDeleted'] as const;
+
+type ContentEvent = RecordedEvent & { type: (typeof CONTENT_EVENT_TYPES)[number]; data: { namespace: string; created?: boolean } };
+
+function evolveContentEvent(doc: NamespaceDocument | null, event: ContentEvent): NamespaceDocument | null {
+  const base = doc ?? emptyNamespace(event.metadata.tenantId, event.data.namespace, event.position);
+  switch (event.type) {
+    case 'FlowCreated':
+      return { ...base, flowCount: base.flowCount + 1 };
+    case 'FlowDeleted':
+      return keepIfUsed({ ...base, flowCount: Math.max(0, base.flowCount - 1) });
+    case 'SecretPut':
+      return event.data.created ? { ...base, secretCount: base.secretCount + 1 } : doc;
+    case 'SecretDeleted':
+      return keepIfUsed({ ...base, secretCount: Math.max(0, base.secretCount - 1) });
+  }
+}
+
 export function emptyNamespace(tenantId: string, id: string, position: number): NamespaceDocument {
   return {
     _id: docId(tenantId, id),
@@ -105,7 +130,13 @@ export const namespacesProjection = documentProjection<NamespaceDocument>({
   version: 1,
   collection: NAMESPACES,
   indexes: [{ keys: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true }],
-  eventTypes: NAMESPACE_EVENT_TYPES,
-  documentId: (event) => docId(event.metadata.tenantId, (event as RecordedEvent & NamespaceEvent).data.id),
-  evolve: (doc, event) => evolveNamespaceEvent(doc, event as RecordedEvent & NamespaceEvent),
+  eventTypes: [...NAMESPACE_EVENT_TYPES, ...CONTENT_EVENT_TYPES],
+  documentId: (event) =>
+    (CONTENT_EVENT_TYPES as readonly string[]).includes(event.type)
+      ? docId(event.metadata.tenantId, (event as ContentEvent).data.namespace)
+      : docId(event.metadata.tenantId, (event as RecordedEvent & NamespaceEvent).data.id),
+  evolve: (doc, event) =>
+    (CONTENT_EVENT_TYPES as readonly string[]).includes(event.type)
+      ? evolveContentEvent(doc, event as ContentEvent)
+      : evolveNamespaceEvent(doc, event as RecordedEvent & NamespaceEvent),
 });

@@ -1,0 +1,126 @@
+/**
+ * A real gateway for tests: real stores (memory or SQLite event log; memory or
+ * MongoDB read models), real HTTP on a free port, real GraphQL. Tests talk to
+ * it with `gql()` exactly as a frontend would.
+ *
+ * Read models follow TENANTRY_TEST_READ_MODELS (memory by default; `mongodb`
+ * runs every suite against the MongoDB-wire server of the test run).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
+import { startGateway, type Running } from '../../src/server/start.js';
+import { testDatabaseName, testMongoUri } from './mongo.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  data: T | null | undefined;
+  errors: { message: string; path?: string[]; extensions: Record<string, unknown> & { code: string } }[] | undefined;
+  extensions: Record<string, unknown> | undefined;
+}
+
+export interface GqlOptions {
+  tenant?: string | null;
+  /** Bearer token; null sends none. Defaults to the bootstrap admin token. */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface TestGateway extends Running {
+  config: Config;
+  url: string;
+  dataDir: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResult<T>>;
+  /** Number of events in the log. */
+  eventCount(): Promise<number>;
+  /** Stops the gateway and deletes its data dir and database. */
+  dispose(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  eventStore?: 'memory' | 'sqlite';
+  readModels?: 'memory' | 'mongodb';
+  dataDir?: string;
+  env?: Record<string, string>;
+  logger?: Logger;
+}
+
+export function testReadModels(): 'memory' | 'mongodb' {
+  return process.env['TENANTRY_TEST_READ_MODELS'] === 'mongodb' ? 'mongodb' : 'memory';
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'tenantry-test-'));
+  const readModels = options.readModels ?? testReadModels();
+  const env: Record<string, string> = {
+    TENANTRY_DATA_DIR: dataDir,
+    TENANTRY_PORT: '0',
+    TENANTRY_EVENT_STORE: options.eventStore ?? 'sqlite',
+    TENANTRY_READ_MODELS: readModels,
+    TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+    TENANTRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    TENANTRY_SQLITE_SYNCHRONOUS: 'NORMAL',
+    ...options.env,
+  };
+  let database: string | null = null;
+  if (readModels === 'mongodb') {
+    const uri = testMongoUri();
+    if (!uri) throw new Error('TENANTRY_TEST_READ_MODELS=mongodb but no MongoDB-wire server is available');
+    database = env['TENANTRY_MONGODB_DB'] ?? testDatabaseName('gw');
+    env['TENANTRY_MONGODB_URI'] = uri;
+    env['TENANTRY_MONGODB_DB'] = database;
+  }
+  const config = loadConfig(env);
+  const running = await startGateway(config, options.logger ?? silentLogger());
+  const url = running.gateway.url();
+
+  const gql = async <T,>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {
+    const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+    const endpoint = opts.tenant ? `${url}/api/v1/${opts.tenant}/graphql` : `${url}/api/v1/graphql`;
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...opts.headers,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as Omit<GqlResult<T>, 'status'>;
+    return { status: response.status, data: body.data, errors: body.errors, extensions: body.extensions };
+  };
+
+  return {
+    ...running,
+    config,
+    url,
+    dataDir,
+    gql,
+    eventCount: () => running.app.events.headPosition(),
+    async dispose() {
+      await running.stop();
+      if (database) {
+        const client = new MongoClient(env['TENANTRY_MONGODB_URI'] ?? '');
+        await client.db(database).dropDatabase().catch(() => undefined);
+        await client.close();
+      }
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fails the test with the GraphQL errors when there are any. */
+export function expectData<T>(result: GqlResult<T>): T {
+  if (result.errors?.length || !result.data) {
+    throw new Error(`GraphQL errors: ${JSON.stringify(result.errors ?? result)}`);
+  }
+  return result.data;
+}
+
+/** The first error's code. */
+export const errorCode = (result: GqlResult<unknown>): string | undefined => result.errors?.[0]?.extensions.code;
