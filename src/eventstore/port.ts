@@ -2,8 +2,9 @@
  * The EventStore port. Every adapter (memory, sqlite, kurrentdb) passes the
  * one contract suite in test/contract/eventstore.contract.ts.
  *
- * Positions are the global, gap-free order of the log ($all position in
- * KurrentDB, rowid in SQLite). They are safe integers: the first event has a
+ * Positions are the global order of the log ($all commit position in
+ * KurrentDB, rowid in SQLite). In SQLite and memory they are also gap-free;
+ * KurrentDB positions increase strictly but skip (they are log offsets). They are safe integers: the first event has a
  * position >= 1, and `0` means "before everything". Stream revisions are
  * 0-based, as in KurrentDB: the first event of a stream has revision 0.
  */

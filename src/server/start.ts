@@ -1,8 +1,11 @@
+import 'reflect-metadata'; // type-graphql's decorators need it before any schema class is defined
 import { Application, openStores } from '../application/application.js';
 import { Caller } from '../application/caller.js';
 import { Services } from '../application/services.js';
 import { resolveAdminToken } from '../auth/admin-token.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { ApiTokenVerifier } from '../auth/api-token-verifier.js';
+import { Authenticator, type TokenVerifier } from '../auth/authenticator.js';
+import { JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../shared/logger.js';
 import { bootstrap } from '../application/tenants.js';
@@ -29,10 +32,17 @@ export async function openApplication(config: Config, logger: Logger): Promise<{
   return { app, services: new Services(app) };
 }
 
+/** Besides the bootstrap admin token: API tokens always, JWTs when a secret or a JWKS URL is configured. */
+function tokenVerifiers(app: Application, config: Config): TokenVerifier[] {
+  const verifiers: TokenVerifier[] = [new ApiTokenVerifier(app.readModels, app.logger)];
+  if (JwtVerifier.enabled(config.jwt)) verifiers.push(new JwtVerifier(config.jwt, app.readModels));
+  return verifiers;
+}
+
 export async function startGateway(config: Config, logger: Logger): Promise<Running> {
   const { app, services } = await openApplication(config, logger);
   const admin = resolveAdminToken(config.dataDir, config.adminToken);
-  const authenticator = new Authenticator(admin.hash, [], logger);
+  const authenticator = new Authenticator(admin.hash, tokenVerifiers(app, config), logger);
   const gateway = await createGateway(app, services, authenticator);
   await gateway.listen(config.port, config.host);
   let stopping: Promise<void> | null = null;

@@ -73,7 +73,10 @@ describe('mapKurrentError (no server)', () => {
 
   it('maps the v2 revision-conflict form (actual "-1" = no stream)', () => {
     const conflict = WrongExpectedVersionError.fromRevisionConflict({ stream: 's', expectedRevision: '3', actualRevision: '-1' });
-    expect(mapKurrentError(conflict, { operation: 'append to', stream: 's', expectedRevision: 3 })).toMatchObject({ actual: -1, expected: 3 });
+    expect(mapKurrentError(conflict, { operation: 'append to', stream: 's', expectedRevision: 3 })).toMatchObject({
+      actual: -1,
+      expected: 3,
+    });
     const existing = WrongExpectedVersionError.fromRevisionConflict({ stream: 's', expectedRevision: '-1', actualRevision: '7' });
     expect(mapKurrentError(existing, { operation: 'append to' })).toMatchObject({ stream: 's', expected: 'no_stream', actual: 7 });
   });

@@ -1,0 +1,528 @@
+/**
+ * KurrentDB (EventStoreDB) EventStore, the production engine, over gRPC with
+ * @kurrent/kurrentdb-client.
+ *
+ * Mapping to the port:
+ * - event id: our deterministic UUID is the KurrentDB event id, so the
+ *   server's own idempotency check recognises a retried append;
+ * - data: JSON; metadata: our EventMetadata plus `schemaVersion` (and the
+ *   `$correlationId` / `$causationId` keys KurrentDB's system projections use);
+ * - position: the event's $all commit position as a number (each event of a
+ *   gRPC append is committed at its own log position, so positions are
+ *   unique and increase along $all; they are not gap-free);
+ * - system streams and event types (`$`-prefixed) are never returned.
+ */
+import {
+  ANY,
+  BACKWARDS,
+  CancelledError,
+  DeadlineExceededError,
+  END,
+  FORWARDS,
+  KurrentDBClient,
+  NO_STREAM,
+  NotLeaderError,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  AccessDeniedError,
+  StreamDeletedError,
+  excludeSystemEvents,
+  jsonEvent,
+  streamNameFilter,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type AppendStreamState,
+  type Filter,
+  type JSONType,
+  type Position,
+  type ReadPosition,
+} from '@kurrent/kurrentdb-client';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type EventSubscription,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from './port.js';
+import { SubscriptionRegistry, validateAppend, validateReadAll, validateReadStream } from './memory.js';
+
+const DEFAULT_BATCH_SIZE = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// ---------------------------------------------------------------------------
+// Pure mappings (unit-tested without a server)
+// ---------------------------------------------------------------------------
+
+export interface KurrentErrorContext {
+  /** What we were doing, for the message: 'append', 'readStream', 'readAll', 'subscribe', ... */
+  operation: string;
+  stream?: string | undefined;
+  expectedRevision?: ExpectedRevision | undefined;
+}
+
+/** gRPC status codes that mean "the server could not be reached or did not answer in time". */
+const GRPC_UNAVAILABLE_CODES = new Set([
+  1, // CANCELLED (by the server, e.g. on shutdown; client-side cancellations never reach us)
+  4, // DEADLINE_EXCEEDED
+  14, // UNAVAILABLE
+]);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+const TRANSIENT_ERROR_TYPES = new Set(['unavailable', 'deadline-exceeded', 'timeout', 'not-leader', 'cancelled']);
+
+function property(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function describe(context: KurrentErrorContext): string {
+  return context.stream === undefined ? context.operation : `${context.operation} ${context.stream}`;
+}
+
+/** Maps the client's expected-revision state back to ours (used when the caller's expectation is unknown). */
+export function fromClientStreamState(state: AppendStreamState): ExpectedRevision {
+  return typeof state === 'bigint' ? Number(state) : state;
+}
+
+/**
+ * Turns an error thrown by @kurrent/kurrentdb-client into the port's errors:
+ * WrongExpectedVersionError → WrongExpectedRevisionError (actual -1 when the
+ * stream does not exist); unreachable / timed out / not leader →
+ * EventStoreUnavailableError. Anything else is returned as an Error with the
+ * operation in its message and the original as `cause`.
+ */
+export function mapKurrentError(err: unknown, context: KurrentErrorContext): Error {
+  if (err instanceof WrongExpectedRevisionError || err instanceof EventStoreUnavailableError) return err;
+
+  const type = property(err, 'type');
+  if (err instanceof WrongExpectedVersionError || type === 'wrong-expected-version') {
+    const e = err as WrongExpectedVersionError;
+    const actual = typeof e.actualState === 'bigint' && e.actualState >= 0n ? Number(e.actualState) : -1;
+    const expected = context.expectedRevision ?? fromClientStreamState(e.expectedState ?? ANY);
+    return new WrongExpectedRevisionError(context.stream ?? e.streamName, expected, actual);
+  }
+
+  const message = err instanceof Error ? err.message : String(err);
+  const code = property(err, 'code');
+  const transient =
+    err instanceof UnavailableError ||
+    err instanceof DeadlineExceededError ||
+    err instanceof TimeoutError ||
+    err instanceof NotLeaderError ||
+    err instanceof CancelledError ||
+    (typeof type === 'string' && TRANSIENT_ERROR_TYPES.has(type)) ||
+    (typeof code === 'number' && GRPC_UNAVAILABLE_CODES.has(code)) ||
+    (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) ||
+    /failed to discover|no connection established|ECONNREFUSED/i.test(message);
+  if (transient) {
+    const kind = typeof type === 'string' ? type : typeof code === 'number' ? `grpc status ${code}` : 'connection error';
+    // The native bridge's errors carry only their class name as message.
+    const detail = message === '' || /^[A-Za-z]+Error$/.test(message) ? 'the server is unreachable or did not answer in time' : message;
+    return new EventStoreUnavailableError(`KurrentDB unavailable during ${describe(context)} (${kind}): ${detail}`, { cause: err });
+  }
+
+  if (err instanceof AccessDeniedError || type === 'access-denied') {
+    return new Error(`KurrentDB denied access during ${describe(context)}: check the credentials in the connection string`, {
+      cause: err,
+    });
+  }
+  if (err instanceof StreamDeletedError || type === 'stream-deleted' || type === 'stream-tombstoned') {
+    const stream = context.stream ?? property(err, 'streamName');
+    return new Error(`KurrentDB stream ${typeof stream === 'string' ? stream : '(unknown)'} is deleted (${describe(context)})`, {
+      cause: err,
+    });
+  }
+  if (err instanceof Error) return err;
+  return new Error(`KurrentDB ${describe(context)} failed: ${message}`, { cause: err });
+}
+
+export function isStreamNotFound(err: unknown): boolean {
+  return err instanceof StreamNotFoundError || property(err, 'type') === 'stream-not-found';
+}
+
+/** Our expectation → the client's `streamState`. */
+export function toClientStreamState(expected: ExpectedRevision): AppendStreamState {
+  switch (expected) {
+    case 'no_stream':
+      return NO_STREAM;
+    case 'stream_exists':
+      return STREAM_EXISTS;
+    case 'any':
+      return ANY;
+    default:
+      if (!Number.isSafeInteger(expected) || expected < 0) {
+        throw new RangeError(`expectedRevision must be 'no_stream', 'stream_exists', 'any' or an integer >= 0, got ${String(expected)}`);
+      }
+      return BigInt(expected);
+  }
+}
+
+/** A commit position as our position; throws rather than lose precision. */
+export function toPosition(commit: bigint): number {
+  const position = Number(commit);
+  if (!Number.isSafeInteger(position) || position < 0) {
+    throw new RangeError(`KurrentDB position ${commit.toString()} is not a safe integer and cannot be used as a position`);
+  }
+  return position;
+}
+
+/**
+ * Where to start reading to get the events after `after`. KurrentDB reads are
+ * inclusive of their start, so callers also drop positions <= `after`.
+ */
+export function readPositionAfter(after: number): ReadPosition {
+  return after === 0 ? START : { commit: BigInt(after), prepare: BigInt(after) };
+}
+
+/** The server-side filter for `streamPrefix` (literal prefix), or one that drops system events. */
+export function allFilter(streamPrefix: string): Filter {
+  return streamPrefix === '' ? excludeSystemEvents() : streamNameFilter({ prefixes: [streamPrefix] });
+}
+
+export function isSystemEvent(event: { streamId: string; type: string }): boolean {
+  return event.streamId.startsWith('$') || event.type.startsWith('$');
+}
+
+/** The metadata object stored with each event. */
+export function encodeMetadata(event: Pick<NewEvent, 'schemaVersion' | 'metadata'>): Record<string, unknown> {
+  const { metadata } = event;
+  return {
+    ...metadata,
+    schemaVersion: event.schemaVersion,
+    // KurrentDB's $by_correlation_id projection and its UI read these keys.
+    $correlationId: metadata.correlationId,
+    ...(metadata.causationId === undefined ? {} : { $causationId: metadata.causationId }),
+  };
+}
+
+export function decodeMetadata(raw: unknown, where: string): { schemaVersion: number; metadata: EventMetadata } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
+    throw new Error(`${where}: metadata is not a JSON object; this event was not written by tenantry`);
+  }
+  const { schemaVersion, $correlationId: _correlation, $causationId: _causation, ...metadata } = raw as Record<string, unknown>;
+  if (typeof schemaVersion !== 'number' || !Number.isSafeInteger(schemaVersion)) {
+    throw new Error(`${where}: metadata has no integer schemaVersion; this event was not written by tenantry`);
+  }
+  return { schemaVersion, metadata: metadata as unknown as EventMetadata };
+}
+
+/** The fields of the client's RecordedEvent that we use. */
+export interface KurrentRecordedEvent {
+  streamId: string;
+  id: string;
+  revision: bigint;
+  type: string;
+  isJson: boolean;
+  data: unknown;
+  metadata: unknown;
+  position?: Position | undefined;
+}
+
+export function toRecordedEvent(event: KurrentRecordedEvent): RecordedEvent {
+  const where = `event ${event.id} (${event.streamId}@${event.revision.toString()})`;
+  if (!event.isJson) throw new Error(`${where}: not a JSON event; this event was not written by tenantry`);
+  if (event.position === undefined) {
+    throw new Error(`${where}: the server returned no position (KurrentDB/EventStoreDB >= 22.6 is required)`);
+  }
+  const { schemaVersion, metadata } = decodeMetadata(event.metadata, where);
+  return {
+    id: event.id,
+    type: event.type,
+    schemaVersion,
+    data: event.data,
+    metadata,
+    streamName: event.streamId,
+    streamRevision: Number(event.revision),
+    position: toPosition(event.position.commit),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The adapter
+// ---------------------------------------------------------------------------
+
+export interface KurrentDbEventStoreOptions {
+  /** Deadline for ping(), in ms. Default 5000. */
+  pingTimeoutMs?: number;
+}
+
+export class KurrentDbEventStore implements EventStore {
+  readonly kind = 'kurrentdb' as const;
+
+  private readonly client: KurrentDBClient;
+  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly pingTimeoutMs: number;
+  private closed = false;
+
+  /** `connection`: a connection string (`kurrentdb://host:2113?tls=false`) or a client to use. */
+  constructor(connection: string | KurrentDBClient, options: KurrentDbEventStoreOptions = {}) {
+    this.client = typeof connection === 'string' ? KurrentDBClient.connectionString(connection) : connection;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 5000;
+  }
+
+  async appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const { expectedRevision } = options;
+    validateAppend(stream, events, expectedRevision);
+    const streamState = toClientStreamState(expectedRevision);
+    for (const event of events) {
+      if (!UUID.test(event.id)) throw new TypeError(`event id ${event.id} is not a UUID; KurrentDB event ids must be UUIDs`);
+    }
+    const context = { operation: 'append to', stream, expectedRevision };
+
+    if (events.length === 0) return this.checkOnly(stream, expectedRevision);
+
+    const data = events.map((event) =>
+      jsonEvent({
+        id: event.id,
+        type: event.type,
+        data: event.data as JSONType,
+        metadata: encodeMetadata(event),
+      }),
+    );
+    let result;
+    try {
+      result = await this.client.appendToStream(stream, data, { streamState });
+    } catch (error) {
+      throw mapKurrentError(error, context);
+    }
+    const nextExpectedRevision = Number(result.nextExpectedRevision);
+    // The position is missing (or -1 as an unsigned 64-bit value) when older
+    // servers answer an idempotent retry; then ask the stream for it.
+    const reported = result.position?.commit;
+    if (reported !== undefined && reported > 0n && reported <= BigInt(Number.MAX_SAFE_INTEGER)) {
+      return { nextExpectedRevision, position: toPosition(reported) };
+    }
+    const [last] = await this.readStream(stream, { fromRevision: nextExpectedRevision, maxCount: 1 });
+    if (last === undefined) throw new Error(`KurrentDB append to ${stream} succeeded but revision ${nextExpectedRevision} cannot be read`);
+    return { nextExpectedRevision, position: last.position };
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const { fromRevision, maxCount } = validateReadStream(options);
+    if (maxCount === 0) return [];
+    const events: RecordedEvent[] = [];
+    try {
+      for await (const resolved of this.client.readStream(stream, {
+        fromRevision: BigInt(fromRevision),
+        maxCount,
+        direction: FORWARDS,
+      })) {
+        if (resolved.event !== undefined) events.push(toRecordedEvent(resolved.event));
+      }
+    } catch (error) {
+      if (isStreamNotFound(error)) return [];
+      throw mapKurrentError(error, { operation: 'read', stream });
+    }
+    return events;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const { after, maxCount, streamPrefix } = validateReadAll(options);
+    const events: RecordedEvent[] = [];
+    if (maxCount === 0) return events;
+    const filter = allFilter(streamPrefix);
+    let from = readPositionAfter(after);
+    let last = after;
+    try {
+      // System events that slip past the server filter are dropped here, so
+      // a page may come back short; read on until maxCount or the end.
+      for (;;) {
+        // +1: the read includes its start position, which we already have.
+        const requested = maxCount - events.length + 1;
+        let received = 0;
+        let lastRaw: Position | undefined;
+        for await (const resolved of this.client.readAll({ fromPosition: from, maxCount: requested, direction: FORWARDS, filter })) {
+          received++;
+          const event = resolved.event;
+          if (event === undefined) continue;
+          lastRaw = event.position;
+          const position = toPosition(event.position.commit);
+          if (position <= last || isSystemEvent(event) || !event.streamId.startsWith(streamPrefix)) continue;
+          events.push(toRecordedEvent(event));
+          last = position;
+          if (events.length >= maxCount) return events;
+        }
+        if (received < requested || lastRaw === undefined) return events;
+        from = lastRaw;
+      }
+    } catch (error) {
+      throw mapKurrentError(error, { operation: 'read $all' });
+    }
+  }
+
+  subscribeToAll(options: SubscribeOptions): EventSubscription {
+    this.assertOpen();
+    return this.subscriptions.add((onClosed) => catchUpSubscription(this.client, options, onClosed));
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    try {
+      for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, filter: excludeSystemEvents() })) {
+        const event = resolved.event;
+        if (event !== undefined && !isSystemEvent(event)) return toPosition(event.position.commit);
+      }
+    } catch (error) {
+      throw mapKurrentError(error, { operation: 'read the head of $all' });
+    }
+    return 0;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    try {
+      for await (const _ of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1, deadline: this.pingTimeoutMs })) {
+        break;
+      }
+    } catch (error) {
+      throw mapKurrentError(error, { operation: 'ping' });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.subscriptions.closeAll();
+    this.closed = true;
+    await this.client.dispose();
+  }
+
+  /** An empty append writes nothing but still checks the expectation. */
+  private async checkOnly(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
+    let last: RecordedEvent | undefined;
+    try {
+      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1 })) {
+        if (resolved.event !== undefined) last = toRecordedEvent(resolved.event);
+      }
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw mapKurrentError(error, { operation: 'read', stream });
+    }
+    const actual = last?.streamRevision ?? -1;
+    const ok =
+      expected === 'any' ||
+      (expected === 'no_stream' && actual === -1) ||
+      (expected === 'stream_exists' && actual >= 0) ||
+      expected === actual;
+    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    return { nextExpectedRevision: actual, position: last?.position ?? 0 };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError('KurrentDB event store is closed');
+  }
+}
+
+/**
+ * Adapts the client's catch-up subscription (a Readable of single events)
+ * into batches: events are queued as they arrive and each `next()` takes
+ * what is queued, up to batchSize. The Readable is paused while the queue is
+ * full, so a slow consumer applies backpressure to the server.
+ */
+function catchUpSubscription(client: KurrentDBClient, options: SubscribeOptions, onClosed: () => void): EventSubscription {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  const { after, streamPrefix } = validateReadAll({ after: options.after, streamPrefix: options.streamPrefix });
+
+  const queue: RecordedEvent[] = [];
+  let lastQueued = after;
+  let failure: Error | undefined;
+  let ended = false;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  let subscription: AllStreamSubscription | undefined;
+  const notify = (): void => wake?.();
+
+  const onEvent = (resolved: AllStreamResolvedEvent): void => {
+    const event = resolved.event;
+    if (closed || failure !== undefined || event === undefined || isSystemEvent(event)) return;
+    try {
+      const position = toPosition(event.position.commit);
+      // The server starts at `after` inclusive and may resend after reconnecting.
+      if (position <= lastQueued || !event.streamId.startsWith(streamPrefix)) return;
+      queue.push(toRecordedEvent(event));
+      lastQueued = position;
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    if (queue.length >= batchSize * 2) subscription?.pause();
+    notify();
+  };
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    notify();
+    onClosed();
+    if (subscription !== undefined) await subscription.unsubscribe().catch(() => undefined);
+  };
+
+  async function* batches(): AsyncGenerator<RecordedEvent[], void, undefined> {
+    if (closed) return;
+    const sub = client.subscribeToAll({ fromPosition: readPositionAfter(after), filter: allFilter(streamPrefix) });
+    subscription = sub;
+    sub.on('data', onEvent);
+    // Stays registered after close: the stream may still emit while it is torn down.
+    sub.on('error', (error: Error) => {
+      if (!closed) failure ??= mapKurrentError(error, { operation: 'subscribe to $all' });
+      notify();
+    });
+    const onEnd = (): void => {
+      ended = true;
+      notify();
+    };
+    sub.on('end', onEnd);
+    sub.on('close', onEnd);
+    try {
+      while (!closed) {
+        if (queue.length > 0) {
+          const batch = queue.splice(0, batchSize);
+          if (sub.isPaused() && queue.length < batchSize) sub.resume();
+          yield batch;
+        } else if (failure !== undefined) {
+          throw failure;
+        } else if (ended) {
+          throw new EventStoreUnavailableError('KurrentDB ended the $all subscription');
+        } else {
+          await new Promise<void>((resolve) => {
+            wake = () => {
+              wake = undefined;
+              resolve();
+            };
+          });
+        }
+      }
+    } finally {
+      await close();
+    }
+  }
+
+  const iterator = batches();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    close,
+  };
+}

@@ -1,0 +1,368 @@
+/**
+ * SQLite EventStore (the embedded default): one `events` table in one file,
+ * WAL mode, appends in one IMMEDIATE transaction, positions from an
+ * AUTOINCREMENT rowid (never reused, so a position is never seen twice).
+ *
+ * Several processes may share the file: writers serialise on SQLite's write
+ * lock (waiting up to busy_timeout), and subscriptions notice other
+ * processes' appends by polling, besides an in-process notification that
+ * keeps same-process latency low.
+ */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import {
+  EventStoreUnavailableError,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type EventSubscription,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from './port.js';
+import {
+  SubscriptionRegistry,
+  checkExpectedRevision,
+  createPollingSubscription,
+  validateAppend,
+  validateReadAll,
+  validateReadStream,
+} from './memory.js';
+
+export interface SqliteEventStoreOptions {
+  /** FULL (default) survives power loss; NORMAL in WAL mode may lose the last commits on power loss, never corrupts. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** How often an idle subscription re-reads to see other processes' appends. Default 100 ms. */
+  pollIntervalMs?: number;
+  /** How long a writer waits for another process's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream: string;
+  revision: number;
+  type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+}
+
+/**
+ * The stream name up to and including its first '/': the tenant prefix
+ * (`acme/` for `acme/flow/1`). Indexed with the position, so reading one
+ * tenant's events in global order is a plain index range, however many
+ * other tenants share the file.
+ */
+const TENANT_PREFIX_SQL = "substr(stream, 1, instr(stream, '/'))";
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position       INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id       TEXT    NOT NULL UNIQUE,
+    stream         TEXT    NOT NULL,
+    revision       INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    data           TEXT    NOT NULL,
+    metadata       TEXT    NOT NULL,
+    UNIQUE (stream, revision)
+  );
+  CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream, position);
+  CREATE INDEX IF NOT EXISTS events_tenant_position ON events (${TENANT_PREFIX_SQL}, position);
+`;
+
+/**
+ * The smallest string greater than every string that starts with `prefix`
+ * (undefined when there is none). SQLite compares TEXT as UTF-8 bytes, which
+ * orders like code points, so bumping the last code point is exact; a plain
+ * `prefix + '\uffff'` bound would miss names continuing with astral
+ * characters such as emoji.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const codePoints = Array.from(prefix, (c) => c.codePointAt(0) ?? 0);
+  while (codePoints.length > 0) {
+    const last = codePoints.pop() ?? 0;
+    let next = last + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // surrogates are not characters
+    if (next <= 0x10ffff) return String.fromCodePoint(...codePoints, next);
+  }
+  return undefined;
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: JSON.parse(row.data) as unknown,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    streamName: row.stream,
+    streamRevision: row.revision,
+    position: row.position,
+  };
+}
+
+/** A prefix that is exactly a tenant (`acme/`): served by the tenant index. */
+const TENANT_PREFIX = /^[^/]+\/$/;
+
+/** Other prefix reads at most this far behind the head walk the log instead of the stream index. */
+const LOG_WALK_MAX_ROWS = 10_000;
+
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
+
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite' as const;
+
+  private readonly db: Database.Database;
+  private readonly appended = new EventEmitter();
+  private readonly subscriptions = new SubscriptionRegistry();
+  private readonly pollIntervalMs: number;
+  private closed = false;
+
+  private readonly stmt: {
+    byId: Database.Statement<[string], EventRow>;
+    lastOfStream: Database.Statement<[string], { revision: number; position: number }>;
+    runFrom: Database.Statement<[string, number, number], { event_id: string; revision: number; position: number }>;
+    insert: Database.Statement<[string, string, number, string, number, string, string]>;
+    readStream: Database.Statement<[string, number, number], EventRow>;
+    readAll: Database.Statement<[number, number], EventRow>;
+    readAllTenant: Database.Statement<[string, number, number], EventRow>;
+    readAllPrefixByPosition: Database.Statement<[number, string, string, number], EventRow>;
+    readAllPrefixByStream: Database.Statement<[number, string, string, number], EventRow>;
+    readAllPrefixUnbounded: Database.Statement<[number, string, number], EventRow>;
+    head: Database.Statement<[], { head: number | null }>;
+  };
+  private readonly appendTx: (stream: string, events: readonly NewEvent[], expected: ExpectedRevision) => AppendResult;
+
+  constructor(
+    readonly filePath: string,
+    options: SqliteEventStoreOptions = {},
+  ) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    if (!(this.pollIntervalMs > 0)) throw new RangeError('pollIntervalMs must be > 0');
+    // Subscriptions each add a listener; don't warn about "leaks" at 10.
+    this.appended.setMaxListeners(0);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(filePath);
+      // busy_timeout first: the statements below may wait for another process's lock.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      db.exec(SCHEMA);
+    } catch (error) {
+      db?.close();
+      throw this.mapError(error, `opening ${filePath}`);
+    }
+    this.db = db;
+
+    const columns = 'position, event_id, stream, revision, type, schema_version, data, metadata';
+    this.stmt = {
+      byId: this.db.prepare(`SELECT ${columns} FROM events WHERE event_id = ?`),
+      lastOfStream: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      runFrom: this.db.prepare(
+        'SELECT event_id, revision, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
+      ),
+      insert: this.db.prepare(
+        'INSERT INTO events (event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      readStream: this.db.prepare(`SELECT ${columns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`),
+      readAll: this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+      readAllTenant: this.db.prepare(
+        `SELECT ${columns} FROM events INDEXED BY events_tenant_position
+         WHERE ${TENANT_PREFIX_SQL} = ? AND position > ? ORDER BY position LIMIT ?`,
+      ),
+      // Walks the log from `after` (`+stream` keeps SQLite off the stream index).
+      readAllPrefixByPosition: this.db.prepare(
+        `SELECT ${columns} FROM events WHERE position > ? AND +stream >= ? AND +stream < ? ORDER BY position LIMIT ?`,
+      ),
+      // Walks only the prefix's streams, then sorts.
+      readAllPrefixByStream: this.db.prepare(
+        `SELECT ${columns} FROM events INDEXED BY events_stream_position
+         WHERE position > ? AND stream >= ? AND stream < ? ORDER BY position LIMIT ?`,
+      ),
+      readAllPrefixUnbounded: this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? AND stream >= ? ORDER BY position LIMIT ?`),
+      head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
+    };
+
+    const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
+      const retried = this.findRetry(stream, events);
+      if (retried) return retried;
+
+      const last = this.stmt.lastOfStream.get(stream);
+      const actual = last?.revision ?? -1;
+      checkExpectedRevision(stream, expected, actual);
+
+      let result: AppendResult = { nextExpectedRevision: actual, position: last?.position ?? 0 };
+      events.forEach((event, index) => {
+        const revision = actual + 1 + index;
+        const info = this.stmt.insert.run(
+          event.id,
+          stream,
+          revision,
+          event.type,
+          event.schemaVersion,
+          JSON.stringify(event.data) ?? 'null',
+          JSON.stringify(event.metadata),
+        );
+        result = { nextExpectedRevision: revision, position: Number(info.lastInsertRowid) };
+      });
+      return result;
+    };
+    // IMMEDIATE takes the write lock up front, so the revision read above
+    // cannot be invalidated by another process before our inserts.
+    const tx = this.db.transaction(append);
+    this.appendTx = (stream, events, expected) => tx.immediate(stream, events, expected);
+  }
+
+  async appendToStream(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    validateAppend(stream, events, options.expectedRevision);
+    let result: AppendResult;
+    try {
+      result = this.appendTx(stream, events, options.expectedRevision);
+    } catch (error) {
+      throw this.mapAppendError(error, stream, events);
+    }
+    if (events.length > 0) this.appended.emit('append');
+    return result;
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const { fromRevision, maxCount } = validateReadStream(options);
+    if (maxCount === 0) return [];
+    return this.query(`reading ${stream}`, () => this.stmt.readStream.all(stream, fromRevision, maxCount)).map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const { after, maxCount, streamPrefix } = validateReadAll(options);
+    if (maxCount === 0) return [];
+    const rows = this.query('reading all events', () => {
+      if (streamPrefix === '') return this.stmt.readAll.all(after, maxCount);
+      if (TENANT_PREFIX.test(streamPrefix)) return this.stmt.readAllTenant.all(streamPrefix, after, maxCount);
+      const upper = prefixUpperBound(streamPrefix);
+      if (upper === undefined) return this.stmt.readAllPrefixUnbounded.all(after, streamPrefix, maxCount);
+      // Near the head (a live subscription polling, a projection keeping up),
+      // walking the log from `after` touches only the few newest rows. Far
+      // behind (replaying, say, one category of a big log), walking the
+      // prefix's streams touches only their rows. SQLite cannot tell which.
+      const behind = (this.stmt.head.get()?.head ?? 0) - after;
+      return behind <= LOG_WALK_MAX_ROWS
+        ? this.stmt.readAllPrefixByPosition.all(after, streamPrefix, upper, maxCount)
+        : this.stmt.readAllPrefixByStream.all(after, streamPrefix, upper, maxCount);
+    });
+    return rows.map(toRecorded);
+  }
+
+  subscribeToAll(options: SubscribeOptions): EventSubscription {
+    this.assertOpen();
+    return this.subscriptions.add((onClosed) =>
+      createPollingSubscription(
+        {
+          readAll: (o) => this.readAll(o),
+          onAppend: (listener) => {
+            this.appended.on('append', listener);
+            return () => this.appended.off('append', listener);
+          },
+          pollIntervalMs: this.pollIntervalMs,
+        },
+        options,
+        onClosed,
+      ),
+    );
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    return this.query('reading the head position', () => this.stmt.head.get()?.head ?? 0);
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    this.query('ping', () => this.db.prepare('SELECT 1').get());
+  }
+
+  /** The connection's effective settings (for diagnostics and tests). */
+  settings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; busyTimeoutMs: number } {
+    this.assertOpen();
+    const synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[this.db.pragma('synchronous', { simple: true }) as number];
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: synchronous ?? 'FULL',
+      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.subscriptions.closeAll();
+    this.closed = true;
+    this.appended.removeAllListeners();
+    this.db.close();
+  }
+
+  /** Same rule as the memory adapter: the whole batch already stored as one run in this stream. */
+  private findRetry(stream: string, events: readonly NewEvent[]): AppendResult | undefined {
+    const first = events[0];
+    if (first === undefined) return undefined;
+    const match = this.stmt.byId.get(first.id);
+    if (match === undefined || match.stream !== stream) return undefined;
+    const run = this.stmt.runFrom.all(stream, match.revision, events.length);
+    if (run.length !== events.length || run.some((row, i) => row.event_id !== events[i]?.id)) return undefined;
+    const last = run.at(-1);
+    return last && { nextExpectedRevision: last.revision, position: last.position };
+  }
+
+  private query<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw this.mapError(error, what);
+    }
+  }
+
+  private mapAppendError(error: unknown, stream: string, events: readonly NewEvent[]): Error {
+    if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE' && error.message.includes('event_id')) {
+      // Name the culprit: an id reused across streams is a bug, never a retry.
+      for (const event of events) {
+        const other = this.stmt.byId.get(event.id);
+        if (other) {
+          return new Error(
+            `event id ${event.id} is already stored (stream ${other.stream}, revision ${other.revision}); not appended to ${stream}`,
+            {
+              cause: error,
+            },
+          );
+        }
+      }
+    }
+    return this.mapError(error, `appending to ${stream}`);
+  }
+
+  private mapError(error: unknown, what: string): Error {
+    if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.test(error.code)) {
+      return new EventStoreUnavailableError(
+        `sqlite event store (${this.filePath}) unavailable while ${what}: ${error.code} ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError(`sqlite event store (${this.filePath}) is closed`);
+  }
+}
