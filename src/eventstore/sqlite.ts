@@ -115,6 +115,16 @@ const LOG_WALK_MAX_ROWS = 10_000;
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
 
+interface PendingAppend {
+  stream: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type AppendOutcome = { ok: AppendResult } | { error: unknown };
+
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
 
@@ -137,7 +147,6 @@ export class SqliteEventStore implements EventStore {
     readAllPrefixUnbounded: Database.Statement<[number, string, number], EventRow>;
     head: Database.Statement<[], { head: number | null }>;
   };
-  private readonly appendTx: (stream: string, events: readonly NewEvent[], expected: ExpectedRevision) => AppendResult;
 
   constructor(
     readonly filePath: string,
@@ -214,10 +223,53 @@ export class SqliteEventStore implements EventStore {
       });
       return result;
     };
-    // IMMEDIATE takes the write lock up front, so the revision read above
+    // Group commit: appends that arrive while the event loop was busy (typically
+    // blocked in the previous fsync) are written in ONE transaction, so one
+    // fsync serves them all. Each append runs as a nested transaction, which
+    // better-sqlite3 turns into a savepoint: a failing append (wrong expected
+    // revision) is rolled back alone and the others still commit.
+    // IMMEDIATE takes the write lock up front, so a revision read inside
     // cannot be invalidated by another process before our inserts.
-    const tx = this.db.transaction(append);
-    this.appendTx = (stream, events, expected) => tx.immediate(stream, events, expected);
+    const single = this.db.transaction(append);
+    const group = this.db.transaction((batch: readonly PendingAppend[]) =>
+      batch.map((request): AppendOutcome => {
+        try {
+          return { ok: single(request.stream, request.events, request.expected) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+    this.appendGroup = (batch) => group.immediate(batch);
+  }
+
+  private readonly appendGroup: (batch: readonly PendingAppend[]) => AppendOutcome[];
+  private pending: PendingAppend[] = [];
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = this.appendGroup(batch);
+    } catch (error) {
+      // The commit itself failed (disk, I/O): nothing of the batch is stored.
+      for (const request of batch) request.reject(this.mapAppendError(error, request.stream, request.events));
+      return;
+    }
+    let wrote = false;
+    outcomes.forEach((outcome, i) => {
+      const request = batch[i];
+      if (!request) return;
+      if ('ok' in outcome) {
+        wrote ||= request.events.length > 0;
+        request.resolve(outcome.ok);
+      } else {
+        request.reject(this.mapAppendError(outcome.error, request.stream, request.events));
+      }
+    });
+    if (wrote) this.appended.emit('append');
   }
 
   async appendToStream(
@@ -227,14 +279,10 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.assertOpen();
     validateAppend(stream, events, options.expectedRevision);
-    let result: AppendResult;
-    try {
-      result = this.appendTx(stream, events, options.expectedRevision);
-    } catch (error) {
-      throw this.mapAppendError(error, stream, events);
-    }
-    if (events.length > 0) this.appended.emit('append');
-    return result;
+    return new Promise<AppendResult>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ stream, events, expected: options.expectedRevision, resolve, reject });
+    });
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -306,6 +354,8 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Appends already accepted are written before the file closes.
+    if (this.pending.length > 0) this.flush();
     await this.subscriptions.closeAll();
     this.closed = true;
     this.appended.removeAllListeners();

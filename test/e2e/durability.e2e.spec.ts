@@ -98,7 +98,11 @@ describe('kill -9 during a stream of mutations', () => {
         if (await createNamespace(port, id)) answered.push(id);
       }
     });
-    while (answered.length < 40) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 30_000;
+    while (answered.length < 40) {
+      if (Date.now() > deadline) throw new Error(`only ${answered.length} mutations answered in 30 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     child.kill('SIGKILL');
     killed = true;
     await Promise.all(writers);

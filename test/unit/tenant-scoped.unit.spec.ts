@@ -33,7 +33,9 @@ describe('tenantScoped', () => {
 
   /** Everything outside acme, exactly as seeded. */
   async function othersUntouched(): Promise<void> {
-    expect(await raw.find({ tenantId: { $ne: 'acme' } }, { sort: { _id: 1 } })).toEqual(SEED.filter((d) => d.tenantId !== 'acme').sort((a, b) => (a._id < b._id ? -1 : 1)));
+    expect(await raw.find({ tenantId: { $ne: 'acme' } }, { sort: { _id: 1 } })).toEqual(
+      SEED.filter((d) => d.tenantId !== 'acme').sort((a, b) => (a._id < b._id ? -1 : 1)),
+    );
   }
 
   describe('reads', () => {
@@ -103,7 +105,11 @@ describe('tenantScoped', () => {
 
   describe('writes that target other tenants change nothing', () => {
     it('update, replace and delete with filters naming other tenants’ documents', async () => {
-      expect(await acme.updateOne({ _id: 'other:1' }, { $set: { name: 'pwned' } })).toEqual({ matchedCount: 0, modifiedCount: 0, upsertedCount: 0 });
+      expect(await acme.updateOne({ _id: 'other:1' }, { $set: { name: 'pwned' } })).toEqual({
+        matchedCount: 0,
+        modifiedCount: 0,
+        upsertedCount: 0,
+      });
       expect((await acme.updateMany({ tenantId: 'other' }, { $set: { name: 'pwned' } })).matchedCount).toBe(0);
       expect((await acme.replaceOne({ _id: 'other:2' }, { _id: 'other:2', name: 'pwned' })).matchedCount).toBe(0);
       expect(await acme.deleteOne({ _id: 'other:1' })).toBe(0);
@@ -121,7 +127,9 @@ describe('tenantScoped', () => {
     });
 
     it('an upsert on another tenant’s _id collides instead of overwriting it', async () => {
-      await expect(acme.updateOne({ _id: 'other:2' }, { $set: { name: 'pwned' } }, { upsert: true })).rejects.toBeInstanceOf(DuplicateKeyError);
+      await expect(acme.updateOne({ _id: 'other:2' }, { $set: { name: 'pwned' } }, { upsert: true })).rejects.toBeInstanceOf(
+        DuplicateKeyError,
+      );
       await expect(acme.replaceOne({ _id: 'other:2' }, { _id: 'other:2', name: 'pwned' }, { upsert: true })).rejects.toBeInstanceOf(
         DuplicateKeyError,
       );
@@ -139,14 +147,18 @@ describe('tenantScoped', () => {
 
       await expect(acme.insertOne({ _id: 'x', tenantId: 'other', name: 'smuggled' })).rejects.toBeInstanceOf(TenantScopeError);
       await expect(acme.insertOne({ _id: 'y', tenantId: '', name: 'smuggled' })).rejects.toBeInstanceOf(TenantScopeError);
-      await expect(acme.insertOne({ _id: 'z', tenantId: null, name: 'smuggled' } as unknown as Thing)).rejects.toBeInstanceOf(TenantScopeError);
+      await expect(acme.insertOne({ _id: 'z', tenantId: null, name: 'smuggled' } as unknown as Thing)).rejects.toBeInstanceOf(
+        TenantScopeError,
+      );
       expect(await raw.countDocuments({ _id: { $in: ['x', 'y', 'z'] } })).toBe(0);
     });
 
     it('replaceOne forces tenantId and rejects another', async () => {
       await acme.replaceOne({ _id: 'acme:1' }, { _id: 'acme:1', name: 'replaced' });
       expect(await raw.findOne({ _id: 'acme:1' })).toEqual({ _id: 'acme:1', name: 'replaced', tenantId: 'acme' });
-      await expect(acme.replaceOne({ _id: 'acme:2' }, { _id: 'acme:2', tenantId: 'other', name: 'moved' })).rejects.toBeInstanceOf(TenantScopeError);
+      await expect(acme.replaceOne({ _id: 'acme:2' }, { _id: 'acme:2', tenantId: 'other', name: 'moved' })).rejects.toBeInstanceOf(
+        TenantScopeError,
+      );
       expect((await raw.findOne({ _id: 'acme:2' }))?.tenantId).toBe('acme');
       await acme.replaceOne({ _id: 'acme:new' }, { _id: 'acme:new', name: 'fresh' }, { upsert: true });
       expect(await raw.findOne({ _id: 'acme:new' })).toEqual({ _id: 'acme:new', name: 'fresh', tenantId: 'acme' });
@@ -166,13 +178,15 @@ describe('tenantScoped', () => {
     });
 
     it('an upsert whose filter names another tenant is rejected before it can insert', async () => {
-      await expect(acme.updateOne({ _id: 'fresh', tenantId: 'other' }, { $set: { name: 'x' } }, { upsert: true })).rejects.toBeInstanceOf(TenantScopeError);
-      await expect(acme.updateOne({ _id: 'fresh', tenantId: { $in: ['other'] } }, { $set: { name: 'x' } }, { upsert: true })).rejects.toBeInstanceOf(
+      await expect(acme.updateOne({ _id: 'fresh', tenantId: 'other' }, { $set: { name: 'x' } }, { upsert: true })).rejects.toBeInstanceOf(
         TenantScopeError,
       );
-      await expect(acme.replaceOne({ _id: 'fresh', tenantId: 'other' }, { _id: 'fresh', name: 'x' }, { upsert: true })).rejects.toBeInstanceOf(
-        TenantScopeError,
-      );
+      await expect(
+        acme.updateOne({ _id: 'fresh', tenantId: { $in: ['other'] } }, { $set: { name: 'x' } }, { upsert: true }),
+      ).rejects.toBeInstanceOf(TenantScopeError);
+      await expect(
+        acme.replaceOne({ _id: 'fresh', tenantId: 'other' }, { _id: 'fresh', name: 'x' }, { upsert: true }),
+      ).rejects.toBeInstanceOf(TenantScopeError);
       expect(await raw.findOne({ _id: 'fresh' })).toBeNull();
       // Without upsert the same filter is merely empty.
       expect((await acme.updateOne({ _id: 'acme:1', tenantId: 'other' }, { $set: { name: 'x' } })).matchedCount).toBe(0);
@@ -194,7 +208,9 @@ describe('tenantScoped', () => {
       for (const update of attempts) {
         await expect(acme.updateOne({ _id: 'acme:1' }, update), JSON.stringify(update)).rejects.toBeInstanceOf(TenantScopeError);
         await expect(acme.updateMany({}, update), JSON.stringify(update)).rejects.toBeInstanceOf(TenantScopeError);
-        await expect(acme.updateOne({ _id: 'acme:new' }, update, { upsert: true }), JSON.stringify(update)).rejects.toBeInstanceOf(TenantScopeError);
+        await expect(acme.updateOne({ _id: 'acme:new' }, update, { upsert: true }), JSON.stringify(update)).rejects.toBeInstanceOf(
+          TenantScopeError,
+        );
       }
       expect(await raw.find({ tenantId: 'acme' }, { sort: { _id: 1 } })).toEqual(SEED.filter((d) => d.tenantId === 'acme'));
       expect(await raw.countDocuments({})).toBe(SEED.length);
@@ -214,7 +230,7 @@ describe('tenantScoped', () => {
         { deleteOne: { filter: { _id: 'other:2' } } },
         { deleteMany: { filter: { name: 'one' } } },
       ]);
-      expect(r).toMatchObject({ insertedCount: 1, upsertedCount: 1, matchedCount: 3, deletedCount: 1, duplicateKeyErrors: [] });
+      expect(r).toEqual({ insertedCount: 1, upsertedCount: 1, matchedCount: 4, modifiedCount: 4, deletedCount: 1, duplicateKeyErrors: [] });
       expect(await raw.find({ tenantId: 'acme' }, { sort: { _id: 1 } })).toEqual([
         { _id: 'acme:2', tenantId: 'acme', name: 'two', n: 12 },
         { _id: 'acme:b1', name: 'b1', tenantId: 'acme', n: 10 },
@@ -230,9 +246,9 @@ describe('tenantScoped', () => {
           { updateOne: { filter: { _id: 'acme:1' }, update: { $set: { tenantId: 'other' } } } },
         ]),
       ).rejects.toBeInstanceOf(TenantScopeError);
-      await expect(acme.bulkWrite([{ insertOne: { document: { _id: 'x', tenantId: 'other', name: 'x' } } }], { ordered: false })).rejects.toBeInstanceOf(
-        TenantScopeError,
-      );
+      await expect(
+        acme.bulkWrite([{ insertOne: { document: { _id: 'x', tenantId: 'other', name: 'x' } } }], { ordered: false }),
+      ).rejects.toBeInstanceOf(TenantScopeError);
       expect(await raw.countDocuments({})).toBe(SEED.length);
     });
   });
