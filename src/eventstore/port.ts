@@ -39,7 +39,7 @@ export interface NewEvent<Type extends string = string, Data = unknown> {
   metadata: EventMetadata;
 }
 
-/** An event as stored. */
+/** An event as stored. Treat it as immutable: adapters may hand the same object to several readers. */
 export interface RecordedEvent<Type extends string = string, Data = unknown> extends NewEvent<Type, Data> {
   streamName: string;
   streamRevision: number;

@@ -115,6 +115,8 @@ const LOG_WALK_MAX_ROWS = 10_000;
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
 
+const RECENT_CACHE_SIZE = 20_000;
+
 interface PendingAppend {
   stream: string;
   events: readonly NewEvent[];
@@ -210,16 +212,22 @@ export class SqliteEventStore implements EventStore {
       let result: AppendResult = { nextExpectedRevision: actual, position: last?.position ?? 0 };
       events.forEach((event, index) => {
         const revision = actual + 1 + index;
-        const info = this.stmt.insert.run(
-          event.id,
-          stream,
-          revision,
-          event.type,
-          event.schemaVersion,
-          JSON.stringify(event.data) ?? 'null',
-          JSON.stringify(event.metadata),
-        );
-        result = { nextExpectedRevision: revision, position: Number(info.lastInsertRowid) };
+        const data = JSON.stringify(event.data) ?? 'null';
+        const metadata = JSON.stringify(event.metadata);
+        const info = this.stmt.insert.run(event.id, stream, revision, event.type, event.schemaVersion, data, metadata);
+        const position = Number(info.lastInsertRowid);
+        result = { nextExpectedRevision: revision, position };
+        // Parsed back from the JSON just written: the cached copy is exactly what a read would return.
+        this.uncommitted.push({
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: JSON.parse(data) as unknown,
+          metadata: JSON.parse(metadata) as EventMetadata,
+          streamName: stream,
+          streamRevision: revision,
+          position,
+        });
       });
       return result;
     };
@@ -233,9 +241,11 @@ export class SqliteEventStore implements EventStore {
     const single = this.db.transaction(append);
     const group = this.db.transaction((batch: readonly PendingAppend[]) =>
       batch.map((request): AppendOutcome => {
+        const mark = this.uncommitted.length;
         try {
           return { ok: single(request.stream, request.events, request.expected) };
         } catch (error) {
+          this.uncommitted.length = mark; // rolled back to the savepoint
           return { error };
         }
       }),
@@ -245,6 +255,36 @@ export class SqliteEventStore implements EventStore {
 
   private readonly appendGroup: (batch: readonly PendingAppend[]) => AppendOutcome[];
   private pending: PendingAppend[] = [];
+  private uncommitted: RecordedEvent[] = [];
+
+  /**
+   * The events this process committed last, by position. Every projection
+   * tails the log; without this, each append would be re-read and re-parsed
+   * once per projection. Events are immutable, so serving them from memory is
+   * safe; positions written by another process are not here, and a read that
+   * meets such a gap goes to SQLite for the rest.
+   */
+  private readonly recent = new Map<number, RecordedEvent>();
+
+  private remember(events: readonly RecordedEvent[]): void {
+    for (const event of events) this.recent.set(event.position, event);
+    for (const position of this.recent.keys()) {
+      if (this.recent.size <= RECENT_CACHE_SIZE) break;
+      this.recent.delete(position);
+    }
+  }
+
+  /** Events after `after` from the cache, contiguous only; `complete` is false when a gap stopped it before maxCount. */
+  private fromCache(after: number, maxCount: number, streamPrefix: string): { events: RecordedEvent[]; last: number; complete: boolean } {
+    const events: RecordedEvent[] = [];
+    let position = after + 1;
+    for (let event = this.recent.get(position); event; event = this.recent.get(position)) {
+      if (streamPrefix === '' || event.streamName.startsWith(streamPrefix)) events.push(event);
+      if (events.length === maxCount) return { events, last: position, complete: true };
+      position++;
+    }
+    return { events, last: position - 1, complete: false };
+  }
 
   private flush(): void {
     if (this.pending.length === 0) return;
@@ -255,9 +295,12 @@ export class SqliteEventStore implements EventStore {
       outcomes = this.appendGroup(batch);
     } catch (error) {
       // The commit itself failed (disk, I/O): nothing of the batch is stored.
+      this.uncommitted = [];
       for (const request of batch) request.reject(this.mapAppendError(error, request.stream, request.events));
       return;
     }
+    this.remember(this.uncommitted);
+    this.uncommitted = [];
     let wrote = false;
     outcomes.forEach((outcome, i) => {
       const request = batch[i];
@@ -296,6 +339,12 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     const { after, maxCount, streamPrefix } = validateReadAll(options);
     if (maxCount === 0) return [];
+    const cached = this.fromCache(after, maxCount, streamPrefix);
+    if (cached.complete) return cached.events;
+    if (cached.last > after) {
+      const rest = await this.readAll({ after: cached.last, maxCount: maxCount - cached.events.length, streamPrefix });
+      return [...cached.events, ...rest];
+    }
     const rows = this.query('reading all events', () => {
       if (streamPrefix === '') return this.stmt.readAll.all(after, maxCount);
       if (TENANT_PREFIX.test(streamPrefix)) return this.stmt.readAllTenant.all(streamPrefix, after, maxCount);
