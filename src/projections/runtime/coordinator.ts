@@ -18,7 +18,7 @@ export class Projections {
     store: DocumentStore,
     projections: readonly Projection[],
     upcasters: UpcasterRegistry,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     this.runners = projections.map((p) => new ProjectionRunner(events, store, p, upcasters, logger.child({ projection: p.name })));
   }
@@ -29,12 +29,60 @@ export class Projections {
     return runner;
   }
 
+  private catchingUp: Promise<void> | null = null;
+  private stopping = false;
+
+  /**
+   * Prepares every projection (indexes, checkpoints), then catches up in the
+   * background: the log is read ONCE and each batch goes to every projection,
+   * instead of every projection reading and parsing the whole log itself.
+   * Once at the head, each projection follows the log on its own, so that one
+   * failing projection never holds the others back. Until then `caughtUp()`
+   * (and /readyz) say no.
+   */
   async start(): Promise<void> {
+    this.stopping = false;
     for (const runner of this.runners) await runner.prepare();
-    for (const runner of this.runners) runner.start();
+    this.catchingUp = this.catchUpTogether().finally(() => {
+      if (!this.stopping) for (const runner of this.runners) runner.start();
+    });
+  }
+
+  /** Resolves when the shared catch-up is over (each projection then follows the log alone). */
+  async started(): Promise<void> {
+    await this.catchingUp;
+  }
+
+  private async catchUpTogether(batchSize = 2000): Promise<void> {
+    const active = new Set(this.runners);
+    let after = Math.min(...this.runners.map((r) => r.appliedPosition));
+    try {
+      const head = await this.events.headPosition();
+      while (!this.stopping && after < head && active.size > 0) {
+        const batch = await this.events.readAll({ after, maxCount: batchSize });
+        const last = batch.at(-1);
+        if (!last) break;
+        await Promise.all(
+          [...active].map(async (runner) => {
+            try {
+              await runner.applyBatch(batch);
+            } catch (error) {
+              // It resumes from its own checkpoint when it follows the log alone.
+              runner.recordFailure(error);
+              active.delete(runner);
+            }
+          }),
+        );
+        after = last.position;
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'shared catch-up stopped; each projection catches up alone');
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.catchingUp;
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 

@@ -164,7 +164,8 @@ export class ProjectionRunner implements ProjectionTarget {
     }
   }
 
-  private async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+  /** Applies a batch read by someone else (the coordinator's shared catch-up); events at or before the checkpoint are skipped. */
+  async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch.at(-1);
     if (!last || last.position <= this.position) return;
     const relevant = batch
@@ -178,6 +179,12 @@ export class ProjectionRunner implements ProjectionTarget {
     const ready = this.waiters.filter((w) => w.position <= this.position);
     this.waiters = this.waiters.filter((w) => w.position > this.position);
     for (const waiter of ready) waiter.resolve();
+  }
+
+  recordFailure(error: unknown): void {
+    this.error = error instanceof Error ? error.message : String(error);
+    this.failedAt ??= this.position;
+    this.logger.error({ err: error, projection: this.projection.name, position: this.position }, 'projection failed');
   }
 
   /** After a failure the stored checkpoint is the truth: resume from there. */
