@@ -53,6 +53,9 @@ const MAX_ATTEMPTS = 5;
  * revision; a pinned one becomes CONFLICT with the actual revision.
  */
 export class CommandHandler {
+  /** Observes every append's duration in seconds (metrics). */
+  appendObserver: ((seconds: number, outcome: 'ok' | 'conflict' | 'error') => void) | null = null;
+
   constructor(
     private readonly store: EventStore,
     private readonly upcasters: UpcasterRegistry,
@@ -102,13 +105,16 @@ export class CommandHandler {
       if (decided.length === 0) return { state, revision, position: 0, events: [] };
 
       const envelopes = decided.map((event, index) => this.envelope(command, event, index));
+      const started = performance.now();
       try {
         const result = await this.store.appendToStream(stream, envelopes, {
           expectedRevision: revision === 0 ? 'no_stream' : revision - 1,
         });
+        this.appendObserver?.((performance.now() - started) / 1000, 'ok');
         const nextState = decided.reduce(decider.evolve, state);
         return { state: nextState, revision: result.nextExpectedRevision + 1, position: result.position, events: envelopes };
       } catch (error) {
+        this.appendObserver?.((performance.now() - started) / 1000, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error');
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         if (pinned !== undefined || attempt >= MAX_ATTEMPTS) {
           throw conflict(`${stream} was changed concurrently`, error.actual + 1);

@@ -3,7 +3,7 @@ import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Projection } from './projection.js';
-import { ProjectionRunner, type RunnerStatus } from './runner.js';
+import { ProjectionRunner, type RunnerOptions, type RunnerStatus } from './runner.js';
 
 export interface ProjectionLag extends RunnerStatus {
   lagEvents: number;
@@ -19,8 +19,11 @@ export class Projections {
     projections: readonly Projection[],
     upcasters: UpcasterRegistry,
     private readonly logger: Logger,
+    runnerOptions: RunnerOptions = {},
   ) {
-    this.runners = projections.map((p) => new ProjectionRunner(events, store, p, upcasters, logger.child({ projection: p.name })));
+    this.runners = projections.map(
+      (p) => new ProjectionRunner(events, store, p, upcasters, logger.child({ projection: p.name }), runnerOptions),
+    );
   }
 
   runner(name: string): ProjectionRunner {
@@ -54,7 +57,8 @@ export class Projections {
   }
 
   private async catchUpTogether(batchSize = 2000): Promise<void> {
-    const active = new Set(this.runners);
+    // Under leases, only the holder of each projection may apply: no shared catch-up.
+    const active = new Set(this.runners.filter((r) => !r.usesLease));
     let after = Math.min(...this.runners.map((r) => r.appliedPosition));
     try {
       const head = await this.events.headPosition();

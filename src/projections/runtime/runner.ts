@@ -2,6 +2,7 @@ import type { EventStore, EventSubscription, RecordedEvent } from '../../eventst
 import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { Collection, Document, DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
+import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection, ProjectionTarget } from './projection.js';
 
 export interface CheckpointDocument extends Document {
@@ -20,6 +21,8 @@ export interface RunnerStatus {
   version: number;
   position: number;
   running: boolean;
+  /** active: applies events; standby: another replica holds the lease, this one follows its checkpoint. */
+  role: 'active' | 'standby';
   /** The failure the runner is retrying, if any. */
   error: string | null;
   failedAt: number | null;
@@ -33,6 +36,13 @@ export interface RunnerOptions {
   /** Checkpoint id; defaults to `${name}_v${version}`. */
   checkpointId?: string;
   maxBackoffMs?: number;
+  /**
+   * With read models shared between replicas: hold a lease so that one replica
+   * applies each projection and the others stand by.
+   */
+  lease?: { owner: string; ttlMs: number };
+  /** How often a standby re-reads the shared checkpoint. Default 100 ms. */
+  standbyPollMs?: number;
 }
 
 /**
@@ -51,8 +61,11 @@ export class ProjectionRunner implements ProjectionTarget {
   private waiters: { position: number; resolve: () => void }[] = [];
   private readonly checkpointId: string;
   private readonly checkpoints: Collection<CheckpointDocument>;
-  /** Called after each applied batch (metrics, notifications). */
-  onApplied: ((events: readonly RecordedEvent[], position: number) => void) | null = null;
+  private readonly appliedListeners = new Set<(events: readonly RecordedEvent[], position: number) => void>();
+  private readonly lease: ProjectionLease | null;
+  private role: 'active' | 'standby' = 'active';
+  /** Events this runner itself applied (not those a lease holder elsewhere applied). */
+  appliedEvents = 0;
 
   constructor(
     private readonly events: EventStore,
@@ -64,6 +77,19 @@ export class ProjectionRunner implements ProjectionTarget {
   ) {
     this.checkpointId = options.checkpointId ?? `${projection.name}_v${projection.version}`;
     this.checkpoints = store.collection<CheckpointDocument>(CHECKPOINTS);
+    this.lease = options.lease
+      ? new ProjectionLease(store.collection<LeaseDocument>(LEASES), this.checkpointId, options.lease.owner, options.lease.ttlMs)
+      : null;
+  }
+
+  /** Called after each applied batch (metrics, live feeds); returns an unsubscribe function. */
+  onApplied(listener: (events: readonly RecordedEvent[], position: number) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  get usesLease(): boolean {
+    return this.lease !== null;
   }
 
   collection<T extends Document = Document>(logicalName: string): Collection<T> {
@@ -83,6 +109,7 @@ export class ProjectionRunner implements ProjectionTarget {
       version: this.projection.version,
       position: this.position,
       running: this.running,
+      role: this.role,
       error: this.error,
       failedAt: this.failedAt,
       updatedAt: this.updatedAt,
@@ -115,9 +142,11 @@ export class ProjectionRunner implements ProjectionTarget {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.subscription?.close();
     await this.loop;
     this.loop = null;
+    await this.lease?.release().catch(() => undefined);
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
   }
@@ -136,10 +165,66 @@ export class ProjectionRunner implements ProjectionTarget {
     });
   }
 
+  private wake: (() => void) | null = null;
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Standby: another replica applies; follow its progress through the shared checkpoint. */
+  private async standBy(): Promise<void> {
+    this.role = 'standby';
+    const pollMs = this.options.standbyPollMs ?? 100;
+    const retryLeaseAt = Date.now() + (this.lease?.ttlMs ?? 0) / 4;
+    while (this.running && Date.now() < retryLeaseAt) {
+      const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
+      if (stored && stored.position > this.position) {
+        this.position = stored.position;
+        this.updatedAt = stored.updatedAt;
+        this.resolveWaiters();
+      }
+      await this.sleep(pollMs);
+    }
+  }
+
+  /** Keeps the lease while active; when renewal fails, stops the subscription so the loop stands by. */
+  private keepLease(): () => void {
+    const lease = this.lease;
+    if (!lease) return () => undefined;
+    const timer = setInterval(() => {
+      lease
+        .tryAcquire()
+        .then((held) => {
+          if (!held) {
+            this.logger.warn({ projection: this.projection.name }, 'projection lease lost; standing by');
+            void this.subscription?.close();
+          }
+        })
+        .catch(() => void this.subscription?.close());
+    }, lease.ttlMs / 3);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   private async run(): Promise<void> {
     let backoff = 50;
     while (this.running) {
+      let stopRenewing = (): void => undefined;
       try {
+        if (this.lease && !(await this.lease.tryAcquire())) {
+          await this.standBy();
+          continue;
+        }
+        this.role = 'active';
+        if (this.lease) await this.reloadCheckpoint();
+        stopRenewing = this.keepLease();
         const prefix = this.options.streamPrefix;
         this.subscription = this.events.subscribeToAll({
           after: this.position,
@@ -147,11 +232,13 @@ export class ProjectionRunner implements ProjectionTarget {
           ...(prefix === undefined ? {} : { streamPrefix: prefix }),
         });
         for await (const batch of this.subscription) {
-          if (!this.running) break;
+          if (!this.running || (this.lease && !this.lease.held)) break;
           await this.applyBatch(batch);
           backoff = 50;
         }
+        stopRenewing();
       } catch (error) {
+        stopRenewing();
         if (!this.running) break;
         this.error = error instanceof Error ? error.message : String(error);
         this.failedAt ??= this.position;
@@ -175,7 +262,12 @@ export class ProjectionRunner implements ProjectionTarget {
     await this.saveCheckpoint(last.position);
     this.error = null;
     this.failedAt = null;
-    this.onApplied?.(relevant, last.position);
+    this.appliedEvents += relevant.length;
+    for (const listener of this.appliedListeners) listener(relevant, last.position);
+    this.resolveWaiters();
+  }
+
+  private resolveWaiters(): void {
     const ready = this.waiters.filter((w) => w.position <= this.position);
     this.waiters = this.waiters.filter((w) => w.position > this.position);
     for (const waiter of ready) waiter.resolve();

@@ -1,0 +1,75 @@
+import { DuplicateKeyError, type Collection, type Document } from '../../readmodels/port.js';
+
+export interface LeaseDocument extends Document {
+  owner: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  /** Incremented at every change of holder: a fencing token. */
+  fence: number;
+}
+
+export const LEASES = 'projection_leases';
+
+/**
+ * One active runner per projection across gateway replicas that share read
+ * models: the holder renews before its lease expires; anyone may take over an
+ * expired lease. Every change of holder bumps `fence`, and renewal is a
+ * compare-and-set on (owner, fence), so a holder that was paused past its
+ * expiry learns at its next renewal that it lost the lease and stops writing.
+ * A batch it was already writing is harmless: writes are guarded by the
+ * documents' last applied positions.
+ *
+ * Expiry uses the replicas' clocks: keep them in sync (NTP) and the TTL well
+ * above their skew.
+ */
+export class ProjectionLease {
+  private fence: number | null = null;
+
+  constructor(
+    private readonly leases: Collection<LeaseDocument>,
+    readonly id: string,
+    readonly owner: string,
+    readonly ttlMs: number,
+  ) {}
+
+  get held(): boolean {
+    return this.fence !== null;
+  }
+
+  /** Acquires or renews; returns whether this owner holds the lease now. */
+  async tryAcquire(now = Date.now()): Promise<boolean> {
+    const current = await this.leases.findOne({ _id: this.id });
+    if (!current) {
+      try {
+        await this.leases.insertOne({ _id: this.id, owner: this.owner, expiresAt: now + this.ttlMs, fence: 1 });
+        this.fence = 1;
+        return true;
+      } catch (error) {
+        if (error instanceof DuplicateKeyError) return this.lost();
+        throw error;
+      }
+    }
+    const mine = current.owner === this.owner && current.fence === this.fence;
+    if (!mine && current.expiresAt > now) return this.lost();
+    const fence = mine ? current.fence : current.fence + 1;
+    const result = await this.leases.updateOne(
+      { _id: this.id, owner: current.owner, fence: current.fence },
+      { $set: { owner: this.owner, expiresAt: now + this.ttlMs, fence } },
+    );
+    if (result.matchedCount !== 1) return this.lost();
+    this.fence = fence;
+    return true;
+  }
+
+  /** Lets another replica take over at once (graceful shutdown). */
+  async release(): Promise<void> {
+    if (this.fence === null) return;
+    await this.leases.updateOne({ _id: this.id, owner: this.owner, fence: this.fence }, { $set: { expiresAt: 0 } });
+    this.fence = null;
+  }
+
+  private lost(): false {
+    this.fence = null;
+    return false;
+  }
+}
