@@ -1,5 +1,5 @@
 import type { Projection } from '../projections/runtime/projection.js';
-import { physicalCollection } from '../projections/runtime/runner.js';
+import { physicalName, targetFor } from '../projections/runtime/aliases.js';
 import type { Collection, Document, DocumentStore } from './port.js';
 
 /**
@@ -9,6 +9,11 @@ import type { Collection, Document, DocumentStore } from './port.js';
  */
 export class ReadModels {
   private readonly owners = new Map<string, Projection>();
+  /** Which generation serves each projection; the projection coordinator answers once it runs. */
+  private servingTarget: (projectionName: string) => string = (name) => {
+    const projection = [...this.owners.values()].find((p) => p.name === name);
+    return targetFor(projection?.version ?? 1);
+  };
 
   constructor(
     readonly store: DocumentStore,
@@ -27,9 +32,13 @@ export class ReadModels {
     return this.store.collection<T>(this.physicalName(logicalName));
   }
 
+  resolveTargetsWith(servingTarget: (projectionName: string) => string): void {
+    this.servingTarget = servingTarget;
+  }
+
   physicalName(logicalName: string): string {
     const owner = this.owners.get(logicalName);
     if (!owner) throw new Error(`no projection owns the read model ${logicalName}`);
-    return physicalCollection(owner, logicalName);
+    return physicalName(logicalName, this.servingTarget(owner.name));
   }
 }

@@ -7,6 +7,7 @@ import { MemoryEventStore } from '../../src/eventstore/memory.js';
 import { UpcasterRegistry } from '../../src/events/upcasting.js';
 import { allProjections } from '../../src/projections/index.js';
 import { Projections } from '../../src/projections/runtime/coordinator.js';
+import { ALIASES } from '../../src/projections/runtime/aliases.js';
 import { CHECKPOINTS, ProjectionRunner } from '../../src/projections/runtime/runner.js';
 import { MemoryDocumentStore } from '../../src/readmodels/memory.js';
 import type { DocumentStore } from '../../src/readmodels/port.js';
@@ -40,7 +41,7 @@ async function seed(store: MemoryEventStore): Promise<void> {
 async function dump(documents: DocumentStore): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const name of (await documents.listCollections()).sort()) {
-    if (name === CHECKPOINTS) continue;
+    if (name === CHECKPOINTS || name === ALIASES) continue;
     out[name] = await documents.collection(name).find({}, { sort: { _id: 1 } });
   }
   return out;

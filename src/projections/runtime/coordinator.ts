@@ -1,65 +1,177 @@
-import type { EventStore } from '../../eventstore/port.js';
+import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
+import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
+import { CHECKPOINTS, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
 import type { Projection } from './projection.js';
-import { ProjectionRunner, type RunnerOptions, type RunnerStatus } from './runner.js';
 
 export interface ProjectionLag extends RunnerStatus {
   lagEvents: number;
+  /** The generation queries read. */
+  serving: string;
+  /** A generation being built, if any. */
+  building: string | null;
 }
 
-/** Runs every projection of the application and answers "has everything up to P been applied?". */
+export interface RebuildProgress {
+  projection: string;
+  /** Events of the log read so far by this run. */
+  read: number;
+  position: number;
+  head: number;
+  eventsPerSecond: number;
+  /** Seconds to the head at the current rate. */
+  etaSeconds: number | null;
+}
+
+export interface StoredStatus {
+  projection: string;
+  codeVersion: number;
+  serving: string;
+  position: number;
+  head: number;
+  lagEvents: number;
+  lagSeconds: number;
+  building: string | null;
+  buildingPosition: number | null;
+  updatedAt: string | null;
+}
+
+export interface RebuildOptions {
+  /** Stops at the next batch boundary; the rebuild resumes from its checkpoint next time. */
+  signal?: AbortSignal;
+  onProgress?: (progress: RebuildProgress) => void;
+  batchSize?: number;
+}
+
+export interface RebuildResult {
+  projection: string;
+  completed: boolean;
+  events: number;
+  seconds: number;
+  /** The generation now serving (after a completed blue/green rebuild, the new one). */
+  serving: string;
+}
+
+/**
+ * One projection's collections: `live` applies events to the generation that
+ * serves queries; `building` fills a new generation (a new version after a
+ * deployment, or a blue/green rebuild) until it catches up and the alias
+ * switches to it.
+ */
+interface Slot {
+  projection: Projection;
+  serving: string;
+  /** null while a newer version is being built and no code for the serving one exists any more. */
+  live: ProjectionRunner | null;
+  building: ProjectionRunner | null;
+}
+
+const ALIAS_REFRESH_MS = 2_000;
+
+/**
+ * Runs every projection of the application, answers "has everything up to P
+ * been applied?", and moves read models between generations.
+ */
 export class Projections {
-  readonly runners: ProjectionRunner[];
+  private readonly slots: Slot[];
+  private readonly aliases: Aliases;
+  private catchingUp: Promise<void> | null = null;
+  private stopping = false;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** How long a replaced generation is kept after a switch, for replicas that still read it until their alias refresh. */
+  switchGraceMs = 10_000;
 
   constructor(
     private readonly events: EventStore,
-    store: DocumentStore,
+    private readonly store: DocumentStore,
     projections: readonly Projection[],
-    upcasters: UpcasterRegistry,
+    private readonly upcasters: UpcasterRegistry,
     private readonly logger: Logger,
-    runnerOptions: RunnerOptions = {},
+    private readonly runnerOptions: RunnerOptions = {},
   ) {
-    this.runners = projections.map(
-      (p) => new ProjectionRunner(events, store, p, upcasters, logger.child({ projection: p.name }), runnerOptions),
-    );
+    this.aliases = new Aliases(store.collection<AliasDocument>(ALIASES));
+    this.slots = projections.map((projection) => ({ projection, serving: targetFor(projection.version), live: null, building: null }));
+  }
+
+  /** The runners applying to the generations that serve queries. */
+  get runners(): ProjectionRunner[] {
+    return this.slots.flatMap((s) => (s.live ? [s.live] : []));
+  }
+
+  /** The generation queries read for a projection (`v1`, `v2_g3`, ...). */
+  servingTarget(projectionName: string): string {
+    const slot = this.slots.find((s) => s.projection.name === projectionName);
+    if (!slot) throw new Error(`unknown projection ${projectionName}`);
+    return slot.serving;
   }
 
   runner(name: string): ProjectionRunner {
-    const runner = this.runners.find((r) => r.projection.name === name);
-    if (!runner) throw new Error(`unknown projection ${name}`);
+    const runner = this.slots.find((s) => s.projection.name === name)?.live;
+    if (!runner) throw new Error(`projection ${name} has no live runner`);
     return runner;
   }
 
-  private catchingUp: Promise<void> | null = null;
-  private stopping = false;
-
-  /**
-   * Prepares every projection (indexes, checkpoints), then catches up in the
-   * background: the log is read ONCE and each batch goes to every projection,
-   * instead of every projection reading and parsing the whole log itself.
-   * Once at the head, each projection follows the log on its own, so that one
-   * failing projection never holds the others back. Until then `caughtUp()`
-   * (and /readyz) say no.
-   */
-  async start(): Promise<void> {
-    this.stopping = false;
-    for (const runner of this.runners) await runner.prepare();
-    this.catchingUp = this.catchUpTogether().finally(() => {
-      if (!this.stopping) for (const runner of this.runners) runner.start();
+  private runnerFor(projection: Projection, target: string, options: RunnerOptions = {}): ProjectionRunner {
+    return new ProjectionRunner(this.events, this.store, projection, this.upcasters, this.logger.child({ projection: projection.name, target }), {
+      ...this.runnerOptions,
+      target,
+      ...options,
     });
   }
 
-  /** Resolves when the shared catch-up is over (each projection then follows the log alone). */
+  /**
+   * Resolves each projection's alias, then catches up in the background: the
+   * log is read ONCE and each batch goes to every projection, instead of every
+   * projection reading and parsing the whole log itself. At the head, each
+   * projection follows the log on its own, so one failing projection never
+   * holds the others back. A projection whose serving generation is of
+   * another version (a deployment changed it) keeps serving that generation
+   * while the new version builds beside it, then switches.
+   */
+  async start(): Promise<void> {
+    this.stopping = false;
+    for (const slot of this.slots) {
+      const wanted = targetFor(slot.projection.version);
+      const alias = await this.aliases.ensure(slot.projection.name, wanted);
+      slot.serving = alias.target;
+      if (parseTarget(alias.target).version === slot.projection.version) {
+        slot.live = this.runnerFor(slot.projection, alias.target);
+        await slot.live.prepare();
+      } else {
+        const building = alias.building ?? wanted;
+        if (alias.building === null) await this.aliases.startBuilding(slot.projection.name, alias, building);
+        slot.building = this.runnerFor(slot.projection, building, { lease: undefined });
+        await slot.building.prepare();
+        this.logger.warn(
+          { projection: slot.projection.name, serving: alias.target, building },
+          'read model version changed: the old generation serves (without new events) until the new one catches up',
+        );
+      }
+    }
+    await this.collectGarbage();
+    this.catchingUp = this.catchUpTogether().finally(() => {
+      if (this.stopping) return;
+      for (const slot of this.slots) {
+        slot.live?.start();
+        if (slot.building) void this.finishBuilding(slot);
+      }
+      this.refreshTimer = setInterval(() => void this.refreshAliases().catch(() => undefined), ALIAS_REFRESH_MS);
+      this.refreshTimer.unref();
+    });
+  }
+
+  /** Resolves when the shared catch-up is over. */
   async started(): Promise<void> {
     await this.catchingUp;
   }
 
   private async catchUpTogether(batchSize = 2000): Promise<void> {
-    // Under leases, only the holder of each projection may apply: no shared catch-up.
-    const active = new Set(this.runners.filter((r) => !r.usesLease));
-    let after = Math.min(...this.runners.map((r) => r.appliedPosition));
+    // Under leases only the holder of each projection may apply: no shared catch-up.
+    const active = new Set([...this.runners, ...this.slots.flatMap((s) => (s.building ? [s.building] : []))].filter((r) => !r.usesLease));
+    if (active.size === 0) return;
+    let after = Math.min(...[...active].map((r) => r.appliedPosition));
     try {
       const head = await this.events.headPosition();
       while (!this.stopping && after < head && active.size > 0) {
@@ -84,25 +196,258 @@ export class Projections {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.catchingUp;
-    await Promise.all(this.runners.map((r) => r.stop()));
+  /** A new version built beside the serving one: follow the log to the head, then switch. */
+  private async finishBuilding(slot: Slot): Promise<void> {
+    const building = slot.building;
+    if (!building) return;
+    building.start();
+    while (!this.stopping && slot.building === building) {
+      const head = await this.events.headPosition();
+      if (await building.waitFor(head, 1000)) {
+        await this.switchSlot(slot, building);
+        return;
+      }
+    }
   }
 
-  /** Read-your-writes: resolves true once every projection has applied `position`, false on timeout. */
+  /** Makes `next` serve: alias first (atomic), then the runners; the old generation is dropped after a grace period. */
+  private async switchSlot(slot: Slot, next: ProjectionRunner): Promise<void> {
+    const previous = slot.serving;
+    if (!(await this.aliases.switchTo(slot.projection.name, previous, next.target))) {
+      this.logger.warn({ projection: slot.projection.name }, 'alias changed by someone else; not switching');
+      return;
+    }
+    const old = slot.live;
+    slot.serving = next.target;
+    slot.live = next;
+    slot.building = null;
+    await old?.stop();
+    this.logger.info({ projection: slot.projection.name, from: previous, to: next.target }, 'read model switched');
+    // Other replicas may read the old generation until they refresh their alias.
+    const timer = setTimeout(() => void this.dropTarget(slot.projection, previous).catch(() => undefined), this.switchGraceMs);
+    timer.unref();
+  }
+
+  private async dropTarget(projection: Projection, target: string): Promise<void> {
+    for (const name of Object.keys(projection.collections)) await this.store.collection(physicalName(name, target)).drop();
+    await this.store.collection<CheckpointDocument>(CHECKPOINTS).deleteOne({ _id: `${projection.name}_${target}` });
+  }
+
+  /** Drops generations that are neither serving nor being built (left by a switch the process did not outlive). */
+  private async collectGarbage(): Promise<void> {
+    const existing = new Set(await this.store.listCollections());
+    const aliases = new Map((await this.aliases.all()).map((a) => [a._id, a] as const));
+    for (const slot of this.slots) {
+      const alias = aliases.get(slot.projection.name);
+      const keep = new Set([alias?.target, alias?.building, slot.serving].filter((t): t is string => typeof t === 'string'));
+      for (const logical of Object.keys(slot.projection.collections)) {
+        for (const physical of existing) {
+          const match = physical.startsWith(`${logical}_`) ? /^(v\d+(?:_g\d+)?)$/.exec(physical.slice(logical.length + 1)) : null;
+          if (match?.[1] && !keep.has(match[1]) && Date.parse(alias?.switchedAt ?? '') < Date.now() - this.switchGraceMs) {
+            await this.store.collection(physical).drop();
+          }
+        }
+      }
+    }
+  }
+
+  /** Another replica (or the CLI) switched an alias: serve and apply the new generation. */
+  private async refreshAliases(): Promise<void> {
+    for (const alias of await this.aliases.all()) {
+      const slot = this.slots.find((s) => s.projection.name === alias._id);
+      if (!slot || slot.serving === alias.target || parseTarget(alias.target).version !== slot.projection.version) continue;
+      if (slot.building?.target === alias.target) continue;
+      const next = this.runnerFor(slot.projection, alias.target);
+      await next.prepare();
+      const old = slot.live;
+      slot.serving = alias.target;
+      slot.live = next;
+      await old?.stop();
+      next.start();
+      this.logger.info({ projection: slot.projection.name, target: alias.target }, 'read model switched by another process');
+    }
+  }
+
+  /**
+   * Blue/green rebuild: a new generation is built from the start of the log
+   * while the serving one keeps answering (and keeps applying new events);
+   * at the head the alias switches atomically. Stopped (signal) or killed, it
+   * resumes from its own checkpoint the next time.
+   */
+  async rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    const slot = this.slots.find((s) => s.projection.name === name);
+    if (!slot) throw new Error(`unknown projection ${name}`);
+    const alias = await this.aliases.ensure(name, targetFor(slot.projection.version));
+    let target = alias.building;
+    if (target === null || parseTarget(target).version !== slot.projection.version) {
+      const generations = (await this.store.listCollections())
+        .map((c) => /_v(\d+)_g(\d+)$/.exec(c))
+        .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === slot.projection.version)
+        .map((m) => Number(m[2]));
+      const generation = Math.max(parseTarget(alias.target).generation, ...generations) + 1;
+      target = targetFor(slot.projection.version, generation);
+      if (!(await this.aliases.startBuilding(name, alias, target))) throw new Error(`alias ${name} changed meanwhile; try again`);
+    }
+    const runner = this.runnerFor(slot.projection, target, { lease: undefined });
+    await runner.prepare();
+    const outcome = await this.replay(runner, name, options);
+    if (!outcome.completed) return { ...outcome, serving: slot.serving };
+    if (slot.live && slot.serving === alias.target) {
+      // This process serves the projection: switch here, and keep applying to the new generation.
+      await this.switchSlot(slot, runner);
+      runner.start();
+    } else if (await this.aliases.switchTo(name, alias.target, target)) {
+      // Gateways serving it switch at their next alias refresh; drop the old generation after they had time to.
+      setTimeout(() => void this.dropTarget(slot.projection, alias.target).catch(() => undefined), this.switchGraceMs).unref();
+    }
+    return { ...outcome, serving: target };
+  }
+
+  /**
+   * Rebuilds one tenant's documents in place in the serving generation:
+   * its documents are deleted, then its events replayed; other tenants are
+   * untouched. The projection's live runner is paused meanwhile (here, or in
+   * the replica holding its lease), so the tenant's documents are written by
+   * one hand. Resumable: an interrupted run continues from its checkpoint.
+   */
+  async rebuildTenant(name: string, tenantId: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    const slot = this.slots.find((s) => s.projection.name === name);
+    if (!slot) throw new Error(`unknown projection ${name}`);
+    const checkpoints = this.store.collection<CheckpointDocument>(CHECKPOINTS);
+    const checkpointId = `${name}_${slot.serving}@${tenantId}`;
+    const live = slot.live;
+    await live?.stop();
+    try {
+      const runner = this.runnerFor(slot.projection, slot.serving, { checkpointId, streamPrefix: `${tenantId}/`, lease: undefined });
+      if (!(await checkpoints.findOne({ _id: checkpointId }))) {
+        for (const logical of Object.keys(slot.projection.collections)) await runner.collection(logical).deleteMany({ tenantId });
+      }
+      await runner.prepare();
+      const outcome = await this.replay(runner, name, options, `${tenantId}/`);
+      if (outcome.completed) await checkpoints.deleteOne({ _id: checkpointId });
+      return { ...outcome, serving: slot.serving };
+    } finally {
+      if (live && !this.stopping) {
+        const resumed = this.runnerFor(slot.projection, slot.serving);
+        await resumed.prepare();
+        slot.live = resumed;
+        resumed.start();
+      }
+    }
+  }
+
+  /** Reads the log from the runner's checkpoint to the head, applying batch by batch, with progress. */
+  private async replay(
+    runner: ProjectionRunner,
+    name: string,
+    options: RebuildOptions,
+    streamPrefix?: string,
+  ): Promise<Omit<RebuildResult, 'serving'>> {
+    const started = performance.now();
+    let read = 0;
+    let after = runner.appliedPosition;
+    for (;;) {
+      if (options.signal?.aborted) return { projection: name, completed: false, events: read, seconds: (performance.now() - started) / 1000 };
+      const head = await this.events.headPosition();
+      const batch: RecordedEvent[] = await this.events.readAll({
+        after,
+        maxCount: options.batchSize ?? 2000,
+        ...(streamPrefix ? { streamPrefix } : {}),
+      });
+      const last = batch.at(-1);
+      if (!last) break;
+      await runner.applyBatch(batch);
+      read += batch.length;
+      after = last.position;
+      const seconds = (performance.now() - started) / 1000;
+      const eventsPerSecond = read / Math.max(seconds, 0.001);
+      options.onProgress?.({
+        projection: name,
+        read,
+        position: after,
+        head,
+        eventsPerSecond,
+        etaSeconds: head > after ? (head - after) / Math.max(eventsPerSecond, 1) : 0,
+      });
+    }
+    return { projection: name, completed: true, events: read, seconds: (performance.now() - started) / 1000 };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.catchingUp;
+    await Promise.all(this.slots.flatMap((s) => [s.live?.stop(), s.building?.stop()]));
+  }
+
+  /**
+   * Read-your-writes: resolves true once every serving projection has applied
+   * `position`, false on timeout. A projection that is failing answers false
+   * at once instead of holding the caller for the whole timeout.
+   */
   async waitFor(position: number, timeoutMs: number): Promise<boolean> {
     if (position <= 0) return true;
-    const results = await Promise.all(this.runners.map((r) => r.waitFor(position, timeoutMs)));
+    const results = await Promise.all(this.runners.map((r) => (r.status().error !== null ? false : r.waitFor(position, timeoutMs))));
     return results.every(Boolean);
   }
 
   async lag(): Promise<ProjectionLag[]> {
     const head = await this.events.headPosition();
-    return this.runners.map((r) => {
-      const status = r.status();
-      return { ...status, lagEvents: Math.max(0, head - status.position) };
+    return this.slots.map((slot) => {
+      const runner = slot.live ?? slot.building;
+      const status = runner?.status() ?? {
+        projection: slot.projection.name,
+        version: slot.projection.version,
+        position: 0,
+        running: false,
+        role: 'standby' as const,
+        error: null,
+        failedAt: null,
+        updatedAt: null,
+      };
+      return {
+        ...status,
+        lagEvents: slot.live ? Math.max(0, head - status.position) : Math.max(1, head - status.position),
+        serving: slot.serving,
+        building: slot.building?.target ?? null,
+      };
     });
+  }
+
+  /**
+   * Status from what is stored (aliases, checkpoints), for operators: it
+   * needs no running projection, so the CLI can ask while gateways run.
+   */
+  async storedStatus(): Promise<StoredStatus[]> {
+    const head = await this.events.headPosition();
+    const checkpoints = this.store.collection<CheckpointDocument>(CHECKPOINTS);
+    const out: StoredStatus[] = [];
+    for (const slot of this.slots) {
+      const alias = await this.aliases.get(slot.projection.name);
+      const serving = alias?.target ?? targetFor(slot.projection.version);
+      const checkpoint = await checkpoints.findOne({ _id: `${slot.projection.name}_${serving}` });
+      const position = checkpoint?.position ?? 0;
+      let lagSeconds = 0;
+      if (position < head) {
+        const [next] = await this.events.readAll({ after: position, maxCount: 1 });
+        if (next) lagSeconds = Math.max(0, (Date.now() - Date.parse(next.metadata.occurredAt)) / 1000);
+      }
+      const building = alias?.building ?? null;
+      const buildingCheckpoint = building ? await checkpoints.findOne({ _id: `${slot.projection.name}_${building}` }) : null;
+      out.push({
+        projection: slot.projection.name,
+        codeVersion: slot.projection.version,
+        serving,
+        position,
+        head,
+        lagEvents: Math.max(0, head - position),
+        lagSeconds,
+        building,
+        buildingPosition: buildingCheckpoint?.position ?? null,
+        updatedAt: checkpoint?.updatedAt ?? null,
+      });
+    }
+    return out;
   }
 
   /** Caught up: every projection at the head of the log and none failing. */

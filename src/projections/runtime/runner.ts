@@ -2,6 +2,7 @@ import type { EventStore, EventSubscription, RecordedEvent } from '../../eventst
 import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { Collection, Document, DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
+import { physicalName, targetFor } from './aliases.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection, ProjectionTarget } from './projection.js';
 
@@ -12,9 +13,6 @@ export interface CheckpointDocument extends Document {
 
 export const CHECKPOINTS = 'projection_checkpoints';
 
-export function physicalCollection(projection: Pick<Projection, 'version'>, logicalName: string): string {
-  return `${logicalName}_v${projection.version}`;
-}
 
 export interface RunnerStatus {
   projection: string;
@@ -33,8 +31,10 @@ export interface RunnerOptions {
   batchSize?: number;
   /** Only events of streams with this prefix (a tenant rebuild). */
   streamPrefix?: string;
-  /** Checkpoint id; defaults to `${name}_v${version}`. */
+  /** Checkpoint id; defaults to `${name}_${target}`. */
   checkpointId?: string;
+  /** The generation of collections written: `v<version>` (default) or `v<version>_g<n>` for a rebuild. */
+  target?: string;
   maxBackoffMs?: number;
   /**
    * With read models shared between replicas: hold a lease so that one replica
@@ -59,7 +59,8 @@ export class ProjectionRunner implements ProjectionTarget {
   private failedAt: number | null = null;
   private updatedAt: string | null = null;
   private waiters: { position: number; resolve: () => void }[] = [];
-  private readonly checkpointId: string;
+  readonly checkpointId: string;
+  readonly target: string;
   private readonly checkpoints: Collection<CheckpointDocument>;
   private readonly appliedListeners = new Set<(events: readonly RecordedEvent[], position: number) => void>();
   private readonly lease: ProjectionLease | null;
@@ -75,7 +76,8 @@ export class ProjectionRunner implements ProjectionTarget {
     private readonly logger: Logger,
     private readonly options: RunnerOptions = {},
   ) {
-    this.checkpointId = options.checkpointId ?? `${projection.name}_v${projection.version}`;
+    this.target = options.target ?? targetFor(projection.version);
+    this.checkpointId = options.checkpointId ?? `${projection.name}_${this.target}`;
     this.checkpoints = store.collection<CheckpointDocument>(CHECKPOINTS);
     this.lease = options.lease
       ? new ProjectionLease(store.collection<LeaseDocument>(LEASES), this.checkpointId, options.lease.owner, options.lease.ttlMs)
@@ -96,7 +98,13 @@ export class ProjectionRunner implements ProjectionTarget {
     if (!(logicalName in this.projection.collections)) {
       throw new Error(`projection ${this.projection.name} does not own collection ${logicalName}`);
     }
-    return this.store.collection<T>(physicalCollection(this.projection, logicalName));
+    return this.store.collection<T>(physicalName(logicalName, this.target));
+  }
+
+  /** Removes this generation's collections and checkpoint (after a switch made another generation live). */
+  async dropGeneration(): Promise<void> {
+    for (const name of Object.keys(this.projection.collections)) await this.collection(name).drop();
+    await this.checkpoints.deleteOne({ _id: this.checkpointId });
   }
 
   get appliedPosition(): number {
