@@ -25,16 +25,20 @@ export function parseTarget(target: string): { version: number; generation: numb
 
 export const physicalName = (logicalName: string, target: string): string => `${logicalName}_${target}`;
 
+/** FerretDB 1.24 drops null fields written by $setOnInsert: a missing field means null. */
+const normalise = (alias: AliasDocument): AliasDocument => ({ ...alias, building: alias.building ?? null, previous: alias.previous ?? null });
+
 /** Alias documents, changed only by compare-and-set so that two operators cannot switch past each other. */
 export class Aliases {
   constructor(private readonly collection: Collection<AliasDocument>) {}
 
-  get(name: string): Promise<AliasDocument | null> {
-    return this.collection.findOne({ _id: name });
+  async get(name: string): Promise<AliasDocument | null> {
+    const alias = await this.collection.findOne({ _id: name });
+    return alias && normalise(alias);
   }
 
-  all(): Promise<AliasDocument[]> {
-    return this.collection.find({});
+  async all(): Promise<AliasDocument[]> {
+    return (await this.collection.find({})).map(normalise);
   }
 
   /** Creates the alias when there is none; returns the alias in force. */

@@ -4,6 +4,7 @@ import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
 import { CHECKPOINTS, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
+import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection } from './projection.js';
 
 export interface ProjectionLag extends RunnerStatus {
@@ -317,6 +318,12 @@ export class Projections {
     const checkpointId = `${name}_${slot.serving}@${tenantId}`;
     const live = slot.live;
     await live?.stop();
+    // Replicas sharing the read models stand by too: the tenant's documents are written by one hand.
+    const shared = this.runnerOptions.lease;
+    const lease = shared
+      ? new ProjectionLease(this.store.collection<LeaseDocument>(LEASES), `${name}_${slot.serving}`, `operator:${shared.owner}`, shared.ttlMs)
+      : null;
+    await lease?.pauseOthersAndHold(shared ? shared.ttlMs * 3 : 0);
     try {
       const runner = this.runnerFor(slot.projection, slot.serving, { checkpointId, streamPrefix: `${tenantId}/`, lease: undefined });
       if (!(await checkpoints.findOne({ _id: checkpointId }))) {
@@ -327,6 +334,7 @@ export class Projections {
       if (outcome.completed) await checkpoints.deleteOne({ _id: checkpointId });
       return { ...outcome, serving: slot.serving };
     } finally {
+      await lease?.release();
       if (live && !this.stopping) {
         const resumed = this.runnerFor(slot.projection, slot.serving);
         await resumed.prepare();

@@ -6,6 +6,8 @@ export interface LeaseDocument extends Document {
   expiresAt: number;
   /** Incremented at every change of holder: a fencing token. */
   fence: number;
+  /** An operator (a tenant rebuild) asked every holder to stand by; only it may hold the lease. */
+  pausedBy?: string | null;
 }
 
 export const LEASES = 'projection_leases';
@@ -49,6 +51,7 @@ export class ProjectionLease {
         throw error;
       }
     }
+    if (current.pausedBy && current.pausedBy !== this.owner) return this.lost();
     const mine = current.owner === this.owner && current.fence === this.fence;
     if (!mine && current.expiresAt > now) return this.lost();
     const fence = mine ? current.fence : current.fence + 1;
@@ -61,11 +64,34 @@ export class ProjectionLease {
     return true;
   }
 
-  /** Lets another replica take over at once (graceful shutdown). */
+  /** Lets another replica take over at once (graceful shutdown), and lifts this owner's pause. */
   async release(): Promise<void> {
+    await this.leases.updateOne({ _id: this.id, pausedBy: this.owner }, { $unset: { pausedBy: '' }, $set: { expiresAt: 0 } });
     if (this.fence === null) return;
     await this.leases.updateOne({ _id: this.id, owner: this.owner, fence: this.fence }, { $set: { expiresAt: 0 } });
     this.fence = null;
+  }
+
+  /**
+   * For an operator: asks every other holder to stand by (they see it at
+   * their next renewal, within a third of the TTL), waits until the current
+   * lease has expired, then holds it. Undone by release().
+   */
+  async pauseOthersAndHold(timeoutMs: number): Promise<void> {
+    await this.leases.updateOne({ _id: this.id }, { $setOnInsert: { owner: '', expiresAt: 0, fence: 0 } }, { upsert: true });
+    const paused = await this.leases.updateOne(
+      { _id: this.id, $or: [{ pausedBy: { $exists: false } }, { pausedBy: null }, { pausedBy: this.owner }] },
+      { $set: { pausedBy: this.owner } },
+    );
+    if (paused.matchedCount !== 1) throw new Error(`projection ${this.id} is already paused by another operator`);
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.tryAcquire())) {
+      if (Date.now() > deadline) {
+        await this.release();
+        throw new Error(`the holder of ${this.id} did not stand by within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, this.ttlMs / 4)));
+    }
   }
 
   private lost(): false {

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
-import type { Collection, Document, DocumentStore, IndexSpec } from '../../readmodels/port.js';
+import type { Collection, Document, DocumentStore, IndexSpec, WriteOperation } from '../../readmodels/port.js';
 
 /** Every read-model document belongs to one tenant and remembers the last position applied to it. */
 export interface ReadModelDocument extends Document {
@@ -65,10 +65,12 @@ export function documentProjection<D extends ReadModelDocument>(spec: DocumentPr
       if (byId.size === 0) return;
       const existing = await collection.find({ _id: { $in: [...byId.keys()] } });
       const docs = new Map(existing.map((d) => [d._id, d] as const));
-      const operations = [];
+      const inserts: D[] = [];
+      const writes: WriteOperation<D>[] = [];
       for (const [id, list] of byId) {
-        let doc: D | null = docs.get(id) ?? null;
-        const applied = doc?._pos ?? 0;
+        const stored = docs.get(id) ?? null;
+        let doc: D | null = stored;
+        const applied = stored?._pos ?? 0;
         let last = 0;
         for (const event of list) {
           if (event.position <= applied) continue;
@@ -77,16 +79,29 @@ export function documentProjection<D extends ReadModelDocument>(spec: DocumentPr
           last = event.position;
         }
         if (last === 0) continue;
+        if (stored === null && doc !== null) {
+          inserts.push(doc);
+          continue;
+        }
         const guard = { _id: id, _pos: { $lt: last } };
-        operations.push(
-          doc === null
-            ? { deleteOne: { filter: guard } }
-            : { replaceOne: { filter: guard, replacement: doc, upsert: true } },
-        );
+        writes.push(doc === null ? { deleteOne: { filter: guard } } : { replaceOne: { filter: guard, replacement: doc, upsert: true } });
       }
-      // A duplicate key here means a newer version of the document is already
-      // stored (an upsert whose guard did not match): the write was applied before.
-      if (operations.length > 0) await collection.bulkWrite(operations, { ordered: false });
+      // New documents go in one bulk insert: in a rebuild nearly every document
+      // is new, and inserts batch natively on every server. A duplicate key
+      // means someone stored it meanwhile: retry it as a guarded replace.
+      if (inserts.length > 0) {
+        const result = await collection.bulkWrite(
+          inserts.map((document) => ({ insertOne: { document } })),
+          { ordered: false },
+        );
+        for (const index of result.duplicateKeyErrors) {
+          const doc = inserts[index];
+          if (doc) writes.push({ replaceOne: { filter: { _id: doc._id, _pos: { $lt: doc._pos } }, replacement: doc, upsert: true } });
+        }
+      }
+      // A duplicate key on a guarded upsert means a newer version of the
+      // document is already stored: the write was applied before.
+      if (writes.length > 0) await collection.bulkWrite(writes, { ordered: false });
     },
   };
 }
