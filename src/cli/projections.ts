@@ -49,9 +49,10 @@ export function registerProjectionCommands(program: Command, config: () => Confi
       await withOperatorApplication(cfg, async ({ app }) => {
         for (const row of await app.projections.storedStatus()) {
           const building = row.building ? `  building ${row.building} at ${row.buildingPosition ?? 0}` : '';
+          const parked = row.parked > 0 ? `  ${row.parked} parked event(s) in projection_parked` : '';
           process.stdout.write(
             `${row.projection.padEnd(18)} ${row.serving.padEnd(8)} position ${String(row.position).padStart(9)}/${row.head}` +
-              `  lag ${row.lagEvents} events, ${row.lagSeconds.toFixed(1)} s${building}\n`,
+              `  lag ${row.lagEvents} events, ${row.lagSeconds.toFixed(1)} s${building}${parked}\n`,
           );
         }
       });

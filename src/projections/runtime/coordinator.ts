@@ -3,7 +3,7 @@ import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
-import { CHECKPOINTS, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
+import { CHECKPOINTS, PARKED, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection } from './projection.js';
 
@@ -37,6 +37,8 @@ export interface StoredStatus {
   building: string | null;
   buildingPosition: number | null;
   updatedAt: string | null;
+  /** Events set aside by TENANTRY_PROJECTION_ON_POISON=park. */
+  parked: number;
 }
 
 export interface RebuildOptions {
@@ -453,6 +455,7 @@ export class Projections {
         building,
         buildingPosition: buildingCheckpoint?.position ?? null,
         updatedAt: checkpoint?.updatedAt ?? null,
+        parked: await this.store.collection(PARKED).countDocuments({ projection: slot.projection.name }),
       });
     }
     return out;

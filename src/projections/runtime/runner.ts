@@ -1,6 +1,6 @@
-import type { EventStore, EventSubscription, RecordedEvent } from '../../eventstore/port.js';
+import { EventStoreUnavailableError, type EventStore, type EventSubscription, type RecordedEvent } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
-import type { Collection, Document, DocumentStore } from '../../readmodels/port.js';
+import { DocumentStoreUnavailableError, type Collection, type Document, type DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import { physicalName, targetFor } from './aliases.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
@@ -43,7 +43,42 @@ export interface RunnerOptions {
   lease?: { owner: string; ttlMs: number };
   /** How often a standby re-reads the shared checkpoint. Default 100 ms. */
   standbyPollMs?: number;
+  /**
+   * An event the projection cannot apply (it throws, and the store is up):
+   * `stop` (default) stops there and reports it; `park` records it in
+   * `projection_parked` and goes on. Never skipped silently.
+   */
+  onPoison?: 'stop' | 'park';
 }
+
+export const PARKED = 'projection_parked';
+
+export interface ParkedEventDocument extends Document {
+  projection: string;
+  eventId: string;
+  eventType: string;
+  streamName: string;
+  position: number;
+  error: string;
+  parkedAt: string;
+}
+
+/** A projection failed on one event, and the failure is the event's, not a store's. */
+export class PoisonEventError extends Error {
+  override readonly name = 'PoisonEventError';
+  constructor(
+    readonly projection: string,
+    readonly event: RecordedEvent,
+    cause: unknown,
+  ) {
+    super(
+      `projection ${projection} cannot apply event ${event.id} (${event.type} at position ${event.position} in ${event.streamName}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+const isOutage = (error: unknown): boolean => error instanceof DocumentStoreUnavailableError || error instanceof EventStoreUnavailableError;
 
 /**
  * Runs one projection: catch up from its checkpoint, then follow the log.
@@ -248,9 +283,7 @@ export class ProjectionRunner implements ProjectionTarget {
       } catch (error) {
         stopRenewing();
         if (!this.running) break;
-        this.error = error instanceof Error ? error.message : String(error);
-        this.failedAt ??= this.position;
-        this.logger.error({ err: error, projection: this.projection.name, position: this.position }, 'projection failed; retrying');
+        this.recordFailure(error);
         await this.subscription?.close().catch(() => undefined);
         await this.reloadCheckpoint();
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
@@ -266,13 +299,59 @@ export class ProjectionRunner implements ProjectionTarget {
     const relevant = batch
       .filter((e) => e.position > this.position && this.projection.eventTypes.has(e.type))
       .map((e) => this.upcasters.upcast(e));
-    if (relevant.length > 0) await this.projection.apply(relevant, this);
+    if (relevant.length > 0) {
+      try {
+        await this.projection.apply(relevant, this);
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        await this.isolate(relevant, error);
+      }
+    }
     await this.saveCheckpoint(last.position);
     this.error = null;
     this.failedAt = null;
     this.appliedEvents += relevant.length;
     for (const listener of this.appliedListeners) listener(relevant, last.position);
     this.resolveWaiters();
+  }
+
+  /**
+   * A batch failed for a reason of its own: apply it event by event, moving
+   * the checkpoint past each, to find the event that fails. Events before it
+   * are kept; at it, stop (report) or park it, per configuration.
+   */
+  private async isolate(batch: readonly RecordedEvent[], batchError: unknown): Promise<void> {
+    if (batch.length === 1 && (this.options.onPoison ?? 'stop') === 'stop') {
+      const [only] = batch;
+      if (only) throw new PoisonEventError(this.projection.name, only, batchError);
+    }
+    for (const event of batch) {
+      if (event.position <= this.position) continue;
+      try {
+        await this.projection.apply([event], this);
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        if ((this.options.onPoison ?? 'stop') === 'stop') throw new PoisonEventError(this.projection.name, event, error);
+        const poison = new PoisonEventError(this.projection.name, event, error);
+        await this.store.collection<ParkedEventDocument>(PARKED).updateOne(
+          { _id: `${this.checkpointId}/${event.id}` },
+          {
+            $set: {
+              projection: this.projection.name,
+              eventId: event.id,
+              eventType: event.type,
+              streamName: event.streamName,
+              position: event.position,
+              error: poison.message,
+              parkedAt: new Date().toISOString(),
+            },
+          },
+          { upsert: true },
+        );
+        this.logger.error({ err: poison, projection: this.projection.name, position: event.position }, 'poison event parked');
+      }
+      await this.saveCheckpoint(event.position);
+    }
   }
 
   private resolveWaiters(): void {
@@ -283,7 +362,7 @@ export class ProjectionRunner implements ProjectionTarget {
 
   recordFailure(error: unknown): void {
     this.error = error instanceof Error ? error.message : String(error);
-    this.failedAt ??= this.position;
+    this.failedAt = error instanceof PoisonEventError ? error.event.position : (this.failedAt ?? this.position);
     this.logger.error({ err: error, projection: this.projection.name, position: this.position }, 'projection failed');
   }
 
