@@ -1,0 +1,155 @@
+import { diff, type Changes, type Command, type Decider, type DomainEvent } from '../decider.js';
+import { assertNever, badInput, conflict, notFound } from '../../shared/errors.js';
+import { jsonEqual } from '../../shared/json.js';
+import type { FlowDefinition, FlowSummary } from './flow-source.js';
+
+/**
+ * A flow's revision counts saves, as in Kestra: 1 on create, +1 on every
+ * update or restore that changes the source. A delete is an event but not a
+ * save, and a re-create after a delete continues the count, so that every
+ * revision number ever shown stays unique and readable.
+ */
+export interface FlowSnapshot extends FlowSummary {
+  revision: number;
+  source: string;
+}
+
+/** What FlowUpdated reports as before/after for the audit log: the source itself is in the event, not in `changes`. */
+export type FlowChanges = Changes<FlowSummary & { revision: number }>;
+
+export type FlowCommand =
+  | Command<'CreateFlow', { definition: FlowDefinition }>
+  | Command<'UpdateFlow', { namespace: string; id: string; definition: FlowDefinition; expectedRevision?: number | null }>
+  | Command<'RestoreFlowRevision', { namespace: string; id: string; revision: number }>
+  | Command<'DeleteFlow', { namespace: string; id: string }>;
+
+export type FlowCreatedData = { namespace: string; id: string; revision: number; source: string } & FlowSummary;
+/** Carries the whole new summary (not only `changes`), so that every save event describes its revision on its own. */
+export interface FlowUpdatedData extends FlowSummary {
+  namespace: string;
+  id: string;
+  revision: number;
+  source: string;
+  /** Set when the save restored an older revision's source. */
+  restoredFrom?: number;
+  changes: FlowChanges;
+}
+export interface FlowDeletedData {
+  namespace: string;
+  id: string;
+  /** The revision (last save) the flow had when deleted. */
+  revision: number;
+}
+
+export type FlowEvent =
+  DomainEvent<'FlowCreated', FlowCreatedData> | DomainEvent<'FlowUpdated', FlowUpdatedData> | DomainEvent<'FlowDeleted', FlowDeletedData>;
+
+export interface ExistingFlow {
+  status: 'active' | 'deleted';
+  namespace: string;
+  id: string;
+  current: FlowSnapshot;
+  /** Every saved revision, oldest first: restore reads from here. */
+  history: FlowSnapshot[];
+}
+type ActiveFlow = ExistingFlow & { status: 'active' };
+
+export type FlowState = { status: 'absent' } | ExistingFlow;
+
+export const summaryOf = (s: FlowSummary): FlowSummary => ({ description: s.description, disabled: s.disabled, tasks: s.tasks });
+const snapshotOf = (data: FlowSnapshot): FlowSnapshot => ({ revision: data.revision, source: data.source, ...summaryOf(data) });
+
+function updated(state: ActiveFlow, next: FlowSummary & { source: string }, restoredFrom?: number): FlowEvent[] {
+  const { current, namespace, id } = state;
+  if (next.source === current.source) return [];
+  const revision = current.revision + 1;
+  const changes: FlowChanges = {
+    revision: { before: current.revision, after: revision },
+    ...diff<FlowSummary>(summaryOf(current), summaryOf(next), jsonEqual),
+  };
+  const data: FlowUpdatedData = {
+    namespace,
+    id,
+    revision,
+    source: next.source,
+    ...summaryOf(next),
+    ...(restoredFrom === undefined ? {} : { restoredFrom }),
+    changes,
+  };
+  return [{ type: 'FlowUpdated', data, namespace }];
+}
+
+function requireActive(state: FlowState, namespace: string, id: string): ActiveFlow {
+  if (state.status !== 'active') throw notFound(`flow ${namespace}.${id}`);
+  return { ...state, status: 'active' };
+}
+
+export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
+  initialState: () => ({ status: 'absent' }),
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'FlowCreated': {
+        const { namespace, id } = event.data;
+        const history = state.status === 'absent' ? [] : state.history;
+        const snapshot = snapshotOf(event.data);
+        return { status: 'active', namespace, id, current: snapshot, history: [...history, snapshot] };
+      }
+      case 'FlowUpdated': {
+        if (state.status === 'absent') return state;
+        const snapshot = snapshotOf(event.data);
+        return { ...state, current: snapshot, history: [...state.history, snapshot] };
+      }
+      case 'FlowDeleted':
+        return state.status === 'absent' ? state : { ...state, status: 'deleted' };
+      default:
+        return assertNever(event);
+    }
+  },
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'CreateFlow': {
+        const { namespace, id, source } = command.data.definition;
+        if (state.status === 'active') throw conflict(`flow ${namespace}.${id} already exists`);
+        const revision = state.status === 'deleted' ? state.current.revision + 1 : 1;
+        return [{ type: 'FlowCreated', data: { namespace, id, revision, source, ...summaryOf(command.data.definition) }, namespace }];
+      }
+      case 'UpdateFlow': {
+        const { namespace, id, definition, expectedRevision } = command.data;
+        const active = requireActive(state, namespace, id);
+        for (const field of ['namespace', 'id'] as const) {
+          if (definition[field] !== active[field]) {
+            throw badInput(
+              'source',
+              `the source's ${field} ${JSON.stringify(definition[field])} differs from the flow's (${JSON.stringify(active[field])}); create a new flow instead`,
+              { path: field },
+            );
+          }
+        }
+        // The client's revision counts saves (the flow revision), not stream events: compare it here.
+        if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== active.current.revision) {
+          throw conflict(
+            `flow ${namespace}.${id} is at revision ${active.current.revision}, not ${expectedRevision}`,
+            active.current.revision,
+          );
+        }
+        return updated(active, definition);
+      }
+      case 'RestoreFlowRevision': {
+        const { namespace, id, revision } = command.data;
+        const active = requireActive(state, namespace, id);
+        const old = active.history.find((s) => s.revision === revision);
+        if (!old) throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
+        return updated(active, old, revision);
+      }
+      case 'DeleteFlow': {
+        const { namespace, id } = command.data;
+        const active = requireActive(state, namespace, id);
+        return [{ type: 'FlowDeleted', data: { namespace, id, revision: active.current.revision }, namespace }];
+      }
+      default:
+        return assertNever(command);
+    }
+  },
+};

@@ -1,0 +1,102 @@
+import type { FlowEvent } from '../../aggregates/flow/flow.js';
+import type { FlowTask } from '../../aggregates/flow/flow-source.js';
+import type { RecordedEvent } from '../../eventstore/port.js';
+import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+
+/** Who saved a revision, and when: the list a history view shows without loading any source. */
+export interface FlowRevisionEntry {
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+  restoredFrom: number | null;
+}
+
+/** A flow as every reader sees it: the read model, time travel and the API. */
+export interface FlowFields {
+  namespace: string;
+  id: string;
+  revision: number;
+  source: string;
+  description: string | null;
+  disabled: boolean;
+  deleted: boolean;
+  tasks: FlowTask[];
+  /** Time and actor of the last event, a delete included. */
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/**
+ * One document per flow with its current state. Old revisions' sources live
+ * in the `flow_revisions` read model (see flow-revisions.projection.ts), so
+ * that this document stays small enough to list by the hundred.
+ */
+export interface FlowDocument extends ReadModelDocument, FlowFields {
+  revisions: FlowRevisionEntry[];
+}
+
+export const FLOWS = 'flows';
+export const FLOW_EVENT_TYPES = ['FlowCreated', 'FlowUpdated', 'FlowDeleted'] as const;
+
+export type RecordedFlowEvent = RecordedEvent & FlowEvent;
+
+export const flowDocId = (tenantId: string, namespace: string, id: string): string => docId(tenantId, namespace, id);
+
+/** The history entry of a save (FlowCreated or FlowUpdated). */
+export function revisionEntry(event: RecordedFlowEvent): FlowRevisionEntry {
+  return {
+    revision: event.data.revision,
+    updatedAt: event.metadata.occurredAt,
+    updatedBy: event.metadata.actor.id,
+    restoredFrom: event.type === 'FlowUpdated' ? (event.data.restoredFrom ?? null) : null,
+  };
+}
+
+export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlowEvent): FlowDocument | null {
+  const stamp = { updatedAt: event.metadata.occurredAt, updatedBy: event.metadata.actor.id };
+  switch (event.type) {
+    case 'FlowCreated': {
+      const { namespace, id, revision, source, description, disabled, tasks } = event.data;
+      return {
+        _id: flowDocId(event.metadata.tenantId, namespace, id),
+        tenantId: event.metadata.tenantId,
+        _pos: event.position,
+        namespace,
+        id,
+        revision,
+        source,
+        description,
+        disabled,
+        tasks,
+        deleted: false,
+        ...stamp,
+        // A re-created flow keeps the revisions it had before its delete.
+        revisions: [...(doc?.revisions ?? []), revisionEntry(event)],
+      };
+    }
+    case 'FlowUpdated': {
+      if (!doc) return null;
+      const { revision, source, description, disabled, tasks } = event.data;
+      return { ...doc, ...stamp, revision, source, description, disabled, tasks, revisions: [...doc.revisions, revisionEntry(event)] };
+    }
+    case 'FlowDeleted':
+      return doc ? { ...doc, ...stamp, deleted: true } : null;
+  }
+}
+
+export const flowsProjection = documentProjection<FlowDocument>({
+  name: 'flows',
+  version: 1,
+  collection: FLOWS,
+  indexes: [
+    { keys: { tenantId: 1, namespace: 1, id: 1 }, name: 'tenant_namespace_id', unique: true },
+    { keys: { tenantId: 1, namespace: 1 }, name: 'tenant_namespace' },
+    { keys: { tenantId: 1, deleted: 1, namespace: 1, id: 1 }, name: 'tenant_deleted_namespace_id' },
+  ],
+  eventTypes: FLOW_EVENT_TYPES,
+  documentId: (event) => {
+    const { namespace, id } = (event as RecordedFlowEvent).data;
+    return flowDocId(event.metadata.tenantId, namespace, id);
+  },
+  evolve: (doc, event) => evolveFlowDocument(doc, event as RecordedFlowEvent),
+});

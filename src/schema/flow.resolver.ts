@@ -1,0 +1,90 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DEFAULT_FLOW_PAGE, type FlowRevisionView, type FlowView } from '../application/flows.js';
+import { namespaceView, type NamespaceView } from '../application/namespaces.js';
+import { flowRevisionDocId } from '../projections/flow-revisions/flow-revisions.projection.js';
+import { notFound } from '../shared/errors.js';
+import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
+import { Namespace } from './namespace.type.js';
+import { DateTimeScalar } from './scalars.js';
+
+@Resolver(() => Flow)
+export class FlowResolver {
+  @Query(() => FlowConnection, { description: 'Flows the caller may list, by namespace then id; deleted flows only with includeDeleted.' })
+  flows(
+    @Arg('namespace', () => String, { nullable: true }) namespace: string | null,
+    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
+    @Arg('query', () => String, { nullable: true, description: 'Case-insensitive match on id, namespace and description.' })
+    query: string | null,
+    @Arg('first', () => Int, { defaultValue: DEFAULT_FLOW_PAGE }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('includeDeleted', () => Boolean, { defaultValue: false }) includeDeleted: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.flows.list(ctx.caller, requireTenant(ctx), { namespace, includeChildren, query, first, after, includeDeleted });
+  }
+
+  @Query(() => Flow, { nullable: true, description: 'A flow, deleted or not: current, at a given revision, or as it was at asOf.' })
+  flow(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('revision', () => Int, { nullable: true }) revision: number | null,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.flows.get(ctx.caller, requireTenant(ctx), namespace, id, { revision, asOf });
+  }
+
+  @Mutation(() => Flow, { description: 'YAML with id, namespace and tasks. A deleted flow with the same id is re-created.' })
+  async createFlow(@Arg('source', () => String) source: string, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.flows.create(ctx.caller, requireTenant(ctx), source)).flow;
+  }
+
+  @Mutation(() => Flow, { description: 'A new revision when the source changed; expectedRevision is the flow revision.' })
+  async updateFlow(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('source', () => String) source: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.flows.update(ctx.caller, requireTenant(ctx), namespace, id, source, expectedRevision)).flow;
+  }
+
+  @Mutation(() => Flow, { description: 'Soft delete: the flow stays readable with deleted: true.' })
+  async deleteFlow(@Arg('namespace', () => String) namespace: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.flows.delete(ctx.caller, requireTenant(ctx), namespace, id)).flow;
+  }
+
+  @Mutation(() => Flow, { description: "Saves an older revision's source as a new revision." })
+  async restoreFlowRevision(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('revision', () => Int) revision: number,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.flows.restore(ctx.caller, requireTenant(ctx), namespace, id, revision)).flow;
+  }
+
+  @FieldResolver(() => Namespace, {
+    nullable: true,
+    description: "The flow's namespace (a placeholder when never created); null without NAMESPACE:VIEW. Batched per request.",
+  })
+  async namespaceRef(@Root() flow: FlowView, @Ctx() ctx: GraphQLContext): Promise<NamespaceView | null> {
+    const access = await ctx.caller.access(flow.tenantId);
+    if (!access.can('NAMESPACE', 'VIEW', flow.namespace)) return null;
+    const doc = await ctx.loaders.namespace(flow.tenantId).load(flow.namespace);
+    return doc ? namespaceView(doc) : null;
+  }
+}
+
+@Resolver(() => FlowRevision)
+export class FlowRevisionResolver {
+  @FieldResolver(() => String, { description: "The revision's source, batched across the request." })
+  async source(@Root() revision: FlowRevisionView, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const { tenantId, namespace, flowId } = revision;
+    const doc = await ctx.loaders.flowRevision(tenantId).load(flowRevisionDocId(tenantId, namespace, flowId, revision.revision));
+    if (!doc) throw notFound(`revision ${revision.revision} of flow ${namespace}.${flowId}`);
+    return doc.source;
+  }
+}

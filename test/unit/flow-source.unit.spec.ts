@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_SOURCE_BYTES, parseFlowSource } from '../../src/aggregates/flow/flow-source.js';
+import { DomainError } from '../../src/shared/errors.js';
+
+const valid = `id: hello
+namespace: company.team
+description: Says hello
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: hi
+`;
+
+function refusal(source: unknown): DomainError {
+  try {
+    parseFlowSource(source);
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  throw new Error('expected the source to be refused');
+}
+
+describe('parseFlowSource', () => {
+  it('reads id, namespace, description, disabled and the top-level tasks', () => {
+    expect(parseFlowSource(valid)).toEqual({
+      id: 'hello',
+      namespace: 'company.team',
+      description: 'Says hello',
+      disabled: false,
+      tasks: [{ id: 'log', type: 'io.kestra.plugin.core.log.Log' }],
+      source: valid,
+    });
+    expect(parseFlowSource(`${valid}disabled: true\n`).disabled).toBe(true);
+  });
+
+  it('reports YAML syntax errors with their line and column', () => {
+    const error = refusal('id: a\nnamespace: b\ntasks:\n  - id: x\n    type: "unterminated\n');
+    expect(error.code).toBe('BAD_USER_INPUT');
+    expect(error.extensions).toMatchObject({ field: 'source', line: 6, column: 1 });
+    expect(error.message).toMatch(/line 6/);
+    expect(refusal('id: a\nid: b\n').extensions).toMatchObject({ field: 'source', line: 2, reason: 'DUPLICATE_KEY' });
+    expect(refusal('id: a\n---\nid: b\n').extensions).toMatchObject({ field: 'source', line: 2 });
+  });
+
+  it('refuses anything but a mapping, an empty source and an oversized one', () => {
+    expect(refusal('- a\n- b\n').extensions).toMatchObject({ field: 'source' });
+    expect(refusal('   ').extensions).toMatchObject({ field: 'source' });
+    expect(refusal(42).extensions).toMatchObject({ field: 'source' });
+    expect(refusal(`${valid}#${'x'.repeat(MAX_SOURCE_BYTES)}\n`).message).toMatch(/bytes/);
+  });
+
+  it('refuses unresolved aliases and alias bombs', () => {
+    expect(refusal('id: *nothing\n').extensions).toMatchObject({ field: 'source' });
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 12; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
+    expect(refusal(bomb.join('\n')).extensions).toMatchObject({ field: 'source' });
+  });
+
+  it('names the missing or invalid field by path, with its line', () => {
+    expect(refusal('namespace: a\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ field: 'source', path: 'id' });
+    expect(refusal('id: a\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ path: 'namespace' });
+    expect(refusal('id: a\nnamespace: b\n').extensions).toMatchObject({ path: 'tasks' });
+    expect(refusal('id: a\nnamespace: b\ntasks: []\n').extensions).toMatchObject({ path: 'tasks' });
+    expect(refusal('id: a\nnamespace: b\ntasks: nope\n').extensions).toMatchObject({ path: 'tasks' });
+    expect(refusal('id: "bad id"\nnamespace: b\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ path: 'id', line: 1 });
+    expect(refusal('id: a\nnamespace: Bad..ns\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ path: 'namespace', line: 2 });
+    expect(refusal('id: a\nnamespace: b\ndisabled: maybe\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ path: 'disabled' });
+
+    const missingType = refusal('id: a\nnamespace: b\ntasks:\n  - id: x\n    type: a.B\n  - id: y\n  - id: z\n    type: a.B\n');
+    expect(missingType.extensions).toMatchObject({ path: 'tasks[1].type', line: 6 });
+    expect(missingType.message).toMatch(/tasks\[1\]\.type is required \(line 6\)/);
+    expect(refusal('id: a\nnamespace: b\ntasks:\n  - just a string\n').extensions).toMatchObject({ path: 'tasks[0]', line: 4 });
+    expect(refusal('id: a\nnamespace: b\ntasks:\n  - id: x\n    type: "not a type"\n').extensions).toMatchObject({ path: 'tasks[0].type' });
+  });
+
+  it('refuses duplicate task ids, nested task lists included', () => {
+    const top = refusal('id: a\nnamespace: b\ntasks:\n  - {id: x, type: a.B}\n  - {id: y, type: a.B}\n  - {id: x, type: a.B}\n');
+    expect(top.extensions).toMatchObject({ path: 'tasks[2].id', line: 6 });
+    expect(top.message).toMatch(/tasks\[0\]/);
+    const nested = `id: a
+namespace: b
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: inner
+        type: a.B
+  - id: branch
+    type: io.kestra.plugin.core.flow.If
+    then:
+      - id: inner
+        type: a.B
+`;
+    expect(refusal(nested).extensions).toMatchObject({ path: 'tasks[1].then[0].id', line: 12 });
+    const inErrors = 'id: a\nnamespace: b\ntasks: [{id: x, type: a.B}]\nerrors: [{id: x, type: a.B}]\n';
+    expect(refusal(inErrors).extensions).toMatchObject({ path: 'errors[0].id' });
+    const inCases = 'id: a\nnamespace: b\ntasks:\n  - id: s\n    type: a.Switch\n    cases:\n      ONE: [{id: s, type: a.B}]\n';
+    expect(refusal(inCases).extensions).toMatchObject({ path: 'tasks[0].cases.ONE[0].id' });
+  });
+});
