@@ -1,0 +1,26 @@
+import { badInput } from '../shared/errors.js';
+import { validateId } from '../shared/ids.js';
+import { validateDescription } from './namespace/namespace.js';
+
+/** Roles, groups and service accounts share their identity rules (API.md: ids `^[a-z0-9]+(-[a-z0-9]+)*$`). */
+export interface NamedEntity {
+  id: string;
+  name: string;
+  description: string | null;
+}
+
+const MAX_DISPLAY_NAME = 200;
+
+export function validateDisplayName(value: unknown): string {
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > MAX_DISPLAY_NAME) {
+    throw badInput('name', `name must be a non-empty string of at most ${MAX_DISPLAY_NAME} characters`);
+  }
+  return value.trim();
+}
+
+/** The display name defaults to the id, so that `{id}` alone is a valid input. */
+export function validateNamedEntity(input: { id: unknown; name?: unknown; description?: unknown }): NamedEntity {
+  const id = validateId('name', 'id', input.id);
+  const name = input.name === undefined || input.name === null ? id : validateDisplayName(input.name);
+  return { id, name, description: validateDescription(input.description) };
+}

@@ -1,0 +1,126 @@
+import { bindingDecider, PRINCIPAL_TYPES, type BindingState, type PrincipalType } from '../aggregates/binding/binding.js';
+import { derivedId } from '../commands/handler.js';
+import { streamName } from '../eventstore/port.js';
+import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import { badInput, conflict, notFound } from '../shared/errors.js';
+import { isValidId, validateId } from '../shared/ids.js';
+import type { Application } from './application.js';
+import type { Caller } from './caller.js';
+import type { PrincipalDirectory } from './principals.js';
+import type { RoleService } from './roles.js';
+import type { TenantService } from './tenants.js';
+
+export interface BindingView {
+  id: string;
+  principalType: PrincipalType;
+  principalId: string;
+  roleId: string;
+  namespace: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface BindingFilter {
+  principalId?: string | null;
+  roleId?: string | null;
+  /** Bindings on exactly this namespace (tenant-wide bindings have none). */
+  namespace?: string | null;
+}
+
+export interface CreateBindingInput {
+  principalType: PrincipalType;
+  principalId: string;
+  roleId: string;
+  namespace?: string | null;
+}
+
+export const bindingStream = (tenantId: string, id: string): string => streamName(tenantId, 'binding', id);
+
+const toView = (doc: BindingDocument): BindingView => ({
+  id: doc.id,
+  principalType: doc.principalType,
+  principalId: doc.principalId,
+  roleId: doc.roleId,
+  namespace: doc.namespace,
+  createdAt: doc.createdAt,
+  createdBy: doc.createdBy,
+});
+
+/** Bindings are immutable: create and delete, never update. */
+export class BindingService {
+  constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
+    private readonly roles: RoleService,
+    private readonly principals: PrincipalDirectory,
+  ) {}
+
+  collection(tenantId: string): TenantCollection<BindingDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+  }
+
+  async list(caller: Caller, tenantId: string, filter: BindingFilter = {}): Promise<BindingView[]> {
+    const access = await this.tenants.enter(caller, tenantId);
+    if (!access.scope('BINDING', 'LIST').all) return [];
+    const query: Record<string, unknown> = {};
+    if (filter.principalId != null) query['principalId'] = filter.principalId;
+    if (filter.roleId != null) query['roleId'] = filter.roleId;
+    if (filter.namespace != null) query['namespace'] = filter.namespace;
+    return (await this.collection(tenantId).find(query, { sort: { createdAt: 1, id: 1 } })).map(toView);
+  }
+
+  /**
+   * The role must exist in the tenant; the principal too (users anywhere,
+   * groups and service accounts in this tenant). An identical binding is a
+   * CONFLICT rather than a silent duplicate.
+   */
+  async create(caller: Caller, tenantId: string, input: CreateBindingInput) {
+    (await this.tenants.enter(caller, tenantId)).require('BINDING', 'CREATE');
+    if (!PRINCIPAL_TYPES.includes(input.principalType)) throw badInput('principalType', 'unknown principal type');
+    const roleId = validateId('name', 'roleId', input.roleId);
+    const namespace = input.namespace == null ? null : validateId('namespace', 'namespace', input.namespace);
+    if (!(await this.roles.exists(tenantId, roleId))) throw badInput('roleId', `role ${roleId} does not exist in this tenant`);
+    await this.principals.require(tenantId, input.principalType, input.principalId, 'principalId');
+    const same = await this.collection(tenantId).findOne({
+      principalType: input.principalType,
+      principalId: input.principalId,
+      roleId,
+      namespace,
+    });
+    if (same) throw conflict(`an identical binding already exists (${same.id})`);
+
+    const metadata = caller.commandMetadata(tenantId);
+    const id = derivedId(metadata.commandId, 'binding');
+    const result = await this.app.execute(bindingDecider, bindingStream(tenantId, id), {
+      type: 'CreateBinding',
+      data: { id, principalType: input.principalType, principalId: input.principalId, roleId, namespace },
+      metadata,
+    });
+    caller.invalidateAccess();
+    const createdAt = result.events[0]?.metadata.occurredAt ?? metadata.now;
+    return {
+      binding: fromState(result.state, createdAt, result.events[0]?.metadata.actor.id ?? metadata.actor.id),
+      position: result.position,
+    };
+  }
+
+  async delete(caller: Caller, tenantId: string, id: string) {
+    (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
+    const what = `binding ${id}`;
+    if (!isValidId('name', id)) throw notFound(what);
+    const result = await this.app.execute(bindingDecider, bindingStream(tenantId, id), {
+      type: 'DeleteBinding',
+      data: { id },
+      metadata: caller.commandMetadata(tenantId),
+    });
+    caller.invalidateAccess();
+    return { deleted: true, position: result.position };
+  }
+}
+
+function fromState(state: BindingState, createdAt: string, createdBy: string): BindingView {
+  if (state.status === 'absent') throw notFound('binding');
+  const { id, principalType, principalId, roleId, namespace } = state;
+  return { id, principalType, principalId, roleId, namespace, createdAt, createdBy };
+}

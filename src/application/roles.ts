@@ -1,0 +1,162 @@
+import { roleDecider, type RolePatch, type RoleState } from '../aggregates/role/role.js';
+import { MANAGED_ROLE_IDS, MANAGED_ROLES, type Permission, type RoleDefinition } from '../auth/permissions.js';
+import { streamName } from '../eventstore/port.js';
+import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
+import { ROLES, type RoleDocument } from '../projections/roles/roles.projection.js';
+import { docId } from '../projections/runtime/projection.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import { conflict, notFound } from '../shared/errors.js';
+import { isValidId, validateId } from '../shared/ids.js';
+import type { Application } from './application.js';
+import type { Caller } from './caller.js';
+import type { TenantService } from './tenants.js';
+
+export interface RoleView {
+  id: string;
+  name: string;
+  description: string | null;
+  permissions: Permission[];
+  managed: boolean;
+  /** Managed roles are built in and never change: revision 0. */
+  revision: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface CreateRoleInput {
+  id: string;
+  name?: string | null;
+  description?: string | null;
+  permissions: unknown;
+}
+
+export const roleStream = (tenantId: string, id: string): string => streamName(tenantId, 'role', id);
+
+const managedView = (role: RoleDefinition): RoleView => ({
+  ...role,
+  permissions: role.permissions.map((p) => ({ ...p, actions: [...p.actions] })),
+  revision: 0,
+  createdAt: null,
+  updatedAt: null,
+});
+
+const documentView = (doc: RoleDocument): RoleView => ({
+  id: doc.id,
+  name: doc.name,
+  description: doc.description,
+  permissions: doc.permissions,
+  managed: false,
+  revision: doc.revision,
+  createdAt: doc.createdAt,
+  updatedAt: doc.updatedAt,
+});
+
+function stateView(state: RoleState, revision: number, times: { createdAt: string | null; updatedAt: string | null }): RoleView {
+  if (state.status === 'absent') throw notFound('role');
+  const { id, name, description, permissions } = state;
+  return { id, name, description, permissions, managed: false, revision, ...times };
+}
+
+/** Roles of a tenant: the four managed ones, plus custom roles (event-sourced). */
+export class RoleService {
+  constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
+  ) {}
+
+  collection(tenantId: string): TenantCollection<RoleDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<RoleDocument>(ROLES), tenantId);
+  }
+
+  async list(caller: Caller, tenantId: string): Promise<RoleView[]> {
+    const access = await this.tenants.enter(caller, tenantId);
+    if (!access.scope('ROLE', 'LIST').all) return [];
+    const custom = await this.collection(tenantId).find({}, { sort: { id: 1 } });
+    return [...MANAGED_ROLES.map(managedView), ...custom.map(documentView)];
+  }
+
+  async get(caller: Caller, tenantId: string, id: string, asOf?: Date | null): Promise<RoleView | null> {
+    const access = await this.tenants.enter(caller, tenantId);
+    if (!access.can('ROLE', 'VIEW') || !isValidId('name', id)) return null;
+    const managed = MANAGED_ROLES.find((r) => r.id === id);
+    if (managed) return managedView(managed);
+    if (asOf) return this.asOf(tenantId, id, asOf);
+    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    return doc ? documentView(doc) : null;
+  }
+
+  /** Time travel: the role's own stream replayed up to `asOf`. */
+  private async asOf(tenantId: string, id: string, asOf: Date): Promise<RoleView | null> {
+    const limit = asOf.toISOString();
+    const { state, revision, events } = await this.app.commands.load(
+      roleDecider,
+      roleStream(tenantId, id),
+      (e) => e.metadata.occurredAt <= limit,
+    );
+    if (state.status !== 'active') return null;
+    const created = events.findLast((e) => e.type === 'RoleCreated');
+    return stateView(state, revision, {
+      createdAt: created?.metadata.occurredAt ?? null,
+      updatedAt: events.at(-1)?.metadata.occurredAt ?? null,
+    });
+  }
+
+  /** Managed roles always exist; custom ones while not deleted. */
+  async exists(tenantId: string, id: string): Promise<boolean> {
+    if (MANAGED_ROLE_IDS.has(id)) return true;
+    return isValidId('name', id) && (await this.collection(tenantId).findOne({ _id: docId(tenantId, id) })) !== null;
+  }
+
+  async create(caller: Caller, tenantId: string, input: CreateRoleInput) {
+    (await this.tenants.enter(caller, tenantId)).require('ROLE', 'CREATE');
+    const id = validateId('name', 'id', input.id);
+    const metadata = caller.commandMetadata(tenantId);
+    const result = await this.app.execute(roleDecider, roleStream(tenantId, id), {
+      type: 'CreateRole',
+      data: { id, name: input.name, description: input.description, permissions: input.permissions },
+      metadata,
+    });
+    return { role: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  async update(caller: Caller, tenantId: string, id: string, patch: RolePatch, expectedRevision?: number | null) {
+    (await this.tenants.enter(caller, tenantId)).require('ROLE', 'UPDATE');
+    validateId('name', 'id', id);
+    const result = await this.app.execute(
+      roleDecider,
+      roleStream(tenantId, id),
+      { type: 'UpdateRole', data: { id, patch }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    caller.invalidateAccess();
+    return { role: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  /**
+   * Refused (CONFLICT) while a binding still uses the role: delete the
+   * bindings first, so that nobody silently loses access. A binding created
+   * concurrently with the delete would grant nothing (its role is gone).
+   */
+  async delete(caller: Caller, tenantId: string, id: string) {
+    (await this.tenants.enter(caller, tenantId)).require('ROLE', 'DELETE');
+    validateId('name', 'id', id);
+    if (!MANAGED_ROLE_IDS.has(id)) {
+      const bindings = tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+      const bound = await bindings.countDocuments({ roleId: id });
+      if (bound > 0) throw conflict(`role ${id} is still used by ${bound} binding(s); delete them first`);
+    }
+    const result = await this.app.execute(roleDecider, roleStream(tenantId, id), {
+      type: 'DeleteRole',
+      data: { id },
+      metadata: caller.commandMetadata(tenantId),
+    });
+    caller.invalidateAccess();
+    return { deleted: true, position: result.position };
+  }
+
+  private async view(tenantId: string, state: RoleState, revision: number): Promise<RoleView> {
+    const id = state.status === 'absent' ? '' : state.id;
+    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    return stateView(state, revision, { createdAt: doc?.createdAt ?? null, updatedAt: doc?.updatedAt ?? null });
+  }
+}
