@@ -1,0 +1,260 @@
+import {
+  currentVersion,
+  secretDecider,
+  validatePutSecret,
+  validateSecretAddress,
+  validateSecretValue,
+  type SecretState,
+  type Tag,
+} from '../aggregates/secret/secret.js';
+import { tenantDecider } from '../aggregates/tenant/tenant.js';
+import type { CommandMetadata } from '../aggregates/decider.js';
+import { streamName } from '../eventstore/port.js';
+import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
+import { docId } from '../projections/runtime/projection.js';
+import { SECRETS, secretDocId, type SecretDocument } from '../projections/secrets/secrets.projection.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import { badInput, conflict, DomainError, ErrorCode, forbidden, tenantNotFound } from '../shared/errors.js';
+import { namespaceLineage, validateId } from '../shared/ids.js';
+import type { Application } from './application.js';
+import type { Caller } from './caller.js';
+import { tenantStream, type TenantService } from './tenants.js';
+
+export interface SecretView extends Pick<
+  SecretDocument,
+  'tenantId' | 'namespace' | 'key' | 'description' | 'tags' | 'version' | 'createdAt' | 'updatedAt'
+> {
+  /** false once the value was crypto-shredded (the tenant was deleted, then restored). */
+  valueAvailable: boolean;
+  /** The namespace the secret is inherited from, when listed for a namespace below it; null for its own namespace. */
+  inheritedFrom: string | null;
+}
+
+export interface PutSecretInput {
+  namespace: string;
+  key: string;
+  value: string;
+  /** Omitted: keep the current description; null: clear it. */
+  description?: string | null | undefined;
+  /** Omitted: keep the current tags; null or []: clear them. */
+  tags?: readonly Tag[] | null | undefined;
+}
+
+export const secretStream = (tenantId: string, namespace: string, key: string): string => streamName(tenantId, 'secret', namespace, key);
+
+/** Attempts of a put racing other puts of the same secret, and versions it may skip past (taken by such racers). */
+const MAX_PUT_ATTEMPTS = 5;
+const MAX_VERSION_SKIPS = 10;
+
+export class SecretService {
+  constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
+  ) {}
+
+  collection(tenantId: string): TenantCollection<SecretDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<SecretDocument>(SECRETS), tenantId);
+  }
+
+  /**
+   * Metadata of the secrets of `namespace` and, with `includeInherited`, of
+   * its ancestors (nearest wins on equal keys). Only secrets in namespaces the
+   * caller may list (SECRET:LIST) appear, inherited ones included.
+   */
+  async list(caller: Caller, tenantId: string, namespace: string, includeInherited: boolean): Promise<SecretView[]> {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'namespace', namespace);
+    const lineage = includeInherited ? namespaceLineage(namespace) : [namespace];
+    const visible = lineage.filter((ns) => access.can('SECRET', 'LIST', ns));
+    if (visible.length === 0) return [];
+    const docs = await this.collection(tenantId).find({ namespace: { $in: visible } }, { sort: { key: 1 } });
+    // Root to leaf, so that a nearer namespace overwrites a farther one.
+    const depth = (ns: string) => ns.split('.').length;
+    const nearest = new Map<string, SecretDocument>();
+    for (const doc of [...docs].sort((a, b) => depth(a.namespace) - depth(b.namespace))) nearest.set(doc.key, doc);
+    const chosen = [...nearest.values()].sort((a, b) => a.key.localeCompare(b.key));
+    const available = await this.app.vault.available(tenantId, chosen);
+    return chosen.map((doc, i) => toView(doc, available[i] ?? false, doc.namespace === namespace ? null : doc.namespace));
+  }
+
+  /**
+   * Stores the value in the vault under a new version, then appends the
+   * SecretPut event naming that version. The vault comes first: if the append
+   * then fails, the ciphertext left behind is of a version no event names, so
+   * nothing can ever read it, and the next successful put of the key prunes it.
+   *
+   * Versions are claimed in the vault insert-only: two racing puts can never
+   * store their values under one version, and the one whose append loses
+   * retries with the version it already holds (or a higher one).
+   */
+  async put(caller: Caller, tenantId: string, input: PutSecretInput): Promise<{ secret: SecretView; position: number }> {
+    const access = await this.tenants.enter(caller, tenantId);
+    const { namespace, key, ...settings } = validatePutSecret(input);
+    const value = validateSecretValue(input.value);
+    const stream = secretStream(tenantId, namespace, key);
+    // Rights first: whether a namespace exists is not told to someone who may not write there.
+    if (!access.can('SECRET', 'CREATE', namespace) && !access.can('SECRET', 'UPDATE', namespace)) {
+      const { state } = await this.app.commands.load(secretDecider, stream);
+      throw forbidden(state.status === 'active' ? 'SECRET:UPDATE' : 'SECRET:CREATE');
+    }
+    await this.requireNamespaceAllowed(tenantId, namespace);
+    const metadata = caller.commandMetadata(tenantId);
+    let claimed: number | null = null;
+    for (let attempt = 1; ; attempt++) {
+      const { state, revision, events } = await this.app.commands.load(secretDecider, stream);
+      // A retried request (same Idempotency-Key) finds its event already there: the handler answers as the first time did.
+      const replayed = events.some((e) => e.metadata.commandId === metadata.commandId);
+      if (!replayed) access.require('SECRET', state.status === 'active' ? 'UPDATE' : 'CREATE', namespace);
+      if (!replayed && (claimed === null || claimed <= currentVersion(state))) {
+        claimed = await this.claimVersion(tenantId, namespace, key, currentVersion(state) + 1, value);
+        await this.requireStillActive(tenantId);
+      }
+      try {
+        const result = await this.app.execute(
+          secretDecider,
+          stream,
+          { type: 'PutSecret', data: { namespace, key, version: claimed ?? 0, ...settings }, metadata },
+          { expectedRevision: revision },
+        );
+        if (result.state.status === 'active') {
+          await this.app.vault.delete(tenantId, namespace, key, result.state.version - 1);
+          this.app.logger.debug({ tenantId, namespace, key, version: result.state.version, position: result.position }, 'secret put');
+        }
+        return { secret: await this.fromState(tenantId, result.state), position: result.position };
+      } catch (error) {
+        const raced = error instanceof DomainError && error.code === ErrorCode.CONFLICT;
+        if (!raced || attempt >= MAX_PUT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async delete(caller: Caller, tenantId: string, namespace: string, key: string): Promise<{ position: number }> {
+    const access = await this.tenants.enter(caller, tenantId);
+    const address = validateSecretAddress(namespace, key);
+    access.require('SECRET', 'DELETE', address.namespace);
+    const position = await this.deleteOne(tenantId, address.namespace, address.key, caller.commandMetadata(tenantId), true);
+    return { position };
+  }
+
+  /** deleteNamespace(force: true): every secret of the namespace, each by its own SecretDeleted. */
+  async deleteAllIn(caller: Caller, tenantId: string, namespace: string): Promise<number> {
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('SECRET', 'DELETE', namespace);
+    const secrets = await this.collection(tenantId).find({ namespace }, { projection: { key: 1 }, sort: { key: 1 } });
+    let position = 0;
+    for (const secret of secrets) {
+      // One read-your-writes wait at the end covers them all.
+      const written = await this.deleteOne(tenantId, namespace, secret.key, caller.commandMetadata(tenantId), false);
+      position = Math.max(position, written);
+    }
+    if (position > 0) await this.app.projections.waitFor(position, this.app.config.readYourWritesTimeoutMs);
+    return position;
+  }
+
+  /**
+   * The startup half of crypto-shredding. TenantService destroys a tenant's
+   * data key right after appending TenantDeleted, and again before appending
+   * TenantRestored; this sweep covers a process that stopped between the
+   * append and the destroy. It starts from the vault (the few tenants that
+   * hold a key) and asks each tenant's own stream whether it is deleted, so
+   * it needs no caught-up projection and costs one short stream read per
+   * keyed tenant. Idempotent. Returns the tenants whose key it destroyed.
+   */
+  async shredDeletedTenants(): Promise<string[]> {
+    const shredded: string[] = [];
+    for (const tenantId of await this.app.vault.keyedTenants()) {
+      const { state } = await this.app.commands.load(tenantDecider, tenantStream(tenantId));
+      if (state.status !== 'deleted') continue;
+      await this.app.vault.destroyTenantKey(tenantId);
+      shredded.push(tenantId);
+    }
+    if (shredded.length > 0) this.app.logger.info({ tenants: shredded }, 'destroyed the data keys of deleted tenants');
+    return shredded;
+  }
+
+  private async deleteOne(
+    tenantId: string,
+    namespace: string,
+    key: string,
+    metadata: CommandMetadata,
+    waitForProjections: boolean,
+  ): Promise<number> {
+    const command = { type: 'DeleteSecret' as const, data: { namespace, key }, metadata };
+    const stream = secretStream(tenantId, namespace, key);
+    const result = waitForProjections
+      ? await this.app.execute(secretDecider, stream, command)
+      : await this.app.commands.handle(secretDecider, stream, command);
+    // Only versions the event covers: a put racing this delete keeps the higher version it claimed.
+    if (result.state.status !== 'absent') await this.app.vault.delete(tenantId, namespace, key, result.state.version);
+    this.app.logger.debug({ tenantId, namespace, key, position: result.position }, 'secret deleted');
+    return result.position;
+  }
+
+  /** Stores the value under the first free version from `from` on. */
+  private async claimVersion(tenantId: string, namespace: string, key: string, from: number, value: string): Promise<number> {
+    for (let version = from; version < from + MAX_VERSION_SKIPS; version++) {
+      if (await this.app.vault.put(tenantId, namespace, key, version, value)) return version;
+    }
+    throw conflict(`secret ${namespace}/${key} is being changed concurrently; retry`);
+  }
+
+  /**
+   * Closes the race with a concurrent deleteTenant, which destroys the data
+   * key after appending TenantDeleted. Asked of the tenant's own stream (the
+   * truth, never behind): a put that still finds the tenant active after its
+   * vault write used a key that delete will destroy; one that finds it
+   * deleted destroys the key it may have just created, and fails.
+   */
+  private async requireStillActive(tenantId: string): Promise<void> {
+    const { state } = await this.app.commands.load(tenantDecider, tenantStream(tenantId));
+    if (state.status === 'active') return;
+    await this.app.vault.destroyTenantKey(tenantId);
+    throw tenantNotFound(tenantId);
+  }
+
+  /** Tenant setting `requireExistingNamespace` applies to secrets as it does to flows. */
+  private async requireNamespaceAllowed(tenantId: string, namespace: string): Promise<void> {
+    const tenant = await this.tenants.requireActive(tenantId);
+    if (!tenant.requireExistingNamespace) return;
+    const namespaces = tenantScoped(this.app.readModels.instanceCollection<NamespaceDocument>(NAMESPACES), tenantId);
+    const doc = await namespaces.findOne({ _id: docId(tenantId, namespace) });
+    if (!doc?.existing) {
+      throw badInput('namespace', `namespace ${namespace} does not exist, and this tenant requires secrets to be in existing namespaces`);
+    }
+  }
+
+  /** A mutation's answer comes from the aggregate state; timestamps from the read model, which the put waited for. */
+  private async fromState(tenantId: string, state: SecretState): Promise<SecretView> {
+    if (state.status !== 'active') throw new Error('a put leaves the secret active');
+    const doc = await this.collection(tenantId).findOne({ _id: secretDocId(tenantId, state.namespace, state.key) });
+    const [available] = await this.app.vault.available(tenantId, [state]);
+    const now = new Date().toISOString();
+    return {
+      tenantId,
+      namespace: state.namespace,
+      key: state.key,
+      description: state.description,
+      tags: state.tags,
+      version: state.version,
+      createdAt: doc?.createdAt ?? now,
+      updatedAt: doc?.version === state.version ? doc.updatedAt : now,
+      valueAvailable: available ?? false,
+      inheritedFrom: null,
+    };
+  }
+}
+
+function toView(doc: SecretDocument, valueAvailable: boolean, inheritedFrom: string | null): SecretView {
+  return {
+    tenantId: doc.tenantId,
+    namespace: doc.namespace,
+    key: doc.key,
+    description: doc.description,
+    tags: doc.tags,
+    version: doc.version,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    valueAvailable,
+    inheritedFrom,
+  };
+}
