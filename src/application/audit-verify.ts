@@ -1,0 +1,187 @@
+import { tenantPrefix, type EventStore } from '../eventstore/port.js';
+import type { UpcasterRegistry } from '../events/upcasting.js';
+import {
+  AUDITED_EVENT_TYPES,
+  auditEntryOf,
+  entryHash,
+  toView,
+  type AuditEntryDocument,
+  type AuditEntryView,
+  type ChainLink,
+} from '../projections/audit/audit-entry.js';
+import { canonicalJson } from '../shared/json.js';
+
+export type VerificationSource = 'readModel' | 'eventLog';
+
+export interface AuditVerification {
+  ok: boolean;
+  tenantId: string;
+  checkedEntries: number;
+  /** Entries up to this position were checked (the audit projection's position when verification started). */
+  verifiedUpTo: string;
+  lastHash: string | null;
+  firstBrokenEntryId: string | null;
+  firstBrokenPosition: string | null;
+  reason: string | null;
+  /** `readModel`: the stored chain contradicts itself; `eventLog`: it is consistent but disagrees with the events. */
+  source: VerificationSource | null;
+}
+
+interface Broken {
+  id: string;
+  position: number;
+  reason: string;
+  source: VerificationSource;
+}
+
+/**
+ * The entries the event log implies for one tenant, recomputed with the same
+ * pure function the projection uses, chained from the genesis.
+ */
+export async function* entriesFromLog(
+  events: EventStore,
+  upcasters: UpcasterRegistry,
+  tenantId: string,
+  upTo: number,
+  pageSize = 1000,
+): AsyncGenerator<AuditEntryView> {
+  let after = 0;
+  let previous: string | null = null;
+  for (;;) {
+    const page = await events.readAll({ after, maxCount: pageSize, streamPrefix: tenantPrefix(tenantId) });
+    for (const event of page) {
+      if (event.position > upTo) return;
+      if (!AUDITED_EVENT_TYPES.has(event.type)) continue;
+      const entry = auditEntryOf(upcasters.upcast(event), previous);
+      previous = entry.hash;
+      yield entry;
+    }
+    const last = page.at(-1);
+    if (!last || page.length < pageSize) return;
+    after = last.position;
+  }
+}
+
+/** An async iterator that can look at its next item without taking it. */
+class Peekable<T> {
+  private buffered: IteratorResult<T> | null = null;
+  constructor(private readonly iterator: AsyncIterator<T>) {}
+
+  async peek(): Promise<T | undefined> {
+    this.buffered ??= await this.iterator.next();
+    return this.buffered.done ? undefined : this.buffered.value;
+  }
+
+  take(): void {
+    this.buffered = null;
+  }
+
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}
+
+function differingFields(stored: AuditEntryView, expected: AuditEntryView): string[] {
+  const keys = Object.keys(expected) as (keyof AuditEntryView)[];
+  return keys.filter((key) => canonicalJson(stored[key]) !== canonicalJson(expected[key]));
+}
+
+/** Checks one stored entry against the stored chain alone: content hash and link to its predecessor. */
+function brokenLink(doc: AuditEntryDocument, previousHash: string | null): { view: AuditEntryView | null; reason: string | null } {
+  let view: AuditEntryView;
+  try {
+    view = toView(doc);
+  } catch {
+    return { view: null, reason: 'the entry cannot be read (malformed fields)' };
+  }
+  if (view.previousHash !== previousHash) return { view, reason: 'previousHash does not link to the entry before it' };
+  if (entryHash(view) !== view.hash) return { view, reason: "hash does not match the entry's content" };
+  return { view, reason: null };
+}
+
+export interface VerifyInput {
+  tenantId: string;
+  /** Stored entries of the tenant, oldest first, positions up to `upTo`. */
+  stored: AsyncIterable<AuditEntryDocument>;
+  /** Entries recomputed from the event log, oldest first. */
+  expected: AsyncIterable<AuditEntryView>;
+  head: ChainLink | null;
+  upTo: number;
+  onProgress?: (checked: number) => void;
+}
+
+/**
+ * One pass over both sequences, merged by position, in constant memory. At
+ * each position the stored chain is checked on its own first (it names
+ * tampering that needs no event log to be seen), then against the entry the
+ * event recomputes (which also catches a chain rewritten consistently, and
+ * entries deleted or added). The first failure is reported.
+ */
+export async function verifyAuditChain(input: VerifyInput): Promise<AuditVerification> {
+  const stored = new Peekable(input.stored[Symbol.asyncIterator]());
+  const expected = new Peekable(input.expected[Symbol.asyncIterator]());
+  let checked = 0;
+  let previous: string | null = null;
+  let last: { id: string; position: number; hash: string } | null = null;
+  const result = (broken: Broken | null): AuditVerification => ({
+    ok: broken === null,
+    tenantId: input.tenantId,
+    checkedEntries: checked,
+    verifiedUpTo: String(input.upTo),
+    lastHash: previous,
+    firstBrokenEntryId: broken?.id ?? null,
+    firstBrokenPosition: broken === null ? null : String(broken.position),
+    reason: broken?.reason ?? null,
+    source: broken?.source ?? null,
+  });
+  try {
+    for (;;) {
+      const doc = await stored.peek();
+      const want = await expected.peek();
+      if (!doc && !want) break;
+      const wantPosition = want ? Number(want.position) : Infinity;
+      if (want && (!doc || wantPosition < doc.position)) {
+        return result({
+          id: want.id,
+          position: wantPosition,
+          reason: 'the event has no entry in the read model (deleted)',
+          source: 'eventLog',
+        });
+      }
+      if (!doc) break;
+      const link = brokenLink(doc, previous);
+      if (link.reason !== null) return result({ id: doc._id, position: doc.position, reason: link.reason, source: 'readModel' });
+      if (!want || wantPosition > doc.position) {
+        return result({ id: doc._id, position: doc.position, reason: 'the entry has no event in the log (added)', source: 'eventLog' });
+      }
+      const fields = link.view ? differingFields(link.view, want) : [];
+      if (fields.length > 0) {
+        return result({
+          id: doc._id,
+          position: doc.position,
+          reason: `the entry differs from its event in: ${fields.join(', ')}`,
+          source: 'eventLog',
+        });
+      }
+      previous = doc.hash;
+      last = { id: doc._id, position: doc.position, hash: doc.hash };
+      stored.take();
+      expected.take();
+      checked++;
+      if (checked % 10_000 === 0) input.onProgress?.(checked);
+    }
+  } finally {
+    await Promise.all([stored.close(), expected.close()]);
+  }
+  input.onProgress?.(checked);
+  const head = input.head;
+  if (head && head.position <= input.upTo && (last?.position !== head.position || last.hash !== head.hash)) {
+    return result({
+      id: last?.id ?? '',
+      position: last?.position ?? head.position,
+      reason: `the chain head (position ${head.position}) does not match the last entry`,
+      source: 'readModel',
+    });
+  }
+  return result(null);
+}

@@ -1,0 +1,204 @@
+import { namespaceScopeFilter, type ListScope } from '../auth/authorizer.js';
+import type { Action } from '../auth/permissions.js';
+import { isInstanceAdmin } from '../auth/principal.js';
+import { INSTANCE_SCOPE } from '../eventstore/port.js';
+import { toView, type AuditEntryDocument, type AuditEntryView, type ChainHeadDocument } from '../projections/audit/audit-entry.js';
+import { AUDIT_CHAIN_HEADS, AUDIT_LOGS, AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
+import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.projection.js';
+import type { Filter } from '../readmodels/port.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
+import { isValidId, validateId } from '../shared/ids.js';
+import type { Application } from './application.js';
+import { AuditFeed, CurrentRunner, type AppliedProgress } from './audit-feed.js';
+import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
+import type { Caller } from './caller.js';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import type { TenantService } from './tenants.js';
+
+export interface AuditLogFilterInput {
+  namespace?: string | null;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  actorId?: string | null;
+  action?: string | null;
+  /** Inclusive. */
+  from?: Date | null;
+  /** Exclusive. */
+  to?: Date | null;
+}
+
+/** How often a live subscription re-checks that its subscriber still holds AUDITLOG:LIST. */
+const RECHECK_MS = 10_000;
+
+const MAX_TEXT_FILTER = 300;
+
+function textFilter(field: string, value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length > MAX_TEXT_FILTER) throw badInput(`filter.${field}`, `filter.${field} is longer than ${MAX_TEXT_FILTER} characters`);
+  return value;
+}
+
+/** A MongoDB filter for the API's AuditLogFilter, within what the caller may see. */
+export function auditFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): Filter {
+  const clauses: Filter[] = [];
+  const visible = namespaceScopeFilter('namespace', scope);
+  if (visible) clauses.push(visible);
+  const f = filter ?? {};
+  if (f.namespace !== null && f.namespace !== undefined) {
+    const namespace = validateId('namespace', 'filter.namespace', f.namespace);
+    const subtree = namespaceScopeFilter('namespace', { all: false, namespaces: [namespace] });
+    if (subtree) clauses.push(subtree);
+  }
+  const equal: [string, string | null][] = [
+    ['resourceType', textFilter('resourceType', f.resourceType)],
+    ['resourceId', textFilter('resourceId', f.resourceId)],
+    ['actor.id', textFilter('actorId', f.actorId)],
+    ['action', textFilter('action', f.action)],
+  ];
+  for (const [field, value] of equal) if (value !== null) clauses.push({ [field]: value });
+  if (f.from && f.to && f.from.getTime() > f.to.getTime()) throw badInput('filter.to', 'filter.to must not be before filter.from');
+  const time: Record<string, string> = {};
+  if (f.from) time['$gte'] = f.from.toISOString();
+  if (f.to) time['$lt'] = f.to.toISOString();
+  if (Object.keys(time).length > 0) clauses.push({ occurredAt: time });
+  if (clauses.length === 0) return {};
+  return clauses.length === 1 ? (clauses[0] as Filter) : { $and: clauses };
+}
+
+const positionCursor = (doc: AuditEntryDocument): string => encodeCursor([String(doc.position)]);
+
+/**
+ * Reading, verifying, exporting and following the audit log. A trail is a
+ * tenant's chain, or the instance's (`_instance`: users and other events of
+ * no tenant), which only instance admins and the local system may read.
+ */
+export class AuditService {
+  constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
+  ) {}
+
+  entries(tenantId: string): TenantCollection<AuditEntryDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<AuditEntryDocument>(AUDIT_LOGS), tenantId);
+  }
+
+  /**
+   * The trail a request reads: the selected tenant's or, with no tenant
+   * selected, the instance trail for instance admins.
+   */
+  trail(caller: Caller, selectedTenant: string | null): string {
+    if (selectedTenant !== null) return selectedTenant;
+    if (isInstanceAdmin(caller.authenticated())) return INSTANCE_SCOPE;
+    throw noTenantSelected();
+  }
+
+  /** Resolved on every use: a blue/green rebuild replaces the live runner while feeds keep following. */
+  private readonly progress: AppliedProgress = new CurrentRunner(() => this.app.projections.runner(AUDIT_PROJECTION));
+
+  /**
+   * Where in a trail the caller may look for `action` (LIST, EXPORT). The
+   * local system (CLI) may read every tenant that ever existed, deleted ones
+   * included: a deleted tenant's history stays verifiable.
+   */
+  async scope(caller: Caller, tenantId: string, action: Action): Promise<ListScope> {
+    const principal = caller.authenticated();
+    if (tenantId === INSTANCE_SCOPE) {
+      if (isInstanceAdmin(principal) || principal.type === 'SYSTEM') return { all: true };
+      throw forbidden(`AUDITLOG:${action}`);
+    }
+    if (principal.type === 'SYSTEM') {
+      const tenants = this.app.readModels.instanceCollection<TenantDocument>(TENANTS);
+      if (!isValidId('tenant', tenantId) || !(await tenants.findOne({ _id: tenantId }))) throw tenantNotFound(tenantId);
+      return { all: true };
+    }
+    const scope = (await this.tenants.enter(caller, tenantId)).scope('AUDITLOG', action);
+    if (!scope.all && scope.namespaces.length === 0) throw forbidden(`AUDITLOG:${action}`);
+    return scope;
+  }
+
+  /** Newest first, Relay cursors over positions. */
+  async list(
+    caller: Caller,
+    tenantId: string,
+    filter: AuditLogFilterInput | null | undefined,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Page<AuditEntryView>> {
+    const query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
+    const size = pageSize(first, 50, 500);
+    const before = after ? Number(decodeCursor('after', after, 1)[0]) : null;
+    if (before !== null && !Number.isSafeInteger(before)) throw badInput('after', 'after is not a cursor returned by this list');
+    const entries = this.entries(tenantId);
+    const page = before === null ? query : { $and: [query, { position: { $lt: before } }] };
+    const [rows, totalCount] = await Promise.all([
+      size === 0 ? Promise.resolve([]) : entries.find(page, { sort: { position: -1 }, limit: size + 1 }),
+      entries.countDocuments(query),
+    ]);
+    return toPage(rows, size, totalCount, positionCursor, toView);
+  }
+
+  /** Authorizes at once, then streams matching entries oldest first without holding them. */
+  async exportEntries(
+    caller: Caller,
+    tenantId: string,
+    filter: AuditLogFilterInput | null | undefined,
+  ): Promise<AsyncIterable<AuditEntryView>> {
+    const query = auditFilter(filter, await this.scope(caller, tenantId, 'EXPORT'));
+    const docs = this.entries(tenantId).stream(query, { sort: { position: 1 } });
+    return (async function* () {
+      for await (const doc of docs) yield toView(doc);
+    })();
+  }
+
+  /**
+   * Recomputes the tenant's chain from the read model and from the event log
+   * (up to what the audit projection has applied) and names the first entry
+   * that does not match. Needs AUDITLOG:LIST on the whole tenant.
+   */
+  async verify(caller: Caller, tenantId: string, onProgress?: (checked: number) => void): Promise<AuditVerification> {
+    const scope = await this.scope(caller, tenantId, 'LIST');
+    if (!scope.all) throw forbidden('AUDITLOG:LIST');
+    const upTo = this.progress.appliedPosition;
+    const heads = tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId);
+    const head = await heads.findOne({ _id: tenantId });
+    return verifyAuditChain({
+      tenantId,
+      stored: this.entries(tenantId).stream({ position: { $lte: upTo } }, { sort: { position: 1 } }),
+      expected: entriesFromLog(this.app.events, this.app.upcasters, tenantId, upTo),
+      head: head ? { hash: head.hash, position: head.position } : null,
+      upTo,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
+  /**
+   * A live feed of the entries matching `filter`: after `afterPosition` when
+   * given (what a reconnecting client missed, then what comes), otherwise
+   * from now on. Ends when the subscriber loses AUDITLOG:LIST.
+   */
+  async follow(
+    caller: Caller,
+    tenantId: string,
+    filter: AuditLogFilterInput | null | undefined,
+    afterPosition: number | null,
+  ): Promise<AuditFeed> {
+    let query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
+    let checkedAt = Date.now();
+    const entries = this.entries(tenantId);
+    const allowed = async (): Promise<boolean> => {
+      if (Date.now() - checkedAt < RECHECK_MS) return true;
+      caller.invalidateAccess();
+      try {
+        query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
+        checkedAt = Date.now();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const read = (after: number, upTo: number, limit: number) =>
+      entries.find({ $and: [query, { position: { $gt: after, $lte: upTo } }] }, { sort: { position: 1 }, limit });
+    return new AuditFeed({ read, progress: this.progress, allowed }, afterPosition ?? this.progress.appliedPosition);
+  }
+}

@@ -1,0 +1,77 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { JsonValue } from '../shared/json.js';
+import { PageInfo } from './connection.type.js';
+import { DateTimeScalar, JSONScalar, PositionScalar } from './scalars.js';
+
+@ObjectType({ description: 'Who caused an event.' })
+export class Actor {
+  @Field(() => String, { description: 'USER, SERVICE_ACCOUNT or SYSTEM.' }) type!: string;
+  @Field(() => ID) id!: string;
+}
+
+@ObjectType({ description: 'One event, as the audit log records it. Entries are hash-chained per tenant.' })
+export class AuditLogEntry {
+  @Field(() => ID, { description: 'The id of the event.' }) id!: string;
+  @Field(() => String, { description: 'The tenant, or `_instance` for instance-level events (users).' }) tenantId!: string;
+  @Field(() => String, { nullable: true }) namespace!: string | null;
+  @Field(() => String) resourceType!: string;
+  @Field(() => String) resourceId!: string;
+  @Field(() => String, { description: 'CREATE UPDATE DELETE RESTORE GRANT REVOKE ADD_MEMBER REMOVE_MEMBER ...' }) action!: string;
+  @Field(() => String) eventType!: string;
+  @Field(() => Actor) actor!: Actor;
+  @Field(() => DateTimeScalar) occurredAt!: string;
+  @Field(() => PositionScalar) position!: string;
+  @Field(() => String) correlationId!: string;
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description:
+      'Before/after of what changed: `{field: {before, after}}` for updates, `{after}` for creations, `{before}` for deletions. Never a secret value.',
+  })
+  changes!: JsonValue | null;
+  @Field(() => String, { nullable: true }) ip!: string | null;
+  @Field(() => String, { nullable: true }) userAgent!: string | null;
+  @Field(() => String, { description: 'SHA-256 (hex) of the canonical JSON of every other field, previousHash included.' }) hash!: string;
+  @Field(() => String, { nullable: true, description: "The previous entry's hash in this tenant's chain; null for the first." })
+  previousHash!: string | null;
+}
+
+@InputType()
+export class AuditLogFilter {
+  @Field(() => String, { nullable: true, description: 'This namespace and its whole subtree.' }) namespace?: string | null;
+  @Field(() => String, { nullable: true }) resourceType?: string | null;
+  @Field(() => String, { nullable: true }) resourceId?: string | null;
+  @Field(() => String, { nullable: true }) actorId?: string | null;
+  @Field(() => String, { nullable: true }) action?: string | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive.' }) from?: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive.' }) to?: Date | null;
+}
+
+@ObjectType()
+export class AuditLogEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => AuditLogEntry) node!: AuditLogEntry;
+}
+
+@ObjectType()
+export class AuditLogConnection {
+  @Field(() => [AuditLogEdge]) edges!: AuditLogEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => Int) totalCount!: number;
+}
+
+@ObjectType({ description: 'The result of recomputing a tenant chain from the read model and from the event log.' })
+export class AuditLogVerification {
+  @Field(() => Boolean) ok!: boolean;
+  @Field(() => String) tenantId!: string;
+  @Field(() => Int) checkedEntries!: number;
+  @Field(() => PositionScalar, { description: 'Entries up to this position were checked.' }) verifiedUpTo!: string;
+  @Field(() => String, { nullable: true, description: 'Hash of the last entry that checked out.' }) lastHash!: string | null;
+  @Field(() => ID, { nullable: true }) firstBrokenEntryId!: string | null;
+  @Field(() => PositionScalar, { nullable: true }) firstBrokenPosition!: string | null;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: '`readModel`: the stored chain contradicts itself; `eventLog`: the stored entries disagree with the events.',
+  })
+  source!: string | null;
+}

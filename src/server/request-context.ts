@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import type { IncomingMessage } from 'node:http';
+import type { Application } from '../application/application.js';
+import { Caller } from '../application/caller.js';
+import type { Services } from '../application/services.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
+
+/** What identifies a client and its tenant, whatever the transport (HTTP request, WebSocket upgrade, export download). */
+export interface RequestInfo {
+  authorization: string | undefined;
+  ip: string | undefined;
+  userAgent: string | undefined;
+  correlationId: string | undefined;
+  idempotencyKey: string | undefined;
+  /** `{tenant}` of `/api/v1/{tenant}/...`, if any. */
+  pathTenant: string | null;
+  /** The X-Tenant-Id header. */
+  headerTenant: string | undefined;
+  host: string | undefined;
+}
+
+export interface ResolvedRequest {
+  caller: Caller;
+  /** Path, then X-Tenant-Id, then a domain mapped to a tenant; null when none applies. */
+  tenantId: string | null;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** Reads a Node request (Express requests are Node requests too). `pathTenant` comes from the route. */
+export function requestInfo(req: IncomingMessage, pathTenant: string | null): RequestInfo {
+  return {
+    authorization: header(req, 'authorization'),
+    ip: req.socket.remoteAddress ?? undefined,
+    userAgent: header(req, 'user-agent'),
+    correlationId: header(req, 'x-correlation-id'),
+    idempotencyKey: header(req, 'idempotency-key'),
+    pathTenant,
+    headerTenant: header(req, 'x-tenant-id'),
+    host: header(req, 'host'),
+  };
+}
+
+/** The tenant segment of `/api/v1/{tenant}/<rest>` (query string ignored), or null for `/api/v1/<rest>`. */
+export function tenantFromPath(url: string | undefined, rest: string): string | null {
+  const pathname = (url ?? '').split('?')[0] ?? '';
+  const match = new RegExp(`^/api/v1/([^/]+)/${rest}/?$`).exec(pathname);
+  return match?.[1] ? decodeURIComponent(match[1]) : null;
+}
+
+/**
+ * Authenticates a request and picks its tenant, the same way for GraphQL over
+ * HTTP, subscriptions over WebSocket and audit exports. Throws
+ * UNAUTHENTICATED (with the correlation id the client should quote) when a
+ * token is given and nobody accepts it; no token gives an anonymous caller.
+ */
+export class RequestResolver {
+  constructor(
+    private readonly app: Application,
+    private readonly services: Services,
+    private readonly authenticator: Authenticator,
+  ) {}
+
+  async resolve(info: RequestInfo): Promise<ResolvedRequest> {
+    const correlationId = info.correlationId?.slice(0, 128) || randomUUID();
+    let principal;
+    try {
+      principal = await this.authenticator.authenticate(info.authorization, { ip: info.ip });
+    } catch (error) {
+      // An outage while checking a token is not a bad token: the client should retry, not sign in again.
+      if (error instanceof DocumentStoreUnavailableError) {
+        throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'cannot check the token now: a backing store is unavailable; retry later', {
+          correlationId,
+        });
+      }
+      const message = error instanceof Error ? error.message : 'authentication failed';
+      throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
+    }
+    let tenantId = info.pathTenant ?? info.headerTenant ?? null;
+    if (tenantId === null) {
+      const host = (info.host ?? '').replace(/:\d+$/, '');
+      if (host) tenantId = (await this.services.tenants.byDomain(host))?.id ?? null;
+    }
+    const caller = new Caller(principal, this.app.authorizer, correlationId, {
+      ip: info.ip,
+      userAgent: info.userAgent?.slice(0, 512),
+      idempotencyKey: info.idempotencyKey?.slice(0, 200),
+    });
+    return { caller, tenantId };
+  }
+}
