@@ -5,6 +5,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const stamp = path.join(root, 'dist', 'main.js');
+// The audit-log page (ui/) is built by the same `npm run build`, into dist/ui.
+const uiStamp = path.join(root, 'dist', 'ui', 'index.html');
 
 function newest(dir) {
   let latest = 0;
@@ -15,8 +17,9 @@ function newest(dir) {
   return latest;
 }
 
-const sources = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package.json')).mtimeMs, statSync(path.join(root, 'tsconfig.json')).mtimeMs);
-if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources) {
+const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'ui')), statSync(path.join(root, 'package.json')).mtimeMs, statSync(path.join(root, 'tsconfig.json')).mtimeMs);
+const stale = (file) => !existsSync(file) || statSync(file).mtimeMs < sources;
+if (stale(stamp) || stale(uiStamp)) {
   process.stderr.write('tenantry: building…\n');
   execSync('npm run --silent build', { cwd: root, stdio: 'inherit' });
 }

@@ -50,7 +50,7 @@ export function diff<T extends object>(before: T, patch: Partial<T>, equal: (a: 
   for (const key of Object.keys(patch) as (keyof T)[]) {
     const after = patch[key];
     if (after === undefined) continue;
-    if (!equal(before[key], after)) changes[key] = { before: before[key], after: after as T[keyof T] };
+    if (!equal(before[key], after)) changes[key] = { before: before[key], after };
   }
   return changes;
 }

@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
 import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
+import { ReadModelRoleLookup } from '../auth/role-lookup.js';
+import { accessDataAsOf } from './effective-permissions.js';
 import { CommandHandler, type HandleOptions, type HandleResult } from '../commands/handler.js';
 import type { Config } from '../config/config.js';
 import type { EventStore } from '../eventstore/port.js';
@@ -11,6 +15,10 @@ import { Projections } from '../projections/runtime/coordinator.js';
 import type { Projection } from '../projections/runtime/projection.js';
 import type { DocumentStore } from '../readmodels/port.js';
 import { ReadModels } from '../readmodels/registry.js';
+import { ephemeralMasterKey } from '../secrets/master-key.js';
+import { openVault } from '../secrets/open.js';
+import { SqliteVault } from '../secrets/sqlite-vault.js';
+import type { SecretVault } from '../secrets/vault.js';
 import type { Logger } from '../shared/logger.js';
 
 export interface ApplicationParts {
@@ -21,16 +29,12 @@ export interface ApplicationParts {
   projections?: Projection[];
   upcasters?: UpcasterRegistry;
   roles?: RoleLookup;
+  /** Default: an in-memory vault that lives as long as the Application (tests that never touch secrets). */
+  vault?: SecretVault;
 }
 
-/** Until custom roles and groups exist, only managed roles and direct bindings grant anything. */
-const managedRolesOnly: RoleLookup = {
-  customRole: () => Promise.resolve(null),
-  groupsOf: () => Promise.resolve([]),
-};
-
 /** Opens the stores the configuration names. */
-export async function openStores(config: Config): Promise<{ events: EventStore; documents: DocumentStore }> {
+export async function openStores(config: Config): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault }> {
   let events: EventStore;
   switch (config.eventStore) {
     case 'memory': {
@@ -41,7 +45,10 @@ export async function openStores(config: Config): Promise<{ events: EventStore; 
     case 'sqlite': {
       const { SqliteEventStore } = await import('../eventstore/sqlite.js');
       mkdirSync(config.dataDir, { recursive: true });
-      events = new SqliteEventStore(path.join(config.dataDir, 'events.sqlite'), { synchronous: config.sqliteSynchronous });
+      events = new SqliteEventStore(path.join(config.dataDir, 'events.sqlite'), {
+        synchronous: config.sqliteSynchronous,
+        busyTimeoutMs: config.sqliteBusyTimeoutMs,
+      });
       break;
     }
     case 'kurrentdb': {
@@ -58,7 +65,22 @@ export async function openStores(config: Config): Promise<{ events: EventStore; 
     const { MemoryDocumentStore } = await import('../readmodels/memory.js');
     documents = new MemoryDocumentStore();
   }
-  return { events, documents };
+  return { events, documents, vault: await openVault(config, documents) };
+}
+
+/**
+ * "As of now and later": the whole log. A four-digit year on purpose: times
+ * are compared as ISO strings, and years past 9999 are written `+275760-…`,
+ * which sorts before every real date.
+ */
+const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+/** The read models that decide who may do what. */
+const ACCESS_PROJECTIONS = ['bindings', 'groups', 'roles'] as const;
+
+/** Names this process in projection leases, so an operator can tell which replica holds what. */
+function projectorIdentity(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 /** The running system, transport-agnostic: GraphQL, the CLI and tests drive it. */
@@ -72,18 +94,38 @@ export class Application {
   readonly commands: CommandHandler;
   readonly authorizer: Authorizer;
   readonly upcasters: UpcasterRegistry;
+  readonly vault: SecretVault;
 
   constructor(parts: ApplicationParts) {
     this.config = parts.config;
     this.logger = parts.logger;
     this.events = parts.events;
     this.documents = parts.documents;
+    this.vault = parts.vault ?? new SqliteVault(':memory:', ephemeralMasterKey());
     this.upcasters = parts.upcasters ?? defaultUpcasters;
     const projections = parts.projections ?? allProjections();
     this.readModels = new ReadModels(parts.documents, projections);
-    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger);
+    // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.
+    const runnerOptions = {
+      onPoison: parts.config.projectionOnPoison,
+      ...(parts.documents.kind === 'mongodb' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
+    };
+    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
+    this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));
     this.commands = new CommandHandler(parts.events, this.upcasters);
-    this.authorizer = new Authorizer(this.readModels, parts.roles ?? managedRolesOnly);
+    this.authorizer = new Authorizer(this.readModels, parts.roles ?? new ReadModelRoleLookup(this.readModels), (subject, tenantId) =>
+      accessDataAsOf(this, tenantId, subject, END_OF_TIME),
+      () => this.accessVersion(),
+    );
+  }
+
+  /** Positions of the projections that decide access; null while any of them is not live here. */
+  private accessVersion(): string | null {
+    try {
+      return ACCESS_PROJECTIONS.map((name) => this.projections.runner(name).appliedPosition).join('|');
+    } catch {
+      return null;
+    }
   }
 
   async start(): Promise<void> {
@@ -93,6 +135,7 @@ export class Application {
   async stop(): Promise<void> {
     await this.projections.stop();
     await this.events.close();
+    await this.vault.close();
     await this.documents.close();
   }
 

@@ -13,6 +13,7 @@ import { badInput, conflict, notFound } from '../shared/errors.js';
 import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
 import type { Application } from './application.js';
+import { readModelOrNull } from './log-fallback.js';
 import type { Caller } from './caller.js';
 import type { TenantService } from './tenants.js';
 
@@ -162,6 +163,9 @@ export class NamespaceService {
         throw conflict(`namespace ${id} still holds ${doc.flowCount} flow(s) and ${doc.secretCount} secret(s); delete them first or pass force: true`);
       }
       if (!cascade) throw badInput('force', 'this namespace holds flows or secrets that cannot be deleted here');
+      // Every right the cascade needs is checked before the first deletion, so a refusal leaves nothing half-deleted.
+      if (doc.flowCount > 0) access.require('FLOW', 'DELETE', id);
+      if (doc.secretCount > 0) access.require('SECRET', 'DELETE', id);
       position = await cascade(caller, tenantId, id);
     }
     const result = await this.app.execute(namespaceDecider, namespaceStream(tenantId, id), {
@@ -174,7 +178,7 @@ export class NamespaceService {
 
   private async view(tenantId: string, state: NamespaceState, revision: number): Promise<NamespaceView> {
     const id = state.status === 'absent' ? '' : state.id;
-    const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
+    const doc = await readModelOrNull(() => this.collection(tenantId).findOne({ _id: docId(tenantId, id) }));
     return fromState(tenantId, state, revision, doc);
   }
 }

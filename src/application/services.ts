@@ -1,6 +1,16 @@
 import type { Application } from './application.js';
+import { ApiTokenService } from './api-tokens.js';
+import { BindingService } from './bindings.js';
+import { EffectivePermissionService } from './effective-permissions.js';
+import { GroupService } from './groups.js';
+import { PrincipalDirectory } from './principals.js';
+import { RoleService } from './roles.js';
+import { ServiceAccountService } from './service-accounts.js';
+import { AuditService } from './audit.js';
 import type { Caller } from './caller.js';
+import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
+import { SecretService } from './secrets.js';
 import { TenantService } from './tenants.js';
 import { UserService } from './users.js';
 
@@ -9,11 +19,33 @@ export class Services {
   readonly tenants: TenantService;
   readonly namespaces: NamespaceService;
   readonly users: UserService;
+  readonly principals: PrincipalDirectory;
+  readonly roles: RoleService;
+  readonly bindings: BindingService;
+  readonly groups: GroupService;
+  readonly serviceAccounts: ServiceAccountService;
+  readonly apiTokens: ApiTokenService;
+  readonly effectivePermissions: EffectivePermissionService;
+  readonly audit: AuditService;
+  readonly flows: FlowService;
+  readonly secrets: SecretService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
     this.namespaces = new NamespaceService(app, this.tenants);
     this.users = new UserService(app);
+    this.principals = new PrincipalDirectory(app);
+    this.roles = new RoleService(app, this.tenants);
+    this.bindings = new BindingService(app, this.tenants, this.roles, this.principals);
+    this.groups = new GroupService(app, this.tenants, this.principals);
+    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals);
+    this.apiTokens = new ApiTokenService(app, this.tenants, this.principals);
+    this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
+    this.audit = new AuditService(app, this.tenants);
+    this.flows = new FlowService(app, this.tenants, this.namespaces);
+    this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
+    this.secrets = new SecretService(app, this.tenants);
+    this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 
   /**

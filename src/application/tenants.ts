@@ -7,9 +7,10 @@ import { derivedId } from '../commands/handler.js';
 import { INSTANCE_SCOPE, streamName } from '../eventstore/port.js';
 import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.projection.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
-import { conflict, DomainError, ErrorCode, forbidden, notFound, tenantNotFound } from '../shared/errors.js';
+import { badInput, conflict, DomainError, ErrorCode, forbidden, notFound, tenantNotFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
+import { readModelOrLog, readModelOrNull } from './log-fallback.js';
 import type { Caller } from './caller.js';
 
 export interface TenantView {
@@ -61,9 +62,20 @@ export class TenantService {
   /** The tenant a tenant-level operation runs in: it must exist and not be deleted. */
   async requireActive(tenantId: string): Promise<TenantDocument> {
     if (!isValidId('tenant', tenantId)) throw tenantNotFound(tenantId);
-    const doc = await this.tenants.findOne({ _id: tenantId });
+    const doc = await readModelOrLog(
+      () => this.tenants.findOne({ _id: tenantId }),
+      () => this.fromLog(tenantId),
+    );
     if (!doc || doc.deleted) throw tenantNotFound(tenantId);
     return doc;
+  }
+
+  /** The tenant as its own stream says, for when the read models are unreachable. */
+  private async fromLog(tenantId: string): Promise<TenantDocument | null> {
+    const { state, revision, events } = await this.app.commands.load(tenantDecider, tenantStream(tenantId));
+    if (state.status === 'absent') return null;
+    const view = this.fromState(state, revision, events[0]?.metadata.occurredAt);
+    return { ...view, _id: tenantId, tenantId, _pos: 0, updatedAt: events.at(-1)?.metadata.occurredAt ?? view.updatedAt };
   }
 
   /**
@@ -123,7 +135,12 @@ export class TenantService {
     if (!isInstanceAdmin(principal) && principal.type !== 'SYSTEM' && !selfService) throw forbidden('TENANT:CREATE');
     const id = validateId('tenant', 'id', input.id);
     // Self-service creators become the tenant's admin (DOMAIN.md).
-    const adminUserId = input.adminUserId ?? (selfService && !isInstanceAdmin(principal) ? principal.id : null);
+    // A self-service creator becomes the tenant's admin (DOMAIN.md), and may not hand that to someone else.
+    const selfServed = selfService && !isInstanceAdmin(principal);
+    if (selfServed && input.adminUserId != null && input.adminUserId !== principal.id) {
+      throw badInput('adminUserId', 'when you create a tenant yourself you become its admin: leave adminUserId out or name yourself');
+    }
+    const adminUserId = selfServed ? principal.id : (input.adminUserId ?? null);
     if (adminUserId !== null) await this.requireUser(adminUserId, 'adminUserId');
     await this.requireDomainsFree(id, input.domains ?? []);
 
@@ -173,6 +190,15 @@ export class TenantService {
     return { tenant: await this.view(id, result.state, result.revision), position: result.position };
   }
 
+  /**
+   * Soft delete, and crypto-shredding of the tenant's secret values: its data
+   * key is destroyed once TenantDeleted is in the log. Done here rather than
+   * by a reactor over the log, because a reactor replayed during a rebuild
+   * would destroy a key created after a later restore. The gap between the
+   * append and the destroy (a crash, an unreachable vault) is closed twice:
+   * `restore` destroys the key again before the tenant comes back, and
+   * SecretService.shredDeletedTenants sweeps deleted tenants at start.
+   */
   async delete(caller: Caller, id: string) {
     this.requireInstanceAdmin(caller, 'TENANT:DELETE');
     if (!isValidId('tenant', id)) throw tenantNotFound(id);
@@ -181,12 +207,17 @@ export class TenantService {
       data: { id },
       metadata: caller.commandMetadata(id),
     });
+    // A replayed request (same Idempotency-Key) after a restore finds the tenant active again: its new key stays.
+    if (result.state.status === 'deleted') await this.app.vault.destroyTenantKey(id);
     return { tenant: await this.view(id, result.state, result.revision), position: result.position };
   }
 
+  /** Brings back everything but secret values: those were shredded with the data key (see `delete`). */
   async restore(caller: Caller, id: string) {
     this.requireInstanceAdmin(caller, 'TENANT:UPDATE');
     if (!isValidId('tenant', id)) throw tenantNotFound(id);
+    const { state } = await this.app.commands.load(tenantDecider, tenantStream(id));
+    if (state.status === 'deleted') await this.app.vault.destroyTenantKey(id);
     const result = await this.app.execute(tenantDecider, tenantStream(id), {
       type: 'RestoreTenant',
       data: { id },
@@ -242,7 +273,7 @@ export class TenantService {
 
   /** A mutation's answer comes from the aggregate state; timestamps come from the read model when it has them. */
   private async view(id: string, state: TenantState, revision: number): Promise<TenantView> {
-    const doc = await this.tenants.findOne({ _id: id });
+    const doc = await readModelOrNull(() => this.tenants.findOne({ _id: id }));
     const view = this.fromState(state, revision, doc?.createdAt);
     return doc ? { ...view, createdAt: doc.createdAt, updatedAt: doc.revision === revision ? doc.updatedAt : view.updatedAt } : view;
   }

@@ -3,9 +3,25 @@ import { ADMIN_USER_ID, type Principal } from './principal.js';
 import { unauthenticated } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
-/** One way of turning a bearer token into a principal; null = not mine, try the next. */
+const REFUSED = 'invalid, expired or revoked token';
+
+/**
+ * One way of turning a bearer token into a principal: null = not mine, try
+ * the next; TokenRejectedError = mine, and refused.
+ */
 export interface TokenVerifier {
   verify(token: string): Promise<Principal | null>;
+}
+
+/** A verifier recognised the token and refused it. `details` are logged and must never include the token. */
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError';
+  constructor(
+    readonly reason: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(reason);
+  }
 }
 
 /**
@@ -32,10 +48,21 @@ export class Authenticator {
       return { type: 'USER', id: ADMIN_USER_ID, instanceAdmin: true, via: 'bootstrap-token' };
     }
     for (const verifier of this.verifiers) {
-      const principal = await verifier.verify(token);
+      const principal = await this.tryVerifier(verifier, token, context.ip);
       if (principal) return principal;
     }
-    this.logger.warn({ ip: context.ip, reason: 'unknown, expired or revoked token' }, 'authentication failed');
-    throw unauthenticated('invalid, expired or revoked token');
+    this.logger.warn({ ip: context.ip, reason: 'token not recognised by any verifier' }, 'authentication failed');
+    throw unauthenticated(REFUSED);
+  }
+
+  /** The client learns only that the token was refused; the log says why (never with the token). */
+  private async tryVerifier(verifier: TokenVerifier, token: string, ip: string | undefined): Promise<Principal | null> {
+    try {
+      return await verifier.verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenRejectedError)) throw error;
+      this.logger.warn({ ip, reason: error.reason, ...error.details }, 'authentication failed');
+      throw unauthenticated(REFUSED);
+    }
   }
 }

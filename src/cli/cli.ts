@@ -1,4 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { registerAuditCommands } from './audit.js';
+import { registerEventCommands } from './events.js';
+import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
 import { DomainError } from '../shared/errors.js';
@@ -85,21 +88,9 @@ export async function runCli(argv: string[]): Promise<void> {
       });
     });
 
-  const projections = program.command('projections').description('inspect and rebuild read models');
-  projections
-    .command('status')
-    .description('checkpoint and lag of every projection')
-    .action(async () => {
-      await withApplication(async ({ app }) => {
-        await app.projections.waitFor(await app.events.headPosition(), 60_000);
-        const rows = await app.projections.lag();
-        for (const row of rows) {
-          process.stdout.write(
-            `${row.projection.padEnd(16)} v${row.version}  position ${String(row.position).padStart(10)}  lag ${row.lagEvents} events${row.error ? `  ERROR ${row.error}` : ''}\n`,
-          );
-        }
-      });
-    });
+  registerProjectionCommands(program, config);
+  registerEventCommands(program, config);
+  registerAuditCommands(program, withApplication);
 
   try {
     await program.parseAsync(argv);

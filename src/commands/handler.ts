@@ -111,7 +111,7 @@ export class CommandHandler {
           expectedRevision: revision === 0 ? 'no_stream' : revision - 1,
         });
         this.appendObserver?.((performance.now() - started) / 1000, 'ok');
-        const nextState = decided.reduce(decider.evolve, state);
+        const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
         return { state: nextState, revision: result.nextExpectedRevision + 1, position: result.position, events: envelopes };
       } catch (error) {
         this.appendObserver?.((performance.now() - started) / 1000, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error');

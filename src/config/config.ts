@@ -17,16 +17,29 @@ export interface Config {
   eventStore: 'sqlite' | 'kurrentdb' | 'memory';
   kurrentDbUrl: string | null;
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * How long an append waits for another process's write lock on the SQLite
+   * log. better-sqlite3 waits synchronously, so the whole process waits: keep it short.
+   */
+  sqliteBusyTimeoutMs: number;
   readModels: 'memory' | 'mongodb';
   mongoUri: string | null;
   mongoDb: string;
+  /** Where secret values are kept (TENANTRY_VAULT); defaults to mongodb when the read models are in MongoDB, else embedded. */
+  vault: 'embedded' | 'mongodb';
   adminToken: string | null;
   masterKey: Buffer | null;
   selfServiceTenants: boolean;
   /** How long a mutation waits for projections before answering (read-your-writes). */
   readYourWritesTimeoutMs: number;
+  /** Projection lease time-to-live with shared (MongoDB) read models: a dead holder is replaced within it. */
+  projectionLeaseMs: number;
+  /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
+  projectionOnPoison: 'stop' | 'park';
   logLevel: string;
   production: boolean;
+  /** Abuse limits of the GraphQL endpoints (README, "Limits and hardening"). */
+  limits: RequestLimits;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -80,6 +93,59 @@ function masterKey(env: Env): Buffer | null {
   return key;
 }
 
+export interface RequestLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxCost: number;
+  /** Requests per minute of one principal (anonymous callers: of one IP address). */
+  ratePerMinute: number;
+  /** Requests per minute into one tenant, all its principals together. */
+  tenantRatePerMinute: number;
+  /** Longest run of a query operation; 0 = no limit. Mutations are never cut. */
+  executionTimeoutMs: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  allowBatchedRequests: boolean;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
+
+function byteSize(env: Env, name: string, fallback: number, max: number): number {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
+  const match = /^(\d+)\s*(b|kb|mb)?$/.exec(value);
+  const bytes = match ? Number(match[1]) * (BYTE_UNITS[match[2] ?? ''] ?? 1) : NaN;
+  if (!(bytes >= 1024 && bytes <= max)) {
+    throw new ConfigError(name, `must be a size from 1kb to ${max / 1024 / 1024}mb (e.g. 512kb, 2mb), got ${JSON.stringify(value)}`);
+  }
+  return bytes;
+}
+
+/**
+ * graphql-armor's model multiplies a connection's cost by its page size, and
+ * our connections serve pages of up to 500: a full page of audit entries with
+ * every field costs 43,000, far past armor's 5,000 (README, "Limits and hardening").
+ */
+const DEFAULT_MAX_COST = 50_000;
+
+/** Defaults are graphql-armor's, except the cost. */
+function requestLimits(env: Env): RequestLimits {
+  return {
+    maxDepth: integer(env, 'TENANTRY_MAX_DEPTH', 6, 1, 100),
+    maxAliases: integer(env, 'TENANTRY_MAX_ALIASES', 15, 0, 1000),
+    maxDirectives: integer(env, 'TENANTRY_MAX_DIRECTIVES', 50, 0, 1000),
+    maxTokens: integer(env, 'TENANTRY_MAX_TOKENS', 1000, 10, 100_000),
+    maxCost: integer(env, 'TENANTRY_MAX_COST', DEFAULT_MAX_COST, 1, 10_000_000),
+    ratePerMinute: integer(env, 'TENANTRY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    tenantRatePerMinute: integer(env, 'TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE', 3000, 1, 10_000_000),
+    executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
+    bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
+    allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),
+  };
+}
+
 /** Reads and checks the whole configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
@@ -97,6 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const mongoDb = optional(env, 'TENANTRY_MONGODB_DB') ?? 'tenantry';
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongoDb)) throw new ConfigError('TENANTRY_MONGODB_DB', 'must be a database name of letters, digits, _ and -');
+  const vault = oneOf(env, 'TENANTRY_VAULT', ['embedded', 'mongodb'] as const, readModels === 'mongodb' ? 'mongodb' : 'embedded');
+  if (vault === 'mongodb' && mongoUri === null) {
+    throw new ConfigError('TENANTRY_VAULT', 'mongodb needs TENANTRY_MONGODB_URI (or use TENANTRY_VAULT=embedded)');
+  }
   const adminToken = optional(env, 'TENANTRY_ADMIN_TOKEN');
   if (adminToken !== null && adminToken.length < 16) {
     throw new ConfigError('TENANTRY_ADMIN_TOKEN', 'must be at least 16 characters');
@@ -113,15 +183,20 @@ export function loadConfig(env: Env = process.env): Config {
     eventStore,
     kurrentDbUrl,
     sqliteSynchronous: oneOf(env, 'TENANTRY_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    sqliteBusyTimeoutMs: integer(env, 'TENANTRY_SQLITE_BUSY_TIMEOUT_MS', 2000, 0, 60_000),
     readModels,
     mongoUri,
     mongoDb,
+    vault,
     adminToken,
     masterKey: masterKey(env),
     selfServiceTenants: bool(env, 'TENANTRY_SELF_SERVICE_TENANTS', false),
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
+    projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
+    projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',
+    limits: requestLimits(env),
     jwt: {
       secret: jwtSecret,
       jwksUrl,

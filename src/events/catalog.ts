@@ -14,8 +14,10 @@ export interface EventTypeInfo {
 
 const byField =
   (field: string) =>
-  (data: Record<string, unknown>): string =>
-    String(data[field] ?? '');
+  (data: Record<string, unknown>): string => {
+    const value = data[field];
+    return typeof value === 'string' ? value : value == null ? '' : JSON.stringify(value);
+  };
 
 const flowId = (data: Record<string, unknown>): string => `${String(data['namespace'])}.${String(data['id'])}`;
 const secretId = (data: Record<string, unknown>): string => `${String(data['namespace'])}/${String(data['key'])}`;
@@ -31,6 +33,17 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   NamespaceDeleted: { resourceType: 'NAMESPACE', action: 'DELETE', resourceId: byField('id') },
   BindingCreated: { resourceType: 'BINDING', action: 'GRANT', resourceId: byField('id') },
   BindingDeleted: { resourceType: 'BINDING', action: 'REVOKE', resourceId: byField('id') },
+  // Access control: roles, groups (member events: {id: group, userId}), service accounts, API tokens.
+  RoleCreated: { resourceType: 'ROLE', action: 'CREATE', resourceId: byField('id') },
+  RoleUpdated: { resourceType: 'ROLE', action: 'UPDATE', resourceId: byField('id') },
+  RoleDeleted: { resourceType: 'ROLE', action: 'DELETE', resourceId: byField('id') },
+  GroupCreated: { resourceType: 'GROUP', action: 'CREATE', resourceId: byField('id') },
+  GroupMemberAdded: { resourceType: 'GROUP', action: 'ADD_MEMBER', resourceId: byField('id') },
+  GroupMemberRemoved: { resourceType: 'GROUP', action: 'REMOVE_MEMBER', resourceId: byField('id') },
+  ServiceAccountCreated: { resourceType: 'SERVICE_ACCOUNT', action: 'CREATE', resourceId: byField('id') },
+  // API tokens carry a salted hash of the secret (not reversible), never the secret.
+  ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },
+  ApiTokenRevoked: { resourceType: 'API_TOKEN', action: 'REVOKE', resourceId: byField('id') },
   // Flows: data {namespace, id, ...}; the resource id is `namespace.id`.
   FlowCreated: { resourceType: 'FLOW', action: 'CREATE', resourceId: flowId },
   FlowUpdated: { resourceType: 'FLOW', action: 'UPDATE', resourceId: flowId },

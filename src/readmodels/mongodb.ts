@@ -100,8 +100,17 @@ function isUnavailable(err: unknown): boolean {
     err instanceof MongoNetworkError ||
     err instanceof MongoTopologyClosedError ||
     err instanceof MongoNotConnectedError ||
-    err instanceof MongoClientClosedError
+    err instanceof MongoClientClosedError ||
+    isSocketError(err)
   );
+}
+
+const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH']);
+
+/** The driver lets a few raw socket errors through unwrapped, e.g. EPIPE when the server went away mid-write. */
+function isSocketError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && SOCKET_ERRORS.has(code);
 }
 
 function indexNameOf(err: MongoServerError): string {
@@ -185,7 +194,9 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   private fail(err: unknown): never {
-    throw mapError(err, this.name);
+    const mapped = mapError(err, this.name);
+    if (mapped instanceof DocumentStoreUnavailableError) this.store.markDown();
+    throw mapped;
   }
 
   private upsertFilter(filter: Filter, upsert: boolean): Filter {
@@ -243,6 +254,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options?: FindOptions): Promise<T | null> {
+    this.store.failFast();
     try {
       return (await this.raw.findOne(filter, findOptions(options))) as T | null;
     } catch (err) {
@@ -251,6 +263,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async find(filter: Filter, options?: FindOptions): Promise<T[]> {
+    this.store.failFast();
     try {
       return (await this.raw.find(filter, findOptions(options)).toArray()) as T[];
     } catch (err) {
@@ -274,6 +287,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async countDocuments(filter: Filter): Promise<number> {
+    this.store.failFast();
     try {
       return await this.raw.countDocuments(filter);
     } catch (err) {
@@ -282,6 +296,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async insertOne(document: T): Promise<void> {
+    this.store.failFast();
     try {
       await this.raw.insertOne(document);
     } catch (err) {
@@ -290,6 +305,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult> {
+    this.store.failFast();
     try {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.updateOne(this.upsertFilter(filter, upsert), update, { upsert });
@@ -300,6 +316,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
+    this.store.failFast();
     try {
       const r = await this.raw.updateMany(filter, update);
       return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedCount: r.upsertedCount };
@@ -309,6 +326,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async replaceOne(filter: Filter, replacement: T, options?: UpdateOptions): Promise<UpdateResult> {
+    this.store.failFast();
     try {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.replaceOne(this.upsertFilter(filter, upsert), replacement, { upsert });
@@ -319,6 +337,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async deleteOne(filter: Filter): Promise<number> {
+    this.store.failFast();
     try {
       return (await this.raw.deleteOne(filter)).deletedCount;
     } catch (err) {
@@ -327,6 +346,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async deleteMany(filter: Filter): Promise<number> {
+    this.store.failFast();
     try {
       return (await this.raw.deleteMany(filter)).deletedCount;
     } catch (err) {
@@ -418,6 +438,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async drop(): Promise<void> {
+    this.store.failFast();
     try {
       await this.raw.drop();
     } catch (err) {
@@ -522,12 +543,49 @@ export class MongoDocumentStore implements DocumentStore {
   async ping(): Promise<void> {
     try {
       await this.db.command({ ping: 1 });
+      this.markUp();
     } catch (err) {
       throw mapError(err, '');
     }
   }
 
+  /**
+   * A circuit breaker: after an outage error every operation fails at once
+   * (instead of each waiting out server selection) until a background ping
+   * succeeds. Callers that can do without the read models (the write path
+   * falls back to the log) then answer in milliseconds, not seconds.
+   */
+  private down = false;
+  private probe: NodeJS.Timeout | null = null;
+
+  failFast(): void {
+    if (this.down) throw new DocumentStoreUnavailableError('MongoDB unavailable (failing fast until it answers a ping again)');
+  }
+
+  markDown(): void {
+    if (this.down) return;
+    this.down = true;
+    let probing = false;
+    this.probe = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      this.db
+        .command({ ping: 1 })
+        .then(() => this.markUp())
+        .catch(() => undefined)
+        .finally(() => (probing = false));
+    }, 500);
+    this.probe.unref();
+  }
+
+  private markUp(): void {
+    this.down = false;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = null;
+  }
+
   async close(): Promise<void> {
+    this.markUp();
     await this.client.close();
   }
 

@@ -1,12 +1,23 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import {
+  ApiTokenResolver,
+  BindingResolver,
+  EffectivePermissionResolver,
+  GroupResolver,
+  RoleResolver,
+  ServiceAccountResolver,
+} from './access.resolver.js';
+import { AuditResolver } from './audit.resolver.js';
 import { FlowResolver, FlowRevisionResolver } from './flow.resolver.js';
 import { NamespaceResolver } from './namespace.resolver.js';
+import { ownSubscribeOnly } from './pubsub.js';
+import { SecretResolver } from './secret.resolver.js';
 import { TenantResolver } from './tenant.resolver.js';
 import { UserResolver } from './user.resolver.js';
 
-export const resolvers = [TenantResolver, NamespaceResolver, UserResolver, FlowResolver, FlowRevisionResolver] as const;
+export const resolvers = [TenantResolver, NamespaceResolver, UserResolver, RoleResolver, BindingResolver, GroupResolver, ServiceAccountResolver, ApiTokenResolver, EffectivePermissionResolver, FlowResolver, FlowRevisionResolver, AuditResolver, SecretResolver] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;
 
@@ -16,6 +27,7 @@ export function schema(): Promise<GraphQLSchema> {
     resolvers: [...resolvers],
     validate: false,
     emitSchemaFile: false,
+    pubSub: ownSubscribeOnly,
   });
   return cached;
 }

@@ -1,8 +1,10 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { EventStoreUnavailableError } from '../eventstore/port.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
+import { withoutInputValues } from './input-echo.js';
+import { requestLimitError } from './query-limits.js';
 
 const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
 
@@ -16,6 +18,10 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
   PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
 };
 
+/** Refused before any resolver ran, or refused as bad input: the client's mistake, never a server failure to log. */
+export const isClientRequestError = (code: unknown): boolean =>
+  code === ErrorCode.BAD_USER_INPUT || (typeof code === 'string' && Object.prototype.hasOwnProperty.call(APOLLO_CODES, code));
+
 export const isMasked = (formatted: GraphQLFormattedError): boolean => formatted.extensions?.['code'] === ErrorCode.INTERNAL_SERVER_ERROR;
 
 /**
@@ -26,7 +32,8 @@ export const isMasked = (formatted: GraphQLFormattedError): boolean => formatted
  * also receives.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  // A limit refusal (QUERY_TOO_COMPLEX) arrives wrapped by Apollo as a validation or parse error.
+  const original = requestLimitError(error) ?? unwrapResolverError(error);
   const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (original instanceof DomainError) {
     return { ...base, message: original.message, extensions: { ...original.extensions, code: original.code } };
@@ -38,12 +45,16 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
     };
   }
-  const code = String(formatted.extensions?.['code'] ?? '');
+  const rawCode = formatted.extensions?.['code'];
+  const code: string = typeof rawCode === 'string' ? rawCode : '';
+  // Request errors from graphql-js may quote the client's input, a secret value included.
+  const reason = original instanceof GraphQLError ? original.originalError?.message : undefined;
+  const message = withoutInputValues(formatted.message, reason);
   const mapped = APOLLO_CODES[code];
-  if (mapped) return { ...base, message: formatted.message, extensions: { code: mapped, reason: code } };
-  if (PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+  if (mapped) return { ...base, message, extensions: { code: mapped, reason: code } };
+  if (PUBLIC_CODES.has(code) && code !== String(ErrorCode.INTERNAL_SERVER_ERROR)) {
     const { stacktrace: _drop, exception: _drop2, ...extensions } = formatted.extensions ?? {};
-    return { ...base, message: formatted.message, extensions: { ...extensions, code } };
+    return { ...base, message, extensions: { ...extensions, code } };
   }
   return { ...base, message: 'internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
 }

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../application/services.js';
+import type { FlowRevisionDocument } from '../projections/flow-revisions/flow-revisions.projection.js';
 import type { NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
 import { docId } from '../projections/runtime/projection.js';
 
@@ -11,7 +12,19 @@ import { docId } from '../projections/runtime/projection.js';
 export class Loaders {
   private readonly namespaceLoaders = new Map<string, DataLoader<string, NamespaceDocument | null>>();
 
+  private readonly flowRevisionLoaders = new Map<string, DataLoader<string, FlowRevisionDocument | null>>();
+
   constructor(private readonly services: Services) {}
+
+  /** Saved flow revisions keyed by `flowRevisionDocId`: a page of flows asking for `revisions { source }` costs one query. */
+  flowRevision(tenantId: string): DataLoader<string, FlowRevisionDocument | null> {
+    let loader = this.flowRevisionLoaders.get(tenantId);
+    if (!loader) {
+      loader = new DataLoader((ids) => this.services.flows.revisionsById(tenantId, ids));
+      this.flowRevisionLoaders.set(tenantId, loader);
+    }
+    return loader;
+  }
 
   namespace(tenantId: string): DataLoader<string, NamespaceDocument | null> {
     let loader = this.namespaceLoaders.get(tenantId);

@@ -1,4 +1,5 @@
 import { Arg, Ctx, Query, Resolver, Mutation } from 'type-graphql';
+import { effectivePermissionViews } from '../application/effective-permissions.js';
 import { reached, type GraphQLContext } from './context.js';
 import { CreateUserInput, Me, PrincipalKind, User } from './user.type.js';
 
@@ -16,7 +17,7 @@ export class UserResolver {
       const permissions = [
         ...new Set(access.grants.map((g) => `${g.resource}:${g.action}${g.namespace === null ? '' : `@${g.namespace}`}`)),
       ].sort();
-      tenants.push({ id, name: tenant.name, permissions });
+      tenants.push({ id, name: tenant.name, permissions, grants: effectivePermissionViews(access.grants) });
     }
     return {
       id: principal.id,

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { EffectivePermission } from './access.type.js';
 import { DateTimeScalar } from './scalars.js';
 
 export enum PrincipalKind {
@@ -30,6 +31,8 @@ export class MeTenant {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => [String], { description: 'RESOURCE:ACTION, with @namespace when limited to a subtree.' }) permissions!: string[];
+  @Field(() => [EffectivePermission], { description: 'The same permissions, each with the binding or group that grants it.' })
+  grants!: EffectivePermission[];
 }
 
 @ObjectType()

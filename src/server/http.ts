@@ -1,21 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Application } from '../application/application.js';
-import { Caller } from '../application/caller.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
 import { schema } from '../schema/build.js';
 import type { GraphQLContext } from '../schema/context.js';
-import { formatError } from '../schema/errors.js';
+import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
+import { auditExportRouter } from './audit-export.route.js';
+import { hardening } from './hardening.js';
+import { mountUi } from './ui.js';
 import { Metrics } from './metrics.js';
+import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { attachSubscriptions } from './subscriptions.js';
 
 export interface GatewayOptions {
   /** Largest accepted request body. */
@@ -31,10 +35,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function clientIp(req: Request): string | undefined {
-  return req.socket.remoteAddress ?? undefined;
-}
-
 /** Logs masked errors with their cause and the correlation id the client receives; adds `extensions.position`. */
 function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -45,6 +45,8 @@ function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPl
           for (const error of errors) {
             const original = error.originalError;
             if (original instanceof DomainError || (error.extensions['code'] && !original)) continue;
+            // The client's own mistake, not a server failure; its message and cause may quote the input (a secret value).
+            if (isClientRequestError(error.extensions['code'])) continue;
             app.logger.error({ err: original ?? error, correlationId: contextValue.caller.correlationId }, 'request failed');
           }
           return Promise.resolve();
@@ -66,7 +68,23 @@ function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPl
             }
             metrics.requests.inc({ operation: name, type, outcome: result.errors ? 'error' : 'ok' });
           }
-          metrics.latency.observe({ operation: name, type }, Number(process.hrtime.bigint() - started) / 1e9);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.latency.observe({ operation: name, type }, seconds);
+          // One structured line per operation; the correlation id ties it to the client's error and to the events' metadata.
+          const codes = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => e.extensions?.['code']) : [];
+          app.logger.info(
+            {
+              correlationId: contextValue.caller.correlationId,
+              tenantId: contextValue.tenantId,
+              principal: contextValue.caller.principal?.id ?? null,
+              operation: name,
+              type,
+              durationMs: Math.round(seconds * 1000),
+              ...(codes.length > 0 ? { errors: codes } : {}),
+              ...(contextValue.position > 0 ? { position: contextValue.position } : {}),
+            },
+            'graphql operation',
+          );
           return Promise.resolve();
         },
       });
@@ -83,18 +101,22 @@ export async function createGateway(
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const server = http.createServer(expressApp);
-  const metrics = new Metrics(app.projections);
+  const metrics = new Metrics(app.projections, app.commands, app.events);
 
+  const apolloSchema = await schema();
+  // Request limits, CSRF prevention, batching, introspection and error formatting (README, "Limits and hardening").
+  const limits = hardening<GraphQLContext>(app.config, apolloSchema);
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: await schema(),
-    formatError,
-    // Apollo's CSRF prevention refuses simple (form-like) requests without a
-    // JSON content type or a preflight-forcing header, so a malicious page in
-    // the user's browser cannot trigger mutations with ambient credentials.
-    csrfPrevention: true,
-    introspection: !app.config.production,
+    schema: apolloSchema,
+    ...limits.apollo,
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), observabilityPlugin(app, metrics)],
+    plugins: [
+      // No cache hints in this API: without this plugin Apollo does not wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      observabilityPlugin(app, metrics),
+      ...limits.apollo.plugins,
+    ],
   });
   await apollo.start();
 
@@ -108,6 +130,7 @@ export async function createGateway(
     for (const [name, ping] of [
       ['eventStore', () => app.events.ping()],
       ['readModels', () => app.documents.ping()],
+      ['vault', () => app.vault.ping()],
     ] as const) {
       try {
         await ping();
@@ -133,33 +156,33 @@ export async function createGateway(
     res.send(await metrics.registry.metrics());
   });
 
+  const requests = new RequestResolver(app, services, authenticator);
   const context = async ({ req }: { req: Request }): Promise<GraphQLContext> => {
-    const ip = clientIp(req);
-    const correlationId = req.header('x-correlation-id')?.slice(0, 128) || randomUUID();
-    let principal;
-    try {
-      principal = await authenticator.authenticate(req.header('authorization'), { ip });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : 'authentication failed';
-      throw new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', correlationId, http: { status: 401 } } });
-    }
     const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
-    let tenantId = pathTenant ?? req.header('x-tenant-id') ?? null;
-    if (tenantId === null) {
-      const host = (req.header('host') ?? '').replace(/:\d+$/, '');
-      if (host) tenantId = (await services.tenants.byDomain(host))?.id ?? null;
+    let resolved: ResolvedRequest;
+    try {
+      resolved = await requests.resolve(requestInfo(req, pathTenant));
+    } catch (error) {
+      const { message, extensions } = error instanceof DomainError ? error : { message: 'authentication failed', extensions: {} };
+      const unavailable = error instanceof DomainError && error.code === ErrorCode.SERVICE_UNAVAILABLE;
+      throw new GraphQLError(message, {
+        extensions: unavailable
+          ? { ...extensions, code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } }
+          : { ...extensions, code: 'UNAUTHENTICATED', http: { status: 401 } },
+      });
     }
-    const caller = new Caller(principal, app.authorizer, correlationId, {
-      ip,
-      userAgent: req.header('user-agent')?.slice(0, 512),
-      idempotencyKey: req.header('idempotency-key')?.slice(0, 200),
-    });
+    const { caller, tenantId } = resolved;
+    // After authentication: the budget is the principal's. A batch spends one request per operation.
+    await limits.rateLimiter.admit(caller, tenantId, req.socket.remoteAddress, Array.isArray(req.body) ? req.body.length : 1);
     return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
   };
 
-  const graphql = [express.json({ limit: options.bodyLimit ?? '1mb' }), expressMiddleware(apollo, { context })];
+  const graphql = [express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }), expressMiddleware(apollo, { context })];
   expressApp.use('/api/v1/graphql', ...graphql);
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
+  expressApp.use(auditExportRouter(services, requests, app.logger));
+  mountUi(expressApp);
+  const subscriptions = attachSubscriptions(server, apolloSchema, requests, services, app.logger);
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
   expressApp.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {
@@ -185,6 +208,7 @@ export async function createGateway(
       });
     },
     async close() {
+      await subscriptions.close();
       await apollo.stop();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -7,6 +7,7 @@ import { ApiTokenVerifier } from '../auth/api-token-verifier.js';
 import { Authenticator, type TokenVerifier } from '../auth/authenticator.js';
 import { JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Config } from '../config/config.js';
+import type { DocumentStore } from '../readmodels/port.js';
 import type { Logger } from '../shared/logger.js';
 import { bootstrap } from '../application/tenants.js';
 import { createGateway, type Gateway } from './http.js';
@@ -23,13 +24,25 @@ export interface Running {
 export const systemCaller = (app: Application, id = 'system'): Caller =>
   new Caller({ type: 'SYSTEM', id, via: 'local' }, app.authorizer, 'system');
 
+export interface OpenOptions {
+  /** Lets tests wrap the document store, e.g. to count the calls a query makes. */
+  wrapDocuments?: (documents: DocumentStore) => DocumentStore;
+}
+
 /** Opens an Application on the configured stores, catches projections up and bootstraps. */
-export async function openApplication(config: Config, logger: Logger): Promise<{ app: Application; services: Services }> {
-  const { events, documents } = await openStores(config);
-  const app = new Application({ config, logger, events, documents });
+export async function openApplication(
+  config: Config,
+  logger: Logger,
+  options: OpenOptions = {},
+): Promise<{ app: Application; services: Services }> {
+  const stores = await openStores(config);
+  const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
+  const app = new Application({ config, logger, events: stores.events, documents, vault: stores.vault });
   await app.start();
   await bootstrap(app, systemCaller(app, 'bootstrap'));
-  return { app, services: new Services(app) };
+  const services = new Services(app);
+  await services.secrets.shredDeletedTenants();
+  return { app, services };
 }
 
 /** Besides the bootstrap admin token: API tokens always, JWTs when a secret or a JWKS URL is configured. */
@@ -39,8 +52,8 @@ function tokenVerifiers(app: Application, config: Config): TokenVerifier[] {
   return verifiers;
 }
 
-export async function startGateway(config: Config, logger: Logger): Promise<Running> {
-  const { app, services } = await openApplication(config, logger);
+export async function startGateway(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Running> {
+  const { app, services } = await openApplication(config, logger, options);
   const admin = resolveAdminToken(config.dataDir, config.adminToken);
   const authenticator = new Authenticator(admin.hash, tokenVerifiers(app, config), logger);
   const gateway = await createGateway(app, services, authenticator);

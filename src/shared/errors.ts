@@ -48,6 +48,13 @@ export const unauthenticated = (message = 'authentication required'): DomainErro
 export const tenantNotFound = (tenantId: string): DomainError =>
   new DomainError(ErrorCode.TENANT_NOT_FOUND, `tenant ${JSON.stringify(tenantId)} not found`, { tenantId });
 
+/** A tenant-level operation reached the instance endpoint without X-Tenant-Id or a mapped domain. */
+export const noTenantSelected = (): DomainError =>
+  new DomainError(
+    ErrorCode.TENANT_NOT_FOUND,
+    'no tenant selected: use /api/v1/{tenant}/graphql, the X-Tenant-Id header, or a domain mapped to a tenant',
+  );
+
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('tenants and namespaces over GraphQL (real HTTP, SQLite log)', () => {
   let gw: TestGateway;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
-import { startGateway, type Running } from '../../src/server/start.js';
+import { startGateway, type OpenOptions, type Running } from '../../src/server/start.js';
 import { testDatabaseName, testMongoUri } from './mongo.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -48,6 +48,8 @@ export interface TestGatewayOptions {
   dataDir?: string;
   env?: Record<string, string>;
   logger?: Logger;
+  /** Wraps the document store (e.g. a counting proxy for N+1 tests). */
+  wrapDocuments?: OpenOptions['wrapDocuments'];
 }
 
 export function testReadModels(): 'memory' | 'mongodb' {
@@ -69,14 +71,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   let database: string | null = null;
   if (readModels === 'mongodb') {
-    const uri = testMongoUri();
+    const uri = env['TENANTRY_MONGODB_URI'] ?? testMongoUri();
     if (!uri) throw new Error('TENANTRY_TEST_READ_MODELS=mongodb but no MongoDB-wire server is available');
     database = env['TENANTRY_MONGODB_DB'] ?? testDatabaseName('gw');
     env['TENANTRY_MONGODB_URI'] = uri;
     env['TENANTRY_MONGODB_DB'] = database;
   }
   const config = loadConfig(env);
-  const running = await startGateway(config, options.logger ?? silentLogger());
+  const running = await startGateway(config, options.logger ?? silentLogger(), { wrapDocuments: options.wrapDocuments });
   const url = running.gateway.url();
 
   const gql = async <T,>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {

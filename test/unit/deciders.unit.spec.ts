@@ -6,7 +6,7 @@ import type { CommandMetadata, Decider, DomainEvent, Command } from '../../src/a
 const metadata: CommandMetadata = { commandId: 'c', tenantId: 'acme', actor: { type: 'SYSTEM', id: 't' }, now: '2026-01-01T00:00:00Z', correlationId: 'x' };
 
 function given<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, events: E[]): S {
-  return events.reduce(decider.evolve, decider.initialState());
+  return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
 }
 
 describe('tenant decider', () => {

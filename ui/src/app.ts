@@ -283,7 +283,8 @@ export class AuditApp {
     this.liveToggle.setAttribute('aria-pressed', String(on));
     this.liveToggle.classList.toggle('on', on);
     if (on) {
-      this.stopLive = follow(this.api.graphqlPath, this.filter, this.table.newestPosition(), {
+      // An empty table means nothing matched when it loaded: replaying from 0 then yields exactly what arrived since.
+      this.stopLive = follow(this.api.graphqlPath, this.filter, this.table.newestPosition() ?? '0', {
         onEntry: (entry) => this.onLiveEntry(entry),
         onError: (error) => {
           this.setLive(false);

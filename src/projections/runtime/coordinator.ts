@@ -387,7 +387,8 @@ export class Projections {
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.catchingUp;
-    await Promise.all(this.slots.flatMap((s) => [s.live?.stop(), s.building?.stop()]));
+    const runners = this.slots.flatMap((s) => [s.live, s.building]).filter((r): r is ProjectionRunner => r !== null);
+    await Promise.all(runners.map((runner) => runner.stop()));
   }
 
   /**
@@ -397,7 +398,7 @@ export class Projections {
    */
   async waitFor(position: number, timeoutMs: number): Promise<boolean> {
     if (position <= 0) return true;
-    const results = await Promise.all(this.runners.map((r) => (r.status().error !== null ? false : r.waitFor(position, timeoutMs))));
+    const results = await Promise.all(this.runners.map((r) => (r.status().error !== null ? Promise.resolve(false) : r.waitFor(position, timeoutMs))));
     return results.every(Boolean);
   }
 

@@ -267,6 +267,8 @@ export class ProjectionRunner implements ProjectionTarget {
         }
         this.role = 'active';
         if (this.lease) await this.reloadCheckpoint();
+        // stop() may have come while we awaited the store: a subscription opened now would never be closed.
+        if (!this.running) break;
         stopRenewing = this.keepLease();
         const prefix = this.options.streamPrefix;
         this.subscription = this.events.subscribeToAll({
@@ -361,6 +363,9 @@ export class ProjectionRunner implements ProjectionTarget {
   }
 
   recordFailure(error: unknown): void {
+    // Callers waiting for read-your-writes learn at once that it will not come soon.
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
     this.error = error instanceof Error ? error.message : String(error);
     this.failedAt = error instanceof PoisonEventError ? error.event.position : (this.failedAt ?? this.position);
     this.logger.error({ err: error, projection: this.projection.name, position: this.position }, 'projection failed');

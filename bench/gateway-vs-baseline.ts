@@ -1,0 +1,145 @@
+/**
+ * Issue 8 benchmark, with autocannon:
+ *   1. a typical frontend query (a page of 50 flows with their namespaces)
+ *      against the gateway, and the same query against a bare Apollo Server
+ *      serving the same data from memory, side by side, with the ratio;
+ *   2. mutations per second with read-your-writes on (createNamespace);
+ *   3. p50/p99 latencies of each.
+ *
+ *   npx tsx bench/gateway-vs-baseline.ts [--seconds 10] [--connections 16]
+ *
+ * Both servers run in this process with the same HTTP stack (express 5 +
+ * @as-integrations/express5); autocannon runs in a worker thread.
+ */
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import autocannon, { type Result } from 'autocannon';
+import express from 'express';
+import { loadConfig } from '../src/config/config.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { startGateway, systemCaller } from '../src/server/start.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const TOKEN = 'bench-admin-token-0123456789';
+const NAMESPACES = 20;
+const FLOWS = 200;
+
+const QUERY = `{ flows(first: 50, includeChildren: true) { edges { node { id namespace revision updatedAt namespaceRef { id description } } } pageInfo { hasNextPage endCursor } } }`;
+
+const flowSource = (ns: string, id: string) => `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
+
+async function run(label: string, options: autocannon.Options): Promise<Result> {
+  const result = await autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options });
+  const errors = result.errors + result.non2xx;
+  console.log(
+    `${label.padEnd(44)} ${result.requests.average.toFixed(0).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(4)} ms   p99 ${String(result.latency.p99).padStart(4)} ms${errors ? `   ${errors} errors` : ''}`,
+  );
+  return result;
+}
+
+/** The bare baseline: the same query shape, plain objects in memory, no auth, no store, no projections. */
+async function baseline(data: { flows: { id: string; namespace: string; revision: number; updatedAt: string }[]; namespaces: Map<string, { id: string; description: string | null }> }) {
+  const typeDefs = `#graphql
+    type Namespace { id: ID! description: String }
+    type Flow { id: ID! namespace: String! revision: Int! updatedAt: String! namespaceRef: Namespace }
+    type FlowEdge { cursor: String! node: Flow! }
+    type PageInfo { hasNextPage: Boolean! endCursor: String }
+    type FlowConnection { edges: [FlowEdge!]! pageInfo: PageInfo! }
+    type Query { flows(first: Int = 50, includeChildren: Boolean): FlowConnection! }
+  `;
+  const resolvers = {
+    Query: {
+      flows: (_: unknown, args: { first: number }) => {
+        const page = data.flows.slice(0, args.first);
+        return { edges: page.map((node) => ({ cursor: node.id, node })), pageInfo: { hasNextPage: data.flows.length > args.first, endCursor: page.at(-1)?.id ?? null } };
+      },
+    },
+    Flow: { namespaceRef: (flow: { namespace: string }) => data.namespaces.get(flow.namespace) ?? null },
+  };
+  const app = express();
+  const server = http.createServer(app);
+  const apollo = new ApolloServer({ typeDefs, resolvers });
+  await apollo.start();
+  app.use('/graphql', express.json(), expressMiddleware(apollo));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`,
+    close: async () => {
+      await apollo.stop();
+      server.close();
+    },
+  };
+}
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-bench-'));
+const config = loadConfig({
+  TENANTRY_DATA_DIR: dataDir,
+  TENANTRY_PORT: '0',
+  TENANTRY_ADMIN_TOKEN: TOKEN,
+  // Limits and rate limits would throttle the load generator itself.
+  TENANTRY_RATE_LIMIT_PER_MINUTE: '1000000',
+  TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
+});
+const running = await startGateway(config, silentLogger());
+const caller = systemCaller(running.app, 'bench');
+for (let n = 0; n < NAMESPACES; n++) await running.services.namespaces.create(caller, 'main', { id: `company.team${n}`, description: `Team ${n}` });
+for (let f = 0; f < FLOWS; f++) await running.services.flows.create(caller, 'main', flowSource(`company.team${f % NAMESPACES}`, `flow${f}`));
+
+// The baseline serves exactly what the gateway answers (read page by page, under the query limits).
+type Node = { id: string; namespace: string; revision: number; updatedAt: string; namespaceRef: { id: string; description: string | null } };
+const flows: Node[] = [];
+for (let after: string | null = null; ; ) {
+  const probe = await fetch(running.gateway.url('/api/v1/main/graphql'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ query: QUERY.replace('first: 50', `first: 50, after: ${JSON.stringify(after)}`) }),
+  });
+  const answer = (await probe.json()) as { data?: { flows: { edges: { node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }; errors?: unknown };
+  if (!answer.data) throw new Error(`probe failed: ${JSON.stringify(answer.errors)}`);
+  flows.push(...answer.data.flows.edges.map((e) => e.node));
+  if (!answer.data.flows.pageInfo.hasNextPage) break;
+  after = answer.data.flows.pageInfo.endCursor;
+}
+const bare = await baseline({
+  flows: flows.map(({ namespaceRef: _n, ...flow }) => flow),
+  namespaces: new Map(flows.map((f) => [f.namespace, f.namespaceRef] as const)),
+});
+
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${SECONDS} s per run, ${CONNECTIONS} connections`);
+console.log(`query: a page of 50 flows (of ${FLOWS}, in ${NAMESPACES} namespaces) with their namespaces`);
+const body = JSON.stringify({ query: QUERY });
+const bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
+  url: running.gateway.url('/api/v1/main/graphql'),
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+  body,
+});
+console.log(`ratio baseline/gateway: ${(bareResult.requests.average / gatewayResult.requests.average).toFixed(2)}× (target ≤ 2×)`);
+
+let counter = 0;
+const mutations = await run('mutations: createNamespace, read-your-writes', {
+  url: running.gateway.url('/api/v1/main/graphql'),
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+  requests: [
+    {
+      setupRequest: (request) => ({
+        ...request,
+        body: JSON.stringify({ query: `mutation($id: ID!) { createNamespace(input: {id: $id}) { id revision } }`, variables: { id: `bench.m${counter++}` } }),
+      }),
+    },
+  ],
+});
+console.log(`mutations per second: ${mutations.requests.average.toFixed(0)} (target ≥ 2,000)`);
+
+await bare.close();
+await running.stop();
+rmSync(dataDir, { recursive: true, force: true });
