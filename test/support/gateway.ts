@@ -80,6 +80,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const config = loadConfig(env);
   const running = await startGateway(config, options.logger ?? silentLogger(), { wrapDocuments: options.wrapDocuments });
   const url = running.gateway.url();
+  // As a load balancer would: send traffic once /readyz would say ready (projections caught up).
+  for (const deadline = Date.now() + 60_000; !(await running.app.projections.caughtUp()); ) {
+    if (Date.now() > deadline) throw new Error('the test gateway never caught up');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 
   const gql = async <T,>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
