@@ -20,13 +20,21 @@ import { MemoryDocumentStore } from '../src/readmodels/memory.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { openApplication, startGateway, systemCaller } from '../src/server/start.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, mutations: { type: 'string', default: '3000' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '100000' }, mutations: { type: 'string', default: '3000' } },
+});
 const EVENTS = Number(values.events);
 const MUTATIONS = Number(values.mutations);
 const TOKEN = 'bench-admin-token-0123456789';
 
 function configFor(dataDir: string, synchronous: 'FULL' | 'NORMAL') {
-  return loadConfig({ TENANTRY_DATA_DIR: dataDir, TENANTRY_PORT: '0', TENANTRY_ADMIN_TOKEN: TOKEN, TENANTRY_SQLITE_SYNCHRONOUS: synchronous, TENANTRY_LOG_LEVEL: 'silent' });
+  return loadConfig({
+    TENANTRY_DATA_DIR: dataDir,
+    TENANTRY_PORT: '0',
+    TENANTRY_ADMIN_TOKEN: TOKEN,
+    TENANTRY_SQLITE_SYNCHRONOUS: synchronous,
+    TENANTRY_LOG_LEVEL: 'silent',
+  });
 }
 
 async function mutationsInProcess(synchronous: 'FULL' | 'NORMAL', concurrency: number): Promise<number> {
@@ -62,7 +70,10 @@ async function mutationsOverHttp(concurrency: number): Promise<number> {
         const response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({ query: `mutation($id: ID!) { createNamespace(input: {id: $id}) { id revision } }`, variables: { id: `http.ns${i}` } }),
+          body: JSON.stringify({
+            query: `mutation($id: ID!) { createNamespace(input: {id: $id}) { id revision } }`,
+            variables: { id: `http.ns${i}` },
+          }),
         });
         const body = (await response.json()) as { errors?: unknown };
         if (body.errors) throw new Error(JSON.stringify(body.errors));
@@ -93,7 +104,14 @@ async function seedLog(file: string, total: number): Promise<void> {
         type: r === 0 ? 'NamespaceCreated' : 'NamespaceUpdated',
         schemaVersion: 1,
         data: r === 0 ? { id, description: null } : { id, changes: { variables: { before: { r: r - 1 }, after: { r } } } },
-        metadata: { tenantId, namespace: id, actor: { type: 'SYSTEM', id: 'bench' }, correlationId: command, commandId: command, occurredAt: new Date().toISOString() },
+        metadata: {
+          tenantId,
+          namespace: id,
+          actor: { type: 'SYSTEM', id: 'bench' },
+          correlationId: command,
+          commandId: command,
+          occurredAt: new Date().toISOString(),
+        },
       });
     }
     await store.appendToStream(`${tenantId}/namespace/${id}`, events, { expectedRevision: 'no_stream' });
@@ -133,4 +151,6 @@ for (const [label, run] of [
   console.log(`  ${label.padEnd(52)} ${(await run()).toFixed(0).padStart(6)} mutations/s`);
 }
 const rebuild = await rebuildAtStartup();
-console.log(`start-up rebuild of the in-memory read models from ${EVENTS} events (100 tenants): ${rebuild.seconds.toFixed(2)} s (${rebuild.eventsPerSecond.toFixed(0)} events/s)`);
+console.log(
+  `start-up rebuild of the in-memory read models from ${EVENTS} events (100 tenants): ${rebuild.seconds.toFixed(2)} s (${rebuild.eventsPerSecond.toFixed(0)} events/s)`,
+);

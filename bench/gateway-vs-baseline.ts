@@ -33,7 +33,8 @@ const FLOWS = 200;
 
 const QUERY = `{ flows(first: 50, includeChildren: true) { edges { node { id namespace revision updatedAt namespaceRef { id description } } } pageInfo { hasNextPage endCursor } } }`;
 
-const flowSource = (ns: string, id: string) => `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
+const flowSource = (ns: string, id: string) =>
+  `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
 
 async function run(label: string, options: autocannon.Options): Promise<Result> {
   const result = await autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options });
@@ -45,7 +46,10 @@ async function run(label: string, options: autocannon.Options): Promise<Result> 
 }
 
 /** The bare baseline: the same query shape, plain objects in memory, no auth, no store, no projections. */
-async function baseline(data: { flows: { id: string; namespace: string; revision: number; updatedAt: string }[]; namespaces: Map<string, { id: string; description: string | null }> }) {
+async function baseline(data: {
+  flows: { id: string; namespace: string; revision: number; updatedAt: string }[];
+  namespaces: Map<string, { id: string; description: string | null }>;
+}) {
   const typeDefs = `#graphql
     type Namespace { id: ID! description: String }
     type Flow { id: ID! namespace: String! revision: Int! updatedAt: String! namespaceRef: Namespace }
@@ -58,7 +62,10 @@ async function baseline(data: { flows: { id: string; namespace: string; revision
     Query: {
       flows: (_: unknown, args: { first: number }) => {
         const page = data.flows.slice(0, args.first);
-        return { edges: page.map((node) => ({ cursor: node.id, node })), pageInfo: { hasNextPage: data.flows.length > args.first, endCursor: page.at(-1)?.id ?? null } };
+        return {
+          edges: page.map((node) => ({ cursor: node.id, node })),
+          pageInfo: { hasNextPage: data.flows.length > args.first, endCursor: page.at(-1)?.id ?? null },
+        };
       },
     },
     Flow: { namespaceRef: (flow: { namespace: string }) => data.namespaces.get(flow.namespace) ?? null },
@@ -89,19 +96,30 @@ const config = loadConfig({
 });
 const running = await startGateway(config, silentLogger());
 const caller = systemCaller(running.app, 'bench');
-for (let n = 0; n < NAMESPACES; n++) await running.services.namespaces.create(caller, 'main', { id: `company.team${n}`, description: `Team ${n}` });
-for (let f = 0; f < FLOWS; f++) await running.services.flows.create(caller, 'main', flowSource(`company.team${f % NAMESPACES}`, `flow${f}`));
+for (let n = 0; n < NAMESPACES; n++)
+  await running.services.namespaces.create(caller, 'main', { id: `company.team${n}`, description: `Team ${n}` });
+for (let f = 0; f < FLOWS; f++)
+  await running.services.flows.create(caller, 'main', flowSource(`company.team${f % NAMESPACES}`, `flow${f}`));
 
 // The baseline serves exactly what the gateway answers (read page by page, under the query limits).
-type Node = { id: string; namespace: string; revision: number; updatedAt: string; namespaceRef: { id: string; description: string | null } };
+type Node = {
+  id: string;
+  namespace: string;
+  revision: number;
+  updatedAt: string;
+  namespaceRef: { id: string; description: string | null };
+};
 const flows: Node[] = [];
-for (let after: string | null = null; ; ) {
+for (let after: string | null = null; ;) {
   const probe = await fetch(running.gateway.url('/api/v1/main/graphql'), {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ query: QUERY.replace('first: 50', `first: 50, after: ${JSON.stringify(after)}`) }),
   });
-  const answer = (await probe.json()) as { data?: { flows: { edges: { node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }; errors?: unknown };
+  const answer = (await probe.json()) as {
+    data?: { flows: { edges: { node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    errors?: unknown;
+  };
   if (!answer.data) throw new Error(`probe failed: ${JSON.stringify(answer.errors)}`);
   flows.push(...answer.data.flows.edges.map((e) => e.node));
   if (!answer.data.flows.pageInfo.hasNextPage) break;
@@ -112,10 +130,17 @@ const bare = await baseline({
   namespaces: new Map(flows.map((f) => [f.namespace, f.namespaceRef] as const)),
 });
 
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${SECONDS} s per run, ${CONNECTIONS} connections`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${SECONDS} s per run, ${CONNECTIONS} connections`,
+);
 console.log(`query: a page of 50 flows (of ${FLOWS}, in ${NAMESPACES} namespaces) with their namespaces`);
 const body = JSON.stringify({ query: QUERY });
-const bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const bareResult = await run('bare Apollo Server (in-memory data)', {
+  url: bare.url,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body,
+});
 const gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
   url: running.gateway.url('/api/v1/main/graphql'),
   method: 'POST',
@@ -133,7 +158,10 @@ const mutations = await run('mutations: createNamespace, read-your-writes', {
     {
       setupRequest: (request) => ({
         ...request,
-        body: JSON.stringify({ query: `mutation($id: ID!) { createNamespace(input: {id: $id}) { id revision } }`, variables: { id: `bench.m${counter++}` } }),
+        body: JSON.stringify({
+          query: `mutation($id: ID!) { createNamespace(input: {id: $id}) { id revision } }`,
+          variables: { id: `bench.m${counter++}` },
+        }),
       }),
     },
   ],

@@ -37,11 +37,22 @@ const TOTAL = Number(values.events);
 const TENANTS = 100;
 const mode = values['read-models'] === 'mongodb' ? 'mongodb' : 'memory';
 
-const flowSource = (ns: string, id: string, n: number) => `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: "${n}"\n`;
+const flowSource = (ns: string, id: string, n: number) =>
+  `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: "${n}"\n`;
 
 function meta(tenantId: string, namespace?: string) {
   const command = uuid();
-  return { id: eventIdFor(command, 0), metadata: { tenantId, namespace, actor: { type: 'USER' as const, id: 'bench' }, correlationId: command, commandId: command, occurredAt: new Date().toISOString() } };
+  return {
+    id: eventIdFor(command, 0),
+    metadata: {
+      tenantId,
+      namespace,
+      actor: { type: 'USER' as const, id: 'bench' },
+      correlationId: command,
+      commandId: command,
+      occurredAt: new Date().toISOString(),
+    },
+  };
 }
 
 /** Per tenant, in rounds: a namespace (create + 4 updates), a flow (create + 3 updates), a binding. */
@@ -54,9 +65,16 @@ async function seed(file: string): Promise<number> {
     for (let t = 0; t < TENANTS && written < TOTAL; t++) {
       const tenantId = `tenant${t}`;
       const ns = `company.team${round}`;
-      const nsEvents: NewEvent[] = [{ ...meta(tenantId, ns), type: 'NamespaceCreated', schemaVersion: 1, data: { id: ns, description: null } }];
+      const nsEvents: NewEvent[] = [
+        { ...meta(tenantId, ns), type: 'NamespaceCreated', schemaVersion: 1, data: { id: ns, description: null } },
+      ];
       for (let u = 1; u <= 4; u++) {
-        nsEvents.push({ ...meta(tenantId, ns), type: 'NamespaceUpdated', schemaVersion: 1, data: { id: ns, changes: { variables: { before: { u: u - 1 }, after: { u } } } } });
+        nsEvents.push({
+          ...meta(tenantId, ns),
+          type: 'NamespaceUpdated',
+          schemaVersion: 1,
+          data: { id: ns, changes: { variables: { before: { u: u - 1 }, after: { u } } } },
+        });
       }
       appends.push(store.appendToStream(`${tenantId}/namespace/${ns}`, nsEvents, { expectedRevision: 'no_stream' }));
       const flowEvents: NewEvent[] = [];
@@ -65,7 +83,15 @@ async function seed(file: string): Promise<number> {
           ...meta(tenantId, ns),
           type: r === 1 ? 'FlowCreated' : 'FlowUpdated',
           schemaVersion: 1,
-          data: { namespace: ns, id: 'etl', revision: r, source: flowSource(ns, 'etl', r), description: null, disabled: false, tasks: [{ id: 't', type: 'io.kestra.plugin.core.log.Log' }] },
+          data: {
+            namespace: ns,
+            id: 'etl',
+            revision: r,
+            source: flowSource(ns, 'etl', r),
+            description: null,
+            disabled: false,
+            tasks: [{ id: 't', type: 'io.kestra.plugin.core.log.Log' }],
+          },
         });
       }
       appends.push(store.appendToStream(`${tenantId}/flow/${ns}/etl`, flowEvents, { expectedRevision: 'no_stream' }));
@@ -73,7 +99,14 @@ async function seed(file: string): Promise<number> {
       appends.push(
         store.appendToStream(
           `${tenantId}/binding/${binding}`,
-          [{ ...meta(tenantId, ns), type: 'BindingCreated', schemaVersion: 1, data: { id: binding, principalType: 'USER', principalId: 'admin', roleId: 'viewer', namespace: ns } }],
+          [
+            {
+              ...meta(tenantId, ns),
+              type: 'BindingCreated',
+              schemaVersion: 1,
+              data: { id: binding, principalType: 'USER', principalId: 'admin', roleId: 'viewer', namespace: ns },
+            },
+          ],
           { expectedRevision: 'no_stream' },
         ),
       );
@@ -121,7 +154,9 @@ if (mode === 'memory') {
   await app.projections.started();
   const ok = await app.projections.waitFor(head, 3_600_000);
   const seconds = (performance.now() - started) / 1000;
-  console.log(`start-up catch-up, all ${app.projections.runners.length} projections into memory: ${seconds.toFixed(1)} s, ${(head / seconds).toFixed(0)} events/s${ok ? '' : ' (NOT caught up)'}`);
+  console.log(
+    `start-up catch-up, all ${app.projections.runners.length} projections into memory: ${seconds.toFixed(1)} s, ${(head / seconds).toFixed(0)} events/s${ok ? '' : ' (NOT caught up)'}`,
+  );
 } else {
   // A blue/green rebuild of every projection, one after the other, as the CLI does.
   let total = 0;

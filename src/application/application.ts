@@ -113,8 +113,10 @@ export class Application {
     this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
     this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));
     this.commands = new CommandHandler(parts.events, this.upcasters);
-    this.authorizer = new Authorizer(this.readModels, parts.roles ?? new ReadModelRoleLookup(this.readModels), (subject, tenantId) =>
-      accessDataAsOf(this, tenantId, subject, END_OF_TIME),
+    this.authorizer = new Authorizer(
+      this.readModels,
+      parts.roles ?? new ReadModelRoleLookup(this.readModels),
+      (subject, tenantId) => accessDataAsOf(this, tenantId, subject, END_OF_TIME),
       () => this.accessVersion(),
     );
   }

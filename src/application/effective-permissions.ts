@@ -89,7 +89,12 @@ export function effectivePermissionViews(grants: readonly Grant[], namespace: st
   const unique = new Map<string, EffectivePermissionView>();
   for (const g of grants) {
     if (namespace !== null && !coversNamespace(g, namespace)) continue;
-    unique.set(`${g.resource}|${g.action}|${g.namespace ?? ''}|${g.via}`, { resource: g.resource, action: g.action, namespace: g.namespace, via: g.via });
+    unique.set(`${g.resource}|${g.action}|${g.namespace ?? ''}|${g.via}`, {
+      resource: g.resource,
+      action: g.action,
+      namespace: g.namespace,
+      via: g.via,
+    });
   }
   const order = (v: EffectivePermissionView) => `${v.resource}|${v.action}|${v.namespace ?? ''}|${v.via}`;
   return [...unique.values()].sort((a, b) => order(a).localeCompare(order(b)));

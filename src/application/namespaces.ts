@@ -1,9 +1,4 @@
-import {
-  namespaceDecider,
-  type NamespacePatch,
-  type NamespaceState,
-  type PluginDefault,
-} from '../aggregates/namespace/namespace.js';
+import { namespaceDecider, type NamespacePatch, type NamespaceState, type PluginDefault } from '../aggregates/namespace/namespace.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName } from '../eventstore/port.js';
 import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
@@ -109,7 +104,11 @@ export class NamespaceService {
   /** Time travel: replays the namespace's own stream up to `asOf`. */
   async asOf(tenantId: string, id: string, asOf: Date): Promise<NamespaceView | null> {
     const limit = asOf.toISOString();
-    const { state, revision, events } = await this.app.commands.load(namespaceDecider, namespaceStream(tenantId, id), (e) => e.metadata.occurredAt <= limit);
+    const { state, revision, events } = await this.app.commands.load(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      (e) => e.metadata.occurredAt <= limit,
+    );
     if (state.status !== 'active') return null;
     const created = [...events].reverse().find((e) => e.type === 'NamespaceCreated');
     const view = fromState(tenantId, state, revision, null);
@@ -160,7 +159,9 @@ export class NamespaceService {
     let position = 0;
     if (doc.flowCount > 0 || doc.secretCount > 0) {
       if (!force) {
-        throw conflict(`namespace ${id} still holds ${doc.flowCount} flow(s) and ${doc.secretCount} secret(s); delete them first or pass force: true`);
+        throw conflict(
+          `namespace ${id} still holds ${doc.flowCount} flow(s) and ${doc.secretCount} secret(s); delete them first or pass force: true`,
+        );
       }
       if (!cascade) throw badInput('force', 'this namespace holds flows or secrets that cannot be deleted here');
       // Every right the cascade needs is checked before the first deletion, so a refusal leaves nothing half-deleted.

@@ -45,7 +45,13 @@ export async function* exportTenant(
   validateId('tenant', 'tenant', tenantId);
   if ((await app.events.readStream(tenantStream(tenantId), { maxCount: 1 })).length === 0) throw tenantNotFound(tenantId);
   const head = await app.events.headPosition();
-  const header: ExportHeader = { format: EXPORT_FORMAT, version: EXPORT_VERSION, tenantId, exportedAt: new Date().toISOString(), headPosition: head };
+  const header: ExportHeader = {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    tenantId,
+    exportedAt: new Date().toISOString(),
+    headPosition: head,
+  };
   yield `${JSON.stringify(header)}\n`;
   let after = 0;
   let events = 0;

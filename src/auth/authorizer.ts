@@ -37,7 +37,9 @@ export type ListScope = { all: true } | { all: false; namespaces: string[] };
  * subtree, and only for resources that live in namespaces.
  */
 export function coversNamespace(grant: Grant, namespace: string | null): boolean {
-  return grant.namespace === null || (NAMESPACED_RESOURCES.has(grant.resource) && namespace !== null && isInSubtree(namespace, grant.namespace));
+  return (
+    grant.namespace === null || (NAMESPACED_RESOURCES.has(grant.resource) && namespace !== null && isInSubtree(namespace, grant.namespace))
+  );
 }
 
 /**

@@ -31,7 +31,11 @@ async function serve(): Promise<void> {
     );
   }
   logger.info(
-    { url: `http://${cfg.host}:${running.gateway.server.address() && (running.gateway.server.address() as { port: number }).port}`, eventStore: cfg.eventStore, readModels: cfg.readModels },
+    {
+      url: `http://${cfg.host}:${running.gateway.server.address() && (running.gateway.server.address() as { port: number }).port}`,
+      eventStore: cfg.eventStore,
+      readModels: cfg.readModels,
+    },
     'tenantry gateway listening',
   );
   const shutdown = (signal: string) => {
@@ -51,7 +55,10 @@ async function serve(): Promise<void> {
 /** Runs an operator command against the configured stores as the local system principal. */
 async function withApplication<T>(work: (opened: Awaited<ReturnType<typeof openApplication>>) => Promise<T>): Promise<T> {
   const cfg = config();
-  const opened = await openApplication(cfg, createLogger({ level: process.env['TENANTRY_LOG_LEVEL'] ?? 'warn', destination: process.stderr }));
+  const opened = await openApplication(
+    cfg,
+    createLogger({ level: process.env['TENANTRY_LOG_LEVEL'] ?? 'warn', destination: process.stderr }),
+  );
   try {
     return await work(opened);
   } finally {

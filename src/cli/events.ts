@@ -37,7 +37,9 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .action(async (opts: { tenant: string }) => {
       await withOperatorApplication(config(), async ({ app }) => {
         const bar = progress(`import ${opts.tenant}`);
-        const result = await importTenant(app, opts.tenant, lines(process.stdin), (p) => bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`));
+        const result = await importTenant(app, opts.tenant, lines(process.stdin), (p) =>
+          bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`),
+        );
         bar.stop(
           `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
             (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : ''),

@@ -8,7 +8,10 @@ import { createLogger } from '../shared/logger.js';
  * Operator commands open the stores without running projections or the
  * bootstrap, so that they can work beside running gateways.
  */
-export async function withOperatorApplication<T>(config: Config, work: (opened: { app: Application; services: Services }) => Promise<T>): Promise<T> {
+export async function withOperatorApplication<T>(
+  config: Config,
+  work: (opened: { app: Application; services: Services }) => Promise<T>,
+): Promise<T> {
   const stores = await openStores(config);
   const logger = createLogger({ level: process.env['TENANTRY_LOG_LEVEL'] ?? 'warn', destination: process.stderr });
   const app = new Application({ config, logger, events: stores.events, documents: stores.documents, vault: stores.vault });
@@ -64,4 +67,8 @@ export function progress(label: string): Progress {
 export const formatRate = (perSecond: number): string => `${Math.round(perSecond).toLocaleString('en-US')} events/s`;
 
 export const formatEta = (seconds: number | null): string =>
-  seconds === null ? 'ETA ?' : seconds < 60 ? `ETA ${Math.ceil(seconds)} s` : `ETA ${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`;
+  seconds === null
+    ? 'ETA ?'
+    : seconds < 60
+      ? `ETA ${Math.ceil(seconds)} s`
+      : `ETA ${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`;

@@ -85,7 +85,9 @@ export function registerProjectionCommands(program: Command, config: () => Confi
               onProgress: (p: { read: number; position: number; head: number; eventsPerSecond: number; etaSeconds: number | null }) =>
                 bar.update(p.position, p.head, `${formatRate(p.eventsPerSecond)} ${formatEta(p.etaSeconds)}`),
             };
-            const result = opts.tenant ? await app.projections.rebuildTenant(name, opts.tenant, options) : await app.projections.rebuild(name, options);
+            const result = opts.tenant
+              ? await app.projections.rebuildTenant(name, opts.tenant, options)
+              : await app.projections.rebuild(name, options);
             total += result.events;
             bar.stop(
               result.completed

@@ -1,11 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
-import {
-  WrongExpectedRevisionError,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-} from '../eventstore/port.js';
+import { WrongExpectedRevisionError, type EventStore, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
 import { eventInfo } from '../events/catalog.js';
 import type { UpcasterRegistry } from '../events/upcasting.js';
 import { conflict } from '../shared/errors.js';

@@ -151,18 +151,25 @@ export function loadConfig(env: Env = process.env): Config {
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
   const kurrentDbUrl = optional(env, 'TENANTRY_KURRENTDB_URL');
   if (eventStore === 'kurrentdb' && kurrentDbUrl === null) {
-    throw new ConfigError('TENANTRY_KURRENTDB_URL', 'is required when TENANTRY_EVENT_STORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)');
+    throw new ConfigError(
+      'TENANTRY_KURRENTDB_URL',
+      'is required when TENANTRY_EVENT_STORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)',
+    );
   }
   const readModels = oneOf(env, 'TENANTRY_READ_MODELS', ['memory', 'mongodb'] as const, 'memory');
   const mongoUri = optional(env, 'TENANTRY_MONGODB_URI');
   if (readModels === 'mongodb' && mongoUri === null) {
-    throw new ConfigError('TENANTRY_MONGODB_URI', 'is required when TENANTRY_READ_MODELS=mongodb (e.g. mongodb://localhost:27017/?replicaSet=rs0)');
+    throw new ConfigError(
+      'TENANTRY_MONGODB_URI',
+      'is required when TENANTRY_READ_MODELS=mongodb (e.g. mongodb://localhost:27017/?replicaSet=rs0)',
+    );
   }
   if (mongoUri !== null && !/^mongodb(\+srv)?:\/\//.test(mongoUri)) {
     throw new ConfigError('TENANTRY_MONGODB_URI', 'must start with mongodb:// or mongodb+srv://');
   }
   const mongoDb = optional(env, 'TENANTRY_MONGODB_DB') ?? 'tenantry';
-  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongoDb)) throw new ConfigError('TENANTRY_MONGODB_DB', 'must be a database name of letters, digits, _ and -');
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongoDb))
+    throw new ConfigError('TENANTRY_MONGODB_DB', 'must be a database name of letters, digits, _ and -');
   const vault = oneOf(env, 'TENANTRY_VAULT', ['embedded', 'mongodb'] as const, readModels === 'mongodb' ? 'mongodb' : 'embedded');
   if (vault === 'mongodb' && mongoUri === null) {
     throw new ConfigError('TENANTRY_VAULT', 'mongodb needs TENANTRY_MONGODB_URI (or use TENANTRY_VAULT=embedded)');

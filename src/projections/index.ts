@@ -13,4 +13,17 @@ import { tenantsProjection } from './tenants/tenants.projection.js';
 import { usersProjection } from './users/users.projection.js';
 
 /** Every projection of the application. */
-export const allProjections = (): Projection[] => [tenantsProjection, namespacesProjection, usersProjection, bindingsProjection, rolesProjection, groupsProjection, serviceAccountsProjection, apiTokensProjection, flowsProjection, flowRevisionsProjection, auditProjection, secretsProjection];
+export const allProjections = (): Projection[] => [
+  tenantsProjection,
+  namespacesProjection,
+  usersProjection,
+  bindingsProjection,
+  rolesProjection,
+  groupsProjection,
+  serviceAccountsProjection,
+  apiTokensProjection,
+  flowsProjection,
+  flowRevisionsProjection,
+  auditProjection,
+  secretsProjection,
+];

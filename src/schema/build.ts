@@ -17,7 +17,21 @@ import { SecretResolver } from './secret.resolver.js';
 import { TenantResolver } from './tenant.resolver.js';
 import { UserResolver } from './user.resolver.js';
 
-export const resolvers = [TenantResolver, NamespaceResolver, UserResolver, RoleResolver, BindingResolver, GroupResolver, ServiceAccountResolver, ApiTokenResolver, EffectivePermissionResolver, FlowResolver, FlowRevisionResolver, AuditResolver, SecretResolver] as const;
+export const resolvers = [
+  TenantResolver,
+  NamespaceResolver,
+  UserResolver,
+  RoleResolver,
+  BindingResolver,
+  GroupResolver,
+  ServiceAccountResolver,
+  ApiTokenResolver,
+  EffectivePermissionResolver,
+  FlowResolver,
+  FlowRevisionResolver,
+  AuditResolver,
+  SecretResolver,
+] as const;
 
 let cached: Promise<GraphQLSchema> | null = null;
 

@@ -188,8 +188,7 @@ export async function createGateway(
   expressApp.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(error);
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
-    const message =
-      status === 413 ? 'request body too large' : status < 500 ? 'malformed request body' : 'internal error';
+    const message = status === 413 ? 'request body too large' : status < 500 ? 'malformed request body' : 'internal error';
     if (status >= 500) app.logger.error({ err: error }, 'http request failed');
     res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' } }] });
   });

@@ -60,7 +60,8 @@ export class Metrics {
       labelNames: ['projection'] as const,
       registers: [this.registry],
       collect() {
-        for (const runner of projections.runners) active.set({ projection: runner.projection.name }, runner.status().role === 'active' ? 1 : 0);
+        for (const runner of projections.runners)
+          active.set({ projection: runner.projection.name }, runner.status().role === 'active' ? 1 : 0);
       },
     });
     const lagEvents = new Gauge({

@@ -42,8 +42,7 @@ export const conflict = (message: string, actualRevision?: number): DomainError 
 export const forbidden = (permission: string): DomainError =>
   new DomainError(ErrorCode.FORBIDDEN, `missing permission ${permission}`, { permission });
 
-export const unauthenticated = (message = 'authentication required'): DomainError =>
-  new DomainError(ErrorCode.UNAUTHENTICATED, message);
+export const unauthenticated = (message = 'authentication required'): DomainError => new DomainError(ErrorCode.UNAUTHENTICATED, message);
 
 export const tenantNotFound = (tenantId: string): DomainError =>
   new DomainError(ErrorCode.TENANT_NOT_FOUND, `tenant ${JSON.stringify(tenantId)} not found`, { tenantId });

@@ -122,7 +122,9 @@ describe('kill -9 during a stream of mutations', () => {
 
       // The log holds each namespace once, and the read model holds exactly what the log says.
       const log = new SqliteEventStore(path.join(dataDir, 'events.sqlite'));
-      const created = (await log.readAll({ maxCount: 1_000_000 })).filter((e) => e.type === 'NamespaceCreated').map((e) => (e.data as { id: string }).id);
+      const created = (await log.readAll({ maxCount: 1_000_000 }))
+        .filter((e) => e.type === 'NamespaceCreated')
+        .map((e) => (e.data as { id: string }).id);
       await log.close();
       expect(new Set(created).size).toBe(created.length);
       expect([...listed].sort()).toEqual([...created].sort());

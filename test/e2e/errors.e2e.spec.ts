@@ -13,17 +13,56 @@ describe('documented error codes; a refused mutation writes no event', () => {
   });
 
   const cases: [string, string, Record<string, unknown>, { tenant?: string; token?: string | null }, string, string?][] = [
-    ['invalid tenant id', `mutation($id: ID!) { createTenant(input: {id: $id, name: "x"}) { id } }`, { id: 'Not Valid' }, {}, 'BAD_USER_INPUT', 'id'],
-    ['invalid namespace id', `mutation($id: ID!) { createNamespace(input: {id: $id}) { id } }`, { id: 'a..b' }, { tenant: 'acme' }, 'BAD_USER_INPUT', 'id'],
-    ['invalid variables', `mutation { updateNamespace(id: "company", input: {variables: [1]}) { id } }`, {}, { tenant: 'acme' }, 'BAD_USER_INPUT', 'variables'],
+    [
+      'invalid tenant id',
+      `mutation($id: ID!) { createTenant(input: {id: $id, name: "x"}) { id } }`,
+      { id: 'Not Valid' },
+      {},
+      'BAD_USER_INPUT',
+      'id',
+    ],
+    [
+      'invalid namespace id',
+      `mutation($id: ID!) { createNamespace(input: {id: $id}) { id } }`,
+      { id: 'a..b' },
+      { tenant: 'acme' },
+      'BAD_USER_INPUT',
+      'id',
+    ],
+    [
+      'invalid variables',
+      `mutation { updateNamespace(id: "company", input: {variables: [1]}) { id } }`,
+      {},
+      { tenant: 'acme' },
+      'BAD_USER_INPUT',
+      'variables',
+    ],
     ['unknown tenant', `mutation { createNamespace(input: {id: "x"}) { id } }`, {}, { tenant: 'nope' }, 'TENANT_NOT_FOUND'],
     ['unknown tenant (query)', `{ namespaces { id } }`, {}, { tenant: 'nope' }, 'TENANT_NOT_FOUND'],
     ['duplicate tenant', `mutation { createTenant(input: {id: "acme", name: "again"}) { id } }`, {}, {}, 'CONFLICT'],
     ['duplicate namespace', `mutation { createNamespace(input: {id: "company"}) { id } }`, {}, { tenant: 'acme' }, 'CONFLICT'],
-    ['stale expectedRevision', `mutation { updateNamespace(id: "company", input: {description: "d"}, expectedRevision: 7) { id } }`, {}, { tenant: 'acme' }, 'CONFLICT'],
-    ['update of a missing namespace', `mutation { updateNamespace(id: "missing", input: {description: "d"}) { id } }`, {}, { tenant: 'acme' }, 'NOT_FOUND'],
+    [
+      'stale expectedRevision',
+      `mutation { updateNamespace(id: "company", input: {description: "d"}, expectedRevision: 7) { id } }`,
+      {},
+      { tenant: 'acme' },
+      'CONFLICT',
+    ],
+    [
+      'update of a missing namespace',
+      `mutation { updateNamespace(id: "missing", input: {description: "d"}) { id } }`,
+      {},
+      { tenant: 'acme' },
+      'NOT_FOUND',
+    ],
     ['missing auth', `mutation { createNamespace(input: {id: "y"}) { id } }`, {}, { tenant: 'acme', token: null }, 'UNAUTHENTICATED'],
-    ['bad token', `mutation { createNamespace(input: {id: "y"}) { id } }`, {}, { tenant: 'acme', token: 'nope-nope-nope' }, 'UNAUTHENTICATED'],
+    [
+      'bad token',
+      `mutation { createNamespace(input: {id: "y"}) { id } }`,
+      {},
+      { tenant: 'acme', token: 'nope-nope-nope' },
+      'UNAUTHENTICATED',
+    ],
     ['delete main', `mutation { deleteTenant(id: "main") { id } }`, {}, {}, 'BAD_USER_INPUT', 'id'],
     ['syntax error', `mutation { createNamespace(input: {id: "y"}) { id `, {}, { tenant: 'acme' }, 'BAD_USER_INPUT'],
     ['unknown field', `mutation { createNamespace(input: {id: "y", bogus: 1}) { id } }`, {}, { tenant: 'acme' }, 'BAD_USER_INPUT'],
@@ -39,7 +78,11 @@ describe('documented error codes; a refused mutation writes no event', () => {
   });
 
   it('CONFLICT on a stale revision names the actual revision', async () => {
-    const result = await gw.gql(`mutation { updateNamespace(id: "company", input: {description: "d"}, expectedRevision: 7) { id } }`, {}, { tenant: 'acme' });
+    const result = await gw.gql(
+      `mutation { updateNamespace(id: "company", input: {description: "d"}, expectedRevision: 7) { id } }`,
+      {},
+      { tenant: 'acme' },
+    );
     expect(result.errors?.[0]?.extensions['actualRevision']).toBe(1);
   });
 
@@ -57,22 +100,40 @@ describe('documented error codes; a refused mutation writes no event', () => {
 
   it('the same namespace id lives in two tenants independently', async () => {
     expectData(await gw.gql(`mutation { createNamespace(input: {id: "company", description: "main's"}) { id } }`, {}, { tenant: 'main' }));
-    const acme = expectData(await gw.gql<{ namespace: { description: string | null } }>(`{ namespace(id: "company") { description } }`, {}, { tenant: 'acme' }));
-    const main = expectData(await gw.gql<{ namespace: { description: string | null } }>(`{ namespace(id: "company") { description } }`, {}, { tenant: 'main' }));
+    const acme = expectData(
+      await gw.gql<{ namespace: { description: string | null } }>(`{ namespace(id: "company") { description } }`, {}, { tenant: 'acme' }),
+    );
+    const main = expectData(
+      await gw.gql<{ namespace: { description: string | null } }>(`{ namespace(id: "company") { description } }`, {}, { tenant: 'main' }),
+    );
     expect(acme.namespace.description).toBeNull();
     expect(main.namespace.description).toBe("main's");
   });
 
   it('X-Tenant-Id on the instance endpoint selects the tenant', async () => {
-    const listed = expectData(await gw.gql<{ namespaces: { id: string }[] }>(`{ namespaces { id } }`, {}, { headers: { 'x-tenant-id': 'acme' } }));
+    const listed = expectData(
+      await gw.gql<{ namespaces: { id: string }[] }>(`{ namespaces { id } }`, {}, { headers: { 'x-tenant-id': 'acme' } }),
+    );
     expect(listed.namespaces.map((n) => n.id)).toContain('company');
   });
 
   it('an Idempotency-Key makes a retried mutation write once and answer the same', async () => {
     const headers = { 'idempotency-key': 'retry-1' };
-    const first = expectData(await gw.gql<{ createNamespace: { revision: number } }>(`mutation { createNamespace(input: {id: "retried"}) { revision } }`, {}, { tenant: 'acme', headers }));
+    const first = expectData(
+      await gw.gql<{ createNamespace: { revision: number } }>(
+        `mutation { createNamespace(input: {id: "retried"}) { revision } }`,
+        {},
+        { tenant: 'acme', headers },
+      ),
+    );
     const before = await gw.eventCount();
-    const again = expectData(await gw.gql<{ createNamespace: { revision: number } }>(`mutation { createNamespace(input: {id: "retried"}) { revision } }`, {}, { tenant: 'acme', headers }));
+    const again = expectData(
+      await gw.gql<{ createNamespace: { revision: number } }>(
+        `mutation { createNamespace(input: {id: "retried"}) { revision } }`,
+        {},
+        { tenant: 'acme', headers },
+      ),
+    );
     expect(again).toEqual(first);
     expect(await gw.eventCount()).toBe(before);
   });

@@ -78,11 +78,19 @@ describe('50 clients change one namespace at once', () => {
     // One event per successful mutation (1 create + 1 pinned winner + the unpinned that succeeded).
     expect(events).toHaveLength(2 + succeeded);
     // No lost update: every change was decided on the state the previous one left.
-    const changes = events.slice(1).map((e) => (e.data as { changes: { variables: { before: unknown; after: unknown } } }).changes.variables);
+    const changes = events
+      .slice(1)
+      .map((e) => (e.data as { changes: { variables: { before: unknown; after: unknown } } }).changes.variables);
     for (let i = 1; i < changes.length; i++) expect(changes[i]?.before).toEqual(changes[i - 1]?.after);
     // The read model and the answer equal a fold of the log from scratch.
     const { state, revision } = await new CommandHandler(gw.app.events, upcasters).load(namespaceDecider, 'main/namespace/contended');
-    const read = expectData(await gw.gql<{ namespace: { variables: unknown; revision: number } }>(`{ namespace(id: "contended") { variables revision } }`, {}, { tenant: 'main' }));
+    const read = expectData(
+      await gw.gql<{ namespace: { variables: unknown; revision: number } }>(
+        `{ namespace(id: "contended") { variables revision } }`,
+        {},
+        { tenant: 'main' },
+      ),
+    );
     expect(read.namespace).toEqual({ variables: state.status === 'active' ? state.variables : null, revision });
   });
 });

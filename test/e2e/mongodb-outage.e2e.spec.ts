@@ -36,11 +36,17 @@ describe.skipIf(!ferretdb)('MongoDB read models stopped while mutations continue
     gw = await startTestGateway({
       readModels: 'mongodb',
       ...(process.env['DEBUG_OUTAGE'] ? { logger: createLogger({ level: 'error', destination: process.stderr }) } : {}),
-      env: { TENANTRY_MONGODB_URI: uri, TENANTRY_VAULT: 'embedded', TENANTRY_PROJECTION_LEASE_MS: '1500', TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS: '3000' },
+      env: {
+        TENANTRY_MONGODB_URI: uri,
+        TENANTRY_VAULT: 'embedded',
+        TENANTRY_PROJECTION_LEASE_MS: '1500',
+        TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS: '3000',
+      },
     });
     const g = gw;
     expectData(await g.gql(`mutation { createTenant(input: {id: "acme", name: "Acme", adminUserId: "admin"}) { id } }`));
-    for (const id of ['before1', 'before2']) expectData(await g.gql(`mutation { createNamespace(input: {id: "${id}"}) { id } }`, {}, { tenant: 'acme' }));
+    for (const id of ['before1', 'before2'])
+      expectData(await g.gql(`mutation { createNamespace(input: {id: "${id}"}) { id } }`, {}, { tenant: 'acme' }));
     expect((await fetch(`${g.url}/readyz`)).status).toBe(200);
 
     ferret('stop', dir);
@@ -48,11 +54,19 @@ describe.skipIf(!ferretdb)('MongoDB read models stopped while mutations continue
     // The log is the source of truth: tenant status and rights come from it now.
     for (const id of ['during1', 'during2', 'during3']) {
       const started = Date.now();
-      const created = await g.gql<{ createNamespace: { id: string; revision: number } }>(`mutation { createNamespace(input: {id: "${id}"}) { id revision } }`, {}, { tenant: 'acme' });
+      const created = await g.gql<{ createNamespace: { id: string; revision: number } }>(
+        `mutation { createNamespace(input: {id: "${id}"}) { id revision } }`,
+        {},
+        { tenant: 'acme' },
+      );
       expect(expectData(created).createNamespace).toEqual({ id, revision: 1 });
       expect(Date.now() - started).toBeLessThan(8000);
     }
-    const updated = await g.gql(`mutation { updateNamespace(id: "before1", input: {description: "changed in the outage"}, expectedRevision: 1) { revision } }`, {}, { tenant: 'acme' });
+    const updated = await g.gql(
+      `mutation { updateNamespace(id: "before1", input: {description: "changed in the outage"}, expectedRevision: 1) { revision } }`,
+      {},
+      { tenant: 'acme' },
+    );
     expect(expectData(updated)).toEqual({ updateNamespace: { revision: 2 } });
     await waitUntil('/readyz to answer 503', async () => (await fetch(`${g.url}/readyz`)).status === 503, 10_000);
     expect(errorCode(await g.gql(`{ namespaces { id } }`, {}, { tenant: 'acme' }))).toBe('SERVICE_UNAVAILABLE');
@@ -60,11 +74,19 @@ describe.skipIf(!ferretdb)('MongoDB read models stopped while mutations continue
     ferret('start', dir, String(port));
 
     await waitUntil('/readyz to answer 200 again', async () => (await fetch(`${g.url}/readyz`)).status === 200, 60_000);
-    const listed = expectData(await g.gql<{ namespaces: { id: string; description: string | null }[] }>(`{ namespaces { id description } }`, {}, { tenant: 'acme' }));
+    const listed = expectData(
+      await g.gql<{ namespaces: { id: string; description: string | null }[] }>(
+        `{ namespaces { id description } }`,
+        {},
+        { tenant: 'acme' },
+      ),
+    );
     expect(listed.namespaces.map((n) => n.id)).toEqual(['before1', 'before2', 'during1', 'during2', 'during3']);
     expect(listed.namespaces[0]?.description).toBe('changed in the outage');
     // Nothing applied twice: each document carries the position of its own last event.
-    const created = (await g.app.events.readAll({ maxCount: 10_000 })).filter((e) => e.type === 'NamespaceCreated' && e.metadata.tenantId === 'acme');
+    const created = (await g.app.events.readAll({ maxCount: 10_000 })).filter(
+      (e) => e.type === 'NamespaceCreated' && e.metadata.tenantId === 'acme',
+    );
     expect(created).toHaveLength(5);
   }, 150_000);
 });

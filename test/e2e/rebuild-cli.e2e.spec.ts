@@ -12,7 +12,8 @@ import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 import { startGatewayProcess } from '../support/process.js';
 
 const uri = testMongoUri();
-if (!uri) console.log('[rebuild-cli] CLI rebuild tests against MongoDB SKIPPED: no MongoDB-wire server (TENANTRY_TEST_MONGODB_URI or ferretdb)');
+if (!uri)
+  console.log('[rebuild-cli] CLI rebuild tests against MongoDB SKIPPED: no MongoDB-wire server (TENANTRY_TEST_MONGODB_URI or ferretdb)');
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -28,7 +29,14 @@ async function seedLog(file: string, count: number): Promise<void> {
         type: r === 0 ? 'NamespaceCreated' : 'NamespaceUpdated',
         schemaVersion: 1,
         data: r === 0 ? { id, description: null } : { id, changes: { description: { before: null, after: `r${r}` } } },
-        metadata: { tenantId, namespace: id, actor: { type: 'SYSTEM', id: 'seed' }, correlationId: command, commandId: command, occurredAt: new Date().toISOString() },
+        metadata: {
+          tenantId,
+          namespace: id,
+          actor: { type: 'SYSTEM', id: 'seed' },
+          correlationId: command,
+          commandId: command,
+          occurredAt: new Date().toISOString(),
+        },
       };
     });
     await store.appendToStream(`${tenantId}/namespace/${id}`, events, { expectedRevision: 'no_stream' });
@@ -43,7 +51,11 @@ interface CliRun {
 
 function cli(args: string[], env: Record<string, string>, killWhen?: (stderr: string) => boolean): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -68,7 +80,11 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     TENANTRY_LOG_LEVEL: 'warn',
   });
   afterAll(async () => {
-    for (const db of databases) await client.db(db).dropDatabase().catch(() => undefined);
+    for (const db of databases)
+      await client
+        .db(db)
+        .dropDatabase()
+        .catch(() => undefined);
     await client.close();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(tenantDataDir, { recursive: true, force: true });
@@ -76,7 +92,11 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
 
   async function namespaces(db: string) {
     const alias = await client.db(db).collection<{ _id: string; target: string }>('read_model_aliases').findOne({ _id: 'namespaces' });
-    return client.db(db).collection(`namespaces_${alias?.target}`).find({}, { sort: { _id: 1 } }).toArray();
+    return client
+      .db(db)
+      .collection(`namespaces_${alias?.target}`)
+      .find({}, { sort: { _id: 1 } })
+      .toArray();
   }
 
   it('a rebuild killed halfway and restarted ends equal to a clean rebuild', async () => {
@@ -86,7 +106,9 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     expect(clean.code, clean.stderr).toBe(0);
 
     // Killed as soon as it reported progress (plain lines when stderr is not a terminal).
-    const killed = await cli(['projections', 'rebuild', '--projection', 'namespaces'], env(killedDb), (err) => /namespaces: \d+\/\d+/.test(err));
+    const killed = await cli(['projections', 'rebuild', '--projection', 'namespaces'], env(killedDb), (err) =>
+      /namespaces: \d+\/\d+/.test(err),
+    );
     expect(killed.code).toBeNull();
     const resumed = await cli(['projections', 'rebuild', '--projection', 'namespaces'], env(killedDb));
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -118,7 +140,10 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
       expect(after.filter((d) => d.tenantId === 't2').every((d) => d.description === 'CORRUPT')).toBe(true);
 
       // The gateway's projector took the lease back and applies new events.
-      const created = await gateway.gql<{ createNamespace: { id: string } }>('main', `mutation { createNamespace(input: {id: "after.rebuild"}) { id } }`);
+      const created = await gateway.gql<{ createNamespace: { id: string } }>(
+        'main',
+        `mutation { createNamespace(input: {id: "after.rebuild"}) { id } }`,
+      );
       expect(created.errors).toBeUndefined();
       const listed = await gateway.gql<{ namespaces: { id: string }[] }>('main', `{ namespaces(prefix: "after.") { id } }`);
       expect(listed.data?.namespaces.map((n) => n.id)).toEqual(['after.rebuild']);

@@ -20,7 +20,10 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
     const client = new MongoClient(uri ?? '');
-    await client.db(database).dropDatabase().catch(() => undefined);
+    await client
+      .db(database)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -42,7 +45,10 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
 
     for (let i = 0; i < 20; i++) {
       const gateway = i % 2 === 0 ? a : b;
-      const result = await gateway.gql<{ createNamespace: { id: string } }>('main', `mutation { createNamespace(input: {id: "replica.ns${i}"}) { id } }`);
+      const result = await gateway.gql<{ createNamespace: { id: string } }>(
+        'main',
+        `mutation { createNamespace(input: {id: "replica.ns${i}"}) { id } }`,
+      );
       expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
     }
     // Both replicas answer reads with every write, whichever replica applied it.
@@ -55,7 +61,8 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
     const log = new SqliteEventStore(path.join(dataDir, 'events.sqlite'));
     const all = await log.readAll({ maxCount: 100_000 });
     const relevant = all.filter((e) => namespacesProjection.eventTypes.has(e.type));
-    const applied = metricValue(await a.metrics(), 'tenantry_projection_events_applied_total', { projection: 'namespaces' }) +
+    const applied =
+      metricValue(await a.metrics(), 'tenantry_projection_events_applied_total', { projection: 'namespaces' }) +
       metricValue(await b.metrics(), 'tenantry_projection_events_applied_total', { projection: 'namespaces' });
     expect(applied).toBe(relevant.length);
     const activeA = metricValue(await a.metrics(), 'tenantry_projection_active', { projection: 'namespaces' });
@@ -64,14 +71,21 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
 
     // Positions: each document carries the position of the last event applied to it.
     const client = new MongoClient(uri ?? '');
-    const docs = await client.db(database).collection<{ _id: string; id: string; _pos: number }>('namespaces_v1').find({ tenantId: 'main' }).toArray();
+    const docs = await client
+      .db(database)
+      .collection<{ _id: string; id: string; _pos: number }>('namespaces_v1')
+      .find({ tenantId: 'main' })
+      .toArray();
     for (const doc of docs) {
       const last = relevant.filter((e) => (e.data as { id?: string }).id === doc.id).at(-1);
       expect(doc._pos, doc.id).toBe(last?.position);
     }
 
     // Kill -9 the holder of the namespaces lease; the other takes over within the lease time.
-    const lease = await client.db(database).collection<{ _id: string; owner: string }>('projection_leases').findOne({ _id: 'namespaces_v1' });
+    const lease = await client
+      .db(database)
+      .collection<{ _id: string; owner: string }>('projection_leases')
+      .findOne({ _id: 'namespaces_v1' });
     await client.close();
     const holderPid = Number(lease?.owner.split(':')[1]);
     const [holder, survivor] = a.child.pid === holderPid ? [a, b] : [b, a];
@@ -83,7 +97,10 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
       LEASE_MS * 3,
     );
     expect(handover).toBeLessThanOrEqual(LEASE_MS + 1000);
-    const after = await survivor.gql<{ createNamespace: { id: string } }>('main', `mutation { createNamespace(input: {id: "replica.after"}) { id } }`);
+    const after = await survivor.gql<{ createNamespace: { id: string } }>(
+      'main',
+      `mutation { createNamespace(input: {id: "replica.after"}) { id } }`,
+    );
     expect(after.errors).toBeUndefined();
     const listed = await survivor.gql<{ namespaces: { id: string }[] }>('main', `{ namespaces(prefix: "replica.") { id } }`);
     expect(listed.data?.namespaces).toHaveLength(21);

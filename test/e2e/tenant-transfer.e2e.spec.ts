@@ -26,7 +26,8 @@ async function tenantDocuments(gw: TestGateway, tenantId: string): Promise<Recor
 }
 
 function normalise(value: unknown, tenantId: string, audit: boolean): unknown {
-  if (typeof value === 'string') return value === tenantId ? '<tenant>' : value.startsWith(`${tenantId}/`) ? `<tenant>/${value.slice(tenantId.length + 1)}` : value;
+  if (typeof value === 'string')
+    return value === tenantId ? '<tenant>' : value.startsWith(`${tenantId}/`) ? `<tenant>/${value.slice(tenantId.length + 1)}` : value;
   if (Array.isArray(value)) return value.map((v) => normalise(v, tenantId, audit));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -53,8 +54,20 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     expectData(await gw.gql(`mutation { createNamespace(input: {id: "company.team"}) { id } }`, {}, acme));
     expectData(await gw.gql(`mutation { updateNamespace(id: "company", input: {variables: {region: "eu"}}) { id } }`, {}, acme));
     expectData(await gw.gql(`mutation($s: String!) { createFlow(source: $s) { id } }`, { s: flow('etl', 'one') }, acme));
-    expectData(await gw.gql(`mutation($s: String!) { updateFlow(namespace: "company.team", id: "etl", source: $s) { id } }`, { s: flow('etl', 'two') }, acme));
-    expectData(await gw.gql(`mutation { putSecret(input: {namespace: "company", key: "DB_PASSWORD", value: "s3cr3t-value", description: "db"}) { key } }`, {}, acme));
+    expectData(
+      await gw.gql(
+        `mutation($s: String!) { updateFlow(namespace: "company.team", id: "etl", source: $s) { id } }`,
+        { s: flow('etl', 'two') },
+        acme,
+      ),
+    );
+    expectData(
+      await gw.gql(
+        `mutation { putSecret(input: {namespace: "company", key: "DB_PASSWORD", value: "s3cr3t-value", description: "db"}) { key } }`,
+        {},
+        acme,
+      ),
+    );
     expectData(await gw.gql(`mutation { deleteNamespace(id: "company.team", force: true) { id } }`, {}, acme));
   });
   afterAll(async () => {
@@ -65,9 +78,13 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     const lines: string[] = [];
     for await (const line of exportTenant(gw.app, 'acme')) lines.push(line.trimEnd());
     expect(lines.length).toBeGreaterThan(8);
-    const result = await importTenant(gw.app, 'acme-copy', (async function* () {
-      yield* lines;
-    })());
+    const result = await importTenant(
+      gw.app,
+      'acme-copy',
+      (async function* () {
+        yield* lines;
+      })(),
+    );
     expect(result).toMatchObject({ tenantId: 'acme-copy', sourceTenantId: 'acme', events: lines.length - 1 });
 
     expect(await tenantDocuments(gw, 'acme-copy')).toEqual(await tenantDocuments(gw, 'acme'));
@@ -77,7 +94,13 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     const copy = expectData(await gw.gql(query, {}, { tenant: 'acme-copy' }));
     expect(copy).toEqual(original);
 
-    const verified = expectData(await gw.gql<{ verifyAuditLog: { ok: boolean; checkedEntries: number } }>(`{ verifyAuditLog { ok checkedEntries reason } }`, {}, { tenant: 'acme-copy' }));
+    const verified = expectData(
+      await gw.gql<{ verifyAuditLog: { ok: boolean; checkedEntries: number } }>(
+        `{ verifyAuditLog { ok checkedEntries reason } }`,
+        {},
+        { tenant: 'acme-copy' },
+      ),
+    );
     expect(verified.verifyAuditLog.ok).toBe(true);
     expect(verified.verifyAuditLog.checkedEntries).toBe(lines.length - 1);
   });
@@ -86,21 +109,37 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     const lines: string[] = [];
     for await (const line of exportTenant(gw.app, 'acme')) lines.push(line.trimEnd());
     const before = await gw.eventCount();
-    await importTenant(gw.app, 'acme-copy', (async function* () {
-      yield* lines;
-    })());
+    await importTenant(
+      gw.app,
+      'acme-copy',
+      (async function* () {
+        yield* lines;
+      })(),
+    );
     expect(await gw.eventCount()).toBe(before);
-    await expect(importTenant(gw.app, 'main', (async function* () {
-      yield* lines;
-    })())).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(
+      importTenant(
+        gw.app,
+        'main',
+        (async function* () {
+          yield* lines;
+        })(),
+      ),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(await gw.eventCount()).toBe(before);
   });
 
   it('refuses input that is not an export, writing nothing', async () => {
     const before = await gw.eventCount();
-    await expect(importTenant(gw.app, 'other', (async function* () {
-      yield '{"hello": "world"}';
-    })())).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(
+      importTenant(
+        gw.app,
+        'other',
+        (async function* () {
+          yield '{"hello": "world"}';
+        })(),
+      ),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(await gw.eventCount()).toBe(before);
     expect(errorCode(await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'other' }))).toBe('TENANT_NOT_FOUND');
   });

@@ -35,7 +35,11 @@ async function seed(store: MemoryEventStore): Promise<void> {
       metadata: meta(),
     });
   }
-  await handler.handle(namespaceDecider, 'acme/namespace/marketing', { type: 'DeleteNamespace', data: { id: 'marketing' }, metadata: meta() });
+  await handler.handle(namespaceDecider, 'acme/namespace/marketing', {
+    type: 'DeleteNamespace',
+    data: { id: 'marketing' },
+    metadata: meta(),
+  });
 }
 
 async function dump(documents: DocumentStore): Promise<Record<string, unknown[]>> {
@@ -69,7 +73,10 @@ describe('projections are effectively-once (real memory stores)', () => {
     const once = await dump(documents);
     for (const projection of allProjections()) {
       const runner = new ProjectionRunner(events, documents, projection, new UpcasterRegistry(), silentLogger());
-      await projection.apply(batch.filter((e) => projection.eventTypes.has(e.type)), runner);
+      await projection.apply(
+        batch.filter((e) => projection.eventTypes.has(e.type)),
+        runner,
+      );
     }
     expect(await dump(documents)).toEqual(once);
     const namespaces = once['namespaces_v1'] as { id: string; variablesJson: string }[];
@@ -105,7 +112,11 @@ describe('projections are effectively-once (real memory stores)', () => {
     const documents = new MemoryDocumentStore();
     await catchUp(events, documents);
     const checkpoints = await documents.collection<{ _id: string; position: number }>(CHECKPOINTS).find({}, { sort: { _id: 1 } });
-    expect(checkpoints.map((c) => c._id)).toEqual(allProjections().map((p) => `${p.name}_v${p.version}`).sort());
+    expect(checkpoints.map((c) => c._id)).toEqual(
+      allProjections()
+        .map((p) => `${p.name}_v${p.version}`)
+        .sort(),
+    );
     for (const checkpoint of checkpoints) expect(checkpoint.position).toBe(await events.headPosition());
     // A writer that read a stale checkpoint cannot move it: the compare-and-set misses.
     const result = await documents.collection(CHECKPOINTS).updateOne({ _id: 'namespaces_v1', position: 1 }, { $set: { position: 999 } });

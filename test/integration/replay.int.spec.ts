@@ -31,7 +31,14 @@ async function seed(events: MemoryEventStore, count: number, tenants = ['t1', 't
       type: first ? 'NamespaceCreated' : 'NamespaceUpdated',
       schemaVersion: 1,
       data: first ? { id, description: `d${i}` } : { id, changes: { description: { before: null, after: `d${i}` } } },
-      metadata: { tenantId, namespace: id, actor: { type: 'SYSTEM', id: 'test' }, correlationId: command, commandId: command, occurredAt: new Date(i * 1000).toISOString() },
+      metadata: {
+        tenantId,
+        namespace: id,
+        actor: { type: 'SYSTEM', id: 'test' },
+        correlationId: command,
+        commandId: command,
+        occurredAt: new Date(i * 1000).toISOString(),
+      },
     };
     await events.appendToStream(`${tenantId}/namespace/${id}`, [event], { expectedRevision: 'any' });
   }
@@ -192,7 +199,13 @@ describe('upcasting', () => {
       type: 'TenantCreated',
       schemaVersion: 1,
       data: { id: 'legacy', name: 'Legacy' },
-      metadata: { tenantId: 'legacy', actor: { type: 'SYSTEM', id: 'old' }, correlationId: 'c', commandId: 'legacy', occurredAt: '2025-01-01T00:00:00.000Z' },
+      metadata: {
+        tenantId: 'legacy',
+        actor: { type: 'SYSTEM', id: 'old' },
+        correlationId: 'c',
+        commandId: 'legacy',
+        occurredAt: '2025-01-01T00:00:00.000Z',
+      },
     };
     await events.appendToStream('legacy/tenant', [v1], { expectedRevision: 'no_stream' });
     expect(upcasters.currentVersion('TenantCreated')).toBe(2);
@@ -207,7 +220,13 @@ describe('upcasting', () => {
     await new CommandHandler(events, upcasters).handle(tenantDecider, 'fresh/tenant', {
       type: 'CreateTenant',
       data: { id: 'fresh', name: 'Fresh' },
-      metadata: { commandId: 'f', tenantId: 'fresh', actor: { type: 'SYSTEM', id: 't' }, now: '2026-01-01T00:00:00.000Z', correlationId: 'c' },
+      metadata: {
+        commandId: 'f',
+        tenantId: 'fresh',
+        actor: { type: 'SYSTEM', id: 't' },
+        now: '2026-01-01T00:00:00.000Z',
+        correlationId: 'c',
+      },
     });
     expect((await events.readStream('fresh/tenant'))[0]?.schemaVersion).toBe(2);
     await app.stop();
@@ -226,6 +245,8 @@ describe('upcasting', () => {
 
   it('a missing step in a chain is reported, not skipped', () => {
     const registry = new UpcasterRegistry().register('X', 2, (d) => d);
-    expect(() => registry.upcast({ type: 'X', schemaVersion: 1, data: {} } as RecordedEvent)).toThrow(/no upcaster for X from schema version 1/);
+    expect(() => registry.upcast({ type: 'X', schemaVersion: 1, data: {} } as RecordedEvent)).toThrow(
+      /no upcaster for X from schema version 1/,
+    );
   });
 });

@@ -81,12 +81,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const running = await startGateway(config, options.logger ?? silentLogger(), { wrapDocuments: options.wrapDocuments });
   const url = running.gateway.url();
   // As a load balancer would: send traffic once /readyz would say ready (projections caught up).
-  for (const deadline = Date.now() + 60_000; !(await running.app.projections.caughtUp()); ) {
+  for (const deadline = Date.now() + 60_000; !(await running.app.projections.caughtUp());) {
     if (Date.now() > deadline) throw new Error('the test gateway never caught up');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 
-  const gql = async <T,>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {
+  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
     const endpoint = opts.tenant ? `${url}/api/v1/${opts.tenant}/graphql` : `${url}/api/v1/graphql`;
     const response = await fetch(endpoint, {
@@ -113,7 +113,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await running.stop();
       if (database) {
         const client = new MongoClient(env['TENANTRY_MONGODB_URI'] ?? '');
-        await client.db(database).dropDatabase().catch(() => undefined);
+        await client
+          .db(database)
+          .dropDatabase()
+          .catch(() => undefined);
         await client.close();
       }
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

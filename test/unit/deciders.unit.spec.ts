@@ -3,7 +3,13 @@ import { namespaceDecider, type NamespaceCommand } from '../../src/aggregates/na
 import { tenantDecider, type TenantCommand } from '../../src/aggregates/tenant/tenant.js';
 import type { CommandMetadata, Decider, DomainEvent, Command } from '../../src/aggregates/decider.js';
 
-const metadata: CommandMetadata = { commandId: 'c', tenantId: 'acme', actor: { type: 'SYSTEM', id: 't' }, now: '2026-01-01T00:00:00Z', correlationId: 'x' };
+const metadata: CommandMetadata = {
+  commandId: 'c',
+  tenantId: 'acme',
+  actor: { type: 'SYSTEM', id: 't' },
+  now: '2026-01-01T00:00:00Z',
+  correlationId: 'x',
+};
 
 function given<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, events: E[]): S {
   return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
@@ -13,8 +19,13 @@ describe('tenant decider', () => {
   const create = (data: TenantCommand['data']): TenantCommand => ({ type: 'CreateTenant', data, metadata }) as TenantCommand;
 
   it('creates with normalised, de-duplicated domains', () => {
-    const events = tenantDecider.decide(create({ id: 'acme', name: ' Acme ', domains: ['A.example.com', 'a.example.com'] }), tenantDecider.initialState());
-    expect(events).toEqual([{ type: 'TenantCreated', data: { id: 'acme', name: 'Acme', domains: ['a.example.com'], requireExistingNamespace: false } }]);
+    const events = tenantDecider.decide(
+      create({ id: 'acme', name: ' Acme ', domains: ['A.example.com', 'a.example.com'] }),
+      tenantDecider.initialState(),
+    );
+    expect(events).toEqual([
+      { type: 'TenantCreated', data: { id: 'acme', name: 'Acme', domains: ['a.example.com'], requireExistingNamespace: false } },
+    ]);
   });
 
   it.each([
@@ -51,7 +62,10 @@ describe('tenant decider', () => {
 
 describe('namespace decider', () => {
   const cmd = (c: Omit<NamespaceCommand, 'metadata'>): NamespaceCommand => ({ ...c, metadata }) as NamespaceCommand;
-  const created = given(namespaceDecider, namespaceDecider.decide(cmd({ type: 'CreateNamespace', data: { id: 'company.team' } }), namespaceDecider.initialState()));
+  const created = given(
+    namespaceDecider,
+    namespaceDecider.decide(cmd({ type: 'CreateNamespace', data: { id: 'company.team' } }), namespaceDecider.initialState()),
+  );
 
   it('records before and after of exactly the fields that changed', () => {
     const [event] = namespaceDecider.decide(
@@ -65,12 +79,7 @@ describe('namespace decider', () => {
     });
   });
 
-  it.each([
-    ['company..team'],
-    ['.company'],
-    ['Company'],
-    ['a'.repeat(151)],
-  ])('refuses the namespace id %s', (id) => {
+  it.each([['company..team'], ['.company'], ['Company'], ['a'.repeat(151)]])('refuses the namespace id %s', (id) => {
     expect(() => namespaceDecider.decide(cmd({ type: 'CreateNamespace', data: { id } }), namespaceDecider.initialState())).toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT' }) as Error,
     );
@@ -94,7 +103,10 @@ describe('namespace decider', () => {
       expect.objectContaining({ code: 'CONFLICT' }) as Error,
     );
     expect(() =>
-      namespaceDecider.decide(cmd({ type: 'UpdateNamespace', data: { id: 'x', patch: { description: 'd' } } }), namespaceDecider.initialState()),
+      namespaceDecider.decide(
+        cmd({ type: 'UpdateNamespace', data: { id: 'x', patch: { description: 'd' } } }),
+        namespaceDecider.initialState(),
+      ),
     ).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }) as Error);
   });
 });

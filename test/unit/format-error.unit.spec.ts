@@ -25,7 +25,10 @@ describe('formatError', () => {
   });
 
   it('maps Apollo validation failures onto BAD_USER_INPUT', () => {
-    const formatted = formatError({ message: 'Cannot query field "x"', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }, new GraphQLError('x'));
+    const formatted = formatError(
+      { message: 'Cannot query field "x"', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+      new GraphQLError('x'),
+    );
     expect(formatted.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
   });
 });

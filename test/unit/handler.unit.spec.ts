@@ -109,15 +109,19 @@ describe('upcasting', () => {
   it('reads a version-1 event as version 2 through the registered upcaster', async () => {
     const store = new MemoryEventStore();
     const registry = new UpcasterRegistry().register('NamespaceCreated', 1, (data) => ({ ...(data as object), description: 'from v1' }));
-    await store.appendToStream('acme/namespace/x', [
-      {
-        id: eventIdFor('old', 0),
-        type: 'NamespaceCreated',
-        schemaVersion: 1,
-        data: { id: 'x', description: null },
-        metadata: { ...meta('old'), occurredAt: '2026-01-01T00:00:00.000Z' },
-      },
-    ], { expectedRevision: 'no_stream' });
+    await store.appendToStream(
+      'acme/namespace/x',
+      [
+        {
+          id: eventIdFor('old', 0),
+          type: 'NamespaceCreated',
+          schemaVersion: 1,
+          data: { id: 'x', description: null },
+          metadata: { ...meta('old'), occurredAt: '2026-01-01T00:00:00.000Z' },
+        },
+      ],
+      { expectedRevision: 'no_stream' },
+    );
     const handler = new CommandHandler(store, registry);
     const { state } = await handler.load(namespaceDecider, 'acme/namespace/x');
     expect(state.status === 'active' && state.description).toBe('from v1');

@@ -15,8 +15,7 @@ export interface BindingData {
 
 /** Bindings are immutable: delete and recreate. */
 export type BindingCommand =
-  | Command<'CreateBinding', Omit<BindingData, 'namespace'> & { namespace?: string | null }>
-  | Command<'DeleteBinding', { id: string }>;
+  Command<'CreateBinding', Omit<BindingData, 'namespace'> & { namespace?: string | null }> | Command<'DeleteBinding', { id: string }>;
 
 export type BindingEvent = DomainEvent<'BindingCreated', BindingData> | DomainEvent<'BindingDeleted', BindingData>;
 

@@ -23,9 +23,7 @@ export type TenantEvent =
   | DomainEvent<'TenantDeleted', { id: string }>
   | DomainEvent<'TenantRestored', { id: string }>;
 
-export type TenantState =
-  | { status: 'absent' }
-  | ({ status: 'active' | 'deleted'; id: string } & TenantSettings);
+export type TenantState = { status: 'absent' } | ({ status: 'active' | 'deleted'; id: string } & TenantSettings);
 
 const MAX_NAME = 200;
 const MAX_DOMAINS = 20;

@@ -26,7 +26,11 @@ export function parseTarget(target: string): { version: number; generation: numb
 export const physicalName = (logicalName: string, target: string): string => `${logicalName}_${target}`;
 
 /** FerretDB 1.24 drops null fields written by $setOnInsert: a missing field means null. */
-const normalise = (alias: AliasDocument): AliasDocument => ({ ...alias, building: alias.building ?? null, previous: alias.previous ?? null });
+const normalise = (alias: AliasDocument): AliasDocument => ({
+  ...alias,
+  building: alias.building ?? null,
+  previous: alias.previous ?? null,
+});
 
 /** Alias documents, changed only by compare-and-set so that two operators cannot switch past each other. */
 export class Aliases {
@@ -55,7 +59,10 @@ export class Aliases {
 
   /** Records a generation being built; false when someone else changed the alias first. */
   async startBuilding(name: string, current: AliasDocument, building: string): Promise<boolean> {
-    const result = await this.collection.updateOne({ _id: name, target: current.target, building: current.building }, { $set: { building } });
+    const result = await this.collection.updateOne(
+      { _id: name, target: current.target, building: current.building },
+      { $set: { building } },
+    );
     return result.matchedCount === 1;
   }
 

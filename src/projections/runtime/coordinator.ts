@@ -117,11 +117,18 @@ export class Projections {
   }
 
   private runnerFor(projection: Projection, target: string, options: RunnerOptions = {}): ProjectionRunner {
-    return new ProjectionRunner(this.events, this.store, projection, this.upcasters, this.logger.child({ projection: projection.name, target }), {
-      ...this.runnerOptions,
-      target,
-      ...options,
-    });
+    return new ProjectionRunner(
+      this.events,
+      this.store,
+      projection,
+      this.upcasters,
+      this.logger.child({ projection: projection.name, target }),
+      {
+        ...this.runnerOptions,
+        target,
+        ...options,
+      },
+    );
   }
 
   /**
@@ -323,7 +330,12 @@ export class Projections {
     // Replicas sharing the read models stand by too: the tenant's documents are written by one hand.
     const shared = this.runnerOptions.lease;
     const lease = shared
-      ? new ProjectionLease(this.store.collection<LeaseDocument>(LEASES), `${name}_${slot.serving}`, `operator:${shared.owner}`, shared.ttlMs)
+      ? new ProjectionLease(
+          this.store.collection<LeaseDocument>(LEASES),
+          `${name}_${slot.serving}`,
+          `operator:${shared.owner}`,
+          shared.ttlMs,
+        )
       : null;
     await lease?.pauseOthersAndHold(shared ? shared.ttlMs * 3 : 0);
     try {
@@ -357,7 +369,8 @@ export class Projections {
     let read = 0;
     let after = runner.appliedPosition;
     for (;;) {
-      if (options.signal?.aborted) return { projection: name, completed: false, events: read, seconds: (performance.now() - started) / 1000 };
+      if (options.signal?.aborted)
+        return { projection: name, completed: false, events: read, seconds: (performance.now() - started) / 1000 };
       const head = await this.events.headPosition();
       const batch: RecordedEvent[] = await this.events.readAll({
         after,
@@ -398,7 +411,9 @@ export class Projections {
    */
   async waitFor(position: number, timeoutMs: number): Promise<boolean> {
     if (position <= 0) return true;
-    const results = await Promise.all(this.runners.map((r) => (r.status().error !== null ? Promise.resolve(false) : r.waitFor(position, timeoutMs))));
+    const results = await Promise.all(
+      this.runners.map((r) => (r.status().error !== null ? Promise.resolve(false) : r.waitFor(position, timeoutMs))),
+    );
     return results.every(Boolean);
   }
 

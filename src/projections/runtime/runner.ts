@@ -13,7 +13,6 @@ export interface CheckpointDocument extends Document {
 
 export const CHECKPOINTS = 'projection_checkpoints';
 
-
 export interface RunnerStatus {
   projection: string;
   version: number;
@@ -383,10 +382,7 @@ export class ProjectionRunner implements ProjectionTarget {
 
   private async saveCheckpoint(position: number): Promise<void> {
     const updatedAt = new Date().toISOString();
-    const result = await this.checkpoints.updateOne(
-      { _id: this.checkpointId, position: this.position },
-      { $set: { position, updatedAt } },
-    );
+    const result = await this.checkpoints.updateOne({ _id: this.checkpointId, position: this.position }, { $set: { position, updatedAt } });
     if (result.matchedCount === 0) {
       // Someone else moved the checkpoint (another runner of the same projection).
       // Continue from what is stored rather than overwrite it backwards.
