@@ -124,7 +124,7 @@ export class Application {
   /** Positions of the projections that decide access; null while any of them is not live here. */
   private accessVersion(): string | null {
     try {
-      return ACCESS_PROJECTIONS.map((name) => this.projections.runner(name).appliedPosition).join('|');
+      return ACCESS_PROJECTIONS.map((name) => this.projections.runner(name).lastChangePosition).join('|');
     } catch {
       return null;
     }

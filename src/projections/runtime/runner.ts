@@ -101,6 +101,13 @@ export class ProjectionRunner implements ProjectionTarget {
   private role: 'active' | 'standby' = 'active';
   /** Events this runner itself applied (not those a lease holder elsewhere applied). */
   appliedEvents = 0;
+  /**
+   * Position of the last event that changed this projection's documents (on a
+   * standby replica, conservatively, the holder's checkpoint). Unlike the
+   * checkpoint it does not move for events the projection ignores, so it can
+   * key caches of what the projection holds.
+   */
+  lastChangePosition = 0;
 
   constructor(
     private readonly events: EventStore,
@@ -229,6 +236,7 @@ export class ProjectionRunner implements ProjectionTarget {
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
       if (stored && stored.position > this.position) {
         this.position = stored.position;
+        this.lastChangePosition = stored.position;
         this.updatedAt = stored.updatedAt;
         this.resolveWaiters();
       }
@@ -312,6 +320,8 @@ export class ProjectionRunner implements ProjectionTarget {
     this.error = null;
     this.failedAt = null;
     this.appliedEvents += relevant.length;
+    const lastRelevant = relevant.at(-1);
+    if (lastRelevant) this.lastChangePosition = lastRelevant.position;
     for (const listener of this.appliedListeners) listener(relevant, last.position);
     this.resolveWaiters();
   }
