@@ -48,6 +48,8 @@ describe('flows with their namespaces: a bounded number of store calls (no N+1)'
   }
 
   async function callsFor(expectedFlows: number): Promise<string[]> {
+    // Count the query alone: projections still applying the flows just created (under load) would add their own calls.
+    expect(await gw.app.projections.waitFor(await gw.eventCount(), 60_000)).toBe(true);
     counter.calls.length = 0;
     const data = expectData(
       await gw.gql<{ flows: { totalCount: number; edges: { node: { namespaceRef: { inheritedVariables: Record<string, unknown> } } }[] } }>(
