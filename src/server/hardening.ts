@@ -5,20 +5,45 @@
  * README, "Limits and hardening", documents each.
  */
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
 import { checkCost, shapeRules, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 
-/** Cost needs the variables (`first: $n`), so it is checked once the operation is known, before execution. */
+/**
+ * Cost needs the variables (`first: $n`), so it is checked once the operation
+ * is known, before execution. Apollo hands the same parsed document for the
+ * same query text, so the verdict is remembered per document and variables:
+ * a frontend repeating its queries pays for the analysis once.
+ */
 function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: number): ApolloServerPlugin<Context> {
+  const verdicts = new WeakMap<DocumentNode, Map<string, unknown>>();
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ document, request }) {
-          checkCost(schema, document, request.variables, maxCost);
+          const key = JSON.stringify(request.variables ?? {});
+          // Large variables (an input with a flow's source, say) are not worth keeping as keys.
+          if (key.length > 2048) {
+            checkCost(schema, document, request.variables, maxCost);
+            return Promise.resolve();
+          }
+          let byVariables = verdicts.get(document);
+          if (!byVariables) verdicts.set(document, (byVariables = new Map()));
+          if (!byVariables.has(key)) {
+            let refusal: unknown = null;
+            try {
+              checkCost(schema, document, request.variables, maxCost);
+            } catch (error) {
+              refusal = error;
+            }
+            if (byVariables.size >= 256) byVariables.clear();
+            byVariables.set(key, refusal);
+          }
+          const refusal = byVariables.get(key);
+          if (refusal) throw refusal;
           return Promise.resolve();
         },
       });
