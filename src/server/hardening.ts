@@ -19,7 +19,7 @@ import { RateLimiter } from './rate-limit.js';
  * a frontend repeating its queries pays for the analysis once.
  */
 function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: number): ApolloServerPlugin<Context> {
-  const verdicts = new WeakMap<DocumentNode, Map<string, unknown>>();
+  const verdicts = new WeakMap<DocumentNode, Map<string, Error | null>>();
   return {
     requestDidStart() {
       return Promise.resolve({
@@ -31,13 +31,13 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
             return Promise.resolve();
           }
           let byVariables = verdicts.get(document);
-          if (!byVariables) verdicts.set(document, (byVariables = new Map()));
+          if (!byVariables) verdicts.set(document, (byVariables = new Map<string, Error | null>()));
           if (!byVariables.has(key)) {
-            let refusal: unknown = null;
+            let refusal: Error | null = null;
             try {
               checkCost(schema, document, request.variables, maxCost);
             } catch (error) {
-              refusal = error;
+              refusal = error instanceof Error ? error : new Error(String(error));
             }
             if (byVariables.size >= 256) byVariables.clear();
             byVariables.set(key, refusal);
