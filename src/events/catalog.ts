@@ -8,6 +8,8 @@ export type AuditAction = 'CREATE' | 'UPDATE' | 'DELETE' | 'RESTORE' | 'GRANT' |
 export interface EventTypeInfo {
   resourceType: string;
   action: AuditAction;
+  /** When the action depends on the event's data (a put that creates or replaces). */
+  actionOf?: (data: Record<string, unknown>) => AuditAction;
   /** The id of the resource the event is about, from the event's data. */
   resourceId(data: Record<string, unknown>): string;
 }
@@ -49,7 +51,12 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   FlowUpdated: { resourceType: 'FLOW', action: 'UPDATE', resourceId: flowId },
   FlowDeleted: { resourceType: 'FLOW', action: 'DELETE', resourceId: flowId },
   // Secrets: data {namespace, key, created, ...}; never a value.
-  SecretPut: { resourceType: 'SECRET', action: 'UPDATE', resourceId: secretId },
+  SecretPut: {
+    resourceType: 'SECRET',
+    action: 'UPDATE',
+    actionOf: (data) => (data['created'] === true ? 'CREATE' : 'UPDATE'),
+    resourceId: secretId,
+  },
   SecretDeleted: { resourceType: 'SECRET', action: 'DELETE', resourceId: secretId },
 };
 

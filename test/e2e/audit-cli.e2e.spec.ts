@@ -107,7 +107,7 @@ describe.skipIf(!uri)('tenantry audit verify / export (CLI, SQLite log, MongoDB 
     try {
       const entries = client
         .db(database)
-        .collection<{ _id: string; eventType: string; position: number; resourceId: string }>('auditLogs_v1');
+        .collection<{ _id: string; eventType: string; position: number; resourceId: string }>('auditLogs_v2');
       const victim = await entries.findOne({ tenantId: 'acme', eventType: 'NamespaceCreated', resourceId: 'b' });
       expect(victim).not.toBeNull();
       await entries.updateOne({ _id: victim?._id ?? '' }, { $set: { resourceId: 'evil' } });

@@ -330,7 +330,7 @@ describe('every mutation produces exactly one audit entry per event, with the ri
           correlationId,
           userAgent: 'walkthrough/1.0',
           resourceType: EVENT_CATALOG[event.type]?.resourceType,
-          action: EVENT_CATALOG[event.type]?.action,
+          action: EVENT_CATALOG[event.type]?.actionOf?.(event.data as Record<string, unknown>) ?? EVENT_CATALOG[event.type]?.action,
         });
         expect(entry.ip, label).toMatch(/127\.0\.0\.1|::1/);
         expect(entry.changes, `${label}: changes of ${event.type}`).toEqual(expectedChanges(event));

@@ -67,6 +67,10 @@ describe('audit entries (pure)', () => {
     const binding = { id: 'b1', principalType: 'USER', principalId: 'bob', roleId: 'viewer', namespace: null };
     expect(auditEntryOf(event('BindingDeleted', binding), null).changes).toEqual({ before: binding });
     expect(auditEntryOf(event('BindingCreated', binding), null)).toMatchObject({ action: 'GRANT', changes: { after: binding } });
+    // A put that creates the key is a CREATE; one that replaces its value, an UPDATE.
+    const put = { namespace: 'company', key: 'K', description: null, tags: [], version: 1 };
+    expect(auditEntryOf(event('SecretPut', { ...put, created: true }), null).action).toBe('CREATE');
+    expect(auditEntryOf(event('SecretPut', { ...put, version: 2, created: false }), null).action).toBe('UPDATE');
   });
 
   it('never stores a `value` field of a secret event, nor in its changes (defensive: secret events carry metadata only)', () => {

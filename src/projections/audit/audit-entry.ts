@@ -136,7 +136,7 @@ export function auditEntryOf(event: RecordedEvent, previousHash: string | null):
     namespace: m.namespace ?? null,
     resourceType: info.resourceType,
     resourceId: info.resourceId(data),
-    action: info.action,
+    action: info.actionOf?.(data) ?? info.action,
     eventType: event.type,
     actor: { type: m.actor.type, id: m.actor.id },
     occurredAt: m.occurredAt,

@@ -41,7 +41,8 @@ export const AUDIT_LOG_INDEXES: IndexSpec[] = [
  */
 export const auditProjection: Projection = {
   name: AUDIT_PROJECTION,
-  version: 1,
+  // v2: a secret put that creates the key is audited as CREATE (was UPDATE).
+  version: 2,
   eventTypes: AUDITED_EVENT_TYPES,
   collections: {
     [AUDIT_LOGS]: AUDIT_LOG_INDEXES,
