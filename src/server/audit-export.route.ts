@@ -6,6 +6,8 @@ import { EXPORT_CONTENT_TYPES, exportChunks, isExportFormat } from '../applicati
 import type { Services } from '../application/services.js';
 import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { GraphQLError } from 'graphql';
+import type { RateLimiter } from './rate-limit.js';
 import { requestInfo, type RequestResolver } from './request-context.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -15,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.TENANT_NOT_FOUND]: 404,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
+  [ErrorCode.RATE_LIMITED]: 429,
 };
 
 function text(req: Request, name: string): string | null {
@@ -45,9 +48,18 @@ function filterFrom(req: Request): AuditLogFilterInput {
 /** Errors before the first byte answer in GraphQL's error shape with a matching HTTP status; anything unexpected is masked. */
 function sendError(res: Response, error: unknown, logger: Logger): void {
   if (error instanceof DomainError) {
+    const retryAfter = error.extensions['retryAfterSeconds'];
+    if (error.code === ErrorCode.RATE_LIMITED && typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     res
       .status(STATUS[error.code] ?? 400)
       .json({ errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code } }] });
+    return;
+  }
+  // The rate limiter answers in GraphQL's shape (for Apollo): the same refusal, as plain HTTP.
+  if (error instanceof GraphQLError && error.extensions['code'] === ErrorCode.RATE_LIMITED) {
+    const { http: _http, ...extensions } = error.extensions;
+    res.set('Retry-After', String(extensions['retryAfterSeconds'] ?? 60));
+    res.status(429).json({ errors: [{ message: error.message, extensions }] });
     return;
   }
   logger.error({ err: error }, 'audit export failed');
@@ -63,7 +75,7 @@ function sendError(res: Response, error: unknown, logger: Logger): void {
  * client reads slower than we write, so memory stays flat however many
  * entries there are.
  */
-export function auditExportRouter(services: Services, requests: RequestResolver, logger: Logger): express.Router {
+export function auditExportRouter(services: Services, requests: RequestResolver, logger: Logger, rateLimiter: RateLimiter): express.Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response): Promise<void> => {
     let chunks: AsyncGenerator<string, number>;
@@ -72,6 +84,7 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
     try {
       const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
       const { caller, tenantId } = await requests.resolve(requestInfo(req, pathTenant));
+      await rateLimiter.admit(caller, tenantId, req.socket.remoteAddress);
       const requested = text(req, 'format') ?? 'ndjson';
       if (!isExportFormat(requested)) throw badInput('format', 'format must be ndjson or csv');
       format = requested;

@@ -24,9 +24,14 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ document, request }) {
-          const key = JSON.stringify(request.variables ?? {});
+          let key: string | null = null;
+          try {
+            key = JSON.stringify(request.variables ?? {});
+          } catch {
+            // Too deep to serialise (hostile input): not a cache key; variable coercion will refuse it.
+          }
           // Large variables (an input with a flow's source, say) are not worth keeping as keys.
-          if (key.length > 2048) {
+          if (key === null || key.length > 2048) {
             checkCost(schema, document, request.variables, maxCost);
             return Promise.resolve();
           }

@@ -180,9 +180,12 @@ export async function createGateway(
   const graphql = [express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }), expressMiddleware(apollo, { context })];
   expressApp.use('/api/v1/graphql', ...graphql);
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
-  expressApp.use(auditExportRouter(services, requests, app.logger));
+  expressApp.use(auditExportRouter(services, requests, app.logger, limits.rateLimiter));
   mountUi(expressApp);
-  const subscriptions = attachSubscriptions(server, apolloSchema, requests, services, app.logger);
+  const subscriptions = attachSubscriptions(server, apolloSchema, requests, services, app.logger, {
+    limits: app.config.limits,
+    rateLimiter: limits.rateLimiter,
+  });
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
   expressApp.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {

@@ -1,13 +1,16 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../application/services.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
-import { ErrorCode } from '../shared/errors.js';
+import type { RequestLimits } from '../config/config.js';
+import { checkCost, requestLimitError, shapeRules, tokenLimit } from '../schema/query-limits.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
 import { requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
 
@@ -44,6 +47,7 @@ export function attachSubscriptions(
   requests: RequestResolver,
   services: Services,
   logger: Logger,
+  guard: { limits: RequestLimits; rateLimiter: RateLimiter },
 ): Subscriptions {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -75,6 +79,25 @@ export function attachSubscriptions(
           return false;
         }
       },
+      // The same limits as over HTTP: token count, shape, cost and the rate limit, before anything runs.
+      onSubscribe: async (ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, tokenLimit(guard.limits));
+        } catch (error) {
+          return [asGraphQLError(error)];
+        }
+        const invalid = validate(schema, document, [...specifiedRules, ...shapeRules(guard.limits)]);
+        if (invalid.length > 0) return invalid;
+        try {
+          checkCost(schema, document, payload.variables ?? undefined, guard.limits.maxCost);
+          const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
+          await guard.rateLimiter.admit(caller, tenantId, ctx.extra.request.socket.remoteAddress);
+        } catch (error) {
+          return [asGraphQLError(error)];
+        }
+        return undefined;
+      },
       context: async (ctx): Promise<GraphQLContext> => {
         const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
         return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
@@ -82,11 +105,19 @@ export function attachSubscriptions(
       // Same error contract as HTTP: codes from the contract, internals masked.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => ({
-          message: e.message,
-          ...(e.locations ? { locations: e.locations } : {}),
-          extensions: { code: ErrorCode.BAD_USER_INPUT },
-        })),
+        errors.map((e) => {
+          if (e.extensions['code'] === ErrorCode.RATE_LIMITED) {
+            const { http: _http, ...extensions } = e.extensions;
+            return { message: e.message, extensions };
+          }
+          const refusal = requestLimitError(e) ?? (e.originalError instanceof DomainError ? e.originalError : null);
+          return {
+            message: refusal?.message ?? e.message,
+            ...(e.locations ? { locations: e.locations } : {}),
+            // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
+            extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },
+          };
+        }),
     },
     wss,
   );
@@ -99,4 +130,10 @@ export function attachSubscriptions(
       logger.debug('subscriptions closed');
     },
   };
+}
+
+function asGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GraphQLError(message, { originalError: error instanceof Error ? error : undefined });
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('documented error codes; a refused mutation writes no event', () => {
   let gw: TestGateway;
@@ -96,6 +96,21 @@ describe('documented error codes; a refused mutation writes no event', () => {
     expect(response.status).toBe(400);
     expect(body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
     expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/);
+  });
+
+  it('variables nested 25,000 levels deep are refused as BAD_USER_INPUT, not an internal error (fuzzing found it)', async () => {
+    const before = await gw.eventCount();
+    let deep = '1';
+    for (let i = 0; i < 25_000; i++) deep = `{"a":${deep}}`;
+    const body = `{"query":"mutation($input: CreateNamespaceInput!) { createNamespace(input: $input) { id } }","variables":{"input":{"id":"deep","constructor":${deep}}}}`;
+    const response = await fetch(`${gw.url}/api/v1/acme/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body,
+    });
+    const result = (await response.json()) as { errors?: { extensions: { code: string } }[] };
+    expect(result.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    expect(await gw.eventCount()).toBe(before);
   });
 
   it('the same namespace id lives in two tenants independently', async () => {
