@@ -58,7 +58,8 @@ function sendError(res: Response, error: unknown, logger: Logger): void {
   // The rate limiter answers in GraphQL's shape (for Apollo): the same refusal, as plain HTTP.
   if (error instanceof GraphQLError && error.extensions['code'] === ErrorCode.RATE_LIMITED) {
     const { http: _http, ...extensions } = error.extensions;
-    res.set('Retry-After', String(extensions['retryAfterSeconds'] ?? 60));
+    const retryAfter = extensions['retryAfterSeconds'];
+    res.set('Retry-After', String(typeof retryAfter === 'number' ? retryAfter : 60));
     res.status(429).json({ errors: [{ message: error.message, extensions }] });
     return;
   }
