@@ -183,6 +183,12 @@ function sameIndex(existing: Record<string, unknown>, spec: IndexSpec): boolean 
   return sameKeys && sameUnique && samePartial;
 }
 
+const updateResult = (r: { matchedCount: number; modifiedCount: number; upsertedCount: number }): UpdateResult => ({
+  matchedCount: r.matchedCount,
+  modifiedCount: r.modifiedCount,
+  upsertedCount: r.upsertedCount,
+});
+
 class MongoCollection<T extends Document> implements Collection<T> {
   constructor(
     private readonly store: MongoDocumentStore,
@@ -191,6 +197,16 @@ class MongoCollection<T extends Document> implements Collection<T> {
 
   get name(): string {
     return this.raw.collectionName;
+  }
+
+  /** Every operation: fail fast while the server is known down (circuit breaker), and map driver errors to the port's. */
+  private async guarded<R>(operation: () => Promise<R>): Promise<R> {
+    this.store.failFast();
+    try {
+      return await operation();
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   private fail(err: unknown): never {
@@ -254,21 +270,15 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options?: FindOptions): Promise<T | null> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       return (await this.raw.findOne(filter, findOptions(options))) as T | null;
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   async find(filter: Filter, options?: FindOptions): Promise<T[]> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       return (await this.raw.find(filter, findOptions(options)).toArray()) as T[];
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   stream(filter: Filter, options?: FindOptions): AsyncIterable<T> {
@@ -287,71 +297,50 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async countDocuments(filter: Filter): Promise<number> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       return await this.raw.countDocuments(filter);
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   async insertOne(document: T): Promise<void> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       await this.raw.insertOne(document);
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   async updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.updateOne(this.upsertFilter(filter, upsert), update, { upsert });
-      return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedCount: r.upsertedCount };
-    } catch (err) {
-      this.fail(err);
-    }
+      return updateResult(r);
+    });
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       const r = await this.raw.updateMany(filter, update);
-      return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedCount: r.upsertedCount };
-    } catch (err) {
-      this.fail(err);
-    }
+      return updateResult(r);
+    });
   }
 
   async replaceOne(filter: Filter, replacement: T, options?: UpdateOptions): Promise<UpdateResult> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.replaceOne(this.upsertFilter(filter, upsert), replacement, { upsert });
-      return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedCount: r.upsertedCount };
-    } catch (err) {
-      this.fail(err);
-    }
+      return updateResult(r);
+    });
   }
 
   async deleteOne(filter: Filter): Promise<number> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       return (await this.raw.deleteOne(filter)).deletedCount;
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   async deleteMany(filter: Filter): Promise<number> {
-    this.store.failFast();
-    try {
+    return this.guarded(async () => {
       return (await this.raw.deleteMany(filter)).deletedCount;
-    } catch (err) {
-      this.fail(err);
-    }
+    });
   }
 
   async bulkWrite(operations: readonly WriteOperation<T>[], options?: BulkWriteOptions): Promise<BulkWriteResult> {
