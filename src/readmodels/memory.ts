@@ -9,7 +9,7 @@
  *   `$set`/`$unset`/`$inc`/`$setOnInsert` on top-level fields.
  * - Stored documents are private deep copies that are never mutated in place:
  *   a write builds a new document and swaps it in. Every document handed out is
- *   a fresh `structuredClone`, so callers can never alter stored state.
+ *   a fresh deep copy, so callers can never alter stored state.
  * - `_id` lookups (`{_id: x}`, `{_id: {$eq: x}}`, `{_id: {$in: [...]}}`, also
  *   inside a top-level `$and`) use a Map instead of a scan; unique indexes are
  *   maintained as Maps from encoded key to `_id`.
@@ -59,8 +59,34 @@ function isScalar(value: unknown): value is string | number | boolean {
   return t === 'string' || t === 'number' || t === 'boolean';
 }
 
+/**
+ * Deep copy of document data. Plain objects, arrays and Dates (all a
+ * projection stores) are copied by hand, several times faster than
+ * `structuredClone`; anything else (RegExp, typed arrays, ...) goes through
+ * `structuredClone`.
+ */
+function copyData<V>(value: V): V {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyData(value[i] as unknown);
+    return out as V;
+  }
+  if (value instanceof Date) return new Date(value.getTime()) as V;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Plain = proto === null ? (Object.create(null) as Plain) : {};
+  for (const key of Object.keys(value)) {
+    const copied = copyData((value as Plain)[key]);
+    // A data key named "__proto__" must stay a key, never become the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
+    else out[key] = copied;
+  }
+  return out as V;
+}
+
 function cloneValue<V>(value: V): V {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value;
+  return copyData(value);
 }
 
 /** Structural equality with significant key order, as BSON comparison has. */
@@ -185,6 +211,11 @@ function compareValues(a: unknown, b: unknown): number {
 
 /** The value a document sorts by for a key: arrays sort by their smallest (asc) or largest (desc) element. */
 function sortValue(doc: Plain, parts: readonly string[], direction: 1 | -1): unknown {
+  if (parts.length === 1) {
+    const value = doc[parts[0]!];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'object') return value;
+  }
   const found = valuesAtPath(doc, parts);
   const flat: unknown[] = [];
   for (const v of found) {
@@ -200,16 +231,24 @@ function sortValue(doc: Plain, parts: readonly string[], direction: 1 | -1): unk
   return best;
 }
 
-function makeComparator(sort: Sort): ((a: Plain, b: Plain) => number) | undefined {
+/**
+ * Sorts documents by a sort specification. Each document's sort values are
+ * computed once (not once per comparison); ties keep natural order.
+ */
+function sortDocuments(docs: Plain[], sort: Sort): Plain[] {
   const keys = Object.entries(sort).map(([path, dir]) => ({ parts: path.split('.'), dir }));
-  if (keys.length === 0) return undefined;
-  return (a, b) => {
-    for (const { parts, dir } of keys) {
-      const c = compareValues(sortValue(a, parts, dir), sortValue(b, parts, dir));
-      if (c !== 0) return dir === 1 ? c : -c;
+  if (keys.length === 0) return docs;
+  const rows = docs.map((doc, i) => ({ doc, i, values: keys.map(({ parts, dir }) => sortValue(doc, parts, dir)) }));
+  rows.sort((a, b) => {
+    for (let k = 0; k < keys.length; k++) {
+      const x = a.values[k];
+      const y = b.values[k];
+      const c = typeof x === 'string' && typeof y === 'string' ? (x < y ? -1 : x > y ? 1 : 0) : compareValues(x, y);
+      if (c !== 0) return keys[k]!.dir === 1 ? c : -c;
     }
-    return 0;
-  };
+    return a.i - b.i;
+  });
+  return rows.map((row) => row.doc);
 }
 
 // ---------------------------------------------------------------------------
@@ -298,36 +337,80 @@ function compileFieldTest(condition: unknown): FieldTest | undefined {
   return tests.length === 1 ? tests[0] : (v) => tests.every((t) => t(v));
 }
 
+/**
+ * The fast-path matcher for a filter made of top-level field conditions and
+ * top-level `$and`s of such filters, or undefined when the filter needs mingo.
+ * It answers "no" or "yes" for documents whose tested fields hold scalars (or
+ * are missing), and "ask mingo" (undefined) for the rest.
+ */
+function compileFast(filter: Filter): ((doc: Plain) => boolean | undefined) | undefined {
+  const fields: { key: string; test: FieldTest }[] = [];
+  const branches: ((doc: Plain) => boolean | undefined)[] = [];
+  for (const key of Object.keys(filter)) {
+    if (key === '$and') {
+      const list = filter[key];
+      if (!Array.isArray(list) || list.length === 0) return undefined;
+      for (const branch of list) {
+        if (!isPlainObject(branch)) return undefined;
+        const compiled = compileFast(branch);
+        if (!compiled) return undefined;
+        branches.push(compiled);
+      }
+      continue;
+    }
+    if (key.startsWith('$') || key.includes('.')) return undefined;
+    const test = compileFieldTest(filter[key]);
+    if (!test) return undefined;
+    fields.push({ key, test });
+  }
+  return (doc) => {
+    let unsure = false;
+    for (const { key, test } of fields) {
+      const value = doc[key];
+      if (value !== null && typeof value === 'object') unsure = true;
+      else if (!test(value)) return false;
+    }
+    for (const branch of branches) {
+      const verdict = branch(doc);
+      if (verdict === false) return false;
+      if (verdict === undefined) unsure = true;
+    }
+    return unsure ? undefined : true;
+  };
+}
+
 function compileFilter(filter: Filter): Matcher {
-  const keys = Object.keys(filter);
-  if (keys.length === 0) return () => true;
-  let mingo: Query | undefined;
+  if (Object.keys(filter).length === 0) return () => true;
+  const fast = compileFast(filter);
+  // Validate eagerly so that a malformed filter fails even on an empty collection.
+  let mingo: Query | undefined = fast ? undefined : new Query(filter, MINGO_OPTIONS);
   const slow: Matcher = (doc) => {
     mingo ??= new Query(filter, MINGO_OPTIONS);
     return mingo.test(doc);
   };
-  const fields: { key: string; test: FieldTest }[] = [];
-  for (const key of keys) {
-    if (key.startsWith('$') || key.includes('.')) {
-      // Validate eagerly so that a malformed filter fails even on an empty collection.
-      mingo = new Query(filter, MINGO_OPTIONS);
-      return slow;
+  if (!fast) return slow;
+  return (doc) => fast(doc) ?? slow(doc);
+}
+
+/**
+ * Top-level equalities of a filter on scalars (`{f: v}`, `{f: {$eq: v}}`,
+ * also inside top-level `$and`s): a document can only match if its field
+ * `f` holds `v` (or an array or sub-document, which partitions keep apart).
+ */
+function scalarEqualities(filter: Filter, out: Map<string, string | number | boolean> = new Map()): Map<string, string | number | boolean> {
+  for (const key of Object.keys(filter)) {
+    const cond = filter[key];
+    if (key === '$and') {
+      if (Array.isArray(cond)) for (const branch of cond) if (isPlainObject(branch)) scalarEqualities(branch, out);
+      continue;
     }
-    const test = compileFieldTest(filter[key]);
-    if (!test) {
-      mingo = new Query(filter, MINGO_OPTIONS);
-      return slow;
+    if (key.startsWith('$') || key.includes('.')) continue;
+    if (isScalar(cond) && !Number.isNaN(cond)) out.set(key, cond);
+    else if (isPlainObject(cond) && Object.keys(cond).length === 1 && isScalar(cond['$eq']) && !Number.isNaN(cond['$eq'])) {
+      out.set(key, cond['$eq']);
     }
-    fields.push({ key, test });
   }
-  return (doc) => {
-    for (const { key, test } of fields) {
-      const value = doc[key];
-      if (value !== null && typeof value === 'object') return slow(doc);
-      if (!test(value)) return false;
-    }
-    return true;
-  };
+  return out;
 }
 
 /** `_id` values a filter is restricted to, if it names them by equality or `$in`. */
@@ -383,12 +466,18 @@ function assertReplacement(replacement: unknown): asserts replacement is Plain {
  * Applies an update to `doc` (a private copy, mutated in place). Returns
  * whether anything changed. `$setOnInsert` applies only when inserting.
  */
+/** Whether an update only sets, unsets or increments top-level fields (the fast path of applyUpdate). */
+function isTopLevelUpdate(update: Update): boolean {
+  for (const op of Object.keys(update)) {
+    if (!FAST_UPDATE_OPS.has(op)) return false;
+    for (const f of Object.keys(update[op] as Plain)) if (f.includes('.') || f.startsWith('$')) return false;
+  }
+  return true;
+}
+
 function applyUpdate(doc: Plain, update: Update, inserting: boolean): boolean {
   const ops = Object.keys(update);
-  const fast = ops.every(
-    (op) => FAST_UPDATE_OPS.has(op) && Object.keys(update[op] as Plain).every((f) => !f.includes('.') && !f.startsWith('$')),
-  );
-  if (fast) {
+  if (isTopLevelUpdate(update)) {
     const touched = new Set<string>();
     for (const op of ops) {
       for (const field of Object.keys(update[op] as Plain)) {
@@ -510,11 +599,11 @@ function seedFromFilter(filter: Filter): Plain {
 
 /** A function copying a stored document out, projected. */
 function makeProjector(projection: Projection | undefined): (doc: Plain) => Plain {
-  if (!projection || Object.keys(projection).length === 0) return (doc) => structuredClone(doc);
+  if (!projection || Object.keys(projection).length === 0) return (doc) => copyData(doc);
   const query = new Query({}, MINGO_OPTIONS);
   return (doc) => {
     const [result] = query.find<Plain>([doc], projection).all();
-    return structuredClone(result ?? {});
+    return copyData(result ?? {});
   };
 }
 
@@ -530,10 +619,109 @@ interface UniqueIndex {
   entries: Map<string, string>;
 }
 
+/**
+ * A secondary index on one top-level field (the first field of a declared
+ * index, in practice `tenantId`): document keys by the field's scalar value,
+ * in insertion order. Documents whose field holds an array or a sub-document
+ * are kept apart in `irregular`; while there are any, equality lookups on the
+ * field fall back to a scan (MongoDB equality would look inside them).
+ */
+interface Partition {
+  buckets: Map<string, Set<string>>;
+  irregular: Set<string>;
+}
+
+/** The bucket of a value in a partition, or undefined for values that are neither scalar nor missing. */
+function partitionKey(value: unknown): string | undefined {
+  if (value === undefined || value === null) return 'z';
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+      return Number.isNaN(value) ? undefined : `n${Object.is(value, -0) ? 0 : value}`;
+    case 'boolean':
+      return value ? 'b1' : 'b0';
+    default:
+      return undefined;
+  }
+}
+
 class CollectionState {
   readonly docs = new Map<string, Plain>();
   readonly indexes = new Map<string, IndexSpec>();
   readonly unique: UniqueIndex[] = [];
+  readonly partitions = new Map<string, Partition>();
+
+  /** Adds a partition on `field` (idempotent), indexing the documents already stored. */
+  partitionBy(field: string): void {
+    if (field === '_id' || field.includes('.') || this.partitions.has(field)) return;
+    const partition: Partition = { buckets: new Map(), irregular: new Set() };
+    this.partitions.set(field, partition);
+    for (const [key, doc] of this.docs) this.enter(partition, key, doc[field]);
+  }
+
+  private enter(partition: Partition, key: string, value: unknown): void {
+    const bucketKey = partitionKey(value);
+    if (bucketKey === undefined) {
+      partition.irregular.add(key);
+      return;
+    }
+    let bucket = partition.buckets.get(bucketKey);
+    if (!bucket) partition.buckets.set(bucketKey, (bucket = new Set()));
+    bucket.add(key);
+  }
+
+  private leave(partition: Partition, key: string, value: unknown): void {
+    const bucketKey = partitionKey(value);
+    if (bucketKey === undefined) {
+      partition.irregular.delete(key);
+      return;
+    }
+    const bucket = partition.buckets.get(bucketKey);
+    if (!bucket) return;
+    bucket.delete(key);
+    if (bucket.size === 0) partition.buckets.delete(bucketKey);
+  }
+
+  private repartition(key: string, prev: Plain | undefined, next: Plain | undefined): void {
+    for (const [field, partition] of this.partitions) {
+      const before = prev?.[field];
+      const after = next?.[field];
+      if (prev && next && before === after) continue;
+      if (prev) this.leave(partition, key, before);
+      if (next) this.enter(partition, key, after);
+    }
+  }
+
+  /**
+   * The keys of the only documents that can match `filter`, if an index
+   * narrows it: a unique index all of whose fields the filter fixes (at most
+   * one document), else the smallest partition bucket of a fixed field.
+   */
+  private candidates(filter: Filter): ReadonlySet<string> | readonly string[] | undefined {
+    if (this.partitions.size === 0 && this.unique.length === 0) return undefined;
+    const equalities = scalarEqualities(filter);
+    if (equalities.size === 0) return undefined;
+    for (const index of this.unique) {
+      if (index.partial) continue;
+      const values: unknown[] = [];
+      for (const parts of index.paths) {
+        if (parts.length !== 1 || !equalities.has(parts[0]!)) break;
+        values.push(encodeValue(equalities.get(parts[0]!)));
+      }
+      if (values.length !== index.paths.length) continue;
+      const owner = index.entries.get(JSON.stringify(values));
+      return owner === undefined ? [] : [owner];
+    }
+    let best: ReadonlySet<string> | undefined;
+    for (const [field, value] of equalities) {
+      const partition = this.partitions.get(field);
+      if (!partition || partition.irregular.size > 0) continue;
+      const bucket = partition.buckets.get(partitionKey(value)!) ?? EMPTY_KEYS;
+      if (!best || bucket.size < best.size) best = bucket;
+    }
+    return best;
+  }
 
   keysFor(index: UniqueIndex, doc: Plain): string[] {
     if (index.partial && !index.partial(doc)) return [];
@@ -589,6 +777,7 @@ class CollectionState {
     const keys = this.check(collection, key, doc);
     this.docs.set(key, doc);
     this.index(key, keys);
+    this.repartition(key, undefined, doc);
   }
 
   /** Swaps `next` in for `prev` (same _id). */
@@ -598,12 +787,14 @@ class CollectionState {
     this.unindex(key, prev);
     this.docs.set(key, next);
     this.index(key, keys);
+    this.repartition(key, prev, next);
   }
 
   remove(doc: Plain): void {
     const key = idKey(doc['_id']);
     this.unindex(key, doc);
     this.docs.delete(key);
+    this.repartition(key, doc, undefined);
   }
 
   /** Matching stored documents (references), in natural order. */
@@ -625,9 +816,20 @@ class CollectionState {
       yield* picked;
       return;
     }
+    const narrowed = this.candidates(filter);
+    if (narrowed) {
+      // Copied first: a caller may write between two pulls of this generator.
+      for (const key of [...narrowed]) {
+        const doc = this.docs.get(key);
+        if (doc && matcher(doc)) yield doc;
+      }
+      return;
+    }
     for (const doc of this.docs.values()) if (matcher(doc)) yield doc;
   }
 }
+
+const EMPTY_KEYS: ReadonlySet<string> = new Set<string>();
 
 function sameIndexSpec(a: IndexSpec, b: IndexSpec): boolean {
   return (
@@ -672,8 +874,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
     }
     const skip = options.skip ?? 0;
     const limit = options.limit ?? 0;
-    const comparator = options.sort ? makeComparator(options.sort) : undefined;
-    if (!comparator) {
+    if (!options.sort || Object.keys(options.sort).length === 0) {
       const out: Plain[] = [];
       let skipped = 0;
       for (const doc of state.match(filter)) {
@@ -686,8 +887,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
       }
       return out;
     }
-    const all = [...state.match(filter)];
-    all.sort(comparator);
+    const all = sortDocuments([...state.match(filter)], options.sort);
     return all.slice(skip, limit > 0 ? skip + limit : undefined);
   }
 
@@ -795,6 +995,8 @@ class MemoryCollection<T extends Document> implements Collection<T> {
       }
       if (spec.name === ID_INDEX) continue;
       const copy: IndexSpec = structuredClone(spec);
+      const first = Object.keys(copy.keys)[0];
+      if (first !== undefined) state.partitionBy(first);
       if (copy.unique) {
         const index: UniqueIndex = {
           spec: copy,
@@ -828,7 +1030,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
 
   private insertSync(document: T): void {
     if (!isPlainObject(document)) throw new Error('document must be an object');
-    const doc = structuredClone(document) as Plain;
+    const doc = copyData(document) as Plain;
     if (Object.keys(doc)[0] === '_id') {
       this.writable.insert(this.name, doc);
       return;
@@ -848,9 +1050,12 @@ class MemoryCollection<T extends Document> implements Collection<T> {
         targets.push(doc);
         if (!many) break;
       }
+      // Stored documents are never mutated, so an update confined to
+      // top-level fields may share the untouched sub-documents of `prev`.
+      const shallow = isTopLevelUpdate(update);
       for (const prev of targets) {
         matched++;
-        const next = structuredClone(prev);
+        const next = shallow ? { ...prev } : copyData(prev);
         if (!applyUpdate(next, update, false)) continue;
         if (!deepEqual(next['_id'], prev['_id'])) {
           throw new Error("Performing an update on the path '_id' would modify the immutable field '_id'");
@@ -876,7 +1081,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
     const state = this.state;
     if (state) {
       for (const prev of state.match(filter)) {
-        const body = structuredClone(replacement) as Plain;
+        const body = copyData(replacement) as Plain;
         if (body['_id'] !== undefined && !deepEqual(body['_id'], prev['_id'])) {
           throw new Error("the (immutable) field '_id' was found to have been altered");
         }
@@ -890,7 +1095,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
       compileFilter(filter);
     }
     if (!upsert) return { matchedCount: 0, modifiedCount: 0, upsertedCount: 0 };
-    const body = structuredClone(replacement) as Plain;
+    const body = copyData(replacement) as Plain;
     let id = body['_id'];
     if (id === undefined) {
       const seed = seedFromFilter(filter);

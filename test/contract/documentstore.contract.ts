@@ -567,6 +567,87 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
       });
     });
 
+    describe('queries answered through indexes (same results as a scan)', () => {
+      it('equality on the first field of an index: scalars, arrays, sub-documents, missing and null values, after updates and deletes', async () => {
+        const c = coll();
+        await c.createIndexes([{ keys: { tenant: 1, n: 1 }, name: 'tenant_n' }]);
+        await c.bulkWrite([
+          { insertOne: { document: { _id: '1', tenant: 'a', n: 1 } } },
+          { insertOne: { document: { _id: '2', tenant: 'b', n: 2 } } },
+          { insertOne: { document: { _id: '3', tenant: 'a', n: 3 } } },
+          { insertOne: { document: { _id: '4', n: 4 } } },
+          { insertOne: { document: { _id: '5', tenant: null, n: 5 } } },
+          { insertOne: { document: { _id: '6', tenant: 1, n: 6 } } },
+          { insertOne: { document: { _id: '7', tenant: '1', n: 7 } } },
+        ]);
+        expect(sortedIds(await c.find({ tenant: 'a' }))).toEqual(['1', '3']);
+        expect(sortedIds(await c.find({ tenant: { $eq: 'a' }, n: { $gt: 1 } }))).toEqual(['3']);
+        expect(sortedIds(await c.find({ $and: [{ tenant: 'a' }, { n: { $lt: 3 } }] }))).toEqual(['1']);
+        expect(sortedIds(await c.find({ tenant: null }))).toEqual(['4', '5']);
+        expect(sortedIds(await c.find({ tenant: 1 }))).toEqual(['6']);
+        expect(sortedIds(await c.find({ tenant: '1' }))).toEqual(['7']);
+        expect(await c.countDocuments({ tenant: 'zzz' })).toBe(0);
+
+        // An array or a sub-document in the field: equality looks inside arrays.
+        await c.insertOne({ _id: '8', tenant: ['a', 'c'], n: 8 });
+        await c.insertOne({ _id: '9', tenant: { x: 1 }, n: 9 });
+        expect(sortedIds(await c.find({ tenant: 'a' }))).toEqual(['1', '3', '8']);
+        expect(sortedIds(await c.find({ tenant: 'c' }))).toEqual(['8']);
+        expect(sortedIds(await c.find({ tenant: { x: 1 } }))).toEqual(['9']);
+        await c.deleteMany({ _id: { $in: ['8', '9'] } });
+
+        // Moving a document between values, and deleting.
+        await c.updateOne({ _id: '1' }, { $set: { tenant: 'b' } });
+        await c.replaceOne({ _id: '2' }, { _id: '2', tenant: 'a', n: 2 });
+        await c.deleteOne({ _id: '3' });
+        expect(sortedIds(await c.find({ tenant: 'a' }))).toEqual(['2']);
+        expect(sortedIds(await c.find({ tenant: 'b' }))).toEqual(['1']);
+        expect(await c.countDocuments({ tenant: 'a' })).toBe(1);
+      });
+
+      it('equality on every field of a unique compound index, arrays included', async () => {
+        const c = coll();
+        await c.createIndexes([{ keys: { t: 1, k: 1 }, name: 't_k', unique: true }]);
+        await c.insertOne({ _id: '1', t: 'a', k: 'x', v: 1 });
+        await c.insertOne({ _id: '2', t: 'a', k: ['y', 'z'], v: 2 });
+        await c.insertOne({ _id: '3', t: 'b', k: 'x', v: 3 });
+        expect(ids(await c.find({ t: 'a', k: 'x' }))).toEqual(['1']);
+        expect(ids(await c.find({ t: 'a', k: 'z' }))).toEqual(['2']);
+        expect(ids(await c.find({ $and: [{ t: 'b' }, { k: { $eq: 'x' } }] }))).toEqual(['3']);
+        expect(await c.find({ t: 'b', k: 'y' })).toEqual([]);
+        // The other conditions still apply to the one candidate.
+        expect(await c.find({ t: 'a', k: 'x', v: 2 })).toEqual([]);
+        const updated = await c.updateOne({ t: 'a', k: 'x' }, { $set: { k: 'w' } });
+        expect(updated.modifiedCount).toBe(1);
+        expect(await c.findOne({ t: 'a', k: 'x' })).toBeNull();
+        expect(await c.findOne({ t: 'a', k: 'w' })).toEqual({ _id: '1', t: 'a', k: 'w', v: 1 });
+      });
+
+      it('a sorted, limited page within one index value equals the same page of a scan', async () => {
+        const c = coll();
+        await c.createIndexes([{ keys: { tenant: 1, ns: 1, id: 1 }, name: 'page' }]);
+        const docs = [];
+        for (let i = 0; i < 60; i++)
+          docs.push({
+            insertOne: {
+              document: {
+                _id: `d${i}`,
+                tenant: i % 3 === 0 ? 'other' : 'mine',
+                ns: `ns${i % 4}`,
+                id: `f${(i * 7) % 60}`,
+                gone: i % 5 === 0,
+              },
+            },
+          });
+        await c.bulkWrite(docs);
+        const page = await c.find({ $and: [{ gone: false }], tenant: 'mine' }, { sort: { ns: 1, id: -1 }, skip: 2, limit: 10 });
+        const all = (await c.find({})).filter((d) => d['tenant'] === 'mine' && d['gone'] === false);
+        all.sort((a, b) => String(a['ns']).localeCompare(String(b['ns'])) || String(b['id']).localeCompare(String(a['id'])));
+        expect(ids(page)).toEqual(ids(all.slice(2, 12)));
+        expect(await c.countDocuments({ $and: [{ gone: false }], tenant: 'mine' })).toBe(all.length);
+      });
+    });
+
     describe('bulkWrite', () => {
       it('applies every kind of operation and counts them', async () => {
         const c = await people();
