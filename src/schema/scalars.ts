@@ -14,11 +14,24 @@ function parseDate(value: unknown): Date {
   return new Date(value);
 }
 
-/** ISO-8601 on the wire; a Date in resolvers' arguments; ISO strings or Dates in answers. */
+/** What `Date#toISOString` produces for years 0000-9999: such strings are already in their wire form. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function serializeDate(value: unknown): string {
+  if (typeof value === 'string' && CANONICAL.test(value)) return value;
+  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
+}
+
+/**
+ * ISO-8601 on the wire; a Date in resolvers' arguments; ISO strings or Dates
+ * in answers. Read models store `toISOString()` output, which is passed
+ * through as is (parsing and re-formatting every timestamp of a page showed
+ * in profiles).
+ */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   description: 'ISO-8601 date-time',
-  serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),
+  serialize: serializeDate,
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
 });
