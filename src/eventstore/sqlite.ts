@@ -148,7 +148,17 @@ export class SqliteEventStore implements EventStore {
     readAllPrefixByStream: Database.Statement<[number, string, string, number], EventRow>;
     readAllPrefixUnbounded: Database.Statement<[number, string, number], EventRow>;
     head: Database.Statement<[], { head: number | null }>;
+    dataVersion: Database.Statement<[], number>;
   };
+  /** The newest position this connection has read or committed. */
+  private knownHead = 0;
+  /**
+   * SQLite's `data_version` when this connection last read the log: it
+   * changes when another connection (another process) commits. While it has
+   * not changed, nothing beyond `knownHead` can exist that this process did
+   * not commit itself, and so did not cache.
+   */
+  private seenDataVersion = 0;
 
   constructor(
     readonly filePath: string,
@@ -199,7 +209,10 @@ export class SqliteEventStore implements EventStore {
       ),
       readAllPrefixUnbounded: this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? AND stream >= ? ORDER BY position LIMIT ?`),
       head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
+      dataVersion: this.db.prepare<[], number>('PRAGMA data_version').pluck(true),
     };
+    this.knownHead = this.stmt.head.get()?.head ?? 0;
+    this.seenDataVersion = this.stmt.dataVersion.get() ?? 0;
 
     const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
       const retried = this.findRetry(stream, events);
@@ -300,6 +313,7 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     this.remember(this.uncommitted);
+    for (const event of this.uncommitted) if (event.position > this.knownHead) this.knownHead = event.position;
     this.uncommitted = [];
     let wrote = false;
     outcomes.forEach((outcome, i) => {
@@ -341,25 +355,38 @@ export class SqliteEventStore implements EventStore {
     if (maxCount === 0) return [];
     const cached = this.fromCache(after, maxCount, streamPrefix);
     if (cached.complete) return cached.events;
-    if (cached.last > after) {
-      const rest = await this.readAll({ after: cached.last, maxCount: maxCount - cached.events.length, streamPrefix });
-      return [...cached.events, ...rest];
+    // The usual tail read of a projection: the cache reaches the head, and
+    // only another process could have written more. A pragma answers that
+    // for a third of the price of an (empty) range query, once per projection
+    // per append.
+    if (cached.last >= this.knownHead) {
+      const version = this.query('reading the data version', () => this.stmt.dataVersion.get() ?? 0);
+      if (version === this.seenDataVersion) return cached.events;
+      // Another connection committed. Learn the head it left (after taking
+      // the version: a commit in between is then both counted and flagged
+      // again), so that no reader behind it takes the shortcut above.
+      this.seenDataVersion = version;
+      const head = this.query('reading the head position', () => this.stmt.head.get()?.head ?? 0);
+      if (head > this.knownHead) this.knownHead = head;
     }
+    const from = cached.last;
+    const count = maxCount - cached.events.length;
     const rows = this.query('reading all events', () => {
-      if (streamPrefix === '') return this.stmt.readAll.all(after, maxCount);
-      if (TENANT_PREFIX.test(streamPrefix)) return this.stmt.readAllTenant.all(streamPrefix, after, maxCount);
+      if (streamPrefix === '') return this.stmt.readAll.all(from, count);
+      if (TENANT_PREFIX.test(streamPrefix)) return this.stmt.readAllTenant.all(streamPrefix, from, count);
       const upper = prefixUpperBound(streamPrefix);
-      if (upper === undefined) return this.stmt.readAllPrefixUnbounded.all(after, streamPrefix, maxCount);
+      if (upper === undefined) return this.stmt.readAllPrefixUnbounded.all(from, streamPrefix, count);
       // Near the head (a live subscription polling, a projection keeping up),
-      // walking the log from `after` touches only the few newest rows. Far
+      // walking the log from `from` touches only the few newest rows. Far
       // behind (replaying, say, one category of a big log), walking the
       // prefix's streams touches only their rows. SQLite cannot tell which.
-      const behind = (this.stmt.head.get()?.head ?? 0) - after;
+      const behind = (this.stmt.head.get()?.head ?? 0) - from;
       return behind <= LOG_WALK_MAX_ROWS
-        ? this.stmt.readAllPrefixByPosition.all(after, streamPrefix, upper, maxCount)
-        : this.stmt.readAllPrefixByStream.all(after, streamPrefix, upper, maxCount);
+        ? this.stmt.readAllPrefixByPosition.all(from, streamPrefix, upper, count)
+        : this.stmt.readAllPrefixByStream.all(from, streamPrefix, upper, count);
     });
-    return rows.map(toRecorded);
+    if (cached.events.length === 0) return rows.map(toRecorded);
+    return [...cached.events, ...rows.map(toRecorded)];
   }
 
   subscribeToAll(options: SubscribeOptions): EventSubscription {

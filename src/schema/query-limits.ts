@@ -145,6 +145,21 @@ function withPageSizes(schema: GraphQLSchema, document: DocumentNode, variables:
 }
 
 /**
+ * The variables a document passes as `first`/`last` (on any field: a
+ * superset of what the cost reads). The cost of a document depends on its
+ * variables through these alone.
+ */
+export function pageSizeVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node: ArgumentNode) {
+      if (PAGE_ARGUMENTS.has(node.name.value) && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names].sort();
+}
+
+/**
  * Throws QUERY_TOO_COMPLEX (HTTP 400) when the document costs more than
  * `maxCost` under graphql-armor's model (2 per object, 1 per scalar, ×1.5
  * per level, × the page size of a connection), variables resolved.

@@ -8,46 +8,51 @@ import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
-import { checkCost, shapeRules, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import { checkCost, pageSizeVariables, shapeRules, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 
 /**
- * Cost needs the variables (`first: $n`), so it is checked once the operation
- * is known, before execution. Apollo hands the same parsed document for the
- * same query text, so the verdict is remembered per document and variables:
- * a frontend repeating its queries pays for the analysis once.
+ * Cost needs the variables that set page sizes (`first: $n`), so it is
+ * checked once the operation is known, before execution. Apollo hands the
+ * same parsed document for the same query text, so the verdict is remembered
+ * per document and the values of just those variables: a frontend repeating
+ * its queries, or a client sending the same mutation with new inputs, pays
+ * for the analysis once.
  */
 function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: number): ApolloServerPlugin<Context> {
-  const verdicts = new WeakMap<DocumentNode, Map<string, Error | null>>();
+  const verdicts = new WeakMap<DocumentNode, { pageVariables: string[]; byValues: Map<string, Error | null> }>();
   return {
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ document, request }) {
+          let cached = verdicts.get(document);
+          if (!cached) verdicts.set(document, (cached = { pageVariables: pageSizeVariables(document), byValues: new Map() }));
+          const variables: Record<string, unknown> = request.variables ?? {};
           let key: string | null = null;
           try {
-            key = JSON.stringify(request.variables ?? {});
+            key = JSON.stringify(
+              cached.pageVariables.map((name): unknown => (Object.prototype.hasOwnProperty.call(variables, name) ? variables[name] : null)),
+            );
           } catch {
             // Too deep to serialise (hostile input): not a cache key; variable coercion will refuse it.
           }
-          // Large variables (an input with a flow's source, say) are not worth keeping as keys.
           if (key === null || key.length > 2048) {
             checkCost(schema, document, request.variables, maxCost);
             return Promise.resolve();
           }
-          let byVariables = verdicts.get(document);
-          if (!byVariables) verdicts.set(document, (byVariables = new Map<string, Error | null>()));
-          if (!byVariables.has(key)) {
+          const { byValues } = cached;
+          if (!byValues.has(key)) {
             let refusal: Error | null = null;
             try {
               checkCost(schema, document, request.variables, maxCost);
             } catch (error) {
               refusal = error instanceof Error ? error : new Error(String(error));
             }
-            if (byVariables.size >= 256) byVariables.clear();
-            byVariables.set(key, refusal);
+            if (byValues.size >= 256) byValues.clear();
+            byValues.set(key, refusal);
           }
-          const refusal = byVariables.get(key);
+          const refusal = byValues.get(key);
           if (refusal) throw refusal;
           return Promise.resolve();
         },

@@ -217,6 +217,32 @@ describe('SqliteEventStore (sqlite only)', () => {
     await remote.done;
   });
 
+  it('tail reads served from the cache never hide another connection’s commits, for readers at any position', async () => {
+    const file = newFile();
+    const a = openStore(file, { pollIntervalMs: 60_000 });
+    const b = openStore(file, { pollIntervalMs: 60_000 });
+    const positions = async (store: SqliteEventStore, after: number, streamPrefix = '') =>
+      (await store.readAll({ after, maxCount: 100, streamPrefix })).map((e) => e.position);
+
+    await a.appendToStream('acme/a/1', [newEvent(1)], { expectedRevision: 'no_stream' }); // 1, by a
+    expect(await positions(a, 1)).toEqual([]); // a's shortcut: nothing beyond its own head
+    await b.appendToStream('acme/b/1', [newEvent(2), newEvent(3)], { expectedRevision: 'no_stream' }); // 2, 3 by b
+    await a.appendToStream('acme/a/1', [newEvent(4)], { expectedRevision: 0 }); // 4 by a: cached, but 2 and 3 are not
+    // A reader that has seen 1 must get b's events although a's cache ends at its own head.
+    expect(await positions(a, 1)).toEqual([2, 3, 4]);
+    // Another reader still behind, after the first one's read moved the version on.
+    expect(await positions(a, 0)).toEqual([1, 2, 3, 4]);
+    expect(await positions(a, 4)).toEqual([]);
+    await b.appendToStream('acme/b/1', [newEvent(5)], { expectedRevision: 1 }); // 5 by b
+    expect(await positions(a, 4, 'acme/')).toEqual([5]);
+    expect(await positions(a, 3)).toEqual([4, 5]);
+    expect(await positions(a, 5)).toEqual([]);
+    // And the other way round.
+    expect(await positions(b, 0)).toEqual([1, 2, 3, 4, 5]);
+    await a.appendToStream('acme/a/1', [newEvent(6)], { expectedRevision: 1 });
+    expect(await positions(b, 5)).toEqual([6]);
+  });
+
   it('several processes append to the same stream safely (IMMEDIATE transactions, busy timeout)', async () => {
     const file = newFile();
     const parent = openStore(file, { pollIntervalMs: 20 });
