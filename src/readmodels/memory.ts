@@ -614,6 +614,8 @@ function makeProjector(projection: Projection | undefined): (doc: Plain) => Plai
 interface UniqueIndex {
   spec: IndexSpec;
   paths: string[][];
+  /** Every path is a top-level field. */
+  flat: boolean;
   partial: Matcher | undefined;
   /** encoded key → idKey of the owning document */
   entries: Map<string, string>;
@@ -627,16 +629,17 @@ interface UniqueIndex {
  * field fall back to a scan (MongoDB equality would look inside them).
  */
 interface Partition {
-  buckets: Map<string, Set<string>>;
+  /** Keys of documents whose field holds a string, by that string. */
+  strings: Map<string, Set<string>>;
+  /** Keys of documents whose field holds another scalar or nothing, by `partitionKey`. */
+  others: Map<string, Set<string>>;
   irregular: Set<string>;
 }
 
-/** The bucket of a value in a partition, or undefined for values that are neither scalar nor missing. */
+/** The bucket of a non-string value in a partition, or undefined for values that are neither scalar nor missing. */
 function partitionKey(value: unknown): string | undefined {
   if (value === undefined || value === null) return 'z';
   switch (typeof value) {
-    case 'string':
-      return `s${value}`;
     case 'number':
       return Number.isNaN(value) ? undefined : `n${Object.is(value, -0) ? 0 : value}`;
     case 'boolean':
@@ -644,6 +647,13 @@ function partitionKey(value: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The map and key of a value's bucket, or undefined (irregular value). */
+function bucketOf(partition: Partition, value: unknown): [Map<string, Set<string>>, string] | undefined {
+  if (typeof value === 'string') return [partition.strings, value];
+  const key = partitionKey(value);
+  return key === undefined ? undefined : [partition.others, key];
 }
 
 class CollectionState {
@@ -655,32 +665,34 @@ class CollectionState {
   /** Adds a partition on `field` (idempotent), indexing the documents already stored. */
   partitionBy(field: string): void {
     if (field === '_id' || field.includes('.') || this.partitions.has(field)) return;
-    const partition: Partition = { buckets: new Map(), irregular: new Set() };
+    const partition: Partition = { strings: new Map(), others: new Map(), irregular: new Set() };
     this.partitions.set(field, partition);
     for (const [key, doc] of this.docs) this.enter(partition, key, doc[field]);
   }
 
   private enter(partition: Partition, key: string, value: unknown): void {
-    const bucketKey = partitionKey(value);
-    if (bucketKey === undefined) {
+    const at = bucketOf(partition, value);
+    if (!at) {
       partition.irregular.add(key);
       return;
     }
-    let bucket = partition.buckets.get(bucketKey);
-    if (!bucket) partition.buckets.set(bucketKey, (bucket = new Set()));
+    const [buckets, bucketKey] = at;
+    let bucket = buckets.get(bucketKey);
+    if (!bucket) buckets.set(bucketKey, (bucket = new Set()));
     bucket.add(key);
   }
 
   private leave(partition: Partition, key: string, value: unknown): void {
-    const bucketKey = partitionKey(value);
-    if (bucketKey === undefined) {
+    const at = bucketOf(partition, value);
+    if (!at) {
       partition.irregular.delete(key);
       return;
     }
-    const bucket = partition.buckets.get(bucketKey);
+    const [buckets, bucketKey] = at;
+    const bucket = buckets.get(bucketKey);
     if (!bucket) return;
     bucket.delete(key);
-    if (bucket.size === 0) partition.buckets.delete(bucketKey);
+    if (bucket.size === 0) buckets.delete(bucketKey);
   }
 
   private repartition(key: string, prev: Plain | undefined, next: Plain | undefined): void {
@@ -717,7 +729,8 @@ class CollectionState {
     for (const [field, value] of equalities) {
       const partition = this.partitions.get(field);
       if (!partition || partition.irregular.size > 0) continue;
-      const bucket = partition.buckets.get(partitionKey(value)!) ?? EMPTY_KEYS;
+      const [buckets, bucketKey] = bucketOf(partition, value)!;
+      const bucket = buckets.get(bucketKey) ?? EMPTY_KEYS;
       if (!best || bucket.size < best.size) best = bucket;
     }
     return best;
@@ -725,6 +738,19 @@ class CollectionState {
 
   keysFor(index: UniqueIndex, doc: Plain): string[] {
     if (index.partial && !index.partial(doc)) return [];
+    // Usual case: top-level fields holding scalars make exactly one key.
+    if (index.flat) {
+      const values: unknown[] = [];
+      for (const parts of index.paths) {
+        const value = doc[parts[0]!];
+        if (value !== null && typeof value === 'object') {
+          values.length = 0;
+          break;
+        }
+        values.push(encodeValue(value));
+      }
+      if (values.length === index.paths.length) return [JSON.stringify(values)];
+    }
     let combos: unknown[][] = [[]];
     for (const parts of index.paths) {
       const found = valuesAtPath(doc, parts);
@@ -1001,6 +1027,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
         const index: UniqueIndex = {
           spec: copy,
           paths: Object.keys(copy.keys).map((p) => p.split('.')),
+          flat: Object.keys(copy.keys).every((p) => !p.includes('.')),
           partial: copy.partialFilterExpression ? compileFilter(copy.partialFilterExpression) : undefined,
           entries: new Map(),
         };

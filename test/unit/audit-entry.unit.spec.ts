@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EVENT_CATALOG } from '../../src/events/catalog.js';
 import type { RecordedEvent } from '../../src/eventstore/port.js';
 import { csvField, csvHeader, csvRow, CSV_COLUMNS, exportChunks, ndjsonLine } from '../../src/application/audit-export.js';
 import { auditEntryOf, entryHash, sha256Hex, toDocument, toView, type AuditEntryView } from '../../src/projections/audit/audit-entry.js';
@@ -178,5 +180,90 @@ describe('audit export formats', () => {
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[0] ?? '')).toEqual(entry);
     expect(ndjsonLine(entry)).toBe(`${lines[0]}\n`);
+  });
+});
+
+describe('audit entry format is frozen', () => {
+  // Computed by the implementation of f224fab. Entries already stored must keep verifying, so an
+  // optimisation of the projection (or of canonicalJson) must never change a byte of this.
+  it('hashes and stores a known event exactly as before', () => {
+    const recorded = {
+      id: '6f1c1e9e-4a55-5b8e-9d57-0c0f1c2b3a4d',
+      type: 'FlowUpdated',
+      schemaVersion: 1,
+      data: {
+        namespace: 'company.team',
+        id: 'etl',
+        revision: 2,
+        changes: { source: { before: 'id: a', after: 'id: b' }, labels: { before: { z: '1', a: '2', '10': 'x', '9': 'y' }, after: null } },
+      },
+      metadata: {
+        tenantId: 'acme',
+        namespace: 'company.team',
+        actor: { type: 'USER', id: 'alice' },
+        correlationId: 'c-1',
+        commandId: 'c-1',
+        occurredAt: '2026-11-24T07:00:00.000Z',
+        ip: '10.0.0.1',
+        userAgent: 'curl/8',
+      },
+      streamName: 'acme/flow/company.team/etl',
+      streamRevision: 1,
+      position: 42,
+    } as RecordedEvent;
+    const entry = auditEntryOf(recorded, 'a'.repeat(64));
+    expect(entry.hash).toBe('d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d');
+    expect(entryHash(entry)).toBe(entry.hash);
+    expect(JSON.stringify(toDocument(entry))).toBe(
+      '{"_id":"6f1c1e9e-4a55-5b8e-9d57-0c0f1c2b3a4d","tenantId":"acme","namespace":"company.team","resourceType":"FLOW","resourceId":"company.team.etl","action":"UPDATE","eventType":"FlowUpdated","actor":{"type":"USER","id":"alice"},"occurredAt":"2026-11-24T07:00:00.000Z","correlationId":"c-1","ip":"10.0.0.1","userAgent":"curl/8","previousHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","hash":"d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d","position":42,"changesJson":"{\\"labels\\":{\\"after\\":null,\\"before\\":{\\"9\\":\\"y\\",\\"10\\":\\"x\\",\\"a\\":\\"2\\",\\"z\\":\\"1\\"}},\\"source\\":{\\"after\\":\\"id: b\\",\\"before\\":\\"id: a\\"}}"}',
+    );
+  });
+});
+
+describe('audit hash input', () => {
+  it('the projection’s hash equals SHA-256 of canonicalJson(entry without hash) for generated events', () => {
+    const key = fc.oneof(
+      fc.constantFrom('__proto__', 'constructor', '10', '9', '0', 'value', 'changes', 'Z', 'a', 'é', '\u{1F600}'),
+      fc.string(),
+    );
+    const data = fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }));
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }));
+    const types = Object.keys(EVENT_CATALOG);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...types),
+        fc.oneof(data, fc.record({ changes: data })),
+        fc.record({
+          namespace: fc.option(text, { nil: undefined }),
+          ip: fc.option(text, { nil: undefined }),
+          userAgent: fc.option(text, { nil: undefined }),
+        }),
+        fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: null }),
+        text,
+        (type, payload, optional, previousHash, actorId) => {
+          const recorded = {
+            ...event(type, payload),
+            metadata: {
+              tenantId: 'acme',
+              actor: { type: 'USER', id: actorId },
+              correlationId: 'corr',
+              commandId: 'cmd',
+              occurredAt: '2026-01-02T03:04:05.000Z',
+              ...optional,
+            },
+          } as RecordedEvent;
+          let entry: AuditEntryView;
+          try {
+            entry = auditEntryOf(recorded, previousHash);
+          } catch {
+            return; // a catalog resourceId() may refuse data that no real event carries
+          }
+          const { hash, ...content } = entry;
+          expect(hash).toBe(sha256Hex(canonicalJson(content)));
+          expect(entryHash(entry)).toBe(hash);
+        },
+      ),
+      { numRuns: 1500 },
+    );
   });
 });

@@ -3,7 +3,7 @@ import type { IndexSpec, WriteOperation } from '../../readmodels/port.js';
 import type { Projection, ProjectionTarget } from '../runtime/projection.js';
 import {
   AUDITED_EVENT_TYPES,
-  auditEntryOf,
+  auditRecordOf,
   chainOf,
   GENESIS,
   toDocument,
@@ -59,8 +59,8 @@ export const auditProjection: Projection = {
       const tenantId = chainOf(event);
       const head = chain.get(tenantId) ?? GENESIS;
       if (event.position <= head.position) continue;
-      const entry = auditEntryOf(event, head.hash);
-      inserts.push({ insertOne: { document: toDocument(entry) } });
+      const { entry, changesJson } = auditRecordOf(event, head.hash);
+      inserts.push({ insertOne: { document: toDocument(entry, changesJson) } });
       chain.set(tenantId, { hash: entry.hash, position: event.position });
       moved.add(tenantId);
     }
