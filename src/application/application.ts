@@ -7,7 +7,7 @@ import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
 import { accessDataAsOf } from './effective-permissions.js';
 import { CommandHandler, type HandleOptions, type HandleResult } from '../commands/handler.js';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import type { EventStore } from '../eventstore/port.js';
 import { upcasters as defaultUpcasters, type UpcasterRegistry } from '../events/upcasting.js';
 import { allProjections } from '../projections/index.js';
@@ -35,6 +35,16 @@ export interface ApplicationParts {
 
 /** Opens the stores the configuration names. */
 export async function openStores(config: Config): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault }> {
+  const events = await openEventStore(config);
+  const documents = await openDocumentStore(config).catch(async (error: unknown) => {
+    await events.close().catch(() => undefined);
+    throw error;
+  });
+  return { events, documents, vault: await openVault(config, documents) };
+}
+
+/** The event log the configuration names. */
+export async function openEventStore(config: Config): Promise<EventStore> {
   let events: EventStore;
   switch (config.eventStore) {
     case 'memory': {
@@ -57,15 +67,31 @@ export async function openStores(config: Config): Promise<{ events: EventStore; 
       break;
     }
   }
-  let documents: DocumentStore;
-  if (config.readModels === 'mongodb') {
-    const { MongoDocumentStore } = await import('../readmodels/mongodb.js');
-    documents = await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb);
-  } else {
+  return events;
+}
+
+/**
+ * The read models' store the configuration names. With MongoDB,
+ * TENANTRY_MONGODB_TRANSACTIONS=on and a server without transactions is a
+ * ConfigError naming the variable.
+ */
+export async function openDocumentStore(config: Config): Promise<DocumentStore> {
+  if (config.readModels !== 'mongodb') {
     const { MemoryDocumentStore } = await import('../readmodels/memory.js');
-    documents = new MemoryDocumentStore();
+    return new MemoryDocumentStore();
   }
-  return { events, documents, vault: await openVault(config, documents) };
+  const { MongoDocumentStore, MongoTransactionsUnsupportedError } = await import('../readmodels/mongodb.js');
+  try {
+    return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, { transactions: config.mongoTransactions });
+  } catch (error) {
+    if (error instanceof MongoTransactionsUnsupportedError) {
+      throw new ConfigError(
+        'TENANTRY_MONGODB_TRANSACTIONS',
+        `is on, but the MongoDB server does not offer transactions: ${error.reason}. Set it to auto or off, or use a replica set`,
+      );
+    }
+    throw error;
+  }
 }
 
 /**

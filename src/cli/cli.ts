@@ -35,6 +35,7 @@ async function serve(): Promise<void> {
       url: `http://${cfg.host}:${running.gateway.server.address() && (running.gateway.server.address() as { port: number }).port}`,
       eventStore: cfg.eventStore,
       readModels: cfg.readModels,
+      ...(cfg.readModels === 'mongodb' ? { mongoTransactions: running.app.documents.transactions === true } : {}),
     },
     'tenantry gateway listening',
   );
@@ -102,6 +103,11 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    // Found only once a store answers, e.g. TENANTRY_MONGODB_TRANSACTIONS=on and a server without transactions.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tenantry: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
     if (error instanceof DomainError) {
       process.stderr.write(`tenantry: ${error.code}: ${error.message}\n`);
       process.exit(1);

@@ -25,6 +25,12 @@ export interface Config {
   readModels: 'memory' | 'mongodb';
   mongoUri: string | null;
   mongoDb: string;
+  /**
+   * TENANTRY_MONGODB_TRANSACTIONS: multi-document transactions for projection
+   * batches where the server offers them (`auto`), required (`on`: refuse to
+   * start without them) or never (`off`).
+   */
+  mongoTransactions: 'auto' | 'on' | 'off';
   /** Where secret values are kept (TENANTRY_VAULT); defaults to mongodb when the read models are in MongoDB, else embedded. */
   vault: 'embedded' | 'mongodb';
   adminToken: string | null;
@@ -170,6 +176,13 @@ export function loadConfig(env: Env = process.env): Config {
   const mongoDb = optional(env, 'TENANTRY_MONGODB_DB') ?? 'tenantry';
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongoDb))
     throw new ConfigError('TENANTRY_MONGODB_DB', 'must be a database name of letters, digits, _ and -');
+  const mongoTransactions = oneOf(env, 'TENANTRY_MONGODB_TRANSACTIONS', ['auto', 'on', 'off'] as const, 'auto');
+  if (mongoTransactions === 'on' && readModels !== 'mongodb') {
+    throw new ConfigError(
+      'TENANTRY_MONGODB_TRANSACTIONS',
+      'on needs TENANTRY_READ_MODELS=mongodb (the in-memory read models have no transactions)',
+    );
+  }
   const vault = oneOf(env, 'TENANTRY_VAULT', ['embedded', 'mongodb'] as const, readModels === 'mongodb' ? 'mongodb' : 'embedded');
   if (vault === 'mongodb' && mongoUri === null) {
     throw new ConfigError('TENANTRY_VAULT', 'mongodb needs TENANTRY_MONGODB_URI (or use TENANTRY_VAULT=embedded)');
@@ -194,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     readModels,
     mongoUri,
     mongoDb,
+    mongoTransactions,
     vault,
     adminToken,
     masterKey: masterKey(env),

@@ -32,17 +32,38 @@
  * - unique indexes treat a missing field as distinct from every other missing
  *   field (MongoDB treats it as null, so two documents without the field
  *   collide). Not emulated; the contract declares it.
+ * - no transactions at all (see below).
+ *
+ * Transactions (`withTransaction`, the port's optional capability): MongoDB
+ * offers multi-document transactions on replica sets and sharded clusters
+ * only. At connect the `hello` answer decides: a replica set (`setName`) or a
+ * mongos (`msg: 'isdbgrid'`) with logical sessions (`logicalSessionTimeoutMinutes`)
+ * supports them; a standalone mongod and FerretDB (which answers `hello`
+ * without `setName`, and refuses `autocommit`) do not. `transactions: 'auto'`
+ * (the default) uses them where offered, `'on'` refuses to connect without
+ * them, `'off'` never uses them. Inside `withTransaction(fn)` every operation
+ * of every collection of this store finds the session through an
+ * AsyncLocalStorage, so callers (projections) pass nothing along.
+ *
+ * NOT VERIFIED HERE: the machine this adapter is developed on has no MongoDB
+ * replica set (only FerretDB), so the transactional path has only run through
+ * its detection and its fallbacks. The tests that exercise it against a real
+ * replica set run when TENANTRY_TEST_MONGODB_REPLSET_URI is set and say
+ * SKIPPED otherwise.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   MongoBulkWriteError,
   MongoClient,
   MongoClientClosedError,
+  MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
   type AnyBulkWriteOperation,
+  type ClientSession,
   type Collection as DriverCollection,
   type Db,
   type FindOptions as DriverFindOptions,
@@ -74,6 +95,7 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NOT_IMPLEMENTED = 238;
 const INTERNAL_ERROR = 1;
+const COMMAND_NOT_FOUND = 59;
 
 export interface MongoDocumentStoreOptions {
   /** How long an operation waits for a reachable server. Default 5000 ms. */
@@ -83,6 +105,20 @@ export interface MongoDocumentStoreOptions {
   appName?: string;
   /** Extra driver options, applied last. */
   clientOptions?: MongoClientOptions;
+  /**
+   * Multi-document transactions (TENANTRY_MONGODB_TRANSACTIONS): `auto`
+   * (default) where the server offers them, `on` to refuse a server without
+   * them (connect throws MongoTransactionsUnsupportedError), `off` never.
+   */
+  transactions?: TransactionMode;
+}
+
+export type TransactionMode = 'auto' | 'on' | 'off';
+
+export interface TransactionSupport {
+  supported: boolean;
+  /** Why (or why not), in words for a log line or an error message. */
+  reason: string;
 }
 
 export interface MongoServerInfo {
@@ -90,7 +126,76 @@ export interface MongoServerInfo {
   version: string;
   /** Set when the server is FerretDB. */
   ferretdbVersion?: string;
+  /** Whether the server offers multi-document transactions (from its `hello` answer). */
+  transactionSupport: TransactionSupport;
 }
+
+/** TENANTRY_MONGODB_TRANSACTIONS=on, and the server has no transactions. */
+export class MongoTransactionsUnsupportedError extends Error {
+  override readonly name = 'MongoTransactionsUnsupportedError';
+  constructor(readonly reason: string) {
+    super(`transactions were required, but this MongoDB server does not offer them: ${reason}`);
+  }
+}
+
+/**
+ * An operation inside a transaction failed and the transaction is lost (the
+ * server aborts a transaction at its first failed write), even if the caller
+ * caught that failure and went on. Never retried by the driver: the caller
+ * decides (the projection runner applies the batch again without one).
+ */
+export class TransactionAbortedError extends Error {
+  override readonly name = 'TransactionAbortedError';
+  constructor(cause: unknown) {
+    super(`the transaction was aborted by an earlier failure in it: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** MongoDB 4.0 (wire version 7) has replica-set transactions; 4.2 (wire version 8) sharded ones. */
+const WIRE_VERSION_REPLICA_SET_TRANSACTIONS = 7;
+const WIRE_VERSION_SHARDED_TRANSACTIONS = 8;
+
+/**
+ * Decides from a `hello` (or legacy `isMaster`) answer whether the server
+ * offers multi-document transactions. FerretDB is never taken for one that
+ * does, whatever it answers.
+ */
+export function detectTransactionSupport(hello: Record<string, unknown>, ferretdbVersion?: string): TransactionSupport {
+  if (ferretdbVersion !== undefined) {
+    return { supported: false, reason: `FerretDB ${ferretdbVersion} does not implement transactions` };
+  }
+  if (typeof hello['logicalSessionTimeoutMinutes'] !== 'number') {
+    return { supported: false, reason: 'the server has no logical sessions (hello: no logicalSessionTimeoutMinutes)' };
+  }
+  const wire = typeof hello['maxWireVersion'] === 'number' ? hello['maxWireVersion'] : 0;
+  if (typeof hello['setName'] === 'string') {
+    if (wire < WIRE_VERSION_REPLICA_SET_TRANSACTIONS) {
+      return { supported: false, reason: `replica set ${hello['setName']} runs a MongoDB older than 4.0 (wire version ${wire})` };
+    }
+    return { supported: true, reason: `replica set ${hello['setName']}` };
+  }
+  if (hello['msg'] === 'isdbgrid') {
+    if (wire < WIRE_VERSION_SHARDED_TRANSACTIONS) {
+      return { supported: false, reason: `sharded cluster (mongos) older than MongoDB 4.2 (wire version ${wire})` };
+    }
+    return { supported: true, reason: 'sharded cluster (mongos)' };
+  }
+  return {
+    supported: false,
+    reason:
+      'a standalone server: MongoDB offers transactions on replica sets and sharded clusters only (a single-node replica set will do)',
+  };
+}
+
+/** One attempt of one transaction: the session its operations join, until it ends. */
+interface TransactionScope {
+  session: ClientSession;
+  open: boolean;
+  /** The first failure inside the attempt: the server has aborted the transaction. */
+  failed: unknown;
+}
+
+const isTransient = (err: unknown): boolean => err instanceof MongoError && err.hasErrorLabel('TransientTransactionError');
 
 type Raw = Record<string, unknown> & { _id: unknown };
 
@@ -199,18 +304,34 @@ class MongoCollection<T extends Document> implements Collection<T> {
     return this.raw.collectionName;
   }
 
-  /** Every operation: fail fast while the server is known down (circuit breaker), and map driver errors to the port's. */
-  private async guarded<R>(operation: () => Promise<R>): Promise<R> {
+  /**
+   * Every operation: fail fast while the server is known down (circuit
+   * breaker), and map driver errors to the port's. Inside a transaction, also
+   * fail fast once the transaction is lost (see fail()).
+   */
+  private async guarded<R>(operation: (session: ClientSession | undefined) => Promise<R>): Promise<R> {
     this.store.failFast();
+    const scope = this.store.activeScope();
+    if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
     try {
-      return await operation();
+      return await operation(scope?.session);
     } catch (err) {
-      this.fail(err);
+      this.fail(err, scope);
     }
   }
 
-  private fail(err: unknown): never {
+  /**
+   * Maps and throws. Inside a transaction: an error labelled
+   * TransientTransactionError is thrown as the driver made it, so that the
+   * driver's withTransaction retries the whole transaction (the store maps
+   * whatever finally escapes it); any other failure is remembered, because
+   * the server has aborted the transaction even if the caller catches it.
+   */
+  private fail(err: unknown, within: TransactionScope | undefined = this.store.activeScope()): never {
+    const scope = within?.open ? within : undefined;
+    if (scope && isTransient(err)) throw err;
     const mapped = mapError(err, this.name);
+    if (scope) scope.failed ??= mapped;
     if (mapped instanceof DocumentStoreUnavailableError) this.store.markDown();
     throw mapped;
   }
@@ -270,22 +391,24 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options?: FindOptions): Promise<T | null> {
-    return this.guarded(async () => {
-      return (await this.raw.findOne(filter, findOptions(options))) as T | null;
+    return this.guarded(async (session) => {
+      return (await this.raw.findOne(filter, { ...findOptions(options), session })) as T | null;
     });
   }
 
   async find(filter: Filter, options?: FindOptions): Promise<T[]> {
-    return this.guarded(async () => {
-      return (await this.raw.find(filter, findOptions(options)).toArray()) as T[];
+    return this.guarded(async (session) => {
+      return (await this.raw.find(filter, { ...findOptions(options), session }).toArray()) as T[];
     });
   }
 
   stream(filter: Filter, options?: FindOptions): AsyncIterable<T> {
     const raw = this.raw;
-    const fail = (err: unknown): never => this.fail(err);
+    // The transaction (if any) of the caller, not of whoever pulls the next document.
+    const scope = this.store.activeScope();
+    const fail = (err: unknown): never => this.fail(err, scope);
     return (async function* () {
-      const cursor = raw.find(filter, findOptions(options));
+      const cursor = raw.find(filter, { ...findOptions(options), session: scope?.session });
       try {
         for await (const doc of cursor) yield doc as T;
       } catch (err) {
@@ -297,49 +420,49 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async countDocuments(filter: Filter): Promise<number> {
-    return this.guarded(async () => {
-      return await this.raw.countDocuments(filter);
+    return this.guarded(async (session) => {
+      return await this.raw.countDocuments(filter, { session });
     });
   }
 
   async insertOne(document: T): Promise<void> {
-    return this.guarded(async () => {
-      await this.raw.insertOne(document);
+    return this.guarded(async (session) => {
+      await this.raw.insertOne(document, { session });
     });
   }
 
   async updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.guarded(async () => {
+    return this.guarded(async (session) => {
       const upsert = options?.upsert ?? false;
-      const r = await this.raw.updateOne(this.upsertFilter(filter, upsert), update, { upsert });
+      const r = await this.raw.updateOne(this.upsertFilter(filter, upsert), update, { upsert, session });
       return updateResult(r);
     });
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
-    return this.guarded(async () => {
-      const r = await this.raw.updateMany(filter, update);
+    return this.guarded(async (session) => {
+      const r = await this.raw.updateMany(filter, update, { session });
       return updateResult(r);
     });
   }
 
   async replaceOne(filter: Filter, replacement: T, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.guarded(async () => {
+    return this.guarded(async (session) => {
       const upsert = options?.upsert ?? false;
-      const r = await this.raw.replaceOne(this.upsertFilter(filter, upsert), replacement, { upsert });
+      const r = await this.raw.replaceOne(this.upsertFilter(filter, upsert), replacement, { upsert, session });
       return updateResult(r);
     });
   }
 
   async deleteOne(filter: Filter): Promise<number> {
-    return this.guarded(async () => {
-      return (await this.raw.deleteOne(filter)).deletedCount;
+    return this.guarded(async (session) => {
+      return (await this.raw.deleteOne(filter, { session })).deletedCount;
     });
   }
 
   async deleteMany(filter: Filter): Promise<number> {
-    return this.guarded(async () => {
-      return (await this.raw.deleteMany(filter)).deletedCount;
+    return this.guarded(async (session) => {
+      return (await this.raw.deleteMany(filter, { session })).deletedCount;
     });
   }
 
@@ -357,8 +480,10 @@ class MongoCollection<T extends Document> implements Collection<T> {
     if (this.store.isFerretDB && operations.some((op) => 'updateOne' in op || 'updateMany' in op || 'replaceOne' in op)) {
       return this.bulkWriteSequentially(operations, ordered);
     }
+    const scope = this.store.activeScope();
+    if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
     try {
-      const r = await this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered });
+      const r = await this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered, session: scope?.session });
       return {
         insertedCount: r.insertedCount,
         matchedCount: r.matchedCount,
@@ -368,13 +493,16 @@ class MongoCollection<T extends Document> implements Collection<T> {
         duplicateKeyErrors: [],
       };
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) this.fail(err);
+      if (!(err instanceof MongoBulkWriteError)) this.fail(err, scope);
+      if (scope && isTransient(err)) throw err;
       const reported = err.writeErrors as WriteError | WriteError[] | undefined;
       const writeErrors: WriteError[] = Array.isArray(reported) ? reported : reported ? [reported] : [];
       const other = writeErrors.find(
         (w) => w.code !== DUPLICATE_KEY && !(w.code === INTERNAL_ERROR && /UNIQUE constraint failed/.test(w.errmsg ?? '')),
       );
+      if (scope) scope.failed ??= err;
       if (other || err.err || writeErrors.length === 0) throw err;
+      // Reported, not thrown, as everywhere; inside a transaction the server has aborted it nonetheless (scope.failed).
       return {
         insertedCount: err.result.insertedCount,
         matchedCount: err.result.matchedCount,
@@ -437,16 +565,33 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 }
 
+/** `hello`, or `isMaster` on servers older than 4.4.2 that do not know it. */
+async function hello(db: Db): Promise<Record<string, unknown>> {
+  try {
+    return await db.admin().command({ hello: 1 });
+  } catch (err) {
+    if (err instanceof MongoServerError && err.code === COMMAND_NOT_FOUND) return await db.admin().command({ isMaster: 1 });
+    throw err;
+  }
+}
+
 export class MongoDocumentStore implements DocumentStore {
   readonly kind = 'mongodb' as const;
   /** Set once the server has refused `renameCollection` with `dropTarget` (FerretDB). */
   private dropTargetUnsupported = false;
+  /** Whether withTransaction runs its function in a real transaction (the server offers them, and they are not turned off). */
+  readonly transactions: boolean;
+  /** The transaction attempt the current async context runs in, if any. Per store: a session belongs to one client. */
+  private readonly scopes = new AsyncLocalStorage<TransactionScope>();
 
   private constructor(
     private readonly client: MongoClient,
     readonly db: Db,
     readonly serverInfo: MongoServerInfo,
-  ) {}
+    readonly transactionMode: TransactionMode,
+  ) {
+    this.transactions = transactionMode !== 'off' && serverInfo.transactionSupport.supported;
+  }
 
   /**
    * Connects and verifies that the server answers. Throws
@@ -469,12 +614,63 @@ export class MongoDocumentStore implements DocumentStore {
       await client.connect();
       const db = client.db(dbName);
       const info = await db.admin().command({ buildInfo: 1 });
-      const serverInfo: MongoServerInfo = { version: String(info['version'] ?? 'unknown') };
-      if (typeof info['ferretdbVersion'] === 'string') serverInfo.ferretdbVersion = info['ferretdbVersion'];
-      return new MongoDocumentStore(client, db, serverInfo);
+      const ferretdbVersion = typeof info['ferretdbVersion'] === 'string' ? info['ferretdbVersion'] : undefined;
+      const mode = options.transactions ?? 'auto';
+      const transactionSupport: TransactionSupport =
+        mode === 'off' ? { supported: false, reason: 'not asked for' } : detectTransactionSupport(await hello(db), ferretdbVersion);
+      if (mode === 'on' && !transactionSupport.supported) throw new MongoTransactionsUnsupportedError(transactionSupport.reason);
+      const serverInfo: MongoServerInfo = { version: String(info['version'] ?? 'unknown'), transactionSupport };
+      if (ferretdbVersion !== undefined) serverInfo.ferretdbVersion = ferretdbVersion;
+      return new MongoDocumentStore(client, db, serverInfo, mode);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw mapError(err, '');
+    }
+  }
+
+  /** The open transaction attempt of the calling async context, if any. */
+  activeScope(): TransactionScope | undefined {
+    const scope = this.scopes.getStore();
+    return scope?.open ? scope : undefined;
+  }
+
+  /**
+   * Runs `fn` in one multi-document transaction (snapshot reads, majority
+   * commit) when `transactions` is true; otherwise just runs it. Every
+   * collection operation `fn` makes joins the transaction by itself. The
+   * driver runs `fn` again on a TransientTransactionError (a write conflict,
+   * a failover) and retries an unknown commit result, for up to 120 s; any
+   * other error aborts and is thrown, mapped like every error of this
+   * adapter. A call inside an open transaction joins it.
+   *
+   * NOT VERIFIED HERE: no replica set exists on the development machine; see
+   * the file comment.
+   */
+  async withTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.transactions || this.activeScope()) return fn();
+    this.failFast();
+    const session = this.client.startSession();
+    try {
+      return await session.withTransaction(
+        async () => {
+          const scope: TransactionScope = { session, open: true, failed: null };
+          try {
+            const result = await this.scopes.run(scope, fn);
+            // The caller caught a failure and went on: the server has aborted the transaction anyway.
+            if (scope.failed !== null) throw new TransactionAbortedError(scope.failed);
+            return result;
+          } finally {
+            scope.open = false;
+          }
+        },
+        { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } },
+      );
+    } catch (err) {
+      const mapped = mapError(err, '');
+      if (mapped instanceof DocumentStoreUnavailableError) this.markDown();
+      throw mapped;
+    } finally {
+      await session.endSession().catch(() => undefined);
     }
   }
 

@@ -104,6 +104,33 @@ export interface DocumentStore {
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional capability: multi-document transactions. True only when
+   * `withTransaction` really makes its writes atomic (MongoDB replica sets and
+   * sharded clusters). Adapters without them (memory; the mongodb adapter on
+   * FerretDB or a standalone mongod, or with TENANTRY_MONGODB_TRANSACTIONS=off)
+   * leave it out or set it false. Callers go through `transactionsOf()` and
+   * `inTransaction()` below, which treat a missing capability as false.
+   */
+  readonly transactions?: boolean;
+  /**
+   * Runs `fn` in one transaction: every collection operation `fn` makes (in
+   * its own async context, so callees need not pass anything along) commits
+   * together or not at all. The adapter may run `fn` again on a transient
+   * transaction error, so `fn` must only change state through this store
+   * (or do so idempotently). Without transactions it just runs `fn`.
+   */
+  withTransaction?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** Whether the store makes `inTransaction` atomic. */
+export function transactionsOf(store: DocumentStore): boolean {
+  return store.transactions === true && typeof store.withTransaction === 'function';
+}
+
+/** `fn` in one transaction where the store offers them; otherwise simply `fn()` (no atomicity). */
+export function inTransaction<T>(store: DocumentStore, fn: () => Promise<T>): Promise<T> {
+  return transactionsOf(store) && store.withTransaction ? store.withTransaction(fn) : fn();
 }
 
 export class DuplicateKeyError extends Error {

@@ -4,7 +4,15 @@
  * several test files (or runs) can share one database.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuplicateKeyError, type Collection, type Document, type DocumentStore, type WriteOperation } from '../../src/readmodels/port.js';
+import {
+  DuplicateKeyError,
+  inTransaction,
+  transactionsOf,
+  type Collection,
+  type Document,
+  type DocumentStore,
+  type WriteOperation,
+} from '../../src/readmodels/port.js';
 
 /** Known gaps of a particular server, declared by the factory (e.g. FerretDB 1.x). */
 export interface ContractLimitations {
@@ -851,6 +859,31 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
 
         await expect(store.renameCollection(coll('missing').name, coll('b').name)).rejects.toThrow();
         expect(sortedIds(await coll('b').find({}))).toEqual(['1']);
+      });
+    });
+
+    describe('transactions (optional capability)', () => {
+      it('inTransaction returns the value and passes the error on; a throw undoes the writes only where the store has transactions', async () => {
+        const docs = coll('tx');
+        await docs.insertOne({ _id: 'seed', v: 0 });
+        expect(
+          await inTransaction(store, async () => {
+            await docs.insertOne({ _id: 'a', v: 1 });
+            await docs.updateOne({ _id: 'seed' }, { $set: { v: 1 } });
+            return 'value';
+          }),
+        ).toBe('value');
+        expect(sortedIds(await docs.find({ v: 1 }))).toEqual(['a', 'seed']);
+
+        const boom = new Error('boom');
+        await expect(
+          inTransaction(store, async () => {
+            await docs.insertOne({ _id: 'b', v: 2 });
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        // With transactions the insert is undone; without (memory, FerretDB, a standalone mongod) it stays.
+        expect(sortedIds(await docs.find({}))).toEqual(transactionsOf(store) ? ['a', 'seed'] : ['a', 'b', 'seed']);
       });
     });
   });
