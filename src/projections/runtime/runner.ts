@@ -1,6 +1,13 @@
 import { EventStoreUnavailableError, type EventStore, type EventSubscription, type RecordedEvent } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
-import { DocumentStoreUnavailableError, type Collection, type Document, type DocumentStore } from '../../readmodels/port.js';
+import {
+  DocumentStoreUnavailableError,
+  inTransaction,
+  transactionsOf,
+  type Collection,
+  type Document,
+  type DocumentStore,
+} from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import { physicalName, targetFor } from './aliases.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
@@ -62,6 +69,17 @@ export interface ParkedEventDocument extends Document {
   parkedAt: string;
 }
 
+/** The checkpoint was not where this runner left it: another runner of the same projection moved it. */
+export class CheckpointMovedError extends Error {
+  override readonly name = 'CheckpointMovedError';
+  constructor(
+    readonly checkpointId: string,
+    readonly storedPosition: number | null,
+  ) {
+    super(`checkpoint ${checkpointId} moved concurrently to ${storedPosition ?? 'nothing'}`);
+  }
+}
+
 /** A projection failed on one event, and the failure is the event's, not a store's. */
 export class PoisonEventError extends Error {
   override readonly name = 'PoisonEventError';
@@ -83,6 +101,10 @@ const isOutage = (error: unknown): boolean => error instanceof DocumentStoreUnav
  * Runs one projection: catch up from its checkpoint, then follow the log.
  * A batch is applied, then its checkpoint is moved compare-and-set; a crash in
  * between re-delivers the batch, which the position guards make harmless.
+ * Where the document store offers transactions (MongoDB replica sets), the
+ * batch's writes and the checkpoint move are one transaction instead, so the
+ * read models never run ahead of their checkpoint; the position guards stay,
+ * and a batch that fails inside a transaction is applied again the plain way.
  */
 export class ProjectionRunner implements ProjectionTarget {
   private position = 0;
@@ -308,15 +330,17 @@ export class ProjectionRunner implements ProjectionTarget {
     const relevant = batch
       .filter((e) => e.position > this.position && this.projection.eventTypes.has(e.type))
       .map((e) => this.upcasters.upcast(e));
-    if (relevant.length > 0) {
-      try {
-        await this.projection.apply(relevant, this);
-      } catch (error) {
-        if (isOutage(error)) throw error;
-        await this.isolate(relevant, error);
+    if (!(relevant.length > 0 && transactionsOf(this.store) && (await this.applyInTransaction(relevant, last.position)))) {
+      if (relevant.length > 0) {
+        try {
+          await this.projection.apply(relevant, this);
+        } catch (error) {
+          if (isOutage(error)) throw error;
+          await this.isolate(relevant, error);
+        }
       }
+      await this.saveCheckpoint(last.position);
     }
-    await this.saveCheckpoint(last.position);
     this.error = null;
     this.failedAt = null;
     this.appliedEvents += relevant.length;
@@ -324,6 +348,42 @@ export class ProjectionRunner implements ProjectionTarget {
     if (lastRelevant) this.lastChangePosition = lastRelevant.position;
     for (const listener of this.appliedListeners) listener(relevant, last.position);
     this.resolveWaiters();
+  }
+
+  /**
+   * The batch's writes and the checkpoint move, as one transaction: a
+   * checkpoint moved by someone else (the compare-and-set fails) aborts the
+   * batch's writes with it. The store retries transient transaction errors.
+   * Returns false when the batch failed for a reason of its own (a poison
+   * event, a duplicate key from documents written past this checkpoint by a
+   * tenant rebuild, a transaction too large): nothing of it was written, and
+   * the caller applies it the plain way, where the position guards make
+   * re-application harmless and a poison event is isolated as always.
+   *
+   * NOT VERIFIED HERE: only a MongoDB replica set takes this path, and the
+   * development machine has none (FerretDB and the memory store have no
+   * transactions); test/integration/transactions.int.spec.ts runs it when
+   * TENANTRY_TEST_MONGODB_REPLSET_URI is set.
+   */
+  private async applyInTransaction(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
+    const from = this.position;
+    let updatedAt: string;
+    try {
+      updatedAt = await inTransaction(this.store, async () => {
+        await this.projection.apply(relevant, this);
+        return this.moveCheckpoint(from, position);
+      });
+    } catch (error) {
+      if (isOutage(error) || error instanceof CheckpointMovedError) throw error;
+      this.logger.warn(
+        { err: error, projection: this.projection.name, position },
+        'batch failed inside a transaction (nothing written); applying it without one',
+      );
+      return false;
+    }
+    this.position = position;
+    this.updatedAt = updatedAt;
+    return true;
   }
 
   /**
@@ -391,15 +451,21 @@ export class ProjectionRunner implements ProjectionTarget {
   }
 
   private async saveCheckpoint(position: number): Promise<void> {
+    const updatedAt = await this.moveCheckpoint(this.position, position);
+    this.position = position;
+    this.updatedAt = updatedAt;
+  }
+
+  /** Compare-and-set of the stored checkpoint from `from` to `to`; returns its new updatedAt. */
+  private async moveCheckpoint(from: number, to: number): Promise<string> {
     const updatedAt = new Date().toISOString();
-    const result = await this.checkpoints.updateOne({ _id: this.checkpointId, position: this.position }, { $set: { position, updatedAt } });
+    const result = await this.checkpoints.updateOne({ _id: this.checkpointId, position: from }, { $set: { position: to, updatedAt } });
     if (result.matchedCount === 0) {
       // Someone else moved the checkpoint (another runner of the same projection).
       // Continue from what is stored rather than overwrite it backwards.
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
-      throw new Error(`checkpoint ${this.checkpointId} moved concurrently to ${stored?.position ?? 'nothing'}`);
+      throw new CheckpointMovedError(this.checkpointId, stored?.position ?? null);
     }
-    this.position = position;
-    this.updatedAt = updatedAt;
+    return updatedAt;
   }
 }
