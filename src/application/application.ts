@@ -31,6 +31,12 @@ export interface ApplicationParts {
   roles?: RoleLookup;
   /** Default: an in-memory vault that lives as long as the Application (tests that never touch secrets). */
   vault?: SecretVault;
+  /**
+   * Whether this process applies projections (`embedded`) or only follows the
+   * shared checkpoints (`off`). Default: `config.projector`. The `tenantry
+   * project` process says `embedded` whatever the environment says.
+   */
+  projector?: 'embedded' | 'off';
 }
 
 /** Opens the stores the configuration names. */
@@ -132,9 +138,11 @@ export class Application {
     const projections = parts.projections ?? allProjections();
     this.readModels = new ReadModels(parts.documents, projections);
     // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.
+    // With the projector off, this process only ever stands by: a `tenantry project` process applies.
     const runnerOptions = {
       onPoison: parts.config.projectionOnPoison,
       ...(parts.documents.kind === 'mongodb' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
+      ...((parts.projector ?? parts.config.projector) === 'off' ? { followOnly: true } : {}),
     };
     this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
     this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));

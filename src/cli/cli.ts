@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerAuditCommands } from './audit.js';
 import { registerEventCommands } from './events.js';
+import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
@@ -35,6 +36,7 @@ async function serve(): Promise<void> {
       url: `http://${cfg.host}:${running.gateway.server.address() && (running.gateway.server.address() as { port: number }).port}`,
       eventStore: cfg.eventStore,
       readModels: cfg.readModels,
+      projector: cfg.projector,
       ...(cfg.readModels === 'mongodb' ? { mongoTransactions: running.app.documents.transactions === true } : {}),
     },
     'tenantry gateway listening',
@@ -96,6 +98,7 @@ export async function runCli(argv: string[]): Promise<void> {
       });
     });
 
+  registerProjectCommand(program, config);
   registerProjectionCommands(program, config);
   registerEventCommands(program, config);
   registerAuditCommands(program, withApplication);

@@ -31,6 +31,12 @@ export interface Config {
    * start without them) or never (`off`).
    */
   mongoTransactions: 'auto' | 'on' | 'off';
+  /**
+   * TENANTRY_PROJECTOR: `embedded` (a gateway applies projections itself,
+   * under the lease with MongoDB read models) or `off` (it only follows the
+   * shared checkpoints; a `tenantry project` process applies).
+   */
+  projector: 'embedded' | 'off';
   /** Where secret values are kept (TENANTRY_VAULT); defaults to mongodb when the read models are in MongoDB, else embedded. */
   vault: 'embedded' | 'mongodb';
   adminToken: string | null;
@@ -183,6 +189,19 @@ export function loadConfig(env: Env = process.env): Config {
       'on needs TENANTRY_READ_MODELS=mongodb (the in-memory read models have no transactions)',
     );
   }
+  const projector = oneOf(env, 'TENANTRY_PROJECTOR', ['embedded', 'off'] as const, 'embedded');
+  if (projector === 'off' && readModels !== 'mongodb') {
+    throw new ConfigError(
+      'TENANTRY_PROJECTOR',
+      'off needs TENANTRY_READ_MODELS=mongodb: in-memory read models live inside this gateway, so nobody else could project them',
+    );
+  }
+  if (projector === 'off' && eventStore === 'memory') {
+    throw new ConfigError(
+      'TENANTRY_PROJECTOR',
+      'off needs an event log other processes can read (TENANTRY_EVENT_STORE=sqlite or kurrentdb), not memory',
+    );
+  }
   const vault = oneOf(env, 'TENANTRY_VAULT', ['embedded', 'mongodb'] as const, readModels === 'mongodb' ? 'mongodb' : 'embedded');
   if (vault === 'mongodb' && mongoUri === null) {
     throw new ConfigError('TENANTRY_VAULT', 'mongodb needs TENANTRY_MONGODB_URI (or use TENANTRY_VAULT=embedded)');
@@ -208,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     mongoUri,
     mongoDb,
     mongoTransactions,
+    projector,
     vault,
     adminToken,
     masterKey: masterKey(env),

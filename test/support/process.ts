@@ -78,3 +78,93 @@ export async function waitUntil(what: string, predicate: () => Promise<boolean>,
   }
   return Date.now() - started;
 }
+
+export interface ProjectorProcess {
+  child: ChildProcess;
+  /** Every JSON log line the process wrote to stdout so far. */
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line `predicate` accepts (one already written included). */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+/** A `tenantry project` process (tsx, no build step); resolves once it logged that it runs. */
+export async function startProjectorProcess(env: Record<string, string>): Promise<ProjectorProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'project'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env: { ...process.env, TENANTRY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const listeners = new Set<() => void>();
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line, notJson: true });
+      }
+    }
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const waitForLog = (predicate: (line: Record<string, unknown>) => boolean, timeoutMs: number) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = (): boolean => {
+        const found = logs.find(predicate);
+        if (!found) return false;
+        cleanup();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(`projector process: no matching log line within ${timeoutMs} ms; got ${JSON.stringify(logs.map((l) => l['msg']))}`),
+        );
+      }, timeoutMs);
+      const onExit = (): void => {
+        if (check()) return;
+        cleanup();
+        reject(new Error(`projector process exited (${child.exitCode ?? child.signalCode}) before the expected log line`));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        child.off('exit', onExit);
+      };
+      listeners.add(check);
+      child.once('exit', onExit);
+      check();
+    });
+  const projector = { child, logs, waitForLog, exited };
+  await waitForLog((l) => l['msg'] === 'tenantry projector running', 30_000);
+  return projector;
+}
+
+/** Runs the CLI once to its end: exit code and stderr. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tenantry ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}

@@ -50,6 +50,13 @@ export interface RunnerOptions {
   /** How often a standby re-reads the shared checkpoint. Default 100 ms. */
   standbyPollMs?: number;
   /**
+   * Never apply: stand by for good and follow the shared checkpoint, which
+   * another process moves (a gateway with TENANTRY_PROJECTOR=off beside a
+   * `tenantry project` process). Batches handed to applyBatch (rebuilds) are
+   * still applied.
+   */
+  followOnly?: boolean;
+  /**
    * An event the projection cannot apply (it throws, and the store is up):
    * `stop` (default) stops there and reports it; `park` records it in
    * `projection_parked` and goes on. Never skipped silently.
@@ -121,6 +128,8 @@ export class ProjectionRunner implements ProjectionTarget {
   private readonly appliedListeners = new Set<(events: readonly RecordedEvent[], position: number) => void>();
   private readonly lease: ProjectionLease | null;
   private role: 'active' | 'standby' = 'active';
+  /** This runner has held its lease since it last stood by (to log an acquisition once). */
+  private holding = false;
   /** Events this runner itself applied (not those a lease holder elsewhere applied). */
   appliedEvents = 0;
   /**
@@ -153,8 +162,9 @@ export class ProjectionRunner implements ProjectionTarget {
     return () => this.appliedListeners.delete(listener);
   }
 
+  /** True when this runner does not simply apply on its own: it holds a lease first, or only follows. */
   get usesLease(): boolean {
-    return this.lease !== null;
+    return this.lease !== null || this.options.followOnly === true;
   }
 
   collection<T extends Document = Document>(logicalName: string): Collection<T> {
@@ -249,13 +259,23 @@ export class ProjectionRunner implements ProjectionTarget {
     });
   }
 
-  /** Standby: another replica applies; follow its progress through the shared checkpoint. */
+  /**
+   * Standby: another replica applies; follow its progress through the shared
+   * checkpoint. Until the lease is worth trying again, or for good with
+   * `followOnly`.
+   */
   private async standBy(): Promise<void> {
     this.role = 'standby';
+    this.holding = false;
     const pollMs = this.options.standbyPollMs ?? 100;
-    const retryLeaseAt = Date.now() + (this.lease?.ttlMs ?? 0) / 4;
+    const retryLeaseAt = this.options.followOnly ? Number.POSITIVE_INFINITY : Date.now() + (this.lease?.ttlMs ?? 0) / 4;
     while (this.running && Date.now() < retryLeaseAt) {
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
+      // The store answers again: a failure recorded before (an outage while following) is over.
+      if (this.error !== null) {
+        this.error = null;
+        this.failedAt = null;
+      }
       if (stored && stored.position > this.position) {
         this.position = stored.position;
         this.lastChangePosition = stored.position;
@@ -290,10 +310,17 @@ export class ProjectionRunner implements ProjectionTarget {
     while (this.running) {
       let stopRenewing = (): void => undefined;
       try {
-        if (this.lease && !(await this.lease.tryAcquire())) {
+        if (this.options.followOnly || (this.lease && !(await this.lease.tryAcquire()))) {
           await this.standBy();
           continue;
         }
+        if (this.lease && !this.holding) {
+          this.logger.info(
+            { projection: this.projection.name, owner: this.lease.owner, position: this.position },
+            'projection lease acquired; applying',
+          );
+        }
+        this.holding = true;
         this.role = 'active';
         if (this.lease) await this.reloadCheckpoint();
         // stop() may have come while we awaited the store: a subscription opened now would never be closed.

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const mongo = { TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'mongodb', TENANTRY_MONGODB_URI: 'mongodb://localhost:27017/' };
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('TENANTRY_MONGODB_TRANSACTIONS and TENANTRY_PROJECTOR', () => {
+  it('default to auto and embedded', () => {
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused' })).toMatchObject({ mongoTransactions: 'auto', projector: 'embedded' });
+    expect(loadConfig({ ...mongo, TENANTRY_MONGODB_TRANSACTIONS: 'off', TENANTRY_PROJECTOR: 'off' })).toMatchObject({
+      mongoTransactions: 'off',
+      projector: 'off',
+    });
+  });
+
+  it('refuse unknown values, naming the variable', () => {
+    expect(refusal({ ...mongo, TENANTRY_MONGODB_TRANSACTIONS: 'yes' }).variable).toBe('TENANTRY_MONGODB_TRANSACTIONS');
+    expect(refusal({ ...mongo, TENANTRY_PROJECTOR: 'external' }).variable).toBe('TENANTRY_PROJECTOR');
+  });
+
+  it('refuse the projector off where nobody else could project, and transactions on without MongoDB', () => {
+    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
+      /^TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=mongodb/,
+    );
+    expect(refusal({ ...mongo, TENANTRY_EVENT_STORE: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
+      /^TENANTRY_PROJECTOR: off needs an event log other processes can read/,
+    );
+    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_MONGODB_TRANSACTIONS: 'on' }).variable).toBe(
+      'TENANTRY_MONGODB_TRANSACTIONS',
+    );
+  });
+});
