@@ -15,6 +15,12 @@ function projectionArg(value: string): string {
   return value;
 }
 
+function positiveIntArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
+  return n;
+}
+
 /** Ctrl-C stops a rebuild at the next batch boundary: its checkpoint is saved and the next run resumes. */
 function abortOnInterrupt(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -64,9 +70,16 @@ export function registerProjectionCommands(program: Command, config: () => Confi
     .option('--projection <name>', 'only this projection', projectionArg)
     .option('--tenant <id>', "only this tenant's documents, rebuilt in place", tenantArg)
     .option('--blue-green', 'build a new generation beside the serving one and switch at the end (the default for full rebuilds)')
-    .action(async (opts: { projection?: string; tenant?: string; blueGreen?: boolean }) => {
+    .option(
+      '--staged',
+      'blue/green: build the new generation in memory and write it in bulk every --flush-every events (much faster into MongoDB; holds the generation in memory)',
+    )
+    .option('--flush-every <events>', 'with --staged: events between two writes of the staged generation (default 200000)', positiveIntArg)
+    .action(async (opts: { projection?: string; tenant?: string; blueGreen?: boolean; staged?: boolean; flushEvery?: number }) => {
       const cfg = config();
       if (opts.tenant && opts.blueGreen) throw new InvalidArgumentError('--blue-green rebuilds every tenant; leave out --tenant');
+      if (opts.tenant && opts.staged) throw new InvalidArgumentError('--staged applies to blue/green rebuilds; leave out --tenant');
+      if (opts.flushEvery !== undefined && !opts.staged) throw new InvalidArgumentError('--flush-every goes with --staged');
       if (cfg.readModels === 'memory') {
         process.stderr.write(
           'note: read models are in memory (the embedded default): every start rebuilds them from the log; this run only measures a rebuild.\n',
@@ -82,6 +95,7 @@ export function registerProjectionCommands(program: Command, config: () => Confi
             const bar = progress(opts.tenant ? `${name}@${opts.tenant}` : name);
             const options = {
               signal: interrupt.signal,
+              ...(opts.staged ? { staged: true, ...(opts.flushEvery ? { flushEvery: opts.flushEvery } : {}) } : {}),
               onProgress: (p: { read: number; position: number; head: number; eventsPerSecond: number; etaSeconds: number | null }) =>
                 bar.update(p.position, p.head, `${formatRate(p.eventsPerSecond)} ${formatEta(p.etaSeconds)}`),
             };

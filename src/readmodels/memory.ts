@@ -1181,6 +1181,16 @@ export class MemoryDocumentStore implements DocumentStore {
     return [...this.collections.keys()];
   }
 
+  /**
+   * @internal The stored documents of a collection by `_id` key, as
+   * references (never mutate them). A write replaces a document's reference,
+   * so comparing two snapshots by reference finds what changed between them
+   * (used by staged rebuilds, see projections/runtime/staging.ts).
+   */
+  snapshot(name: string): Map<string, Document> {
+    return new Map(this.collections.get(name)?.docs as Map<string, Document> | undefined);
+  }
+
   async renameCollection(from: string, to: string): Promise<void> {
     if (from === to) throw new Error(`cannot rename collection ${from} to itself`);
     const state = this.collections.get(from);

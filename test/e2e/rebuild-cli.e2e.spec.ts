@@ -67,7 +67,7 @@ function cli(args: string[], env: Record<string, string>, killWhen?: (stderr: st
 
 describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read models', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-rebuild-'));
-  const databases = [testDatabaseName('clean'), testDatabaseName('killed'), testDatabaseName('tenant')];
+  const databases = [testDatabaseName('clean'), testDatabaseName('killed'), testDatabaseName('tenant'), testDatabaseName('staged')];
   const tenantDataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-rebuild-tenant-'));
   const client = new MongoClient(uri ?? '');
   const env = (db: string, dir = dataDir): Record<string, string> => ({
@@ -116,6 +116,39 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     expect(read).toBeLessThan(20_000);
 
     expect(await namespaces(killedDb)).toEqual(await namespaces(cleanDb));
+  }, 240_000);
+
+  it('a staged rebuild killed after a flush and restarted ends equal to a clean rebuild', async () => {
+    // Runs after the first test, which seeded the log and built the clean database.
+    const [cleanDb = '', , , stagedDb = ''] = databases;
+    const args = ['projections', 'rebuild', '--projection', 'namespaces', '--staged', '--flush-every', '2000'];
+    const checkpoints = client.db(stagedDb).collection<{ _id: string; position: number }>('projection_checkpoints');
+    const flushed = async () => (await checkpoints.find({}).toArray()).find((c) => c._id.startsWith('namespaces_'))?.position ?? 0;
+    // Killed as soon as a flush moved its checkpoint: the flushed part is kept, the rest is replayed.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env(stagedDb) },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    let killedAt = 0;
+    for (let running = true; running;) {
+      killedAt = await flushed();
+      if (killedAt > 0) {
+        child.kill('SIGKILL');
+        running = false;
+      } else {
+        running = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 10))]);
+      }
+    }
+    expect(await exited).toBeNull();
+    expect(killedAt).toBeGreaterThanOrEqual(2000);
+    expect(killedAt).toBeLessThan(20_000);
+    const resumed = await cli(args, env(stagedDb));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const read = Number(/namespaces: (\d+) events in/.exec(resumed.stderr)?.[1]);
+    expect(read).toBeLessThan(20_000);
+    expect(await namespaces(stagedDb)).toEqual(await namespaces(cleanDb));
   }, 240_000);
 
   it("a tenant rebuild pauses a running gateway's projector, rewrites that tenant only, and hands back", async () => {

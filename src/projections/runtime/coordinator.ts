@@ -6,6 +6,7 @@ import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocum
 import { CHECKPOINTS, PARKED, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection } from './projection.js';
+import { StagedGeneration } from './staging.js';
 
 export interface ProjectionLag extends RunnerStatus {
   lagEvents: number;
@@ -46,6 +47,14 @@ export interface RebuildOptions {
   signal?: AbortSignal;
   onProgress?: (progress: RebuildProgress) => void;
   batchSize?: number;
+  /**
+   * Blue/green only: apply to an in-memory copy of the new generation and
+   * write it to the store every `flushEvery` events (default 200,000) and at
+   * the end (see staging.ts). Much faster into MongoDB; holds the
+   * generation's documents in memory meanwhile.
+   */
+  staged?: boolean;
+  flushEvery?: number;
 }
 
 export interface RebuildResult {
@@ -298,9 +307,39 @@ export class Projections {
       target = targetFor(slot.projection.version, generation);
       if (!(await this.aliases.startBuilding(name, alias, target))) throw new Error(`alias ${name} changed meanwhile; try again`);
     }
-    const runner = this.runnerFor(slot.projection, target, { lease: undefined });
-    await runner.prepare();
-    const outcome = await this.replay(runner, name, options);
+    let runner = this.runnerFor(slot.projection, target, { lease: undefined });
+    let outcome: Omit<RebuildResult, 'serving'>;
+    if (options.staged) {
+      // The new generation's indexes are built after its last flush: bulk
+      // inserts into unindexed collections, then one index build, beat
+      // maintaining every index on every insert (FerretDB: 1.6x for the
+      // audit log's seven). Uniqueness holds meanwhile: the in-memory copy
+      // has the indexes.
+      const physical = Object.keys(slot.projection.collections).map((logical) => physicalName(logical, target));
+      const staged = new StagedGeneration(this.store, physical, runner.checkpointId);
+      await staged.load();
+      const inMemory = new ProjectionRunner(this.events, staged.memory, slot.projection, this.upcasters, this.logger, {
+        ...this.runnerOptions,
+        target,
+        lease: undefined,
+      });
+      await inMemory.prepare();
+      const every = options.flushEvery ?? 200_000;
+      let unflushed = 0;
+      outcome = await this.replay(inMemory, name, options, undefined, async (applied) => {
+        unflushed += applied;
+        if (unflushed < every) return;
+        unflushed = 0;
+        await staged.flush();
+      });
+      await staged.flush(); // completed or stopped: what was applied is kept
+      // The real runner builds the indexes and reads the checkpoint the flush wrote.
+      runner = this.runnerFor(slot.projection, target, { lease: undefined });
+      if (outcome.completed) await runner.prepare();
+    } else {
+      await runner.prepare();
+      outcome = await this.replay(runner, name, options);
+    }
     if (!outcome.completed) return { ...outcome, serving: slot.serving };
     if (slot.live && slot.serving === alias.target) {
       // This process serves the projection: switch here, and keep applying to the new generation.
@@ -364,6 +403,7 @@ export class Projections {
     name: string,
     options: RebuildOptions,
     streamPrefix?: string,
+    afterBatch?: (applied: number) => Promise<void>,
   ): Promise<Omit<RebuildResult, 'serving'>> {
     const started = performance.now();
     let read = 0;
@@ -380,6 +420,7 @@ export class Projections {
       const last = batch.at(-1);
       if (!last) break;
       await runner.applyBatch(batch);
+      await afterBatch?.(batch.length);
       read += batch.length;
       after = last.position;
       const seconds = (performance.now() - started) / 1000;
