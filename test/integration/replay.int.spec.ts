@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { v4 as uuid } from 'uuid';
 import { Application } from '../../src/application/application.js';
 import { tenantDecider } from '../../src/aggregates/tenant/tenant.js';
@@ -112,6 +112,41 @@ describe('versioned read models and blue/green switches (real memory stores)', (
     await new Promise((r) => setTimeout(r, 200));
     expect(await documents.listCollections()).not.toContain('widgets_v1');
     await v2.stop();
+  });
+
+  it('two processes building the same new version both end up serving it (the one that loses the switch adopts it)', async () => {
+    const events = new MemoryEventStore();
+    await seed(events, 4000, ['t1']);
+    const documents = new MemoryDocumentStore();
+    const v1 = await open(events, documents, [widgets(1)]);
+    const created = (await events.readAll({ maxCount: 100_000 })).filter((e) => e.type === 'NamespaceCreated').length;
+    await v1.projections.stop();
+
+    // Two replicas deployed with version 2 at once, on the same stores: both build it, one switches the alias.
+    const deploy = () => {
+      const app = new Application({ config, logger: silentLogger(), events, documents, projections: [...allProjections(), widgets(2)] });
+      app.projections.switchGraceMs = 50;
+      return app;
+    };
+    const [a, b] = [deploy(), deploy()];
+    await Promise.all([a.start(), b.start()]);
+    await vi.waitFor(
+      () => {
+        expect(a.projections.servingTarget('widgets')).toBe('v2');
+        expect(b.projections.servingTarget('widgets')).toBe('v2');
+      },
+      { timeout: 10_000 },
+    );
+    // Past the grace period v1 is dropped; both still answer, from v2.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await documents.listCollections()).not.toContain('widgets_v1');
+    for (const app of [a, b]) {
+      const doc = await app.readModels.instanceCollection<WidgetDoc>('widgets').findOne({ _id: 't1' });
+      expect(doc?.count).toBe(created);
+      expect(doc?.ids).toHaveLength(created);
+    }
+    await a.projections.stop();
+    await b.projections.stop();
   });
 
   it('a blue/green rebuild keeps queries complete, switches, and keeps applying new events to the new generation', async () => {

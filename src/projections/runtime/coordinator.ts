@@ -233,7 +233,26 @@ export class Projections {
   private async switchSlot(slot: Slot, next: ProjectionRunner): Promise<void> {
     const previous = slot.serving;
     if (!(await this.aliases.switchTo(slot.projection.name, previous, next.target))) {
-      this.logger.warn({ projection: slot.projection.name }, 'alias changed by someone else; not switching');
+      const alias = await this.aliases.get(slot.projection.name);
+      if (alias?.target !== next.target) {
+        // Switched to something else: refreshAliases follows it; this generation is not wanted.
+        this.logger.warn(
+          { projection: slot.projection.name, alias: alias?.target ?? null },
+          'alias changed by someone else; not switching',
+        );
+        if (slot.building === next) {
+          slot.building = null;
+          await next.stop();
+        }
+        return;
+      }
+      // Another replica built the same generation and switched first: serve it too (it drops the old one).
+      const old = slot.live;
+      slot.serving = next.target;
+      slot.live = next;
+      slot.building = null;
+      await old?.stop();
+      this.logger.info({ projection: slot.projection.name, from: previous, to: next.target }, 'read model switched by another process');
       return;
     }
     const old = slot.live;
