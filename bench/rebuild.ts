@@ -183,7 +183,7 @@ if (mode === 'memory') {
   }
   console.log(`total ${total.toFixed(1)} s`);
 }
-console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`);
+console.log(`peak RSS ${(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20).toFixed(0)} MB`);
 await app.stop();
 await drop().catch(() => undefined);
 rmSync(dataDir, { recursive: true, force: true });

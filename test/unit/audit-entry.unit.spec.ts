@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_CATALOG } from '../../src/events/catalog.js';
 import type { RecordedEvent } from '../../src/eventstore/port.js';
 import { csvField, csvHeader, csvRow, CSV_COLUMNS, exportChunks, ndjsonLine } from '../../src/application/audit-export.js';
-import { auditEntryOf, entryHash, sha256Hex, toDocument, toView, type AuditEntryView } from '../../src/projections/audit/audit-entry.js';
+import {
+  auditDocumentOf,
+  auditEntryOf,
+  entryHash,
+  sha256Hex,
+  toDocument,
+  toView,
+  type AuditEntryView,
+} from '../../src/projections/audit/audit-entry.js';
 import { canonicalJson } from '../../src/shared/json.js';
 
 let position = 0;
@@ -214,6 +222,7 @@ describe('audit entry format is frozen', () => {
     const entry = auditEntryOf(recorded, 'a'.repeat(64));
     expect(entry.hash).toBe('d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d');
     expect(entryHash(entry)).toBe(entry.hash);
+    expect(JSON.stringify(auditDocumentOf(recorded, 'a'.repeat(64)))).toBe(JSON.stringify(toDocument(entry)));
     expect(JSON.stringify(toDocument(entry))).toBe(
       '{"_id":"6f1c1e9e-4a55-5b8e-9d57-0c0f1c2b3a4d","tenantId":"acme","namespace":"company.team","resourceType":"FLOW","resourceId":"company.team.etl","action":"UPDATE","eventType":"FlowUpdated","actor":{"type":"USER","id":"alice"},"occurredAt":"2026-11-24T07:00:00.000Z","correlationId":"c-1","ip":"10.0.0.1","userAgent":"curl/8","previousHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","hash":"d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d","position":42,"changesJson":"{\\"labels\\":{\\"after\\":null,\\"before\\":{\\"9\\":\\"y\\",\\"10\\":\\"x\\",\\"a\\":\\"2\\",\\"z\\":\\"1\\"}},\\"source\\":{\\"after\\":\\"id: b\\",\\"before\\":\\"id: a\\"}}"}',
     );

@@ -97,7 +97,15 @@ export const chainOf = (event: RecordedEvent): string => {
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function withoutFields(fields: Record<string, unknown>, hidden: ReadonlySet<string>): JsonValue {
-  return Object.fromEntries(Object.entries(fields).filter(([key]) => !hidden.has(key))) as JsonValue;
+  if (hidden.size === 0) return fields as JsonValue;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(fields)) {
+    if (hidden.has(key)) continue;
+    // (A data key named __proto__ must stay a key, as with Object.fromEntries, not set the prototype.)
+    if (key === '__proto__') Object.defineProperty(out, key, { value: fields[key], enumerable: true, writable: true, configurable: true });
+    else out[key] = fields[key];
+  }
+  return out as JsonValue;
 }
 
 /**
@@ -131,20 +139,21 @@ export function entryHash(entry: Omit<AuditEntryView, 'hash'> & { hash?: string 
 
 /** The entry an event produces, linked to the previous entry of its tenant's chain. */
 export function auditEntryOf(event: RecordedEvent, previousHash: string | null): AuditEntryView {
-  return auditRecordOf(event, previousHash).entry;
+  return toView(auditDocumentOf(event, previousHash));
 }
 
 /**
- * The entry and the canonical JSON of its `changes` (what the document
- * stores), computed once: the audit projection runs this for every event.
+ * The stored entry an event produces (the audit projection runs this for
+ * every event, the verifier through auditEntryOf). `changes` is serialized
+ * to canonical JSON once and never parsed back here: the hash input embeds
+ * that text as is (see hashInput).
  */
-export function auditRecordOf(event: RecordedEvent, previousHash: string | null): { entry: AuditEntryView; changesJson: string | null } {
+export function auditDocumentOf(event: RecordedEvent, previousHash: string | null): AuditEntryDocument {
   const info = EVENT_CATALOG[event.type] ?? UNKNOWN_TYPE;
   const data = isObject(event.data) ? event.data : {};
   const m = event.metadata;
-  const changesJson = serializeChanges(changesOf(event, info));
-  const content: Omit<AuditEntryView, 'hash'> = {
-    id: event.id,
+  const document: AuditEntryDocument = {
+    _id: event.id,
     tenantId: chainOf(event),
     namespace: m.namespace ?? null,
     resourceType: info.resourceType,
@@ -153,52 +162,51 @@ export function auditRecordOf(event: RecordedEvent, previousHash: string | null)
     eventType: event.type,
     actor: { type: m.actor.type, id: m.actor.id },
     occurredAt: m.occurredAt,
-    position: String(event.position),
     correlationId: m.correlationId,
-    // Through canonical JSON and back: the stored text parses to exactly what was hashed.
-    changes: parseJson(changesJson),
     ip: m.ip ?? null,
     userAgent: m.userAgent ?? null,
     previousHash,
+    hash: '',
+    position: event.position,
+    changesJson: serializeChanges(changesOf(event, info)),
   };
-  // Object.assign, not `{ ...content, hash }`: that spread costs microseconds per object on Node 20.
-  const entry: AuditEntryView = Object.assign(content, { hash: sha256Hex(canonicalContent(content)) });
-  return { entry, changesJson };
+  document.hash = sha256Hex(hashInput(document));
+  return document;
 }
 
 /**
- * `canonicalJson(content)` (the definition of the hash input, see entryHash)
- * without its generic key sorting, which was a fifth of a replay's time: the
- * keys are written here in sorted order, and `changes` was parsed from its
- * own canonical text, so its key order is canonical already. A unit test
- * holds the two equal on generated entries, and a frozen entry pins the
- * bytes.
+ * `canonicalJson(entry without hash)` (the definition of the hash input, see
+ * entryHash), written directly: keys in sorted order, and `changes` spliced
+ * in as its canonical text (which is exactly what canonicalJson writes for
+ * the parsed value: canonical JSON parses and re-serializes to itself). The
+ * generic key sort was a fifth of a replay's time. A property test holds the
+ * two equal on generated entries, and a frozen entry pins the bytes.
  */
-function canonicalContent(content: Omit<AuditEntryView, 'hash'>): string {
-  return JSON.stringify({
-    action: content.action,
-    actor: { id: content.actor.id, type: content.actor.type },
-    changes: content.changes,
-    correlationId: content.correlationId,
-    eventType: content.eventType,
-    id: content.id,
-    ip: content.ip,
-    namespace: content.namespace,
-    occurredAt: content.occurredAt,
-    position: content.position,
-    previousHash: content.previousHash,
-    resourceId: content.resourceId,
-    resourceType: content.resourceType,
-    tenantId: content.tenantId,
-    userAgent: content.userAgent,
+function hashInput(doc: AuditEntryDocument): string {
+  // 'action' < 'actor' < 'changes' < 'correlationId' < … in UTF-16 order.
+  const head = JSON.stringify({ action: doc.action, actor: { id: doc.actor.id, type: doc.actor.type } });
+  const tail = JSON.stringify({
+    correlationId: doc.correlationId,
+    eventType: doc.eventType,
+    id: doc._id,
+    ip: doc.ip ?? null,
+    namespace: doc.namespace ?? null,
+    occurredAt: doc.occurredAt,
+    position: String(doc.position),
+    previousHash: doc.previousHash ?? null,
+    resourceId: doc.resourceId,
+    resourceType: doc.resourceType,
+    tenantId: doc.tenantId,
+    userAgent: doc.userAgent ?? null,
   });
+  return `${head.slice(0, -1)},"changes":${doc.changesJson ?? 'null'},${tail.slice(1)}`;
 }
 
 const serializeChanges = (changes: JsonValue | null): string | null => (changes === null ? null : canonicalJson(changes));
 const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
-/** The stored form of an entry; `changesJson` when the caller has it already (see auditRecordOf). */
-export function toDocument(view: AuditEntryView, changesJson: string | null = serializeChanges(view.changes)): AuditEntryDocument {
+/** The stored form of an entry. */
+export function toDocument(view: AuditEntryView): AuditEntryDocument {
   return {
     _id: view.id,
     tenantId: view.tenantId,
@@ -215,7 +223,7 @@ export function toDocument(view: AuditEntryView, changesJson: string | null = se
     previousHash: view.previousHash,
     hash: view.hash,
     position: Number(view.position),
-    changesJson,
+    changesJson: serializeChanges(view.changes),
   };
 }
 

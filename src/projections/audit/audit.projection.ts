@@ -3,10 +3,9 @@ import type { IndexSpec, WriteOperation } from '../../readmodels/port.js';
 import type { Projection, ProjectionTarget } from '../runtime/projection.js';
 import {
   AUDITED_EVENT_TYPES,
-  auditRecordOf,
+  auditDocumentOf,
   chainOf,
   GENESIS,
-  toDocument,
   type AuditEntryDocument,
   type ChainHeadDocument,
   type ChainLink,
@@ -59,9 +58,9 @@ export const auditProjection: Projection = {
       const tenantId = chainOf(event);
       const head = chain.get(tenantId) ?? GENESIS;
       if (event.position <= head.position) continue;
-      const { entry, changesJson } = auditRecordOf(event, head.hash);
-      inserts.push({ insertOne: { document: toDocument(entry, changesJson) } });
-      chain.set(tenantId, { hash: entry.hash, position: event.position });
+      const document = auditDocumentOf(event, head.hash);
+      inserts.push({ insertOne: { document } });
+      chain.set(tenantId, { hash: document.hash, position: event.position });
       moved.add(tenantId);
     }
     if (inserts.length === 0) return;
