@@ -979,7 +979,7 @@ class MemoryCollection<T extends Document> implements Collection<T> {
       const op = operations[i]!;
       try {
         if ('insertOne' in op) {
-          this.insertSync(op.insertOne.document);
+          this.insertSync(op.insertOne.document, options.handOver === true);
           result.insertedCount++;
         } else if ('deleteOne' in op) {
           result.deletedCount += this.deleteSync(op.deleteOne.filter, false);
@@ -1055,9 +1055,9 @@ class MemoryCollection<T extends Document> implements Collection<T> {
 
   // --- synchronous cores (atomic) ---
 
-  private insertSync(document: T): void {
+  private insertSync(document: T, handedOver = false): void {
     if (!isPlainObject(document)) throw new Error('document must be an object');
-    const doc = copyData(document) as Plain;
+    const doc = handedOver ? (document as Plain) : (copyData(document) as Plain);
     if (Object.keys(doc)[0] === '_id') {
       this.writable.insert(this.name, doc);
       return;

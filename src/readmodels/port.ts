@@ -49,6 +49,13 @@ export interface BulkWriteOptions {
    * operation is attempted and failures are reported together.
    */
   ordered?: boolean;
+  /**
+   * The caller hands the inserted documents over: it will never touch them
+   * (or anything they reference) again. The memory store then keeps them as
+   * they are instead of copying them; servers ignore it. For projections
+   * that build each document from scratch (the audit log).
+   */
+  handOver?: boolean;
 }
 
 export interface BulkWriteResult {

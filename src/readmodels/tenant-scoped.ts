@@ -93,6 +93,7 @@ class ScopedCollection<T extends Document> implements TenantCollection<T> {
     if (given !== undefined && given !== this.tenantId) {
       throw new TenantScopeError(`document belongs to tenant ${JSON.stringify(given)}, not ${JSON.stringify(this.tenantId)}`);
     }
+    if (given === this.tenantId) return document; // the store copies it; no need for a second copy here
     return { ...document, [TENANT_FIELD]: this.tenantId };
   }
 

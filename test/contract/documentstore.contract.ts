@@ -656,6 +656,35 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
       });
     });
 
+    describe('bulkWrite with handOver', () => {
+      it('stores and answers exactly as without it, duplicates reported the same way', async () => {
+        const plain = coll('plain');
+        const handed = coll('handed');
+        await plain.createIndexes([{ keys: { k: 1 }, name: 'k_unique', unique: true }]);
+        await handed.createIndexes([{ keys: { k: 1 }, name: 'k_unique', unique: true }]);
+        const docs = () => [
+          { _id: 'a', k: 1, nested: { x: [1, 2] } },
+          { _id: 'b', k: 2, nested: { x: [] } },
+          { _id: 'c', k: 1, nested: { x: [3] } },
+        ];
+        const r1 = await plain.bulkWrite(
+          docs().map((document) => ({ insertOne: { document } })),
+          { ordered: false },
+        );
+        const r2 = await handed.bulkWrite(
+          docs().map((document) => ({ insertOne: { document } })),
+          { ordered: false, handOver: true },
+        );
+        expect(r2).toEqual(r1);
+        expect(r2.duplicateKeyErrors).toEqual([2]);
+        expect(await handed.find({}, { sort: { _id: 1 } })).toEqual(await plain.find({}, { sort: { _id: 1 } }));
+        // What is handed out is still a copy: changing it does not change the stored document.
+        const found = await handed.findOne({ _id: 'a' });
+        (found?.['nested'] as { x: number[] }).x.push(99);
+        expect(await handed.findOne({ _id: 'a' })).toEqual({ _id: 'a', k: 1, nested: { x: [1, 2] } });
+      });
+    });
+
     describe('bulkWrite', () => {
       it('applies every kind of operation and counts them', async () => {
         const c = await people();

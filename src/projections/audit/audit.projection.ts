@@ -65,7 +65,8 @@ export const auditProjection: Projection = {
     }
     if (inserts.length === 0) return;
     // Duplicates are entries a crashed attempt already wrote: identical by construction.
-    await target.collection<AuditEntryDocument>(AUDIT_LOGS).bulkWrite(inserts, { ordered: false });
+    // Handed over: each document was built here from strings and numbers and is not touched again.
+    await target.collection<AuditEntryDocument>(AUDIT_LOGS).bulkWrite(inserts, { ordered: false, handOver: true });
     const headWrites: WriteOperation<ChainHeadDocument>[] = [...moved].map((tenantId) => {
       const head = chain.get(tenantId) ?? GENESIS;
       return {
