@@ -94,6 +94,31 @@ export function prefixUpperBound(prefix: string): string | undefined {
   return undefined;
 }
 
+/** A row of `columns` in raw mode (an array, in column order): about half the cost of a row object per event. */
+type RawEventRow = [
+  position: number,
+  eventId: string,
+  stream: string,
+  revision: number,
+  type: string,
+  schemaVersion: number,
+  data: string,
+  metadata: string,
+];
+
+function fromRaw(row: RawEventRow): RecordedEvent {
+  return {
+    id: row[1],
+    type: row[4],
+    schemaVersion: row[5],
+    data: JSON.parse(row[6]) as unknown,
+    metadata: JSON.parse(row[7]) as EventMetadata,
+    streamName: row[2],
+    streamRevision: row[3],
+    position: row[0],
+  };
+}
+
 function toRecorded(row: EventRow): RecordedEvent {
   return {
     id: row.event_id,
@@ -142,11 +167,11 @@ export class SqliteEventStore implements EventStore {
     runFrom: Database.Statement<[string, number, number], { event_id: string; revision: number; position: number }>;
     insert: Database.Statement<[string, string, number, string, number, string, string]>;
     readStream: Database.Statement<[string, number, number], EventRow>;
-    readAll: Database.Statement<[number, number], EventRow>;
-    readAllTenant: Database.Statement<[string, number, number], EventRow>;
-    readAllPrefixByPosition: Database.Statement<[number, string, string, number], EventRow>;
-    readAllPrefixByStream: Database.Statement<[number, string, string, number], EventRow>;
-    readAllPrefixUnbounded: Database.Statement<[number, string, number], EventRow>;
+    readAll: Database.Statement<[number, number], RawEventRow>;
+    readAllTenant: Database.Statement<[string, number, number], RawEventRow>;
+    readAllPrefixByPosition: Database.Statement<[number, string, string, number], RawEventRow>;
+    readAllPrefixByStream: Database.Statement<[number, string, string, number], RawEventRow>;
+    readAllPrefixUnbounded: Database.Statement<[number, string, number], RawEventRow>;
     head: Database.Statement<[], { head: number | null }>;
     dataVersion: Database.Statement<[], number>;
   };
@@ -193,21 +218,34 @@ export class SqliteEventStore implements EventStore {
         'INSERT INTO events (event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       readStream: this.db.prepare(`SELECT ${columns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`),
-      readAll: this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
-      readAllTenant: this.db.prepare(
-        `SELECT ${columns} FROM events INDEXED BY events_tenant_position
+      // The log reads return raw rows (arrays): replays read every event through them.
+      readAll: this.db
+        .prepare<[number, number], RawEventRow>(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+        .raw(true),
+      readAllTenant: this.db
+        .prepare<[string, number, number], RawEventRow>(
+          `SELECT ${columns} FROM events INDEXED BY events_tenant_position
          WHERE ${TENANT_PREFIX_SQL} = ? AND position > ? ORDER BY position LIMIT ?`,
-      ),
+        )
+        .raw(true),
       // Walks the log from `after` (`+stream` keeps SQLite off the stream index).
-      readAllPrefixByPosition: this.db.prepare(
-        `SELECT ${columns} FROM events WHERE position > ? AND +stream >= ? AND +stream < ? ORDER BY position LIMIT ?`,
-      ),
+      readAllPrefixByPosition: this.db
+        .prepare<[number, string, string, number], RawEventRow>(
+          `SELECT ${columns} FROM events WHERE position > ? AND +stream >= ? AND +stream < ? ORDER BY position LIMIT ?`,
+        )
+        .raw(true),
       // Walks only the prefix's streams, then sorts.
-      readAllPrefixByStream: this.db.prepare(
-        `SELECT ${columns} FROM events INDEXED BY events_stream_position
+      readAllPrefixByStream: this.db
+        .prepare<[number, string, string, number], RawEventRow>(
+          `SELECT ${columns} FROM events INDEXED BY events_stream_position
          WHERE position > ? AND stream >= ? AND stream < ? ORDER BY position LIMIT ?`,
-      ),
-      readAllPrefixUnbounded: this.db.prepare(`SELECT ${columns} FROM events WHERE position > ? AND stream >= ? ORDER BY position LIMIT ?`),
+        )
+        .raw(true),
+      readAllPrefixUnbounded: this.db
+        .prepare<[number, string, number], RawEventRow>(
+          `SELECT ${columns} FROM events WHERE position > ? AND stream >= ? ORDER BY position LIMIT ?`,
+        )
+        .raw(true),
       head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
       dataVersion: this.db.prepare<[], number>('PRAGMA data_version').pluck(true),
     };
@@ -385,8 +423,8 @@ export class SqliteEventStore implements EventStore {
         ? this.stmt.readAllPrefixByPosition.all(from, streamPrefix, upper, count)
         : this.stmt.readAllPrefixByStream.all(from, streamPrefix, upper, count);
     });
-    if (cached.events.length === 0) return rows.map(toRecorded);
-    return [...cached.events, ...rows.map(toRecorded)];
+    if (cached.events.length === 0) return rows.map(fromRaw);
+    return [...cached.events, ...rows.map(fromRaw)];
   }
 
   subscribeToAll(options: SubscribeOptions): EventSubscription {

@@ -671,12 +671,17 @@ class CollectionState {
   }
 
   private enter(partition: Partition, key: string, value: unknown): void {
-    const at = bucketOf(partition, value);
-    if (!at) {
-      partition.irregular.add(key);
-      return;
+    // Strings first, without building a tuple: this runs for every insert.
+    let buckets = partition.strings;
+    let bucketKey: string | undefined = typeof value === 'string' ? value : undefined;
+    if (bucketKey === undefined) {
+      bucketKey = partitionKey(value);
+      if (bucketKey === undefined) {
+        partition.irregular.add(key);
+        return;
+      }
+      buckets = partition.others;
     }
-    const [buckets, bucketKey] = at;
     let bucket = buckets.get(bucketKey);
     if (!bucket) buckets.set(bucketKey, (bucket = new Set()));
     bucket.add(key);
@@ -773,6 +778,7 @@ class CollectionState {
   /** Throws DuplicateKeyError if `doc` (stored under `key`) would violate a unique index. */
   check(collection: string, key: string, doc: Plain): string[][] {
     const all: string[][] = [];
+    if (this.unique.length === 0) return all;
     for (const index of this.unique) {
       const keys = this.keysFor(index, doc);
       for (const k of keys) {

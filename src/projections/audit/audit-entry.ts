@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { EVENT_CATALOG, type EventTypeInfo } from '../../events/catalog.js';
 import type { Document } from '../../readmodels/port.js';
@@ -122,8 +122,11 @@ export function changesOf(event: RecordedEvent, info: EventTypeInfo): JsonValue 
   return REMOVING_ACTIONS.has(info.action) ? { before: fields } : { after: fields };
 }
 
+/** Node's one-shot `crypto.hash` (20.12+, about twice as fast for short inputs), else createHash. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
 /**
