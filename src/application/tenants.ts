@@ -171,6 +171,8 @@ export class TenantService {
 
   async update(caller: Caller, id: string, input: UpdateTenantInput, expectedRevision?: number | null) {
     await this.authorizeTenantAdmin(caller, id, 'UPDATE', input.domains != null);
+    // Before the log is asked: with expectedRevision, an invalid id would otherwise answer CONFLICT.
+    if (!isValidId('tenant', id)) throw tenantNotFound(id);
     if (input.domains) await this.requireDomainsFree(id, input.domains);
     const result = await this.app.execute(
       tenantDecider,

@@ -22,6 +22,18 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
 export const isClientRequestError = (code: unknown): boolean =>
   code === ErrorCode.BAD_USER_INPUT || (typeof code === 'string' && Object.prototype.hasOwnProperty.call(APOLLO_CODES, code));
 
+/**
+ * Messages and extensions may quote the client's input (`tenant "…" not
+ * found`). A client that sends a 100,000-character id gets the first part
+ * back, not the whole of it.
+ */
+const MAX_MESSAGE = 1000;
+const MAX_EXTENSION_TEXT = 300;
+
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 export const isMasked = (formatted: GraphQLFormattedError): boolean => formatted.extensions?.['code'] === ErrorCode.INTERNAL_SERVER_ERROR;
 
 /**
@@ -36,7 +48,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const original = requestLimitError(error) ?? unwrapResolverError(error);
   const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (original instanceof DomainError) {
-    return { ...base, message: original.message, extensions: { ...original.extensions, code: original.code } };
+    const extensions: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(original.extensions))
+      extensions[key] = typeof value === 'string' ? clip(value, MAX_EXTENSION_TEXT) : value;
+    return { ...base, message: clip(original.message, MAX_MESSAGE), extensions: { ...extensions, code: original.code } };
   }
   if (original instanceof EventStoreUnavailableError || original instanceof DocumentStoreUnavailableError) {
     return {

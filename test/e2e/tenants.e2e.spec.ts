@@ -119,6 +119,15 @@ describe('tenant domains', () => {
     expect(namespaceIds(await gqlAtHost(gw, 'tenantry.acme.io', NAMESPACE_IDS))).toEqual(['acme.only', 'by.host']);
   });
 
+  it('an invalid tenant id is TENANT_NOT_FOUND on update, with or without expectedRevision (not CONFLICT), and nothing is written', async () => {
+    const before = await gw.app.events.headPosition();
+    for (const expected of ['', ', expectedRevision: 3']) {
+      const result = await gw.gql(`mutation { updateTenant(id: "NOT a tenant!"${expected}, input: {name: "x"}) { id } }`);
+      expect(errorCode(result)).toBe('TENANT_NOT_FOUND');
+    }
+    expect(await gw.app.events.headPosition()).toBe(before);
+  });
+
   it("stops routing a deleted tenant's domains, keeps them reserved for it, and routes them again after restore", async () => {
     expectData(await gw.gql(`mutation { deleteTenant(id: "acme") { deleted } }`));
     const refused = await gqlAtHost(gw, 'tenantry.acme.io', NAMESPACE_IDS);

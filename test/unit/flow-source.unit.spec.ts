@@ -62,6 +62,14 @@ describe('parseFlowSource', () => {
     expect(refusal(bomb.join('\n')).extensions).toMatchObject({ field: 'source' });
   });
 
+  it('refuses YAML nested thousands of levels deep as nested too deeply, not with a stack overflow message', () => {
+    const deep = `${valid}    deep: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`;
+    const error = refusal(deep);
+    expect(error.code).toBe('BAD_USER_INPUT');
+    expect(error.message).toMatch(/^invalid YAML at line 8, column \d+: nested too deeply$/);
+    expect(error.message).not.toMatch(/call stack/i);
+  });
+
   it('names the missing or invalid field by path, with its line', () => {
     expect(refusal('namespace: a\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ field: 'source', path: 'id' });
     expect(refusal('id: a\ntasks: [{id: x, type: a.B}]\n').extensions).toMatchObject({ path: 'namespace' });

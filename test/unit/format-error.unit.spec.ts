@@ -18,6 +18,18 @@ describe('formatError', () => {
     expect(formatted).toEqual({ message: 'stale', extensions: { code: 'CONFLICT', actualRevision: 3 } });
   });
 
+  it('does not echo a huge client value back whole (message and extensions are clipped)', () => {
+    const id = 'x'.repeat(100_000);
+    const formatted = formatError(
+      { message: 'x' },
+      asResolverError(new DomainError(ErrorCode.TENANT_NOT_FOUND, `tenant "${id}" not found`, { tenantId: id, limit: 5 })),
+    );
+    expect(formatted.message.length).toBeLessThan(1100);
+    expect(formatted.message).toMatch(/^tenant "x+… \(99\d{3} more characters\)$/);
+    expect(String(formatted.extensions?.['tenantId']).length).toBeLessThan(400);
+    expect(formatted.extensions).toMatchObject({ code: 'TENANT_NOT_FOUND', limit: 5 });
+  });
+
   it('a store outage is SERVICE_UNAVAILABLE without the store detail', () => {
     const formatted = formatError({ message: 'x' }, asResolverError(new EventStoreUnavailableError('connect ECONNREFUSED 10.0.0.7:2113')));
     expect(formatted.extensions?.['code']).toBe('SERVICE_UNAVAILABLE');

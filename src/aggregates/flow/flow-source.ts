@@ -75,17 +75,30 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 function parseYaml(source: string): { value: unknown; reader: SourceReader } {
+  try {
+    return parseYamlDocument(source);
+  } catch (error) {
+    // The YAML library recurses once per nesting level: thousands of levels exhaust the stack.
+    if (error instanceof RangeError) throw badInput('source', 'invalid YAML: nested too deeply');
+    throw error;
+  }
+}
+
+function parseYamlDocument(source: string): { value: unknown; reader: SourceReader } {
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const [error] = doc.errors;
   if (error) {
     const { line, col } = lines.linePos(error.pos[0]);
-    throw badInput('source', `invalid YAML at line ${line}, column ${col}: ${error.message}`, { line, column: col, reason: error.code });
+    // The parser reports its own stack overflow (thousands of nesting levels) as a parse error.
+    const message = /maximum call stack/i.test(error.message) ? 'nested too deeply' : error.message;
+    throw badInput('source', `invalid YAML at line ${line}, column ${col}: ${message}`, { line, column: col, reason: error.code });
   }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (cause) {
+    if (cause instanceof RangeError) throw cause; // too deep: see parseYaml
     // Unresolved aliases and alias bombs surface only here.
     const message = cause instanceof Error ? cause.message : String(cause);
     throw badInput('source', `invalid YAML: ${message}`);
