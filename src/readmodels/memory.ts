@@ -231,15 +231,24 @@ function sortValue(doc: Plain, parts: readonly string[], direction: 1 | -1): unk
   return best;
 }
 
+interface SortRow {
+  doc: Plain;
+  /** Natural order: ties keep it. */
+  i: number;
+  values: unknown[];
+}
+
 /**
- * Sorts documents by a sort specification. Each document's sort values are
- * computed once (not once per comparison); ties keep natural order.
+ * Sorts documents by a sort specification and returns the first `keep`
+ * (all when undefined). Each document's sort values are computed once (not
+ * once per comparison); ties keep natural order. When only a small first
+ * part is wanted (a page of a long list), a bounded heap selects it in
+ * O(n log keep) instead of sorting everything.
  */
-function sortDocuments(docs: Plain[], sort: Sort): Plain[] {
+function sortDocuments(docs: readonly Plain[], sort: Sort, keep?: number): Plain[] {
   const keys = Object.entries(sort).map(([path, dir]) => ({ parts: path.split('.'), dir }));
-  if (keys.length === 0) return docs;
-  const rows = docs.map((doc, i) => ({ doc, i, values: keys.map(({ parts, dir }) => sortValue(doc, parts, dir)) }));
-  rows.sort((a, b) => {
+  if (keys.length === 0) return keep === undefined ? [...docs] : docs.slice(0, keep);
+  const compare = (a: SortRow, b: SortRow): number => {
     for (let k = 0; k < keys.length; k++) {
       const x = a.values[k];
       const y = b.values[k];
@@ -247,8 +256,48 @@ function sortDocuments(docs: Plain[], sort: Sort): Plain[] {
       if (c !== 0) return keys[k]!.dir === 1 ? c : -c;
     }
     return a.i - b.i;
-  });
-  return rows.map((row) => row.doc);
+  };
+  const rowOf = (doc: Plain, i: number): SortRow => ({ doc, i, values: keys.map(({ parts, dir }) => sortValue(doc, parts, dir)) });
+  if (keep === undefined || keep * 4 >= docs.length) {
+    const rows = docs.map(rowOf);
+    rows.sort(compare);
+    return (keep === undefined ? rows : rows.slice(0, keep)).map((row) => row.doc);
+  }
+  if (keep <= 0) return [];
+  // Max-heap of the best `keep` rows so far: the worst of them on top.
+  const heap: SortRow[] = [];
+  const siftUp = (at: number): void => {
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (compare(heap[at]!, heap[parent]!) <= 0) return;
+      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+      at = parent;
+    }
+  };
+  const siftDown = (at: number): void => {
+    for (;;) {
+      const left = 2 * at + 1;
+      const right = left + 1;
+      let worst = at;
+      if (left < heap.length && compare(heap[left]!, heap[worst]!) > 0) worst = left;
+      if (right < heap.length && compare(heap[right]!, heap[worst]!) > 0) worst = right;
+      if (worst === at) return;
+      [heap[at], heap[worst]] = [heap[worst]!, heap[at]!];
+      at = worst;
+    }
+  };
+  for (let i = 0; i < docs.length; i++) {
+    const row = rowOf(docs[i]!, i);
+    if (heap.length < keep) {
+      heap.push(row);
+      siftUp(heap.length - 1);
+    } else if (compare(row, heap[0]!) < 0) {
+      heap[0] = row;
+      siftDown(0);
+    }
+  }
+  heap.sort(compare);
+  return heap.map((row) => row.doc);
 }
 
 // ---------------------------------------------------------------------------
@@ -919,8 +968,8 @@ class MemoryCollection<T extends Document> implements Collection<T> {
       }
       return out;
     }
-    const all = sortDocuments([...state.match(filter)], options.sort);
-    return all.slice(skip, limit > 0 ? skip + limit : undefined);
+    const sorted = sortDocuments([...state.match(filter)], options.sort, limit > 0 ? skip + limit : undefined);
+    return skip > 0 ? sorted.slice(skip) : sorted;
   }
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {

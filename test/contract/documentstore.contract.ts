@@ -656,6 +656,47 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
       });
     });
 
+    describe('a small page of a long sorted list', () => {
+      it('equals the same slice of the fully sorted list, ascending and descending, with skip', async () => {
+        const c = coll();
+        const docs = [];
+        for (let i = 0; i < 400; i++)
+          docs.push({ insertOne: { document: { _id: `d${i}`, grp: (i * 7919) % 13, n: (i * 104729) % 1009, s: `k${(i * 31) % 97}` } } });
+        await c.bulkWrite(docs);
+        const all = await c.find({});
+        const by = (sort: [string, 1 | -1][]) => (a: Record<string, unknown>, b: Record<string, unknown>) => {
+          for (const [field, dir] of sort) {
+            const x = a[field] as number | string;
+            const y = b[field] as number | string;
+            if (x !== y) return (x < y ? -1 : 1) * dir;
+          }
+          return 0;
+        };
+        for (const sort of [
+          [
+            ['grp', 1],
+            ['n', -1],
+          ],
+          [
+            ['s', -1],
+            ['n', 1],
+          ],
+          [['n', 1]],
+        ] as [string, 1 | -1][][]) {
+          const expected = [...all].sort(by(sort));
+          for (const [skip, limit] of [
+            [0, 5],
+            [7, 10],
+            [0, 1],
+            [390, 20],
+          ] as const) {
+            const page = await c.find({}, { sort: Object.fromEntries(sort), skip, limit });
+            expect(ids(page), JSON.stringify({ sort, skip, limit })).toEqual(ids(expected.slice(skip, skip + limit)));
+          }
+        }
+      });
+    });
+
     describe('bulkWrite with handOver', () => {
       it('stores and answers exactly as without it, duplicates reported the same way', async () => {
         const plain = coll('plain');
