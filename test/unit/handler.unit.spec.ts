@@ -128,3 +128,16 @@ describe('upcasting', () => {
     expect(registry.currentVersion('NamespaceCreated')).toBe(2);
   });
 });
+
+describe('derived ids', () => {
+  it('are exactly uuid v5 of the command id and index or purpose (ids already in logs must not change)', async () => {
+    const { v5 } = await import('uuid');
+    const { derivedId } = await import('../../src/commands/handler.js');
+    const namespace = '4f1c3a52-8f0e-4d7b-9b7a-6d1c2e3f4a5b';
+    for (const command of ['c1', 'f2d3a0b4-5c6d-4e7f-8a9b-0c1d2e3f4a5b', 'é\u{1F600}', '']) {
+      for (const index of [0, 1, 17]) expect(eventIdFor(command, index)).toBe(v5(`${command}/${index}`, namespace));
+      expect(derivedId(command, 'binding')).toBe(v5(`${command}#binding`, namespace));
+    }
+    expect(eventIdFor('c1', 0)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
