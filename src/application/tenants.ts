@@ -52,14 +52,6 @@ const toView = (doc: TenantDocument): TenantView => ({
   updatedAt: doc.updatedAt,
 });
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 export class TenantService {
   constructor(private readonly app: Application) {}
 
@@ -67,37 +59,13 @@ export class TenantService {
     return this.app.readModels.instanceCollection<TenantDocument>(TENANTS);
   }
 
-  /**
-   * Tenant documents as last read, valid while the tenants projection has
-   * changed nothing (its lastChangePosition): every tenant-level operation
-   * checks its tenant, and tenants change rarely. Frozen: callers share them.
-   */
-  private cached: { version: number; docs: Map<string, Readonly<TenantDocument> | null> } | null = null;
-
-  private tenantsVersion(): number | null {
-    try {
-      return this.app.projections.runner(TENANTS).lastChangePosition;
-    } catch {
-      return null; // not served by this process's projections
-    }
-  }
-
   /** The tenant a tenant-level operation runs in: it must exist and not be deleted. */
   async requireActive(tenantId: string): Promise<TenantDocument> {
     if (!isValidId('tenant', tenantId)) throw tenantNotFound(tenantId);
-    const version = this.tenantsVersion();
-    let doc: Readonly<TenantDocument> | null | undefined =
-      version !== null && this.cached?.version === version ? this.cached.docs.get(tenantId) : undefined;
-    if (doc === undefined) {
-      doc = await readModelOrLog(
-        () => this.tenants.findOne({ _id: tenantId }),
-        () => this.fromLog(tenantId),
-      );
-      if (version !== null) {
-        if (this.cached?.version !== version || this.cached.docs.size >= 10_000) this.cached = { version, docs: new Map() };
-        this.cached.docs.set(tenantId, doc && deepFreeze(doc));
-      }
-    }
+    const doc = await readModelOrLog(
+      () => this.tenants.findOne({ _id: tenantId }),
+      () => this.fromLog(tenantId),
+    );
     if (!doc || doc.deleted) throw tenantNotFound(tenantId);
     return doc;
   }
