@@ -125,10 +125,15 @@ export class Projections {
     return runner;
   }
 
-  private runnerFor(projection: Projection, target: string, options: RunnerOptions = {}): ProjectionRunner {
+  private runnerFor(
+    projection: Projection,
+    target: string,
+    options: RunnerOptions = {},
+    store: DocumentStore = this.store,
+  ): ProjectionRunner {
     return new ProjectionRunner(
       this.events,
-      this.store,
+      store,
       projection,
       this.upcasters,
       this.logger.child({ projection: projection.name, target }),
@@ -232,7 +237,8 @@ export class Projections {
   /** Makes `next` serve: alias first (atomic), then the runners; the old generation is dropped after a grace period. */
   private async switchSlot(slot: Slot, next: ProjectionRunner): Promise<void> {
     const previous = slot.serving;
-    if (!(await this.aliases.switchTo(slot.projection.name, previous, next.target))) {
+    const switched = await this.aliases.switchTo(slot.projection.name, previous, next.target);
+    if (!switched) {
       const alias = await this.aliases.get(slot.projection.name);
       if (alias?.target !== next.target) {
         // Switched to something else: refreshAliases follows it; this generation is not wanted.
@@ -246,21 +252,18 @@ export class Projections {
         }
         return;
       }
-      // Another replica built the same generation and switched first: serve it too (it drops the old one).
-      const old = slot.live;
-      slot.serving = next.target;
-      slot.live = next;
-      slot.building = null;
-      await old?.stop();
-      this.logger.info({ projection: slot.projection.name, from: previous, to: next.target }, 'read model switched by another process');
-      return;
+      // Otherwise another replica built the same generation and switched first: serve it too (it drops the old one).
     }
     const old = slot.live;
     slot.serving = next.target;
     slot.live = next;
     slot.building = null;
     await old?.stop();
-    this.logger.info({ projection: slot.projection.name, from: previous, to: next.target }, 'read model switched');
+    this.logger.info(
+      { projection: slot.projection.name, from: previous, to: next.target },
+      switched ? 'read model switched' : 'read model switched by another process',
+    );
+    if (!switched) return;
     // Other replicas may read the old generation until they refresh their alias.
     const timer = setTimeout(() => void this.dropTarget(slot.projection, previous).catch(() => undefined), this.switchGraceMs);
     timer.unref();
@@ -337,11 +340,7 @@ export class Projections {
       const physical = Object.keys(slot.projection.collections).map((logical) => physicalName(logical, target));
       const staged = new StagedGeneration(this.store, physical, runner.checkpointId);
       await staged.load();
-      const inMemory = new ProjectionRunner(this.events, staged.memory, slot.projection, this.upcasters, this.logger, {
-        ...this.runnerOptions,
-        target,
-        lease: undefined,
-      });
+      const inMemory = this.runnerFor(slot.projection, target, { lease: undefined }, staged.memory);
       await inMemory.prepare();
       const every = options.flushEvery ?? 200_000;
       let unflushed = 0;
