@@ -75,49 +75,56 @@ export function registerProjectionCommands(program: Command, config: () => Confi
       'blue/green: build the new generation in memory and write it in bulk every --flush-every events (much faster into MongoDB; holds the generation in memory)',
     )
     .option('--flush-every <events>', 'with --staged: events between two writes of the staged generation (default 200000)', positiveIntArg)
-    .action(async (opts: { projection?: string; tenant?: string; blueGreen?: boolean; staged?: boolean; flushEvery?: number }) => {
-      const cfg = config();
-      if (opts.tenant && opts.blueGreen) throw new InvalidArgumentError('--blue-green rebuilds every tenant; leave out --tenant');
-      if (opts.tenant && opts.staged) throw new InvalidArgumentError('--staged applies to blue/green rebuilds; leave out --tenant');
-      if (opts.flushEvery !== undefined && !opts.staged) throw new InvalidArgumentError('--flush-every goes with --staged');
-      if (cfg.readModels === 'memory') {
-        process.stderr.write(
-          'note: read models are in memory (the embedded default): every start rebuilds them from the log; this run only measures a rebuild.\n',
-        );
-      }
-      await withOperatorApplication(cfg, async ({ app }) => {
-        const names = opts.projection ? [opts.projection] : allProjections().map((p) => p.name);
-        const interrupt = abortOnInterrupt();
-        let total = 0;
-        const started = performance.now();
-        try {
-          for (const name of names) {
-            const bar = progress(opts.tenant ? `${name}@${opts.tenant}` : name);
-            const options = {
-              signal: interrupt.signal,
-              ...(opts.staged ? { staged: true, ...(opts.flushEvery ? { flushEvery: opts.flushEvery } : {}) } : {}),
-              onProgress: (p: { read: number; position: number; head: number; eventsPerSecond: number; etaSeconds: number | null }) =>
-                bar.update(p.position, p.head, `${formatRate(p.eventsPerSecond)} ${formatEta(p.etaSeconds)}`),
-            };
-            const result = opts.tenant
-              ? await app.projections.rebuildTenant(name, opts.tenant, options)
-              : await app.projections.rebuild(name, options);
-            total += result.events;
-            bar.stop(
-              result.completed
-                ? `${name}: ${result.events} events in ${result.seconds.toFixed(1)} s (${formatRate(result.events / Math.max(result.seconds, 0.001))}), serving ${result.serving}`
-                : `${name}: stopped after ${result.events} events; run the same command again to resume`,
-            );
-            if (!result.completed) {
-              process.exitCode = 130;
-              return;
-            }
-          }
-        } finally {
-          interrupt.dispose();
+    .action(
+      async (
+        opts: { projection?: string; tenant?: string; blueGreen?: boolean; staged?: boolean; flushEvery?: number },
+        command: Command,
+      ) => {
+        const cfg = config();
+        // Option combinations are refused like bad option values: one line, exit code 2, no stack trace.
+        const refuse = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
+        if (opts.tenant && opts.blueGreen) refuse('--blue-green rebuilds every tenant; leave out --tenant');
+        if (opts.tenant && opts.staged) refuse('--staged applies to blue/green rebuilds; leave out --tenant');
+        if (opts.flushEvery !== undefined && !opts.staged) refuse('--flush-every goes with --staged');
+        if (cfg.readModels === 'memory') {
+          process.stderr.write(
+            'note: read models are in memory (the embedded default): every start rebuilds them from the log; this run only measures a rebuild.\n',
+          );
         }
-        const seconds = (performance.now() - started) / 1000;
-        process.stderr.write(`rebuilt ${names.length} projection(s): ${total} events read in ${seconds.toFixed(1)} s\n`);
-      });
-    });
+        await withOperatorApplication(cfg, async ({ app }) => {
+          const names = opts.projection ? [opts.projection] : allProjections().map((p) => p.name);
+          const interrupt = abortOnInterrupt();
+          let total = 0;
+          const started = performance.now();
+          try {
+            for (const name of names) {
+              const bar = progress(opts.tenant ? `${name}@${opts.tenant}` : name);
+              const options = {
+                signal: interrupt.signal,
+                ...(opts.staged ? { staged: true, ...(opts.flushEvery ? { flushEvery: opts.flushEvery } : {}) } : {}),
+                onProgress: (p: { read: number; position: number; head: number; eventsPerSecond: number; etaSeconds: number | null }) =>
+                  bar.update(p.position, p.head, `${formatRate(p.eventsPerSecond)} ${formatEta(p.etaSeconds)}`),
+              };
+              const result = opts.tenant
+                ? await app.projections.rebuildTenant(name, opts.tenant, options)
+                : await app.projections.rebuild(name, options);
+              total += result.events;
+              bar.stop(
+                result.completed
+                  ? `${name}: ${result.events} events in ${result.seconds.toFixed(1)} s (${formatRate(result.events / Math.max(result.seconds, 0.001))}), serving ${result.serving}`
+                  : `${name}: stopped after ${result.events} events; run the same command again to resume`,
+              );
+              if (!result.completed) {
+                process.exitCode = 130;
+                return;
+              }
+            }
+          } finally {
+            interrupt.dispose();
+          }
+          const seconds = (performance.now() - started) / 1000;
+          process.stderr.write(`rebuilt ${names.length} projection(s): ${total} events read in ${seconds.toFixed(1)} s\n`);
+        });
+      },
+    );
 }
