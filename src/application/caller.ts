@@ -5,6 +5,7 @@ import type { Access, Authorizer } from '../auth/authorizer.js';
 import type { Principal } from '../auth/principal.js';
 import type { Actor } from '../eventstore/port.js';
 import { unauthenticated } from '../shared/errors.js';
+import { noDeadline, Slicer } from '../shared/slices.js';
 
 const IDEMPOTENCY_NAMESPACE = '0b6f2f4e-1f43-4c43-a2b1-8f3e6f1d9c27';
 
@@ -16,6 +17,12 @@ const IDEMPOTENCY_NAMESPACE = '0b6f2f4e-1f43-4c43-a2b1-8f3e6f1d9c27';
 export class Caller {
   private readonly accessByTenant = new Map<string, Promise<Access>>();
   private sequence = 0;
+  /**
+   * The request's deadline: the execution timeout aborts it. Long work on
+   * behalf of this caller runs through `slicer()`, which yields to the event
+   * loop between slices and stops once the deadline has passed.
+   */
+  signal: AbortSignal = noDeadline();
 
   constructor(
     readonly principal: Principal | null,
@@ -42,6 +49,11 @@ export class Caller {
       this.accessByTenant.set(tenantId, access);
     }
     return access;
+  }
+
+  /** A fresh time slicer bound to this caller's deadline. */
+  slicer(budgetMs?: number): Slicer {
+    return new Slicer(this.signal, budgetMs);
   }
 
   /** Forget cached rights (after this caller changed bindings). */
