@@ -340,6 +340,19 @@ export class KurrentDbEventStore implements EventStore {
     return events;
   }
 
+  async findInStream(stream: string, eventId: string): Promise<RecordedEvent | null> {
+    this.assertOpen();
+    try {
+      for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS })) {
+        if (resolved.event?.id === eventId) return toRecordedEvent(resolved.event);
+      }
+    } catch (error) {
+      if (isStreamNotFound(error)) return null;
+      throw mapKurrentError(error, { operation: 'read', stream });
+    }
+    return null;
+  }
+
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
     const { after, maxCount, streamPrefix } = validateReadAll(options);

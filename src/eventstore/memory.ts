@@ -249,7 +249,9 @@ export class MemoryEventStore implements EventStore {
       this.log.push(event);
       this.byId.set(event.id, event);
     }
-    this.streams.set(stream, [...existing, ...stored]);
+    // In place: copying the stream's array on every append would make a long stream quadratic.
+    if (existing.length === 0) this.streams.set(stream, stored);
+    else existing.push(...stored);
     this.notify();
 
     const last = stored.at(-1);
@@ -261,6 +263,12 @@ export class MemoryEventStore implements EventStore {
     const { fromRevision, maxCount } = validateReadStream(options);
     const events = this.streams.get(stream) ?? [];
     return events.slice(fromRevision, fromRevision + maxCount).map(toRecorded);
+  }
+
+  async findInStream(stream: string, eventId: string): Promise<RecordedEvent | null> {
+    this.assertOpen();
+    const event = this.byId.get(eventId);
+    return event !== undefined && event.streamName === stream ? toRecorded(event) : null;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {

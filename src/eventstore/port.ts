@@ -104,6 +104,14 @@ export interface EventStore {
   appendToStream(stream: string, events: readonly NewEvent[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
   /** Events of one stream in revision order; [] when the stream does not exist. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * The event with this id, if it is stored in `stream`; null otherwise.
+   * Memory and SQLite look it up by id. KurrentDB has no lookup by event id:
+   * it reads the stream backwards, so its cost grows with the distance from
+   * the end of the stream (it serves client retries, which come soon after
+   * the original command).
+   */
+  findInStream(stream: string, eventId: string): Promise<RecordedEvent | null>;
   /** Events of every stream in global order. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options: SubscribeOptions): EventSubscription;

@@ -387,6 +387,12 @@ export class SqliteEventStore implements EventStore {
     return this.query(`reading ${stream}`, () => this.stmt.readStream.all(stream, fromRevision, maxCount)).map(toRecorded);
   }
 
+  async findInStream(stream: string, eventId: string): Promise<RecordedEvent | null> {
+    this.assertOpen();
+    const row = this.query(`looking up event ${eventId}`, () => this.stmt.byId.get(eventId));
+    return row !== undefined && row.stream === stream ? toRecorded(row) : null;
+  }
+
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
     const { after, maxCount, streamPrefix } = validateReadAll(options);

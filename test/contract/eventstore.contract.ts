@@ -439,6 +439,29 @@ export function describeEventStoreContract(adapterName: string, factory: Factory
       });
     });
 
+    describe('findInStream', () => {
+      it('finds an event of the stream by id, anywhere in it, as readStream gives it', async () => {
+        const s = stream();
+        const appended = events(5);
+        await store.appendToStream(s, appended, { expectedRevision: 'no_stream' });
+        const [byRead] = await store.readStream(s, { fromRevision: 1, maxCount: 1 });
+        expect(await store.findInStream(s, appended[1]!.id)).toEqual(byRead);
+        expect((await store.findInStream(s, appended[4]!.id))?.streamRevision).toBe(4);
+        expect((await store.findInStream(s, appended[0]!.id))?.streamRevision).toBe(0);
+      });
+
+      it('answers null for an unknown id, an id of another stream, and a missing stream', async () => {
+        const a = stream('thing', 'a');
+        const b = stream('thing', 'b');
+        const inB = event();
+        await store.appendToStream(a, [event()], { expectedRevision: 'no_stream' });
+        await store.appendToStream(b, [inB], { expectedRevision: 'no_stream' });
+        expect(await store.findInStream(a, randomUUID())).toBeNull();
+        expect(await store.findInStream(a, inB.id)).toBeNull();
+        expect(await store.findInStream(stream('missing'), inB.id)).toBeNull();
+      });
+    });
+
     describe('readAll', () => {
       it('returns events of every stream in global append order, positions strictly increasing', async () => {
         const a = stream('a');
