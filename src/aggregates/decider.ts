@@ -13,6 +13,13 @@ export interface CommandMetadata {
   causationId?: string | undefined;
   ip?: string | undefined;
   userAgent?: string | undefined;
+  /**
+   * The command id was just generated (a random UUID), so no earlier attempt
+   * of this command can be stored: the handler skips looking for one. Leave
+   * it unset for ids derived from something a client may send again (an
+   * Idempotency-Key, a bootstrap step).
+   */
+  fresh?: boolean | undefined;
 }
 
 export interface Command<Type extends string = string, Data = unknown> {
@@ -30,6 +37,16 @@ export interface DomainEvent<Type extends string = string, Data = unknown> {
 }
 
 export interface Decider<C extends Command, E extends DomainEvent, S> {
+  /**
+   * Names the state's shape for stored snapshots: `name@stateVersion`. Bump
+   * `stateVersion` whenever `evolve` or the state's shape changes, so that
+   * snapshots of the old shape are never read again. A decider without a
+   * name is never snapshotted (its streams are always folded from the start).
+   */
+  readonly name?: string;
+  readonly stateVersion?: number;
+  /** Approximate bytes a state holds in memory (the aggregate cache's budget); default 1 KiB. */
+  weight?(state: S): number;
   initialState(): S;
   evolve(state: S, event: E): S;
   /** Throws a DomainError when the command is refused; returns [] for a no-op. */

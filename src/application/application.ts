@@ -7,6 +7,7 @@ import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
 import { accessDataAsOf } from './effective-permissions.js';
 import { CommandHandler, type HandleOptions, type HandleResult } from '../commands/handler.js';
+import { DocumentSnapshotStore } from '../commands/snapshots.js';
 import { ConfigError, type Config } from '../config/config.js';
 import type { EventStore } from '../eventstore/port.js';
 import { upcasters as defaultUpcasters, type UpcasterRegistry } from '../events/upcasting.js';
@@ -146,7 +147,10 @@ export class Application {
     };
     this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
     this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));
-    this.commands = new CommandHandler(parts.events, this.upcasters);
+    this.commands = new CommandHandler(parts.events, this.upcasters, {
+      snapshots: new DocumentSnapshotStore(parts.documents),
+      onSnapshotError: (error) => parts.logger.debug({ err: error }, 'aggregate snapshot store unavailable: folding from the log'),
+    });
     this.authorizer = new Authorizer(
       this.readModels,
       parts.roles ?? new ReadModelRoleLookup(this.readModels),

@@ -131,11 +131,8 @@ export class AuditService {
     if (before !== null && !Number.isSafeInteger(before)) throw badInput('after', 'after is not a cursor returned by this list');
     const entries = this.entries(tenantId);
     const page = before === null ? query : { $and: [query, { position: { $lt: before } }] };
-    const [rows, totalCount] = await Promise.all([
-      size === 0 ? Promise.resolve([]) : entries.find(page, { sort: { position: -1 }, limit: size + 1 }),
-      entries.countDocuments(query),
-    ]);
-    return toPage(rows, size, totalCount, positionCursor, toView);
+    const rows = size === 0 ? [] : await entries.find(page, { sort: { position: -1 }, limit: size + 1 });
+    return toPage(rows, size, () => entries.countDocuments(query), positionCursor, toView);
   }
 
   /** Authorizes at once, then streams matching entries oldest first without holding them. */

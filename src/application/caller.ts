@@ -78,6 +78,8 @@ export class Caller {
       correlationId: this.correlationId,
       ip: this.client.ip,
       userAgent: this.client.userAgent,
+      // A random id cannot have been handled before: the handler need not look for an earlier attempt.
+      ...(key ? {} : { fresh: true }),
     };
   }
 }

@@ -7,6 +7,7 @@ import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped
 import { badInput, conflict, notFound } from '../shared/errors.js';
 import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
+import type { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import { readModelOrNull } from './log-fallback.js';
 import type { Caller } from './caller.js';
@@ -96,23 +97,17 @@ export class NamespaceService {
     if (!isValidId('namespace', id)) return null;
     // Without VIEW the namespace does not exist for this caller: no hint that it does.
     if (!access.can('NAMESPACE', 'VIEW', id)) return null;
-    if (asOf) return this.asOf(tenantId, id, asOf);
+    if (asOf) return this.asOf(tenantId, id, asOf, caller.slicer());
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     return doc ? namespaceView(doc) : null;
   }
 
-  /** Time travel: replays the namespace's own stream up to `asOf`. */
-  async asOf(tenantId: string, id: string, asOf: Date): Promise<NamespaceView | null> {
-    const limit = asOf.toISOString();
-    const { state, revision, events } = await this.app.commands.load(
-      namespaceDecider,
-      namespaceStream(tenantId, id),
-      (e) => e.metadata.occurredAt <= limit,
-    );
-    if (state.status !== 'active') return null;
-    const created = [...events].reverse().find((e) => e.type === 'NamespaceCreated');
-    const view = fromState(tenantId, state, revision, null);
-    return { ...view, createdAt: created?.metadata.occurredAt ?? null, updatedAt: events.at(-1)?.metadata.occurredAt ?? null };
+  /** Time travel: the namespace's own stream up to `asOf`, from the nearest snapshot. */
+  async asOf(tenantId: string, id: string, asOf: Date, slicer?: Slicer): Promise<NamespaceView | null> {
+    const loaded = await this.app.commands.loadAsOf(namespaceDecider, namespaceStream(tenantId, id), asOf, { slicer });
+    if (loaded.state.status !== 'active') return null;
+    const view = fromState(tenantId, loaded.state, loaded.revision, null);
+    return { ...view, createdAt: loaded.createdAt, updatedAt: loaded.lastAt };
   }
 
   async create(caller: Caller, tenantId: string, input: { id: string; description?: string | null }) {

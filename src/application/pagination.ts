@@ -4,7 +4,12 @@ import { badInput } from '../shared/errors.js';
 export interface Page<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
+  /**
+   * Counted only when read (a getter): a count costs as much as the matching
+   * rows, however small the page, so a client that does not select
+   * `totalCount` does not pay for it.
+   */
+  readonly totalCount: Promise<number>;
 }
 
 /**
@@ -40,11 +45,18 @@ export function pageSize(first: number | null | undefined, fallback: number, max
 export function toPage<R, T>(
   rows: readonly R[],
   size: number,
-  totalCount: number,
+  count: () => Promise<number>,
   cursorOf: (row: R) => string,
   node: (row: R) => T,
 ): Page<T> {
   const shown = rows.slice(0, size);
   const edges = shown.map((row) => ({ cursor: cursorOf(row), node: node(row) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+  let counted: Promise<number> | null = null;
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    get totalCount() {
+      return (counted ??= count());
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { docId } from '../projections/runtime/projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { conflict, notFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
+import type { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
 import type { TenantService } from './tenants.js';
@@ -80,25 +81,16 @@ export class RoleService {
     if (!access.can('ROLE', 'VIEW') || !isValidId('name', id)) return null;
     const managed = MANAGED_ROLES.find((r) => r.id === id);
     if (managed) return managedView(managed);
-    if (asOf) return this.asOf(tenantId, id, asOf);
+    if (asOf) return this.asOf(tenantId, id, asOf, caller.slicer());
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     return doc ? documentView(doc) : null;
   }
 
-  /** Time travel: the role's own stream replayed up to `asOf`. */
-  private async asOf(tenantId: string, id: string, asOf: Date): Promise<RoleView | null> {
-    const limit = asOf.toISOString();
-    const { state, revision, events } = await this.app.commands.load(
-      roleDecider,
-      roleStream(tenantId, id),
-      (e) => e.metadata.occurredAt <= limit,
-    );
-    if (state.status !== 'active') return null;
-    const created = events.findLast((e) => e.type === 'RoleCreated');
-    return stateView(state, revision, {
-      createdAt: created?.metadata.occurredAt ?? null,
-      updatedAt: events.at(-1)?.metadata.occurredAt ?? null,
-    });
+  /** Time travel: the role's own stream up to `asOf`, from the nearest snapshot. */
+  private async asOf(tenantId: string, id: string, asOf: Date, slicer: Slicer): Promise<RoleView | null> {
+    const loaded = await this.app.commands.loadAsOf(roleDecider, roleStream(tenantId, id), asOf, { slicer });
+    if (loaded.state.status !== 'active') return null;
+    return stateView(loaded.state, loaded.revision, { createdAt: loaded.createdAt, updatedAt: loaded.lastAt });
   }
 
   /** Managed roles always exist; custom ones while not deleted. */

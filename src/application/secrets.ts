@@ -101,9 +101,9 @@ export class SecretService {
     const metadata = caller.commandMetadata(tenantId);
     let claimed: number | null = null;
     for (let attempt = 1; ; attempt++) {
-      const { state, revision, events } = await this.app.commands.load(secretDecider, stream);
+      const { state, revision } = await this.app.commands.load(secretDecider, stream);
       // A retried request (same Idempotency-Key) finds its event already there: the handler answers as the first time did.
-      const replayed = events.some((e) => e.metadata.commandId === metadata.commandId);
+      const replayed = (await this.app.commands.findCommand(stream, metadata)).length > 0;
       if (!replayed) access.require('SECRET', state.status === 'active' ? 'UPDATE' : 'CREATE', namespace);
       if (!replayed && (claimed === null || claimed <= currentVersion(state))) {
         claimed = await this.claimVersion(tenantId, namespace, key, currentVersion(state) + 1, value);

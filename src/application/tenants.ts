@@ -72,10 +72,10 @@ export class TenantService {
 
   /** The tenant as its own stream says, for when the read models are unreachable. */
   private async fromLog(tenantId: string): Promise<TenantDocument | null> {
-    const { state, revision, events } = await this.app.commands.load(tenantDecider, tenantStream(tenantId));
+    const { state, revision, createdAt, lastAt } = await this.app.commands.load(tenantDecider, tenantStream(tenantId));
     if (state.status === 'absent') return null;
-    const view = this.fromState(state, revision, events[0]?.metadata.occurredAt);
-    return { ...view, _id: tenantId, tenantId, _pos: 0, updatedAt: events.at(-1)?.metadata.occurredAt ?? view.updatedAt };
+    const view = this.fromState(state, revision, createdAt ?? undefined);
+    return { ...view, _id: tenantId, tenantId, _pos: 0, updatedAt: lastAt ?? view.updatedAt };
   }
 
   /**
@@ -284,7 +284,7 @@ export class TenantService {
 /** Bootstrap: tenant `main` and the instance admin `admin` bound to `admin` there. Idempotent across restarts and replicas. */
 export async function bootstrap(app: Application, caller: Caller): Promise<void> {
   const system = { ...caller.commandMetadata(DEFAULT_TENANT) };
-  const fixed = (suffix: string) => ({ ...system, commandId: `bootstrap:${suffix}`, correlationId: 'bootstrap' });
+  const fixed = (suffix: string) => ({ ...system, commandId: `bootstrap:${suffix}`, correlationId: 'bootstrap', fresh: false });
   const tenantEvents = await app.events.readStream(tenantStream(DEFAULT_TENANT), { maxCount: 1 });
   if (tenantEvents.length === 0) {
     await app.execute(tenantDecider, tenantStream(DEFAULT_TENANT), {

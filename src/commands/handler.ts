@@ -1,10 +1,13 @@
 import crypto from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
-import { WrongExpectedRevisionError, type EventStore, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
+import type { Command, CommandMetadata, Decider, DomainEvent } from '../aggregates/decider.js';
+import { WrongExpectedRevisionError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
 import { eventInfo } from '../events/catalog.js';
 import type { UpcasterRegistry } from '../events/upcasting.js';
 import { conflict } from '../shared/errors.js';
+import { Slicer } from '../shared/slices.js';
+import { AggregateCache } from './aggregate-cache.js';
+import { EMPTY_CURSOR, noSnapshots, SNAPSHOT_EVERY, type Loaded, type SnapshotStore } from './snapshots.js';
 
 /** Fixed namespace for deriving event ids from command ids (UUID v5). */
 const EVENT_ID_NAMESPACE = '4f1c3a52-8f0e-4d7b-9b7a-6d1c2e3f4a5b';
@@ -46,6 +49,8 @@ export interface HandleOptions<S> {
    * depends on the current state (e.g. the namespace a binding is on) goes here.
    */
   authorize?: (state: S) => void | Promise<void>;
+  /** Slices a long fold (a cold stream); default: a slicer without deadline. */
+  slicer?: Slicer;
 }
 
 export interface HandleResult<S> {
@@ -56,40 +61,203 @@ export interface HandleResult<S> {
   position: number;
   /** What the command wrote (or, for a retried command, what it wrote the first time). */
   events: NewEvent[];
+  /** The stream after the command: state, revision, and the times and actor of its newest event. */
+  loaded: Loaded<S>;
+}
+
+export interface LoadOptions {
+  slicer?: Slicer;
+}
+
+export interface CommandHandlerOptions {
+  /** Stored snapshots; default none (every cold load folds from the first event). */
+  snapshots?: SnapshotStore;
+  /** Byte budget of the in-process cache of aggregate states. */
+  cacheBytes?: number;
+  /** Events between two stored snapshots of a stream. */
+  snapshotEvery?: number;
+  /** Logs snapshot store failures (which only cost speed). */
+  onSnapshotError?: (error: unknown) => void;
 }
 
 const MAX_ATTEMPTS = 5;
+/** Events read from the log per call while folding a stream. */
+const FOLD_PAGE = 500;
+/** Most events one command writes (the run a retry looks for). */
+const MAX_COMMAND_EVENTS = 100;
+
+type Folding<E extends DomainEvent, S> = Pick<Decider<Command, E, S>, 'initialState' | 'evolve' | 'name' | 'stateVersion' | 'weight'>;
+
+/** The cursor after one more event. */
+function advance<S>(
+  loaded: Loaded<S>,
+  state: S,
+  event: { type: string; metadata: EventMetadata },
+  revision: number,
+  position: number,
+): Loaded<S> {
+  const at = event.metadata.occurredAt;
+  return {
+    state,
+    revision,
+    occurredAtMax: at > loaded.occurredAtMax ? at : loaded.occurredAtMax,
+    createdAt: event.type.endsWith('Created') ? at : loaded.createdAt,
+    lastAt: at,
+    lastActorId: event.metadata.actor.id,
+    lastPosition: position,
+  };
+}
 
 /**
  * Load, fold, decide, append with the expected revision. A conflicting
  * concurrent write is retried (bounded) only when the caller did not pin a
  * revision; a pinned one becomes CONFLICT with the actual revision.
+ *
+ * The cost of a command does not grow with its stream's history: the state
+ * comes from an in-process cache (or, cold, from the newest stored snapshot),
+ * and only the events after it are read from the log; a retried command is
+ * recognised by looking its first event up by id.
  */
 export class CommandHandler {
   /** Observes every append's duration in seconds (metrics). */
   appendObserver: ((seconds: number, outcome: 'ok' | 'conflict' | 'error') => void) | null = null;
+  private readonly cache: AggregateCache;
+  private readonly snapshots: SnapshotStore;
+  private readonly snapshotEvery: number;
+  private readonly onSnapshotError: (error: unknown) => void;
 
   constructor(
     private readonly store: EventStore,
     private readonly upcasters: UpcasterRegistry,
-  ) {}
+    options: CommandHandlerOptions = {},
+  ) {
+    this.cache = new AggregateCache(options.cacheBytes);
+    this.snapshots = options.snapshots ?? noSnapshots;
+    this.snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY;
+    this.onSnapshotError = options.onSnapshotError ?? (() => undefined);
+  }
 
-  async load<E extends DomainEvent, S>(
-    decider: Pick<Decider<Command, E, S>, 'initialState' | 'evolve'>,
-    stream: string,
-    until?: (event: RecordedEvent) => boolean,
-  ): Promise<{ state: S; revision: number; events: RecordedEvent[] }> {
-    const recorded = (await this.store.readStream(stream)).map((e) => this.upcasters.upcast(e));
-    let state = decider.initialState();
-    let revision = 0;
-    const events: RecordedEvent[] = [];
-    for (const event of recorded) {
-      if (until && !until(event)) break;
-      state = decider.evolve(state, event as unknown as E);
-      revision = event.streamRevision + 1;
-      events.push(event);
+  /** `name@version#upcasters` for a decider that may be snapshotted and cached; null for one that may not. */
+  private schemaOf(decider: Folding<DomainEvent, unknown>): string | null {
+    if (!decider.name) return null;
+    return `${decider.name}@${decider.stateVersion ?? 1}#${this.upcasters.fingerprint()}`;
+  }
+
+  private initial<S>(decider: Folding<DomainEvent, S>): Loaded<S> {
+    return { ...EMPTY_CURSOR, state: decider.initialState() };
+  }
+
+  /** A snapshot read that fails only costs speed. */
+  private async snapshot<S>(read: () => Promise<Loaded<unknown> | null>): Promise<Loaded<S> | null> {
+    try {
+      return (await read()) as Loaded<S> | null;
+    } catch (error) {
+      this.onSnapshotError(error);
+      return null;
     }
-    return { state, revision, events };
+  }
+
+  private async saveSnapshots(stream: string, schema: string, taken: readonly Loaded<unknown>[]): Promise<void> {
+    if (taken.length === 0) return;
+    try {
+      await this.snapshots.save(stream, schema, taken);
+    } catch (error) {
+      this.onSnapshotError(error);
+    }
+  }
+
+  /**
+   * Folds the stream's events after `from`, page by page, yielding to the
+   * event loop between slices. With `until`, stops before the first event
+   * that occurred after it. Takes a snapshot at every multiple of
+   * `snapshotEvery` it passes.
+   */
+  private async foldFrom<E extends DomainEvent, S>(
+    decider: Folding<E, S>,
+    stream: string,
+    from: Loaded<S>,
+    options: { until?: string; slicer?: Slicer | undefined; schema: string | null },
+  ): Promise<Loaded<S>> {
+    const slicer = options.slicer ?? new Slicer();
+    const taken: Loaded<unknown>[] = [];
+    let loaded = from;
+    // Time travel from a snapshot stops within one interval: read no more than that first.
+    let size = options.until === undefined ? FOLD_PAGE : this.snapshotEvery + 1;
+    try {
+      for (; ; size = FOLD_PAGE) {
+        const page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
+        for (const raw of page) {
+          const event = this.upcasters.upcast(raw);
+          if (options.until !== undefined && event.metadata.occurredAt > options.until) return loaded;
+          loaded = advance(loaded, decider.evolve(loaded.state, event as unknown as E), event, event.streamRevision + 1, event.position);
+          if (options.schema !== null && loaded.revision % this.snapshotEvery === 0) taken.push(loaded);
+          await slicer.tick();
+        }
+        if (page.length < size) return loaded;
+      }
+    } finally {
+      if (options.schema !== null) await this.saveSnapshots(stream, options.schema, taken);
+    }
+  }
+
+  /** The stream's current state: from the cache or the newest snapshot, then the events after it. */
+  async load<E extends DomainEvent, S>(decider: Folding<E, S>, stream: string, options: LoadOptions = {}): Promise<Loaded<S>> {
+    const schema = this.schemaOf(decider);
+    let start: Loaded<S> | null = null;
+    if (schema !== null) {
+      start = this.cache.get<S>(stream, schema) ?? (await this.snapshot<S>(() => this.snapshots.latest(stream, schema)));
+    }
+    const loaded = await this.foldFrom(decider, stream, start ?? this.initial(decider), { slicer: options.slicer, schema });
+    if (schema !== null) this.remember(decider, stream, schema, loaded);
+    return loaded;
+  }
+
+  /**
+   * The stream as it was at `until`: every event up to the first one that
+   * occurred after it. Starts from the newest snapshot of that prefix, so it
+   * folds at most `snapshotEvery` events once snapshots exist (a stream never
+   * folded before takes them on this first pass).
+   */
+  async loadAsOf<E extends DomainEvent, S>(
+    decider: Folding<E, S>,
+    stream: string,
+    until: Date | string,
+    options: LoadOptions = {},
+  ): Promise<Loaded<S>> {
+    const limit = typeof until === 'string' ? until : until.toISOString();
+    const schema = this.schemaOf(decider);
+    let start: Loaded<S> | null = null;
+    if (schema !== null) {
+      const cached = this.cache.get<S>(stream, schema);
+      start =
+        cached && cached.occurredAtMax <= limit ? cached : await this.snapshot<S>(() => this.snapshots.atOrBefore(stream, schema, limit));
+    }
+    return this.foldFrom(decider, stream, start ?? this.initial(decider), { until: limit, slicer: options.slicer, schema });
+  }
+
+  /**
+   * The events an earlier attempt of this command wrote to the stream, or []
+   * when there was none (or the command id is fresh, so there cannot be one).
+   */
+  async findCommand(stream: string, metadata: CommandMetadata): Promise<RecordedEvent[]> {
+    if (metadata.fresh === true) return [];
+    const first = await this.store.findInStream(stream, eventIdFor(metadata.commandId, 0));
+    if (!first) return [];
+    const mine: RecordedEvent[] = [this.upcasters.upcast(first)];
+    // Most commands write one event: read the rest of the run a few at a time.
+    for (let from = first.streamRevision + 1; mine.length < MAX_COMMAND_EVENTS; from += 8) {
+      const more = await this.store.readStream(stream, { fromRevision: from, maxCount: 8 });
+      for (const event of more) {
+        if (event.metadata.commandId !== metadata.commandId) return mine;
+        mine.push(this.upcasters.upcast(event));
+      }
+      if (more.length < 8) return mine;
+    }
+    return mine;
+  }
+
+  private remember<S>(decider: Folding<DomainEvent, S>, stream: string, schema: string, loaded: Loaded<S>): void {
+    this.cache.set(stream, schema, loaded, decider.weight?.(loaded.state) ?? 1024);
   }
 
   async handle<C extends Command, E extends DomainEvent, S>(
@@ -99,14 +267,16 @@ export class CommandHandler {
     options: HandleOptions<S> = {},
   ): Promise<HandleResult<S>> {
     const pinned = options.expectedRevision ?? undefined;
+    const schema = this.schemaOf(decider);
     for (let attempt = 1; ; attempt++) {
-      const { state, revision, events } = await this.load(decider, stream);
+      const loaded = await this.load(decider, stream, { slicer: options.slicer });
+      const { state, revision } = loaded;
 
       // The same command already went through (a client or network retry):
       // answer as the first time did, write nothing.
-      const previous = events.filter((e) => e.metadata.commandId === command.metadata.commandId);
+      const previous = await this.findCommand(stream, command.metadata);
       if (previous.length > 0) {
-        return { state, revision, position: previous.at(-1)?.position ?? 0, events: previous };
+        return { state, revision, position: previous.at(-1)?.position ?? 0, events: previous, loaded };
       }
 
       if (pinned !== undefined && pinned !== revision) {
@@ -115,7 +285,7 @@ export class CommandHandler {
       if (options.authorize) await options.authorize(state);
 
       const decided = decider.decide(command, state);
-      if (decided.length === 0) return { state, revision, position: 0, events: [] };
+      if (decided.length === 0) return { state, revision, position: 0, events: [], loaded };
 
       const envelopes = decided.map((event, index) => this.envelope(command, event, index));
       const started = performance.now();
@@ -124,8 +294,17 @@ export class CommandHandler {
           expectedRevision: revision === 0 ? 'no_stream' : revision - 1,
         });
         this.appendObserver?.((performance.now() - started) / 1000, 'ok');
-        const nextState = decided.reduce((s, e) => decider.evolve(s, e), state);
-        return { state: nextState, revision: result.nextExpectedRevision + 1, position: result.position, events: envelopes };
+        const taken: Loaded<unknown>[] = [];
+        let next = loaded;
+        decided.forEach((event, i) => {
+          next = advance(next, decider.evolve(next.state, event), envelopes[i]!, revision + i + 1, result.position);
+          if (next.revision % this.snapshotEvery === 0) taken.push(next);
+        });
+        if (schema !== null) {
+          this.remember(decider, stream, schema, next);
+          await this.saveSnapshots(stream, schema, taken);
+        }
+        return { state: next.state, revision: result.nextExpectedRevision + 1, position: result.position, events: envelopes, loaded: next };
       } catch (error) {
         this.appendObserver?.((performance.now() - started) / 1000, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error');
         if (!(error instanceof WrongExpectedRevisionError)) throw error;

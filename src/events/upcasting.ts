@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RecordedEvent } from '../eventstore/port.js';
 
 /**
@@ -22,6 +23,15 @@ export class UpcasterRegistry {
     this.byKey.set(`${type}@${fromVersion}`, { type, fromVersion, upcast });
     this.current.set(type, Math.max(this.current.get(type) ?? 1, fromVersion + 1));
     return this;
+  }
+
+  /**
+   * Names the set of registered upcasters: states folded from upcast events
+   * (snapshots) are only valid for the set they were folded with.
+   */
+  fingerprint(): string {
+    const keys = [...this.byKey.keys()].sort().join(',');
+    return keys === '' ? '0' : createHash('sha256').update(keys).digest('hex').slice(0, 12);
   }
 
   /** The schema version new events of this type are written with. */

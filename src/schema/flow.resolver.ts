@@ -1,9 +1,10 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DEFAULT_FLOW_PAGE, type FlowRevisionView, type FlowView } from '../application/flows.js';
+import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { flowRevisionDocId } from '../projections/flow-revisions/flow-revisions.projection.js';
 import { notFound } from '../shared/errors.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { pageDefault } from './query-limits.js';
 import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
 import { Namespace } from './namespace.type.js';
 import { DateTimeScalar } from './scalars.js';
@@ -64,6 +65,29 @@ export class FlowResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.flows.restore(ctx.caller, requireTenant(ctx), namespace, id, revision)).flow;
+  }
+
+  @FieldResolver(() => [FlowRevision], {
+    description:
+      'Saved revisions, oldest first: a window of 1…revisionCount chosen Relay-style with revision numbers as cursors (after/before exclude them). Without first or last: the newest 20 (and the cost of a request counts 20). At most 500 per window. Batched per request.',
+  })
+  @Extensions(pageDefault('last', DEFAULT_REVISION_WINDOW))
+  async revisions(
+    @Root() flow: FlowView,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => Int, { nullable: true, description: 'Revisions after this revision number.' }) after: number | null,
+    @Arg('last', () => Int, { nullable: true }) last: number | null,
+    @Arg('before', () => Int, { nullable: true, description: 'Revisions before this revision number.' }) before: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<FlowRevisionView[]> {
+    const ids = ctx.services.flows.revisionIds(flow, { first, after, last, before });
+    const views: FlowRevisionView[] = [];
+    for (const doc of await ctx.loaders.flowRevision(flow.tenantId).loadMany(ids)) {
+      if (doc instanceof Error) throw doc;
+      // Absent only while the revisions read model lags behind the flow's (read-your-writes bounds it).
+      if (doc) views.push(revisionView(doc));
+    }
+    return views;
   }
 
   @FieldResolver(() => Namespace, {

@@ -28,7 +28,10 @@ export class Flow {
   @Field(() => Boolean) deleted!: boolean;
   @Field(() => DateTimeScalar, { description: 'Time of the last change (a delete included).' }) updatedAt!: string;
   @Field(() => String) updatedBy!: string;
-  @Field(() => [FlowRevision], { description: 'Every saved revision, oldest first.' }) revisions!: FlowRevision[];
+  @Field(() => Int, {
+    description: 'Saved revisions so far (of this view: an asOf read counts those saved by then). Revisions are numbered 1…revisionCount.',
+  })
+  revisionCount!: number;
 }
 
 @ObjectType()

@@ -134,7 +134,11 @@ function withPageSizes(schema: GraphQLSchema, document: DocumentNode, variables:
         if (given.some((a) => PAGE_ARGUMENTS.has(a.name.value) && a.value.kind === Kind.INT)) return { ...node, arguments: given };
         // Omitted, null, or not a number (refused later by coercion): the resolver's default applies.
         const others = given.filter((a) => !PAGE_ARGUMENTS.has(a.name.value));
-        const fallback = pageArguments.map((a) => ({ name: a.name, value: intValue(a.defaultValue) })).find((a) => a.value !== null);
+        // A list whose resolver picks a page size when none is given declares it as `defaultPageSize` (see pageDefault).
+        const declared = definition?.extensions['defaultPageSize'] as { argument?: string; size?: number } | undefined;
+        const fallback =
+          pageArguments.map((a) => ({ name: a.name, value: intValue(a.defaultValue) })).find((a) => a.value !== null) ??
+          (declared?.argument && declared.size !== undefined ? { name: declared.argument, value: intValue(declared.size) } : undefined);
         const added: ArgumentNode[] = fallback?.value
           ? [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: fallback.name }, value: fallback.value }]
           : [];
@@ -143,6 +147,14 @@ function withPageSizes(schema: GraphQLSchema, document: DocumentNode, variables:
     }),
   );
 }
+
+/**
+ * Field extensions for a list whose resolver applies a page size of its own
+ * when the client gives neither `first` nor `last` (type-graphql:
+ * `@Extensions(pageDefault('last', 20))`): the cost model prices the field
+ * with that size, as if the client had asked for it.
+ */
+export const pageDefault = (argument: 'first' | 'last', size: number) => ({ defaultPageSize: { argument, size } });
 
 /**
  * The variables a document passes as `first`/`last` (on any field: a

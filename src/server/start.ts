@@ -7,6 +7,7 @@ import { ApiTokenVerifier } from '../auth/api-token-verifier.js';
 import { Authenticator, type TokenVerifier } from '../auth/authenticator.js';
 import { JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Config } from '../config/config.js';
+import type { EventStore } from '../eventstore/port.js';
 import type { DocumentStore } from '../readmodels/port.js';
 import type { Logger } from '../shared/logger.js';
 import { bootstrap } from '../application/tenants.js';
@@ -27,6 +28,8 @@ export const systemCaller = (app: Application, id = 'system'): Caller =>
 export interface OpenOptions {
   /** Lets tests wrap the document store, e.g. to count the calls a query makes. */
   wrapDocuments?: (documents: DocumentStore) => DocumentStore;
+  /** Lets tests wrap the event store, e.g. to count the events a command reads. */
+  wrapEvents?: (events: EventStore) => EventStore;
 }
 
 /** Opens an Application on the configured stores, catches projections up and bootstraps. */
@@ -37,7 +40,8 @@ export async function openApplication(
 ): Promise<{ app: Application; services: Services }> {
   const stores = await openStores(config);
   const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
-  const app = new Application({ config, logger, events: stores.events, documents, vault: stores.vault });
+  const events = options.wrapEvents ? options.wrapEvents(stores.events) : stores.events;
+  const app = new Application({ config, logger, events, documents, vault: stores.vault });
   await app.start();
   await bootstrap(app, systemCaller(app, 'bootstrap'));
   const services = new Services(app);

@@ -105,8 +105,11 @@ describe('request limits, with their defaults', () => {
 
   it('the heaviest legitimate queries stay under the defaults: the UI audit page, a page of 200 flows with namespaces and revisions, introspection', async () => {
     expectData(await gw.gql(AUDIT_LOGS, { filter: {}, first: 500 }, { tenant: 'main' }));
-    const nPlusOne = `{ flows(first: 200) { totalCount edges { node { id namespaceRef { id inheritedVariables } revisions { revision source } } } } }`;
+    // Revisions are priced at their real window (20 when omitted): 200 flows × 20 sources is past the default, 200 × 5 is not.
+    const nPlusOne = `{ flows(first: 200) { totalCount edges { node { id namespaceRef { id inheritedVariables } revisions(last: 5) { revision source } } } } }`;
     expectData(await gw.gql(nPlusOne, {}, { tenant: 'main' }));
+    const allRevisions = nPlusOne.replace('revisions(last: 5)', 'revisions');
+    expect(tooComplex(await gw.gql(allRevisions, {}, { tenant: 'main' }), 'MAX_COST')).toMatchObject({ limit: 50_000 });
     expectData(await gw.gql(`{ me { id type name tenants { id name permissions } } }`));
     const introspection = expectData(await gw.gql<{ __schema: { types: unknown[] } }>(getIntrospectionQuery()));
     expect(introspection.__schema.types.length).toBeGreaterThan(10);

@@ -50,6 +50,8 @@ export interface TestGatewayOptions {
   logger?: Logger;
   /** Wraps the document store (e.g. a counting proxy for N+1 tests). */
   wrapDocuments?: OpenOptions['wrapDocuments'];
+  /** Wraps the event store (e.g. a counting proxy for work-per-command tests). */
+  wrapEvents?: OpenOptions['wrapEvents'];
 }
 
 export function testReadModels(): 'memory' | 'mongodb' {
@@ -78,7 +80,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     env['TENANTRY_MONGODB_DB'] = database;
   }
   const config = loadConfig(env);
-  const running = await startGateway(config, options.logger ?? silentLogger(), { wrapDocuments: options.wrapDocuments });
+  const running = await startGateway(config, options.logger ?? silentLogger(), {
+    wrapDocuments: options.wrapDocuments,
+    wrapEvents: options.wrapEvents,
+  });
   const url = running.gateway.url();
   // As a load balancer would: send traffic once /readyz would say ready (projections caught up).
   for (const deadline = Date.now() + 60_000; !(await running.app.projections.caughtUp());) {

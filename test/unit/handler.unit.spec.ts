@@ -94,13 +94,13 @@ describe('CommandHandler (real MemoryEventStore)', () => {
     expect(await store.headPosition()).toBe(0);
   });
 
-  it('load(until) folds only events up to a time (time travel)', async () => {
+  it('loadAsOf folds only events up to a time (time travel)', async () => {
     const store = new MemoryEventStore();
     const handler = new CommandHandler(store, new UpcasterRegistry());
     await handler.handle(namespaceDecider, stream, create('c1'));
     await handler.handle(namespaceDecider, stream, { ...update('c2', { a: 1 }), metadata: meta('c2', '2026-01-02T00:00:00.000Z') });
     await handler.handle(namespaceDecider, stream, { ...update('c3', { a: 2 }), metadata: meta('c3', '2026-01-03T00:00:00.000Z') });
-    const { state } = await handler.load(namespaceDecider, stream, (e) => e.metadata.occurredAt <= '2026-01-02T12:00:00.000Z');
+    const { state } = await handler.loadAsOf(namespaceDecider, stream, '2026-01-02T12:00:00.000Z');
     expect(state.status === 'active' && state.variables).toEqual({ a: 1 });
   });
 });

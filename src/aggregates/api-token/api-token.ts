@@ -50,6 +50,8 @@ function expiresAt(now: string, expiresIn: number | null | undefined): string | 
 }
 
 export const apiTokenDecider: Decider<ApiTokenCommand, ApiTokenEvent, ApiTokenState> = {
+  name: 'apiToken',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

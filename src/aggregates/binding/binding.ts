@@ -22,6 +22,8 @@ export type BindingEvent = DomainEvent<'BindingCreated', BindingData> | DomainEv
 export type BindingState = { status: 'absent' } | ({ status: 'active' | 'deleted' } & BindingData);
 
 export const bindingDecider: Decider<BindingCommand, BindingEvent, BindingState> = {
+  name: 'binding',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
   evolve(state, event) {
     switch (event.type) {

@@ -20,7 +20,20 @@ export type FlowChanges = Changes<FlowSummary & { revision: number }>;
 export type FlowCommand =
   | Command<'CreateFlow', { definition: FlowDefinition }>
   | Command<'UpdateFlow', { namespace: string; id: string; definition: FlowDefinition; expectedRevision?: number | null }>
-  | Command<'RestoreFlowRevision', { namespace: string; id: string; revision: number }>
+  | Command<
+      'RestoreFlowRevision',
+      {
+        namespace: string;
+        id: string;
+        revision: number;
+        /**
+         * That revision's content, as the application found it in the flow's
+         * own stream (null when no save of it exists). The state does not
+         * keep old revisions: it would grow with every save.
+         */
+        saved: FlowSnapshot | null;
+      }
+    >
   | Command<'DeleteFlow', { namespace: string; id: string }>;
 
 export type FlowCreatedData = { namespace: string; id: string; revision: number; source: string } & FlowSummary;
@@ -44,20 +57,22 @@ export interface FlowDeletedData {
 export type FlowEvent =
   DomainEvent<'FlowCreated', FlowCreatedData> | DomainEvent<'FlowUpdated', FlowUpdatedData> | DomainEvent<'FlowDeleted', FlowDeletedData>;
 
+/**
+ * Only the current revision: the state's size does not grow with the flow's
+ * history (old revisions are read from the log when a restore needs one).
+ */
 export interface ExistingFlow {
   status: 'active' | 'deleted';
   namespace: string;
   id: string;
   current: FlowSnapshot;
-  /** Every saved revision, oldest first: restore reads from here. */
-  history: FlowSnapshot[];
 }
 type ActiveFlow = ExistingFlow & { status: 'active' };
 
 export type FlowState = { status: 'absent' } | ExistingFlow;
 
 export const summaryOf = (s: FlowSummary): FlowSummary => ({ description: s.description, disabled: s.disabled, tasks: s.tasks });
-const snapshotOf = (data: FlowSnapshot): FlowSnapshot => ({ revision: data.revision, source: data.source, ...summaryOf(data) });
+export const snapshotOf = (data: FlowSnapshot): FlowSnapshot => ({ revision: data.revision, source: data.source, ...summaryOf(data) });
 
 function updated(state: ActiveFlow, next: FlowSummary & { source: string }, restoredFrom?: number): FlowEvent[] {
   const { current, namespace, id } = state;
@@ -85,21 +100,20 @@ function requireActive(state: FlowState, namespace: string, id: string): ActiveF
 }
 
 export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
+  name: 'flow',
+  // v2: the state no longer carries every revision (history).
+  stateVersion: 2,
+  weight: (state) => (state.status === 'absent' ? 64 : 256 + 2 * state.current.source.length + 64 * state.current.tasks.length),
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {
     switch (event.type) {
       case 'FlowCreated': {
         const { namespace, id } = event.data;
-        const history = state.status === 'absent' ? [] : state.history;
-        const snapshot = snapshotOf(event.data);
-        return { status: 'active', namespace, id, current: snapshot, history: [...history, snapshot] };
+        return { status: 'active', namespace, id, current: snapshotOf(event.data) };
       }
-      case 'FlowUpdated': {
-        if (state.status === 'absent') return state;
-        const snapshot = snapshotOf(event.data);
-        return { ...state, current: snapshot, history: [...state.history, snapshot] };
-      }
+      case 'FlowUpdated':
+        return state.status === 'absent' ? state : { ...state, current: snapshotOf(event.data) };
       case 'FlowDeleted':
         return state.status === 'absent' ? state : { ...state, status: 'deleted' };
       default:
@@ -137,11 +151,12 @@ export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
         return updated(active, definition);
       }
       case 'RestoreFlowRevision': {
-        const { namespace, id, revision } = command.data;
+        const { namespace, id, revision, saved } = command.data;
         const active = requireActive(state, namespace, id);
-        const old = active.history.find((s) => s.revision === revision);
-        if (!old) throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
-        return updated(active, old, revision);
+        if (!saved || saved.revision !== revision || revision > active.current.revision) {
+          throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
+        }
+        return updated(active, saved, revision);
       }
       case 'DeleteFlow': {
         const { namespace, id } = command.data;

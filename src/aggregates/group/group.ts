@@ -20,6 +20,8 @@ export type GroupState = { status: 'absent' } | ({ status: 'active'; members: st
 export const GROUP_EVENT_TYPES = ['GroupCreated', 'GroupMemberAdded', 'GroupMemberRemoved'] as const;
 
 export const groupDecider: Decider<GroupCommand, GroupEvent, GroupState> = {
+  name: 'group',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

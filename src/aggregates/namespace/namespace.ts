@@ -95,6 +95,8 @@ export function validateNamespacePatch(patch: NamespacePatch): Partial<Namespace
 }
 
 export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
+  name: 'namespace',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

@@ -80,6 +80,8 @@ function refuseManaged(id: string): void {
 }
 
 export const roleDecider: Decider<RoleCommand, RoleEvent, RoleState> = {
+  name: 'role',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

@@ -104,6 +104,8 @@ export function validatePutSecret(input: { namespace: unknown; key: unknown; des
 export const currentVersion = (state: SecretState): number => (state.status === 'absent' ? 0 : state.version);
 
 export const secretDecider: Decider<SecretCommand, SecretEvent, SecretState> = {
+  name: 'secret',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

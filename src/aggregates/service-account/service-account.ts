@@ -12,6 +12,8 @@ export type ServiceAccountState = { status: 'absent' } | ({ status: 'active' } &
 export const SERVICE_ACCOUNT_EVENT_TYPES = ['ServiceAccountCreated'] as const;
 
 export const serviceAccountDecider: Decider<ServiceAccountCommand, ServiceAccountEvent, ServiceAccountState> = {
+  name: 'serviceAccount',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(_state, event) {

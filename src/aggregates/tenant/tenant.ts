@@ -43,6 +43,8 @@ function validateDomains(domains: unknown): string[] {
 }
 
 export const tenantDecider: Decider<TenantCommand, TenantEvent, TenantState> = {
+  name: 'tenant',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {

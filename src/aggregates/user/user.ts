@@ -12,6 +12,8 @@ export type UserState = { status: 'absent' } | { status: 'active'; id: string; e
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
+  name: 'user',
+  stateVersion: 1,
   initialState: () => ({ status: 'absent' }),
   evolve(_state, event) {
     switch (event.type) {

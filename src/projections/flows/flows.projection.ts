@@ -27,13 +27,12 @@ export interface FlowFields {
 }
 
 /**
- * One document per flow with its current state. Old revisions' sources live
- * in the `flow_revisions` read model (see flow-revisions.projection.ts), so
- * that this document stays small enough to list by the hundred.
+ * One document per flow with its current state only. Its revisions (who
+ * saved what, when, and each source) are documents of their own in the
+ * `flow_revisions` read model (see flow-revisions.projection.ts): a document
+ * that grew with every save would make each save cost more than the last.
  */
-export interface FlowDocument extends ReadModelDocument, FlowFields {
-  revisions: FlowRevisionEntry[];
-}
+export type FlowDocument = ReadModelDocument & FlowFields;
 
 export const FLOWS = 'flows';
 export const FLOW_EVENT_TYPES = ['FlowCreated', 'FlowUpdated', 'FlowDeleted'] as const;
@@ -70,14 +69,12 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
         tasks,
         deleted: false,
         ...stamp,
-        // A re-created flow keeps the revisions it had before its delete.
-        revisions: [...(doc?.revisions ?? []), revisionEntry(event)],
       };
     }
     case 'FlowUpdated': {
       if (!doc) return null;
       const { revision, source, description, disabled, tasks } = event.data;
-      return { ...doc, ...stamp, revision, source, description, disabled, tasks, revisions: [...doc.revisions, revisionEntry(event)] };
+      return { ...doc, ...stamp, revision, source, description, disabled, tasks };
     }
     case 'FlowDeleted':
       return doc ? { ...doc, ...stamp, deleted: true } : null;
@@ -86,7 +83,8 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
 
 export const flowsProjection = documentProjection<FlowDocument>({
   name: 'flows',
-  version: 1,
+  // v2: no embedded list of revisions (it grew with every save).
+  version: 2,
   collection: FLOWS,
   indexes: [
     { keys: { tenantId: 1, namespace: 1, id: 1 }, name: 'tenant_namespace_id', unique: true },
