@@ -6,6 +6,7 @@ import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
 import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
 import { accessDataAsOf } from './effective-permissions.js';
+import { HeavyWork } from './heavy-work.js';
 import { CommandHandler, type HandleOptions, type HandleResult } from '../commands/handler.js';
 import { DocumentSnapshotStore } from '../commands/snapshots.js';
 import { ConfigError, type Config } from '../config/config.js';
@@ -128,6 +129,8 @@ export class Application {
   readonly authorizer: Authorizer;
   readonly upcasters: UpcasterRegistry;
   readonly vault: SecretVault;
+  /** Slots for expensive work, per tenant and in all (fairness between tenants). */
+  readonly heavy: HeavyWork;
 
   constructor(parts: ApplicationParts) {
     this.config = parts.config;
@@ -136,6 +139,7 @@ export class Application {
     this.documents = parts.documents;
     this.vault = parts.vault ?? new SqliteVault(':memory:', ephemeralMasterKey());
     this.upcasters = parts.upcasters ?? defaultUpcasters;
+    this.heavy = new HeavyWork({ perTenant: parts.config.limits.heavyPerTenant, total: parts.config.limits.heavyTotal });
     const projections = parts.projections ?? allProjections();
     this.readModels = new ReadModels(parts.documents, projections);
     // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.
@@ -172,7 +176,15 @@ export class Application {
     await this.projections.start();
   }
 
+  private readonly stopHooks: (() => Promise<void>)[] = [];
+
+  /** Work to end before the stores close (background jobs). */
+  beforeStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
   async stop(): Promise<void> {
+    await Promise.all(this.stopHooks.map((hook) => hook().catch(() => undefined)));
     await this.projections.stop();
     await this.events.close();
     await this.vault.close();

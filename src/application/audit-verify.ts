@@ -4,19 +4,29 @@ import {
   AUDITED_EVENT_TYPES,
   auditEntryOf,
   entryHash,
+  namespacePathOf,
   toView,
   type AuditEntryDocument,
+  GENESIS,
   type AuditEntryView,
   type ChainLink,
 } from '../projections/audit/audit-entry.js';
 import { canonicalJson } from '../shared/json.js';
+import { Slicer } from '../shared/slices.js';
 
 export type VerificationSource = 'readModel' | 'eventLog';
 
 export interface AuditVerification {
   ok: boolean;
   tenantId: string;
+  /** Entries known good: those checked by this run, plus (incremental) those verified before it. */
   checkedEntries: number;
+  /** Entries this run read and checked. */
+  newlyCheckedEntries: number;
+  /** True when the run started after the last verified entry instead of at the first entry. */
+  incremental: boolean;
+  /** Position of the last entry verified before this run (0: from the first entry). */
+  verifiedFrom: string;
   /** Entries up to this position were checked (the audit projection's position when verification started). */
   verifiedUpTo: string;
   lastHash: string | null;
@@ -43,10 +53,11 @@ export async function* entriesFromLog(
   upcasters: UpcasterRegistry,
   tenantId: string,
   upTo: number,
+  from: ChainLink = GENESIS,
   pageSize = 1000,
 ): AsyncGenerator<AuditEntryView> {
-  let after = 0;
-  let previous: string | null = null;
+  let after = from.position;
+  let previous: string | null = from.hash;
   for (;;) {
     const page = await events.readAll({ after, maxCount: pageSize, streamPrefix: tenantPrefix(tenantId) });
     for (const event of page) {
@@ -95,20 +106,33 @@ function brokenLink(doc: AuditEntryDocument, previousHash: string | null): { vie
     return { view: null, reason: 'the entry cannot be read (malformed fields)' };
   }
   if (view.previousHash !== previousHash) return { view, reason: 'previousHash does not link to the entry before it' };
+  // Not hashed (derived from `namespace`), but filters read it: an edit would hide the entry from namespace views.
+  const path = namespacePathOf(view.namespace);
+  if (!Array.isArray(doc.namespacePath) || doc.namespacePath.length !== path.length || path.some((p, i) => doc.namespacePath[i] !== p)) {
+    return { view, reason: 'namespacePath does not match the namespace (the entry is filed under the wrong namespaces)' };
+  }
   if (entryHash(view) !== view.hash) return { view, reason: "hash does not match the entry's content" };
   return { view, reason: null };
 }
 
 export interface VerifyInput {
   tenantId: string;
-  /** Stored entries of the tenant, oldest first, positions up to `upTo`. */
+  /** Stored entries of the tenant, oldest first, positions after `from` and up to `upTo`. */
   stored: AsyncIterable<AuditEntryDocument>;
-  /** Entries recomputed from the event log, oldest first. */
+  /** Entries recomputed from the event log after `from`, oldest first, chained from `from.hash`. */
   expected: AsyncIterable<AuditEntryView>;
+  /** The last entry already verified (GENESIS: verify from the first entry). */
+  from?: ChainLink;
   head: ChainLink | null;
   upTo: number;
-  onProgress?: (checked: number) => void;
+  /** Called every few thousand entries with how many checked out so far and the last of them. */
+  onProgress?: (checked: number, last: ChainLink) => void | Promise<void>;
+  /** Time slices (and the deadline) of a long verification. */
+  slicer?: Slicer;
 }
+
+/** Entries between two progress reports. */
+const PROGRESS_EVERY = 5_000;
 
 /**
  * One pass over both sequences, merged by position, in constant memory. At
@@ -120,13 +144,19 @@ export interface VerifyInput {
 export async function verifyAuditChain(input: VerifyInput): Promise<AuditVerification> {
   const stored = new Peekable(input.stored[Symbol.asyncIterator]());
   const expected = new Peekable(input.expected[Symbol.asyncIterator]());
+  const from = input.from ?? GENESIS;
+  const slicer = input.slicer ?? new Slicer();
   let checked = 0;
-  let previous: string | null = null;
-  let last: { id: string; position: number; hash: string } | null = null;
+  let previous: string | null = from.hash;
+  let last: { id: string; position: number; hash: string } | null =
+    from.position > 0 && from.hash !== null ? { id: '', position: from.position, hash: from.hash } : null;
   const result = (broken: Broken | null): AuditVerification => ({
     ok: broken === null,
     tenantId: input.tenantId,
     checkedEntries: checked,
+    newlyCheckedEntries: checked,
+    incremental: from.position > 0,
+    verifiedFrom: String(from.position),
     verifiedUpTo: String(input.upTo),
     lastHash: previous,
     firstBrokenEntryId: broken?.id ?? null,
@@ -168,12 +198,13 @@ export async function verifyAuditChain(input: VerifyInput): Promise<AuditVerific
       stored.take();
       expected.take();
       checked++;
-      if (checked % 10_000 === 0) input.onProgress?.(checked);
+      if (checked % PROGRESS_EVERY === 0) await input.onProgress?.(checked, { position: doc.position, hash: doc.hash });
+      await slicer.tick();
     }
   } finally {
     await Promise.all([stored.close(), expected.close()]);
   }
-  input.onProgress?.(checked);
+  if (last) await input.onProgress?.(checked, { position: last.position, hash: last.hash });
   const head = input.head;
   if (head && head.position <= input.upTo && (last?.position !== head.position || last.hash !== head.hash)) {
     return result({

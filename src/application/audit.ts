@@ -1,20 +1,37 @@
-import { namespaceScopeFilter, type ListScope } from '../auth/authorizer.js';
+import type { ListScope } from '../auth/authorizer.js';
 import type { Action } from '../auth/permissions.js';
 import { isInstanceAdmin } from '../auth/principal.js';
 import { INSTANCE_SCOPE } from '../eventstore/port.js';
-import { toView, type AuditEntryDocument, type AuditEntryView, type ChainHeadDocument } from '../projections/audit/audit-entry.js';
-import { AUDIT_CHAIN_HEADS, AUDIT_LOGS, AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
+import {
+  GENESIS,
+  toView,
+  type AuditEntryDocument,
+  type AuditEntryView,
+  type ChainHeadDocument,
+  type ChainLink,
+} from '../projections/audit/audit-entry.js';
+import {
+  AUDIT_CHAIN_HEADS,
+  AUDIT_LOGS,
+  AUDIT_PROJECTION,
+  AUDIT_VERIFIED,
+  type VerifiedPointDocument,
+} from '../projections/audit/audit.projection.js';
 import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.projection.js';
 import type { Filter } from '../readmodels/port.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
+import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import { AuditFeed, CurrentRunner, type AppliedProgress } from './audit-feed.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import type { TenantService } from './tenants.js';
+
+/** Entries of an export, oldest first. `close()` gives its slot back if the export ends without being read to the end. */
+export type AuditExport = AsyncGenerator<AuditEntryView> & { close(): void };
 
 export interface AuditLogFilterInput {
   namespace?: string | null;
@@ -42,13 +59,11 @@ function textFilter(field: string, value: string | null | undefined): string | n
 /** A MongoDB filter for the API's AuditLogFilter, within what the caller may see. */
 export function auditFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): Filter {
   const clauses: Filter[] = [];
-  const visible = namespaceScopeFilter('namespace', scope);
-  if (visible) clauses.push(visible);
+  // A namespace and its subtree are one key of the multikey `namespacePath` (see AuditEntryDocument).
+  if (!scope.all) clauses.push({ namespacePath: { $in: scope.namespaces } });
   const f = filter ?? {};
   if (f.namespace !== null && f.namespace !== undefined) {
-    const namespace = validateId('namespace', 'filter.namespace', f.namespace);
-    const subtree = namespaceScopeFilter('namespace', { all: false, namespaces: [namespace] });
-    if (subtree) clauses.push(subtree);
+    clauses.push({ namespacePath: validateId('namespace', 'filter.namespace', f.namespace) });
   }
   const equal: [string, string | null][] = [
     ['resourceType', textFilter('resourceType', f.resourceType)],
@@ -136,37 +151,124 @@ export class AuditService {
   }
 
   /** Authorizes at once, then streams matching entries oldest first without holding them. */
-  async exportEntries(
-    caller: Caller,
-    tenantId: string,
-    filter: AuditLogFilterInput | null | undefined,
-  ): Promise<AsyncIterable<AuditEntryView>> {
+  async exportEntries(caller: Caller, tenantId: string, filter: AuditLogFilterInput | null | undefined): Promise<AuditExport> {
     const query = auditFilter(filter, await this.scope(caller, tenantId, 'EXPORT'));
+    // An export reads as much as the trail holds: one of the tenant's slots for expensive work, refused at once when none is free.
+    const slot = this.app.heavy.acquire(tenantId, 'audit export');
     const docs = this.entries(tenantId).stream(query, { sort: { position: 1 } });
-    return (async function* () {
-      for await (const doc of docs) yield toView(doc);
+    // No deadline (a download may take long), but time slices: a client that reads fast must not hold the event loop.
+    const slicer = new Slicer();
+    const entries = (async function* () {
+      try {
+        for await (const doc of docs) {
+          yield toView(doc);
+          await slicer.tick();
+        }
+      } finally {
+        slot.release();
+      }
     })();
+    return Object.assign(entries, { close: () => slot.release() });
   }
 
   /**
-   * Recomputes the tenant's chain from the read model and from the event log
-   * (up to what the audit projection has applied) and names the first entry
-   * that does not match. Needs AUDITLOG:LIST on the whole tenant.
+   * Verifies the tenant's chain against the event log: by default
+   * incrementally, from the last entry verified before (its hash must still
+   * be the one verified: a rewritten past shows there), then every entry
+   * appended since; with `full`, from the first entry. Needs AUDITLOG:LIST on
+   * the whole tenant. Runs in time slices within the caller's deadline and
+   * takes one of the tenant's slots for expensive work; progress is saved
+   * every few thousand entries, so a verification cut by the deadline goes on
+   * from there next time. A full verification of a large trail belongs in a
+   * background job (AuditVerificationJobs).
    */
-  async verify(caller: Caller, tenantId: string, onProgress?: (checked: number) => void): Promise<AuditVerification> {
+  async verify(
+    caller: Caller,
+    tenantId: string,
+    options: { full?: boolean; onProgress?: (checked: number) => void } = {},
+  ): Promise<AuditVerification> {
+    await this.requireWholeTrail(caller, tenantId);
+    return this.app.heavy.run(tenantId, 'audit verification', () =>
+      this.verifyNow(tenantId, { full: options.full ?? false, slicer: caller.slicer(), onProgress: options.onProgress }),
+    );
+  }
+
+  /** Refuses anyone who may not list the whole trail (verification reads all of it). */
+  async requireWholeTrail(caller: Caller, tenantId: string): Promise<void> {
     const scope = await this.scope(caller, tenantId, 'LIST');
     if (!scope.all) throw forbidden('AUDITLOG:LIST');
+  }
+
+  private verifiedPoints(tenantId: string): TenantCollection<VerifiedPointDocument> {
+    return tenantScoped(this.app.readModels.instanceCollection<VerifiedPointDocument>(AUDIT_VERIFIED), tenantId);
+  }
+
+  private async savePoint(tenantId: string, position: number, hash: string, checkedEntries: number, full: boolean): Promise<void> {
+    const now = new Date().toISOString();
+    await this.verifiedPoints(tenantId).updateOne(
+      { _id: tenantId },
+      { $set: { position, hash, checkedEntries, verifiedAt: now, ...(full ? { fullAt: now } : {}) } },
+      { upsert: true },
+    );
+  }
+
+  /** The verification itself, without authorization or limits (the CLI and background jobs call it directly). */
+  async verifyNow(
+    tenantId: string,
+    options: { full: boolean; slicer?: Slicer | undefined; onProgress?: ((checked: number) => void) | undefined },
+  ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
+    const entries = this.entries(tenantId);
     const heads = tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId);
     const head = await heads.findOne({ _id: tenantId });
-    return verifyAuditChain({
+    const point = options.full ? null : await this.verifiedPoints(tenantId).findOne({ _id: tenantId });
+    let from: ChainLink = GENESIS;
+    let before = 0;
+    if (point) {
+      const boundary = await entries.findOne({ position: point.position });
+      if (!boundary || boundary.hash !== point.hash) {
+        return {
+          ok: false,
+          tenantId,
+          checkedEntries: 0,
+          newlyCheckedEntries: 0,
+          incremental: true,
+          verifiedFrom: String(point.position),
+          verifiedUpTo: String(upTo),
+          lastHash: null,
+          firstBrokenEntryId: boundary?._id ?? null,
+          firstBrokenPosition: String(point.position),
+          reason: boundary
+            ? 'the last verified entry no longer has the hash it was verified with (history before it was rewritten)'
+            : 'the last verified entry is gone from the read model',
+          source: 'readModel',
+        };
+      }
+      from = { position: point.position, hash: point.hash };
+      before = point.checkedEntries;
+    }
+    const full = from.position === 0;
+    let lastLink = from;
+    const result = await verifyAuditChain({
       tenantId,
-      stored: this.entries(tenantId).stream({ position: { $lte: upTo } }, { sort: { position: 1 } }),
-      expected: entriesFromLog(this.app.events, this.app.upcasters, tenantId, upTo),
+      stored: entries.stream({ position: { $gt: from.position, $lte: upTo } }, { sort: { position: 1 } }),
+      expected: entriesFromLog(this.app.events, this.app.upcasters, tenantId, upTo, from),
+      from,
       head: head ? { hash: head.hash, position: head.position } : null,
       upTo,
-      ...(onProgress ? { onProgress } : {}),
+      slicer: options.slicer,
+      onProgress: async (checked, last) => {
+        options.onProgress?.(before + checked);
+        lastLink = last;
+        // Saved as it goes: a verification stopped by its deadline resumes from here.
+        if (last.hash !== null && last.position > from.position)
+          await this.savePoint(tenantId, last.position, last.hash, before + checked, false);
+      },
     });
+    if (result.ok && full && lastLink.hash !== null) {
+      await this.savePoint(tenantId, lastLink.position, lastLink.hash, result.checkedEntries, true);
+    }
+    return { ...result, checkedEntries: before + result.checkedEntries };
   }
 
   /**

@@ -7,6 +7,7 @@ import { PrincipalDirectory } from './principals.js';
 import { RoleService } from './roles.js';
 import { ServiceAccountService } from './service-accounts.js';
 import { AuditService } from './audit.js';
+import { AuditVerificationJobs } from './audit-jobs.js';
 import type { Caller } from './caller.js';
 import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
@@ -27,6 +28,7 @@ export class Services {
   readonly apiTokens: ApiTokenService;
   readonly effectivePermissions: EffectivePermissionService;
   readonly audit: AuditService;
+  readonly auditJobs: AuditVerificationJobs;
   readonly flows: FlowService;
   readonly secrets: SecretService;
 
@@ -42,6 +44,7 @@ export class Services {
     this.apiTokens = new ApiTokenService(app, this.tenants, this.principals);
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);
+    this.auditJobs = new AuditVerificationJobs(app, this.audit);
     this.flows = new FlowService(app, this.tenants, this.namespaces);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);

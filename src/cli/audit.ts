@@ -73,7 +73,9 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
         await catchUp(app);
         const bar = progress('verified entries:');
         const started = Date.now();
-        const result = await services.audit.verify(systemCaller(app, 'cli'), opts.tenant, (n) => bar.update(n));
+        await services.audit.requireWholeTrail(systemCaller(app, 'cli'), opts.tenant); // an unknown tenant is an error, not an empty chain
+        // The whole chain, from the first entry: the command line is where an operator checks everything.
+        const result = await services.audit.verifyNow(opts.tenant, { full: true, onProgress: (n) => bar.update(n) });
         bar.done();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         if (result.ok) {

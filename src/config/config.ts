@@ -120,6 +120,12 @@ export interface RequestLimits {
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
   allowBatchedRequests: boolean;
+  /** Largest response body of a GraphQL operation, in bytes (past it: QUERY_TOO_COMPLEX, reason MAX_RESPONSE_SIZE). */
+  maxResponseBytes: number;
+  /** Expensive operations (exports, verifications, deep time travel) one tenant may run at once. */
+  heavyPerTenant: number;
+  /** Expensive operations the process runs at once, all tenants together. */
+  heavyTotal: number;
 }
 
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 * 1024 };
@@ -155,6 +161,9 @@ function requestLimits(env: Env): RequestLimits {
     executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
     bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
     allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),
+    maxResponseBytes: byteSize(env, 'TENANTRY_MAX_RESPONSE_SIZE', 16 * 1024 * 1024, 1024 * 1024 * 1024),
+    heavyPerTenant: integer(env, 'TENANTRY_TENANT_HEAVY_CONCURRENCY', 2, 1, 1000),
+    heavyTotal: integer(env, 'TENANTRY_HEAVY_CONCURRENCY', 8, 1, 10_000),
   };
 }
 

@@ -1,8 +1,16 @@
-import { Arg, Ctx, Int, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { AuditJobView } from '../application/audit-jobs.js';
 import type { AuditLogFilterInput } from '../application/audit.js';
 import type { AuditEntryView } from '../projections/audit/audit-entry.js';
 import { badInput } from '../shared/errors.js';
-import { AuditLogConnection, AuditLogEntry, AuditLogFilter, AuditLogVerification } from './audit.type.js';
+import {
+  AuditLogConnection,
+  AuditLogEntry,
+  AuditLogFilter,
+  AuditLogVerification,
+  AuditVerificationJob,
+  type AuditVerificationJobStatus,
+} from './audit.type.js';
 import type { GraphQLContext } from './context.js';
 import { PositionScalar } from './scalars.js';
 
@@ -14,6 +22,12 @@ function position(field: string, value: string | null | undefined): number | nul
   if (!Number.isSafeInteger(parsed)) throw badInput(field, `${field} is beyond the positions of this event store`);
   return parsed;
 }
+
+const jobView = (job: AuditJobView) => ({
+  ...job,
+  status: job.status as AuditVerificationJobStatus,
+  targetPosition: String(job.targetPosition),
+});
 
 interface AuditLogAppendedArgs {
   filter?: AuditLogFilterInput | null;
@@ -34,10 +48,36 @@ export class AuditResolver {
 
   @Query(() => AuditLogVerification, {
     description:
-      "Recomputes the tenant's hash chain from the read model and from the event log; names the first entry that does not match.",
+      "Checks the tenant's hash chain in the read model and against the event log; names the first entry that does not match. Incremental by default: from the last entry verified before (whose hash must be unchanged) to the newest. full: from the first entry, within the execution timeout (for a large trail, startAuditVerification runs it in the background). Needs AUDITLOG:LIST on the whole tenant.",
   })
-  verifyAuditLog(@Ctx() ctx: GraphQLContext) {
-    return ctx.services.audit.verify(ctx.caller, trail(ctx));
+  verifyAuditLog(
+    @Arg('full', () => Boolean, {
+      defaultValue: false,
+      description: 'Check every entry, not only those appended since the last verification.',
+    })
+    full: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.audit.verify(ctx.caller, trail(ctx), { full });
+  }
+
+  @Mutation(() => AuditVerificationJob, {
+    description:
+      "Starts a full re-verification of the tenant's audit chain in the background (or answers with the one already running on this gateway). It takes one of the tenant's slots for expensive work: RATE_LIMITED with retryAfterSeconds when none is free. Needs AUDITLOG:LIST on the whole tenant.",
+  })
+  startAuditVerification(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.auditJobs.start(ctx.caller, trail(ctx)).then(jobView);
+  }
+
+  @Query(() => AuditVerificationJob, { nullable: true, description: 'A background verification of this tenant, by id.' })
+  async auditVerificationJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    const job = await ctx.services.auditJobs.get(ctx.caller, trail(ctx), id);
+    return job ? jobView(job) : null;
+  }
+
+  @Query(() => [AuditVerificationJob], { description: "This tenant's recent background verifications (up to 20), newest first." })
+  async auditVerificationJobs(@Ctx() ctx: GraphQLContext) {
+    return (await ctx.services.auditJobs.list(ctx.caller, trail(ctx))).map(jobView);
   }
 
   @Subscription(() => AuditLogEntry, {

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { JsonValue } from '../shared/json.js';
 import { PageInfo } from './connection.type.js';
 import { DateTimeScalar, JSONScalar, PositionScalar } from './scalars.js';
@@ -63,7 +63,13 @@ export class AuditLogConnection {
 export class AuditLogVerification {
   @Field(() => Boolean) ok!: boolean;
   @Field(() => String) tenantId!: string;
-  @Field(() => Int) checkedEntries!: number;
+  @Field(() => Int, { description: 'Entries known good: checked by this run, plus (incremental) those verified before it.' })
+  checkedEntries!: number;
+  @Field(() => Int, { description: 'Entries this run read and checked.' }) newlyCheckedEntries!: number;
+  @Field(() => Boolean, { description: 'The run started after the last entry verified before, instead of at the first entry.' })
+  incremental!: boolean;
+  @Field(() => PositionScalar, { description: 'Position of the last entry verified before this run (0: from the first entry).' })
+  verifiedFrom!: string;
   @Field(() => PositionScalar, { description: 'Entries up to this position were checked.' }) verifiedUpTo!: string;
   @Field(() => String, { nullable: true, description: 'Hash of the last entry that checked out.' }) lastHash!: string | null;
   @Field(() => ID, { nullable: true }) firstBrokenEntryId!: string | null;
@@ -74,4 +80,40 @@ export class AuditLogVerification {
     description: '`readModel`: the stored chain contradicts itself; `eventLog`: the stored entries disagree with the events.',
   })
   source!: string | null;
+}
+
+export enum AuditVerificationJobStatus {
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  ERROR = 'ERROR',
+  ABANDONED = 'ABANDONED',
+}
+
+registerEnumType(AuditVerificationJobStatus, {
+  name: 'AuditVerificationJobStatus',
+  description: 'Where a background verification stands.',
+  valuesConfig: {
+    RUNNING: { description: 'Checking entries; see checkedEntries against totalEntries.' },
+    SUCCEEDED: { description: 'Every entry up to targetPosition checked out.' },
+    FAILED: { description: 'The chain is broken: result names the first entry that does not match.' },
+    ERROR: { description: 'The job could not finish (a store failed, or the gateway stopped); error says why. Start a new one.' },
+    ABANDONED: { description: 'The process running the job stopped sending heartbeats (it died). Start a new one.' },
+  },
+});
+
+@ObjectType({ description: "A full re-verification of a tenant's audit chain, running in the background." })
+export class AuditVerificationJob {
+  @Field(() => ID) id!: string;
+  @Field(() => String) tenantId!: string;
+  @Field(() => AuditVerificationJobStatus) status!: AuditVerificationJobStatus;
+  @Field(() => DateTimeScalar) startedAt!: string;
+  @Field(() => String, { description: 'Who started it.' }) startedBy!: string;
+  @Field(() => DateTimeScalar, { nullable: true }) finishedAt!: string | null;
+  @Field(() => DateTimeScalar, { description: 'Last sign of life of the process running it.' }) heartbeatAt!: string;
+  @Field(() => Int, { description: 'Entries checked so far.' }) checkedEntries!: number;
+  @Field(() => Int, { description: 'Entries in the chain when the job started.' }) totalEntries!: number;
+  @Field(() => PositionScalar, { description: 'Entries up to this position are checked.' }) targetPosition!: string;
+  @Field(() => AuditLogVerification, { nullable: true, description: 'The outcome, once finished.' }) result!: AuditLogVerification | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response } from 'express';
-import type { AuditLogFilterInput } from '../application/audit.js';
+import type { AuditExport, AuditLogFilterInput } from '../application/audit.js';
 import { EXPORT_CONTENT_TYPES, exportChunks, isExportFormat } from '../application/audit-export.js';
 import type { Services } from '../application/services.js';
 import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
@@ -82,6 +82,7 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
     let chunks: AsyncGenerator<string, number>;
     let format: keyof typeof EXPORT_CONTENT_TYPES;
     let trail: string;
+    let exported: AuditExport | null = null;
     try {
       const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
       const { caller, tenantId } = await requests.resolve(requestInfo(req, pathTenant));
@@ -90,8 +91,10 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
       if (!isExportFormat(requested)) throw badInput('format', 'format must be ndjson or csv');
       format = requested;
       trail = services.audit.trail(caller, tenantId);
-      chunks = exportChunks(await services.audit.exportEntries(caller, trail, filterFrom(req)), format);
+      exported = await services.audit.exportEntries(caller, trail, filterFrom(req));
+      chunks = exportChunks(exported, format);
     } catch (error) {
+      exported?.close();
       sendError(res, error, logger);
       return;
     }
@@ -110,6 +113,8 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
       const code = (error as { code?: unknown }).code;
       if (code === 'ERR_STREAM_PREMATURE_CLOSE') logger.debug({ trail }, 'audit export aborted by the client');
       else logger.error({ err: error, trail }, 'audit export failed while streaming');
+    } finally {
+      exported.close();
     }
   };
   router.get('/api/v1/audit-logs/export', handler);

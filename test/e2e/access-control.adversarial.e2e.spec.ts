@@ -41,6 +41,8 @@ const M = {
 
 interface Victim {
   bindingId: string;
+  /** A background audit verification the victim's admin started. */
+  jobId: string;
   saTokenId: string;
   saToken: string;
   userTokenId: string;
@@ -129,7 +131,15 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
       { doc: `{ auditLogs(first: 500) { totalCount edges { node { tenantId resourceType resourceId changes actor { id } } } } }` },
       { doc: `{ auditLogs(filter: {namespace: "vault"}) { totalCount edges { node { resourceId changes } } } }` },
     ],
-    'Query.verifyAuditLog': [{ doc: `{ verifyAuditLog { ok tenantId checkedEntries lastHash } }` }],
+    'Query.verifyAuditLog': [
+      { doc: `{ verifyAuditLog { ok tenantId checkedEntries lastHash } }` },
+      { doc: `{ verifyAuditLog(full: true) { ok tenantId checkedEntries lastHash } }` },
+    ],
+    'Mutation.startAuditVerification': [{ doc: `mutation { startAuditVerification { id tenantId status checkedEntries totalEntries } }` }],
+    'Query.auditVerificationJob': [
+      { doc: `query($id: ID!) { auditVerificationJob(id: $id) { id tenantId status result { ok } } }`, vars: { id: v.jobId } },
+    ],
+    'Query.auditVerificationJobs': [{ doc: `{ auditVerificationJobs { id tenantId status } }` }],
     // --- access control
     'Query.roles': [{ doc: `{ roles { id name description managed permissions { resource actions } } }` }],
     'Query.role': [
@@ -293,7 +303,10 @@ describe('adversarial access control: every query and mutation, callers without 
     ).createApiToken;
     await bind(gw, VICTIM, { principalType: 'SERVICE_ACCOUNT', principalId: 'victim-bot', roleId: 'developer' });
     const memberToken = await userToken(gw, 'victim-user');
-    victim = { bindingId, saTokenId: sa.id, saToken: sa.token, userTokenId: memberToken.slice(4, 40), userToken: memberToken };
+    const jobId = expectData(
+      await gw.gql<{ startAuditVerification: { id: string } }>(`mutation { startAuditVerification { id } }`, {}, { tenant: VICTIM }),
+    ).startAuditVerification.id;
+    victim = { bindingId, jobId, saTokenId: sa.id, saToken: sa.token, userTokenId: memberToken.slice(4, 40), userToken: memberToken };
 
     // The attackers.
     const outsider = await createUserWithToken(gw, 'outsider');
@@ -314,6 +327,7 @@ describe('adversarial access control: every query and mutation, callers without 
     markers = [
       ...Object.values(M),
       victim.bindingId,
+      victim.jobId,
       victim.saTokenId,
       victim.saToken,
       victim.userTokenId,

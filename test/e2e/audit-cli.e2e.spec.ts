@@ -4,6 +4,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryView } from '../../src/projections/audit/audit-entry.js';
 import { entryHash } from '../../src/projections/audit/audit-entry.js';
+import { auditProjection } from '../../src/projections/audit/audit.projection.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 
@@ -107,7 +108,7 @@ describe.skipIf(!uri)('tenantry audit verify / export (CLI, SQLite log, MongoDB 
     try {
       const entries = client
         .db(database)
-        .collection<{ _id: string; eventType: string; position: number; resourceId: string }>('auditLogs_v2');
+        .collection<{ _id: string; eventType: string; position: number; resourceId: string }>(`auditLogs_v${auditProjection.version}`);
       const victim = await entries.findOne({ tenantId: 'acme', eventType: 'NamespaceCreated', resourceId: 'b' });
       expect(victim).not.toBeNull();
       await entries.updateOne({ _id: victim?._id ?? '' }, { $set: { resourceId: 'evil' } });

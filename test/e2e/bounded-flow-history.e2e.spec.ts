@@ -1,7 +1,7 @@
 /**
  * A flow's history may grow without its saves, restores and time-travel reads
  * costing more: counted in events read from the log and bytes written to the
- * read models (never in time), at 20 and at 300 revisions.
+ * read models (never in time), at 20 and at 200 revisions.
  *
  * Regression: updateFlow was quadratic. Every update folded the whole stream
  * twice (the decision, then the answer), copying the list of every revision
@@ -71,17 +71,17 @@ describe('flow history: the cost of a save does not grow with the number of revi
     return { eventsRead: events.streamEventsRead, flowBytes: documents.bytes('flows'), answer: data.updateFlow };
   }
 
-  it('updateFlow reads as many events and writes as many bytes at 300 revisions as at 20', { timeout: 120_000 }, async () => {
+  it('updateFlow reads as many events and writes as many bytes at 200 revisions as at 20', { timeout: 120_000 }, async () => {
     await updateTo(20);
     const short = await measuredUpdate();
-    await updateTo(300);
+    await updateTo(200);
     const long = await measuredUpdate();
 
     expect(short.answer.revision).toBe(21);
-    expect(long.answer.revision).toBe(301);
-    expect(long.answer.revisionCount).toBe(301);
-    expect(long.answer.source).toBe(source(300));
-    expect(long.answer.revisions.map((r) => r.revision)).toEqual([300, 301]);
+    expect(long.answer.revision).toBe(201);
+    expect(long.answer.revisionCount).toBe(201);
+    expect(long.answer.source).toBe(source(200));
+    expect(long.answer.revisions.map((r) => r.revision)).toEqual([200, 201]);
 
     // Today: no event of the flow's stream is read at all (its state is cached); never the history.
     expect(long.eventsRead).toBeLessThanOrEqual(short.eventsRead + 2);
@@ -104,7 +104,7 @@ describe('flow history: the cost of a save does not grow with the number of revi
     saves = data.restoreFlowRevision.revision;
     expect(data.restoreFlowRevision.source).toBe(source(6));
     expect(data.restoreFlowRevision.revisions).toEqual([{ revision: saves, restoredFrom: 7, source: source(6) }]);
-    // A binary search over 300 events: about log2(300) ≈ 9 single-event reads (the old fold read all 300, twice).
+    // A binary search over 200 events: about log2(200) ≈ 8 single-event reads (the old fold read all 200, twice).
     expect(events.streamEventsRead).toBeLessThanOrEqual(20);
   });
 

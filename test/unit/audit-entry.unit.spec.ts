@@ -224,7 +224,7 @@ describe('audit entry format is frozen', () => {
     expect(entryHash(entry)).toBe(entry.hash);
     expect(JSON.stringify(auditDocumentOf(recorded, 'a'.repeat(64)))).toBe(JSON.stringify(toDocument(entry)));
     expect(JSON.stringify(toDocument(entry))).toBe(
-      '{"_id":"6f1c1e9e-4a55-5b8e-9d57-0c0f1c2b3a4d","tenantId":"acme","namespace":"company.team","resourceType":"FLOW","resourceId":"company.team.etl","action":"UPDATE","eventType":"FlowUpdated","actor":{"type":"USER","id":"alice"},"occurredAt":"2026-11-24T07:00:00.000Z","correlationId":"c-1","ip":"10.0.0.1","userAgent":"curl/8","previousHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","hash":"d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d","position":42,"changesJson":"{\\"labels\\":{\\"after\\":null,\\"before\\":{\\"9\\":\\"y\\",\\"10\\":\\"x\\",\\"a\\":\\"2\\",\\"z\\":\\"1\\"}},\\"source\\":{\\"after\\":\\"id: b\\",\\"before\\":\\"id: a\\"}}"}',
+      '{"_id":"6f1c1e9e-4a55-5b8e-9d57-0c0f1c2b3a4d","tenantId":"acme","namespace":"company.team","resourceType":"FLOW","resourceId":"company.team.etl","action":"UPDATE","eventType":"FlowUpdated","actor":{"type":"USER","id":"alice"},"occurredAt":"2026-11-24T07:00:00.000Z","correlationId":"c-1","ip":"10.0.0.1","userAgent":"curl/8","previousHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","hash":"d3df49352ae937369e25c985f3a84297b1d53e8cccce49bef62fb250bd06850d","position":42,"changesJson":"{\\"labels\\":{\\"after\\":null,\\"before\\":{\\"9\\":\\"y\\",\\"10\\":\\"x\\",\\"a\\":\\"2\\",\\"z\\":\\"1\\"}},\\"source\\":{\\"after\\":\\"id: b\\",\\"before\\":\\"id: a\\"}}","namespacePath":["company","company.team"]}',
     );
   });
 });

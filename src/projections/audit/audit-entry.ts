@@ -48,13 +48,30 @@ export type AuditEntryDocument = Document &
     /** A number in the read model, so that it sorts and ranges as one. */
     position: number;
     changesJson: string | null;
+    /**
+     * The namespace and its ancestors (`a.b.c` → `a`, `a.b`, `a.b.c`; none
+     * for tenant-level events): "in this subtree" becomes an equality on one
+     * indexed (multikey) field, so a namespace filter or a namespace-scoped
+     * reader's scope is an index lookup, not a scan. Derived from
+     * `namespace`, so not part of the hashed entry; verification checks it.
+     */
+    namespacePath: string[];
   };
+
+/** `a.b.c` → `['a', 'a.b', 'a.b.c']`; null → []. */
+export function namespacePathOf(namespace: string | null): string[] {
+  if (namespace === null || namespace === '') return [];
+  const parts = namespace.split('.');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
+}
 
 /** The head of one tenant's chain: the hash and position of its last entry. */
 export interface ChainHeadDocument extends Document {
   tenantId: string;
   hash: string;
   position: number;
+  /** Entries in the chain (progress of a verification counts against it). */
+  entries?: number;
 }
 
 export interface ChainLink {
@@ -172,6 +189,7 @@ export function auditDocumentOf(event: RecordedEvent, previousHash: string | nul
     hash: '',
     position: event.position,
     changesJson: serializeChanges(changesOf(event, info)),
+    namespacePath: namespacePathOf(m.namespace ?? null),
   };
   document.hash = sha256Hex(hashInput(document));
   return document;
@@ -227,6 +245,7 @@ export function toDocument(view: AuditEntryView): AuditEntryDocument {
     hash: view.hash,
     position: Number(view.position),
     changesJson: serializeChanges(view.changes),
+    namespacePath: namespacePathOf(view.namespace),
   };
 }
 

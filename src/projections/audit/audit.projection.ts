@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
-import type { IndexSpec, WriteOperation } from '../../readmodels/port.js';
+import type { Document, IndexSpec, WriteOperation } from '../../readmodels/port.js';
 import type { Projection, ProjectionTarget } from '../runtime/projection.js';
 import {
   AUDITED_EVENT_TYPES,
@@ -14,13 +14,31 @@ import {
 export const AUDIT_PROJECTION = 'auditLogs';
 export const AUDIT_LOGS = 'auditLogs';
 export const AUDIT_CHAIN_HEADS = 'auditChainHeads';
+/**
+ * Per tenant, the last entry a verification checked against the event log
+ * (its position and hash). Written by verifications, not by the projection:
+ * it belongs to this generation of the read model, so a rebuild starts with
+ * nothing verified.
+ */
+export const AUDIT_VERIFIED = 'auditVerified';
+
+export interface VerifiedPointDocument extends Document {
+  tenantId: string;
+  position: number;
+  hash: string;
+  checkedEntries: number;
+  verifiedAt: string;
+  /** When a verification from the first entry last succeeded. */
+  fullAt?: string;
+}
 
 /** Newest first within a tenant, for every filter of `auditLogs` (and oldest first for exports, read backwards). */
 const byTenant = (field: string, name: string): IndexSpec => ({ keys: { tenantId: 1, [field]: 1, position: -1 }, name });
 
 export const AUDIT_LOG_INDEXES: IndexSpec[] = [
   { keys: { tenantId: 1, position: -1 }, name: 'tenant_position', unique: true },
-  byTenant('namespace', 'tenant_namespace_position'),
+  // Multikey: an entry is listed under its namespace and every ancestor, so a subtree is one key.
+  byTenant('namespacePath', 'tenant_namespace_path_position'),
   byTenant('resourceType', 'tenant_resource_type_position'),
   byTenant('resourceId', 'tenant_resource_id_position'),
   byTenant('actor.id', 'tenant_actor_position'),
@@ -41,17 +59,20 @@ export const AUDIT_LOG_INDEXES: IndexSpec[] = [
 export const auditProjection: Projection = {
   name: AUDIT_PROJECTION,
   // v2: a secret put that creates the key is audited as CREATE (was UPDATE).
-  version: 2,
+  // v3: namespacePath (namespace subtree filters from an index); chain heads count their entries.
+  version: 3,
   eventTypes: AUDITED_EVENT_TYPES,
   collections: {
     [AUDIT_LOGS]: AUDIT_LOG_INDEXES,
     [AUDIT_CHAIN_HEADS]: [],
+    [AUDIT_VERIFIED]: [],
   },
   async apply(events: readonly RecordedEvent[], target: ProjectionTarget): Promise<void> {
     const heads = target.collection<ChainHeadDocument>(AUDIT_CHAIN_HEADS);
     const tenants = [...new Set(events.map(chainOf))];
     const stored = await heads.find({ _id: { $in: tenants } });
     const chain = new Map<string, ChainLink>(stored.map((h) => [h._id, { hash: h.hash, position: h.position }]));
+    const counts = new Map<string, number>(stored.map((h) => [h._id, h.entries ?? 0]));
     const moved = new Set<string>();
     const inserts: WriteOperation<AuditEntryDocument>[] = [];
     for (const event of events) {
@@ -61,6 +82,7 @@ export const auditProjection: Projection = {
       const document = auditDocumentOf(event, head.hash);
       inserts.push({ insertOne: { document } });
       chain.set(tenantId, { hash: document.hash, position: event.position });
+      counts.set(tenantId, (counts.get(tenantId) ?? 0) + 1);
       moved.add(tenantId);
     }
     if (inserts.length === 0) return;
@@ -72,7 +94,8 @@ export const auditProjection: Projection = {
       return {
         updateOne: {
           filter: { _id: tenantId, position: { $lt: head.position } },
-          update: { $set: { tenantId, hash: head.hash, position: head.position } },
+          // The count follows from the stored head and this batch, like the hash: a replay writes the same.
+          update: { $set: { tenantId, hash: head.hash, position: head.position, entries: counts.get(tenantId) ?? 0 } },
           upsert: true,
         },
       };
