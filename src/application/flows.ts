@@ -1,5 +1,5 @@
 import { flowDecider, type FlowCommand, type FlowState } from '../aggregates/flow/flow.js';
-import { parseFlowSource } from '../aggregates/flow/flow-source.js';
+import { parseFlowSourceAsync } from '../aggregates/flow/flow-source.async.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName, type RecordedEvent } from '../eventstore/port.js';
 import { FLOW_REVISIONS, flowRevisionDocId, type FlowRevisionDocument } from '../projections/flow-revisions/flow-revisions.projection.js';
@@ -195,7 +195,7 @@ export class FlowService {
 
   async create(caller: Caller, tenantId: string, source: string) {
     const access = await this.tenants.enter(caller, tenantId);
-    const definition = parseFlowSource(source);
+    const definition = await parseFlowSourceAsync(source);
     access.require('FLOW', 'CREATE', definition.namespace);
     await this.requireNamespaceAllowed(tenantId, definition.namespace);
     return this.run(tenantId, definition.namespace, definition.id, {
@@ -210,7 +210,7 @@ export class FlowService {
     const access = await this.tenants.enter(caller, tenantId);
     this.validateFlowKey(namespace, id);
     access.require('FLOW', 'UPDATE', namespace);
-    const definition = parseFlowSource(source);
+    const definition = await parseFlowSourceAsync(source);
     return this.run(tenantId, namespace, id, {
       type: 'UpdateFlow',
       data: { namespace, id, definition, expectedRevision },
