@@ -92,7 +92,7 @@ export class WorkerPool<Task, Result> {
   resize(threads: number, maxQueue = this.options.maxQueue): void {
     if (threads === this.options.threads && maxQueue === this.options.maxQueue) return;
     this.options = { ...this.options, threads, maxQueue };
-    void this.destroy();
+    this.destroy().catch(() => undefined); // destroy() does not throw; nobody waits for this one
   }
 
   /** Runs `task` on a worker thread; refuses with RATE_LIMITED when `threads + maxQueue` tasks are in flight. */
@@ -107,11 +107,20 @@ export class WorkerPool<Task, Result> {
     }
   }
 
-  /** Closes the threads once the tasks already given to them are done; a later `run()` starts a new pool. */
+  /**
+   * Closes the threads once the tasks already given to them are done (or,
+   * past piscina's close timeout of 30 s, at once); a later `run()` starts a
+   * new pool.
+   */
   async destroy(): Promise<void> {
     const pool = this.pool;
     this.pool = null;
-    if (pool) await pool.close();
+    if (!pool) return;
+    try {
+      await pool.close();
+    } catch {
+      await pool.destroy();
+    }
   }
 
   private piscina(): Piscina<Task, Result> {
