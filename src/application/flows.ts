@@ -1,5 +1,5 @@
 import { flowDecider, snapshotOf, type FlowCommand, type FlowSnapshot, type FlowState } from '../aggregates/flow/flow.js';
-import { parseFlowSource } from '../aggregates/flow/flow-source.js';
+import { parseFlowSourceAsync } from '../aggregates/flow/flow-source.async.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import type { Loaded } from '../commands/snapshots.js';
 import { streamName } from '../eventstore/port.js';
@@ -232,7 +232,7 @@ export class FlowService {
 
   async create(caller: Caller, tenantId: string, source: string) {
     const access = await this.tenants.enter(caller, tenantId);
-    const definition = parseFlowSource(source);
+    const definition = await parseFlowSourceAsync(source);
     access.require('FLOW', 'CREATE', definition.namespace);
     await this.requireNamespaceAllowed(tenantId, definition.namespace);
     return this.run(tenantId, definition.namespace, definition.id, {
@@ -247,7 +247,7 @@ export class FlowService {
     const access = await this.tenants.enter(caller, tenantId);
     this.validateFlowKey(namespace, id);
     access.require('FLOW', 'UPDATE', namespace);
-    const definition = parseFlowSource(source);
+    const definition = await parseFlowSourceAsync(source);
     return this.run(tenantId, namespace, id, {
       type: 'UpdateFlow',
       data: { namespace, id, definition, expectedRevision },

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
 import { DomainError } from '../shared/errors.js';
 import { openApplication, startGateway, systemCaller } from '../server/start.js';
+import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
 function config(): Config {
   try {
@@ -66,6 +67,7 @@ async function withApplication<T>(work: (opened: Awaited<ReturnType<typeof openA
     return await work(opened);
   } finally {
     await opened.app.stop();
+    await flowSourceWorkers.destroy();
   }
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultWorkerThreads } from '../shared/worker-pool.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -50,6 +51,11 @@ export interface Config {
   projectionOnPoison: 'stop' | 'park';
   logLevel: string;
   production: boolean;
+  /**
+   * TENANTRY_WORKER_THREADS: threads that parse large flow sources off the
+   * event loop (default: one less than the cores, 1 to 4).
+   */
+  workerThreads: number;
   /** Abuse limits of the GraphQL endpoints (README, "Limits and hardening"). */
   limits: RequestLimits;
   jwt: {
@@ -246,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',
+    workerThreads: integer(env, 'TENANTRY_WORKER_THREADS', defaultWorkerThreads(), 1, 64),
     limits: requestLimits(env),
     jwt: {
       secret: jwtSecret,

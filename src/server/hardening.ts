@@ -9,7 +9,7 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
 import { checkCost, pageSizeVariables, shapeRules, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
-import { executionTimeoutPlugin, guardResolvers } from './execution-timeout.js';
+import { executionTimeoutPlugin, guardResolvers, type DeadlineContext } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 
 /**
@@ -73,7 +73,7 @@ export interface Hardening<Context extends object> {
   bodyLimitBytes: number;
 }
 
-export function hardening<Context extends object>(config: Config, schema: GraphQLSchema): Hardening<Context> {
+export function hardening<Context extends DeadlineContext>(config: Config, schema: GraphQLSchema): Hardening<Context> {
   const { limits, production } = config;
   guardResolvers(schema);
   return {

@@ -213,6 +213,7 @@ export async function createGateway(
       await subscriptions.close();
       await apollo.stop();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      metrics.close();
     },
   };
 }

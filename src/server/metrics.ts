@@ -1,11 +1,70 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandHandler } from '../commands/handler.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { Projections } from '../projections/runtime/coordinator.js';
 
+/** The event loop is sampled every this many ms (Node's default). */
+export const LOOP_DELAY_RESOLUTION_MS = 10;
+/** `tenantry_event_loop_delay_*` describe the last full window of this length. */
+export const LOOP_DELAY_WINDOW_MS = 10_000;
+const LOOP_DELAY_QUANTILES = [0.5, 0.9, 0.99] as const;
+
+export interface LoopDelayWindow {
+  /** Seconds by quantile (0.5, 0.9, 0.99). */
+  quantiles: Map<number, number>;
+  max: number;
+  samples: number;
+}
+
+/**
+ * How late the event loop ran: a timer due every LOOP_DELAY_RESOLUTION_MS
+ * records how long each turn really took, so the delay is that minus the
+ * resolution (an idle loop is 0, not 10 ms). The histogram starts anew every
+ * window; the metrics report the last full one, so that a scrape shows how
+ * the loop did in the last seconds rather than since start (before the
+ * first window is full: the window so far).
+ */
+export class LoopDelayMonitor {
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private readonly timer: NodeJS.Timeout;
+  private last: LoopDelayWindow | null = null;
+
+  constructor(windowMs: number) {
+    this.histogram.enable();
+    this.timer = setInterval(() => this.rotate(), windowMs);
+    this.timer.unref();
+  }
+
+  /** Closes the current window: it becomes the one reported, and a new one starts. */
+  rotate(): void {
+    this.last = this.read();
+    this.histogram.reset();
+  }
+
+  window(): LoopDelayWindow {
+    return this.last ?? this.read();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.histogram.disable();
+  }
+
+  private read(): LoopDelayWindow {
+    const delay = (ns: number): number => (this.histogram.count === 0 ? 0 : Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000);
+    return {
+      quantiles: new Map(LOOP_DELAY_QUANTILES.map((q) => [q, delay(this.histogram.percentile(q * 100))])),
+      max: delay(this.histogram.max),
+      samples: this.histogram.count,
+    };
+  }
+}
+
 /**
  * Prometheus metrics, one registry per gateway so that tests can run several
  * in one process. Rebuild throughput is `rate(tenantry_projection_events_applied_total[1m])`.
+ * `close()` stops the event-loop monitor (the gateway's close does).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -23,8 +82,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly loopDelay: LoopDelayMonitor;
+
   constructor(projections: Projections, commands: CommandHandler, events: EventStore) {
     collectDefaultMetrics({ register: this.registry });
+
+    const loopDelay = new LoopDelayMonitor(LOOP_DELAY_WINDOW_MS);
+    this.loopDelay = loopDelay;
+    const windowSeconds = LOOP_DELAY_WINDOW_MS / 1000;
+    const delay = new Gauge({
+      name: 'tenantry_event_loop_delay_seconds',
+      help: `Event-loop delay (how late a timer due every ${LOOP_DELAY_RESOLUTION_MS} ms ran), quantiles over the last ${windowSeconds} s window`,
+      labelNames: ['quantile'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [quantile, seconds] of loopDelay.window().quantiles) delay.set({ quantile: String(quantile) }, seconds);
+      },
+    });
+    const delayMax = new Gauge({
+      name: 'tenantry_event_loop_delay_max_seconds',
+      help: `Longest event-loop delay in the last ${windowSeconds} s window`,
+      registers: [this.registry],
+      collect() {
+        delayMax.set(loopDelay.window().max);
+      },
+    });
 
     const append = new Histogram({
       name: 'tenantry_event_append_duration_seconds',
@@ -90,5 +172,10 @@ export class Metrics {
         }
       },
     });
+  }
+
+  /** Stops sampling the event loop. */
+  close(): void {
+    this.loopDelay.stop();
   }
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata'; // type-graphql's decorators need it before any schema class is defined
+import { configureFlowSourceWorkers, flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 import { Application, openStores } from '../application/application.js';
 import { Caller } from '../application/caller.js';
 import { Services } from '../application/services.js';
@@ -38,6 +39,8 @@ export async function openApplication(
   logger: Logger,
   options: OpenOptions = {},
 ): Promise<{ app: Application; services: Services }> {
+  // The worker threads start with the first large flow source, not here.
+  configureFlowSourceWorkers(config.workerThreads);
   const stores = await openStores(config);
   const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
   const events = options.wrapEvents ? options.wrapEvents(stores.events) : stores.events;
@@ -72,6 +75,8 @@ export async function startGateway(config: Config, logger: Logger, options: Open
       stopping ??= (async () => {
         await gateway.close();
         await app.stop();
+        // After the last request, whose parse is then done: the threads end with the gateway.
+        await flowSourceWorkers.destroy();
       })();
       return stopping;
     },

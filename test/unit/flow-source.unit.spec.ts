@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SOURCE_BYTES, parseFlowSource } from '../../src/aggregates/flow/flow-source.js';
+import { MAX_NESTING_DEPTH, MAX_SOURCE_BYTES, parseFlowSource } from '../../src/aggregates/flow/flow-source.js';
 import { DomainError } from '../../src/shared/errors.js';
 
 const valid = `id: hello
@@ -68,6 +68,26 @@ describe('parseFlowSource', () => {
     expect(error.code).toBe('BAD_USER_INPUT');
     expect(error.message).toMatch(/^invalid YAML at line 8, column \d+: nested too deeply$/);
     expect(error.message).not.toMatch(/call stack/i);
+  });
+
+  it(`accepts collections nested ${MAX_NESTING_DEPTH} levels deep and refuses one more, with the same answer every time`, () => {
+    // The mapping, `tasks`, the task: three levels before `deep`.
+    const nested = (levels: number) => `${valid}    deep: ${'['.repeat(levels - 3)}${']'.repeat(levels - 3)}\n`;
+    const blockSequences = (levels: number) => `${valid}    deep:\n      ${'- '.repeat(levels - 3)}x\n`;
+    for (const source of [nested, blockSequences]) {
+      expect(parseFlowSource(source(MAX_NESTING_DEPTH)).id).toBe('hello');
+      // Before, where the stack ran out decided: the same source was refused while the parser was cold, accepted once warm.
+      const messages = new Set<string>();
+      for (let i = 0; i < 20; i++) messages.add(refusal(source(MAX_NESTING_DEPTH + 1)).message);
+      expect([...messages]).toHaveLength(1);
+      expect([...messages][0]).toMatch(/^invalid YAML at line \d+, column \d+: nested too deeply$/);
+    }
+    expect(refusal(nested(MAX_NESTING_DEPTH + 1)).extensions).toEqual({
+      field: 'source',
+      line: 8,
+      column: 11 + MAX_NESTING_DEPTH - 3,
+      reason: 'RESOURCE_EXHAUSTION',
+    });
   });
 
   it('names the missing or invalid field by path, with its line', () => {

@@ -1,4 +1,4 @@
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { Composer, isNode, LineCounter, Parser, YAMLParseError, type CST, type Document } from 'yaml';
 import { badInput, type DomainError } from '../../shared/errors.js';
 import { isValidId } from '../../shared/ids.js';
 
@@ -39,6 +39,16 @@ const FLOW_TASK_LISTS = ['errors', 'finally', 'afterExecution'] as const;
 const NESTED_TASK_LISTS = ['tasks', 'errors', 'finally', 'then', 'else'] as const;
 /** Alias expansion is bounded so that a "billion laughs" source cannot exhaust memory. */
 const MAX_ALIAS_COUNT = 100;
+/**
+ * Collections nested deeper than this are refused before the YAML is
+ * composed. The composer recurses once per level, and where the stack runs
+ * out depends on the thread (a worker's stack is four times the main
+ * thread's) and on the JIT (measured on the main thread: 1,000 levels were
+ * refused while the parser was cold and accepted once it was optimised). A
+ * fixed bound gives every thread the same answer, far above any real flow and
+ * far below where the main thread's stack ends (about 800 levels).
+ */
+export const MAX_NESTING_DEPTH = 256;
 
 type Path = (string | number)[];
 
@@ -86,7 +96,18 @@ function parseYaml(source: string): { value: unknown; reader: SourceReader } {
 
 function parseYamlDocument(source: string): { value: unknown; reader: SourceReader } {
   const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // parseDocument(), with a depth check between the concrete syntax tree (built without recursion) and its composition.
+  const tokens = Array.from(new Parser(lines.addNewLine).parse(source));
+  const tooDeep = firstTooDeep(tokens);
+  if (tooDeep !== null) {
+    const { line, col } = lines.linePos(tooDeep);
+    throw badInput('source', `invalid YAML at line ${line}, column ${col}: nested too deeply`, {
+      line,
+      column: col,
+      reason: 'RESOURCE_EXHAUSTION',
+    });
+  }
+  const doc = composeOne(tokens, source.length);
   const [error] = doc.errors;
   if (error) {
     const { line, col } = lines.linePos(error.pos[0]);
@@ -104,6 +125,46 @@ function parseYamlDocument(source: string): { value: unknown; reader: SourceRead
     throw badInput('source', `invalid YAML: ${message}`);
   }
   return { value, reader: new SourceReader(doc, lines) };
+}
+
+/** The first document, as yaml's parseDocument() composes it (a second one is an error). */
+function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ uniqueKeys: true });
+  let doc: Document.Parsed | null = null;
+  for (const next of composer.compose(tokens, true, length)) {
+    if (!doc) {
+      doc = next;
+      continue;
+    }
+    const [start, end] = next.range;
+    doc.errors.push(
+      new YAMLParseError([start, end], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'),
+    );
+    break;
+  }
+  // compose(…, forceDoc = true) always yields a document, an empty one for an empty stream.
+  if (!doc) throw new Error('the YAML composer yielded no document');
+  return doc;
+}
+
+/** Offset of the first collection (in source order) nested deeper than MAX_NESTING_DEPTH, or null; walks without recursion. */
+function firstTooDeep(tokens: readonly CST.Token[]): number | null {
+  const stack: [CST.Token, number][] = [];
+  for (let i = tokens.length - 1; i >= 0; i--) stack.push([tokens[i]!, 0]);
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [token, depth] = next;
+    if (token.type === 'document') {
+      if (token.value) stack.push([token.value, depth]);
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > MAX_NESTING_DEPTH) return token.offset;
+      for (let i = token.items.length - 1; i >= 0; i--) {
+        const item: CST.CollectionItem = token.items[i]!;
+        if (item.value) stack.push([item.value, depth + 1]);
+        if (item.key) stack.push([item.key, depth + 1]);
+      }
+    }
+  }
+  return null;
 }
 
 const ID_RULES = {

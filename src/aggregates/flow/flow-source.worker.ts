@@ -1,0 +1,24 @@
+/**
+ * Runs in a worker thread (flow-source.async.ts): the pure parseFlowSource.
+ * A refusal comes back as data, not as a thrown error: a DomainError would
+ * cross the thread boundary as a plain Error and lose its code and
+ * extensions. The source is not sent back, the caller still has it.
+ */
+import { DomainError, type ErrorCode } from '../../shared/errors.js';
+import { parseFlowSource, type FlowDefinition } from './flow-source.js';
+
+export type FlowSourceAnswer =
+  | { ok: true; definition: FlowDefinition }
+  | { ok: false; error: { code: ErrorCode; message: string; extensions: Record<string, unknown> } };
+
+export default function parseInWorker(source: string): FlowSourceAnswer {
+  try {
+    const definition = parseFlowSource(source);
+    // Emptied, not deleted: the caller puts it back in its place, so the keys keep parseFlowSource's order.
+    definition.source = '';
+    return { ok: true, definition };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { ok: false, error: { code: error.code, message: error.message, extensions: error.extensions } };
+  }
+}
