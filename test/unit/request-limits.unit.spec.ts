@@ -18,6 +18,9 @@ describe('request limits configuration', () => {
       executionTimeoutMs: 10_000,
       bodyLimitBytes: 1024 * 1024,
       allowBatchedRequests: false,
+      maxResponseBytes: 16 * 1024 * 1024,
+      heavyPerTenant: 2,
+      heavyTotal: 8,
     });
   });
 
@@ -33,7 +36,11 @@ describe('request limits configuration', () => {
       TENANTRY_EXECUTION_TIMEOUT_MS: '0',
       TENANTRY_BODY_LIMIT: '512kb',
       TENANTRY_ALLOW_BATCHED_REQUESTS: 'true',
+      TENANTRY_MAX_RESPONSE_SIZE: '2mb',
+      TENANTRY_TENANT_HEAVY_CONCURRENCY: '3',
+      TENANTRY_HEAVY_CONCURRENCY: '12',
     }).limits;
+    expect(limits).toMatchObject({ maxResponseBytes: 2 * 1024 * 1024, heavyPerTenant: 3, heavyTotal: 12 });
     expect(limits).toMatchObject({ maxDepth: 8, maxAliases: 3, maxDirectives: 0, maxTokens: 5000, maxCost: 1234 });
     expect(limits).toMatchObject({
       ratePerMinute: 10,
@@ -54,6 +61,9 @@ describe('request limits configuration', () => {
     ['TENANTRY_BODY_LIMIT', '1gb'],
     ['TENANTRY_BODY_LIMIT', '10'],
     ['TENANTRY_ALLOW_BATCHED_REQUESTS', 'sometimes'],
+    ['TENANTRY_MAX_RESPONSE_SIZE', 'huge'],
+    ['TENANTRY_TENANT_HEAVY_CONCURRENCY', '0'],
+    ['TENANTRY_HEAVY_CONCURRENCY', '-3'],
   ])('%s=%s stops the start with one line naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: .+`));
