@@ -29,7 +29,8 @@ import {
 import type { RequestLimits } from '../config/config.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 
-export type LimitReason = 'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_TOKENS' | 'MAX_COST' | 'EXECUTION_TIMEOUT';
+export type LimitReason =
+  'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_TOKENS' | 'MAX_COST' | 'EXECUTION_TIMEOUT' | 'MAX_RESPONSE_SIZE';
 
 export const tooComplex = (reason: LimitReason, limit: number, message: string, found?: number): DomainError =>
   new DomainError(ErrorCode.QUERY_TOO_COMPLEX, message, { reason, limit, ...(found === undefined ? {} : { found }) });

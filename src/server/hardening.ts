@@ -5,10 +5,10 @@
  * README, "Limits and hardening", documents each.
  */
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { DocumentNode, FormattedExecutionResult, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
-import { checkCost, pageSizeVariables, shapeRules, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import { checkCost, pageSizeVariables, shapeRules, tokenLimit, tooComplex, withoutSuggestions } from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers, type DeadlineContext } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -61,9 +61,58 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
   };
 }
 
+/**
+ * A size cap on response bodies: the answer is serialized once (as Apollo
+ * would), and one past the cap is replaced by a QUERY_TOO_COMPLEX error
+ * (`reason: MAX_RESPONSE_SIZE`, `limit` and `found` in bytes), so that no
+ * request, however it got past the cost model (long sources, large JSON
+ * values), can make the gateway send hundreds of megabytes. The plugin
+ * remembers each response's correlation id for the error, by its `data`.
+ */
+function responseSizeLimit<Context extends { caller: { correlationId: string } }>(
+  maxBytes: number,
+): { stringifyResult: (value: FormattedExecutionResult) => string; plugin: ApolloServerPlugin<Context> } {
+  const correlationIds = new WeakMap<object, string>();
+  return {
+    plugin: {
+      requestDidStart() {
+        return Promise.resolve({
+          willSendResponse({ response, contextValue }) {
+            if (response.body.kind === 'single') {
+              const data = response.body.singleResult.data;
+              if (data) correlationIds.set(data, contextValue.caller.correlationId);
+            }
+            return Promise.resolve();
+          },
+        });
+      },
+    },
+    stringifyResult(value) {
+      const text = `${JSON.stringify(value)}\n`;
+      // Bytes are at least the characters and at most three times them (UTF-16 to UTF-8).
+      if (text.length <= maxBytes / 3) return text;
+      const bytes = text.length > maxBytes ? text.length : Buffer.byteLength(text);
+      if (bytes <= maxBytes) return text;
+      const correlationId = value.data ? correlationIds.get(value.data) : undefined;
+      const error = tooComplex(
+        'MAX_RESPONSE_SIZE',
+        maxBytes,
+        `the response would be ${bytes} bytes, more than the ${maxBytes} allowed; ask for fewer or smaller items`,
+        bytes,
+      );
+      return `${JSON.stringify({
+        errors: [
+          { message: error.message, extensions: { ...error.extensions, code: error.code, ...(correlationId ? { correlationId } : {}) } },
+        ],
+        data: null,
+      })}\n`;
+    },
+  };
+}
+
 type HardenedOptions<Context extends object> = Pick<
   ApolloServerOptions<Context>,
-  'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests' | 'formatError' | 'csrfPrevention' | 'introspection'
+  'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests' | 'formatError' | 'csrfPrevention' | 'introspection' | 'stringifyResult'
 > & { plugins: ApolloServerPlugin<Context>[] };
 
 export interface Hardening<Context extends object> {
@@ -73,9 +122,13 @@ export interface Hardening<Context extends object> {
   bodyLimitBytes: number;
 }
 
-export function hardening<Context extends DeadlineContext>(config: Config, schema: GraphQLSchema): Hardening<Context> {
+export function hardening<Context extends DeadlineContext & { caller: { correlationId: string } }>(
+  config: Config,
+  schema: GraphQLSchema,
+): Hardening<Context> {
   const { limits, production } = config;
   guardResolvers(schema);
+  const responseSize = responseSizeLimit<Context>(limits.maxResponseBytes);
   return {
     apollo: {
       validationRules: shapeRules(limits),
@@ -87,7 +140,8 @@ export function hardening<Context extends DeadlineContext>(config: Config, schem
       // the user's browser cannot trigger mutations with ambient credentials.
       csrfPrevention: true,
       introspection: !production,
-      plugins: [costPlugin(schema, limits.maxCost), executionTimeoutPlugin(limits.executionTimeoutMs)],
+      stringifyResult: responseSize.stringifyResult,
+      plugins: [costPlugin(schema, limits.maxCost), executionTimeoutPlugin(limits.executionTimeoutMs), responseSize.plugin],
     },
     rateLimiter: new RateLimiter(limits),
     bodyLimitBytes: limits.bodyLimitBytes,

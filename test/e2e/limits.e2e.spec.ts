@@ -115,6 +115,28 @@ describe('request limits, with their defaults', () => {
     expect(introspection.__schema.types.length).toBeGreaterThan(10);
   });
 
+  it('response size: an answer past TENANTRY_MAX_RESPONSE_SIZE is replaced by QUERY_TOO_COMPLEX (MAX_RESPONSE_SIZE) with its size', async () => {
+    const small = await startTestGateway({ env: { TENANTRY_MAX_RESPONSE_SIZE: '4kb' } });
+    try {
+      const source = (i: number) =>
+        `id: big${i}\nnamespace: company\ndescription: ${'x'.repeat(500)}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n`;
+      for (let i = 0; i < 10; i++) {
+        expectData(await small.gql(`mutation($s: String!) { createFlow(source: $s) { id } }`, { s: source(i) }, { tenant: 'main' }));
+      }
+      expectData(await small.gql(`{ flows(first: 3) { edges { node { id } } } }`, {}, { tenant: 'main' }));
+      const big = await small.gql(`{ flows(first: 10) { edges { node { id source } } } }`, {}, { tenant: 'main' });
+      expect(big.data).toBeNull();
+      // Decided while writing the body, after the status line: HTTP 200, like any answer with errors.
+      expect(big.status).toBe(200);
+      const refusal = big.errors?.[0]?.extensions ?? {};
+      expect(refusal).toMatchObject({ code: 'QUERY_TOO_COMPLEX', reason: 'MAX_RESPONSE_SIZE', limit: 4096 });
+      expect(refusal['found']).toBeGreaterThan(4096);
+      expect(big.errors?.[0]?.extensions['correlationId']).toEqual(expect.any(String));
+    } finally {
+      await small.dispose();
+    }
+  });
+
   it('body size: just under 1 MiB is accepted, just over is 413 BAD_USER_INPUT', async () => {
     const body = (size: number) => {
       const envelope = JSON.stringify({ query: '{ me { id } }', variables: { pad: '' } });
