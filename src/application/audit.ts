@@ -1,4 +1,4 @@
-import { namespaceScopeFilter, type ListScope } from '../auth/authorizer.js';
+import type { ListScope } from '../auth/authorizer.js';
 import type { Action } from '../auth/permissions.js';
 import { isInstanceAdmin } from '../auth/principal.js';
 import { INSTANCE_SCOPE } from '../eventstore/port.js';
@@ -8,62 +8,23 @@ import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.pro
 import type { Filter } from '../readmodels/port.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
-import { isValidId, validateId } from '../shared/ids.js';
+import { isValidId } from '../shared/ids.js';
 import type { Application } from './application.js';
+import { auditCriteria, criteriaQuery, type AuditLogFilterInput } from './audit-criteria.js';
 import { AuditFeed, CurrentRunner, type AppliedProgress } from './audit-feed.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import type { TenantService } from './tenants.js';
 
-export interface AuditLogFilterInput {
-  namespace?: string | null;
-  resourceType?: string | null;
-  resourceId?: string | null;
-  actorId?: string | null;
-  action?: string | null;
-  /** Inclusive. */
-  from?: Date | null;
-  /** Exclusive. */
-  to?: Date | null;
-}
+export type { AuditLogFilterInput } from './audit-criteria.js';
 
 /** How often a live subscription re-checks that its subscriber still holds AUDITLOG:LIST. */
 const RECHECK_MS = 10_000;
 
-const MAX_TEXT_FILTER = 300;
-
-function textFilter(field: string, value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  if (value.length > MAX_TEXT_FILTER) throw badInput(`filter.${field}`, `filter.${field} is longer than ${MAX_TEXT_FILTER} characters`);
-  return value;
-}
-
 /** A MongoDB filter for the API's AuditLogFilter, within what the caller may see. */
 export function auditFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): Filter {
-  const clauses: Filter[] = [];
-  const visible = namespaceScopeFilter('namespace', scope);
-  if (visible) clauses.push(visible);
-  const f = filter ?? {};
-  if (f.namespace !== null && f.namespace !== undefined) {
-    const namespace = validateId('namespace', 'filter.namespace', f.namespace);
-    const subtree = namespaceScopeFilter('namespace', { all: false, namespaces: [namespace] });
-    if (subtree) clauses.push(subtree);
-  }
-  const equal: [string, string | null][] = [
-    ['resourceType', textFilter('resourceType', f.resourceType)],
-    ['resourceId', textFilter('resourceId', f.resourceId)],
-    ['actor.id', textFilter('actorId', f.actorId)],
-    ['action', textFilter('action', f.action)],
-  ];
-  for (const [field, value] of equal) if (value !== null) clauses.push({ [field]: value });
-  if (f.from && f.to && f.from.getTime() > f.to.getTime()) throw badInput('filter.to', 'filter.to must not be before filter.from');
-  const time: Record<string, string> = {};
-  if (f.from) time['$gte'] = f.from.toISOString();
-  if (f.to) time['$lt'] = f.to.toISOString();
-  if (Object.keys(time).length > 0) clauses.push({ occurredAt: time });
-  if (clauses.length === 0) return {};
-  return clauses.length === 1 ? (clauses[0] as Filter) : { $and: clauses };
+  return criteriaQuery(auditCriteria(filter, scope));
 }
 
 const positionCursor = (doc: AuditEntryDocument): string => encodeCursor([String(doc.position)]);
