@@ -10,8 +10,9 @@ import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped
 import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
 import { isValidId } from '../shared/ids.js';
 import type { Application } from './application.js';
-import { auditCriteria, criteriaQuery, type AuditLogFilterInput } from './audit-criteria.js';
-import { AuditFeed, CurrentRunner, type AppliedProgress } from './audit-feed.js';
+import { auditCriteria, criteriaKey, criteriaPredicate, criteriaQuery, type AuditLogFilterInput } from './audit-criteria.js';
+import { AuditFeed, CurrentRunner, type AppliedProgress, type FeedFilter } from './audit-feed.js';
+import { AuditHub } from './audit-hub.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
@@ -19,12 +20,15 @@ import type { TenantService } from './tenants.js';
 
 export type { AuditLogFilterInput } from './audit-criteria.js';
 
-/** How often a live subscription re-checks that its subscriber still holds AUDITLOG:LIST. */
-const RECHECK_MS = 10_000;
-
 /** A MongoDB filter for the API's AuditLogFilter, within what the caller may see. */
 export function auditFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): Filter {
   return criteriaQuery(auditCriteria(filter, scope));
+}
+
+/** The filter of a live subscription: store query, predicate and routing key of the same criteria. */
+export function feedFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): FeedFilter {
+  const criteria = auditCriteria(filter, scope);
+  return { query: criteriaQuery(criteria), matches: criteriaPredicate(criteria), key: criteriaKey(criteria) };
 }
 
 const positionCursor = (doc: AuditEntryDocument): string => encodeCursor([String(doc.position)]);
@@ -134,6 +138,12 @@ export class AuditService {
   }
 
   /**
+   * The process's fan-out of new audit entries to live subscriptions (one
+   * store read per applied batch and tenant, whatever the number of them).
+   */
+  readonly hub = new AuditHub(() => this.app.projections.runner(AUDIT_PROJECTION));
+
+  /**
    * A live feed of the entries matching `filter`: after `afterPosition` when
    * given (what a reconnecting client missed, then what comes), otherwise
    * from now on. Ends when the subscriber loses AUDITLOG:LIST.
@@ -144,22 +154,15 @@ export class AuditService {
     filter: AuditLogFilterInput | null | undefined,
     afterPosition: number | null,
   ): Promise<AuditFeed> {
-    let query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
-    let checkedAt = Date.now();
-    const entries = this.entries(tenantId);
-    const allowed = async (): Promise<boolean> => {
-      if (Date.now() - checkedAt < RECHECK_MS) return true;
+    const initial = feedFilter(filter, await this.scope(caller, tenantId, 'LIST'));
+    const recheck = async (): Promise<FeedFilter | null> => {
       caller.invalidateAccess();
       try {
-        query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
-        checkedAt = Date.now();
-        return true;
+        return feedFilter(filter, await this.scope(caller, tenantId, 'LIST'));
       } catch {
-        return false;
+        return null;
       }
     };
-    const read = (after: number, upTo: number, limit: number) =>
-      entries.find({ $and: [query, { position: { $gt: after, $lte: upTo } }] }, { sort: { position: 1 }, limit });
-    return new AuditFeed({ read, progress: this.progress, allowed }, afterPosition ?? this.progress.appliedPosition);
+    return new AuditFeed(this.hub, { tenantId, filter: initial, after: afterPosition, recheck });
   }
 }
