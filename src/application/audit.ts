@@ -21,10 +21,12 @@ import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.pro
 import type { Filter } from '../readmodels/port.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
-import { isValidId, validateId } from '../shared/ids.js';
+import { isValidId } from '../shared/ids.js';
 import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
-import { AuditFeed, CurrentRunner, type AppliedProgress } from './audit-feed.js';
+import { auditCriteria, criteriaKey, criteriaPredicate, criteriaQuery, type AuditLogFilterInput } from './audit-criteria.js';
+import { AuditFeed, CurrentRunner, type AppliedProgress, type FeedFilter } from './audit-feed.js';
+import { AuditHub } from './audit-hub.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
@@ -33,52 +35,17 @@ import type { TenantService } from './tenants.js';
 /** Entries of an export, oldest first. `close()` gives its slot back if the export ends without being read to the end. */
 export type AuditExport = AsyncGenerator<AuditEntryView> & { close(): void };
 
-export interface AuditLogFilterInput {
-  namespace?: string | null;
-  resourceType?: string | null;
-  resourceId?: string | null;
-  actorId?: string | null;
-  action?: string | null;
-  /** Inclusive. */
-  from?: Date | null;
-  /** Exclusive. */
-  to?: Date | null;
-}
-
-/** How often a live subscription re-checks that its subscriber still holds AUDITLOG:LIST. */
-const RECHECK_MS = 10_000;
-
-const MAX_TEXT_FILTER = 300;
-
-function textFilter(field: string, value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  if (value.length > MAX_TEXT_FILTER) throw badInput(`filter.${field}`, `filter.${field} is longer than ${MAX_TEXT_FILTER} characters`);
-  return value;
-}
+export type { AuditLogFilterInput } from './audit-criteria.js';
 
 /** A MongoDB filter for the API's AuditLogFilter, within what the caller may see. */
 export function auditFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): Filter {
-  const clauses: Filter[] = [];
-  // A namespace and its subtree are one key of the multikey `namespacePath` (see AuditEntryDocument).
-  if (!scope.all) clauses.push({ namespacePath: { $in: scope.namespaces } });
-  const f = filter ?? {};
-  if (f.namespace !== null && f.namespace !== undefined) {
-    clauses.push({ namespacePath: validateId('namespace', 'filter.namespace', f.namespace) });
-  }
-  const equal: [string, string | null][] = [
-    ['resourceType', textFilter('resourceType', f.resourceType)],
-    ['resourceId', textFilter('resourceId', f.resourceId)],
-    ['actor.id', textFilter('actorId', f.actorId)],
-    ['action', textFilter('action', f.action)],
-  ];
-  for (const [field, value] of equal) if (value !== null) clauses.push({ [field]: value });
-  if (f.from && f.to && f.from.getTime() > f.to.getTime()) throw badInput('filter.to', 'filter.to must not be before filter.from');
-  const time: Record<string, string> = {};
-  if (f.from) time['$gte'] = f.from.toISOString();
-  if (f.to) time['$lt'] = f.to.toISOString();
-  if (Object.keys(time).length > 0) clauses.push({ occurredAt: time });
-  if (clauses.length === 0) return {};
-  return clauses.length === 1 ? (clauses[0] as Filter) : { $and: clauses };
+  return criteriaQuery(auditCriteria(filter, scope));
+}
+
+/** The filter of a live subscription: store query, predicate and routing key of the same criteria. */
+export function feedFilter(filter: AuditLogFilterInput | null | undefined, scope: ListScope): FeedFilter {
+  const criteria = auditCriteria(filter, scope);
+  return { query: criteriaQuery(criteria), matches: criteriaPredicate(criteria), key: criteriaKey(criteria) };
 }
 
 const positionCursor = (doc: AuditEntryDocument): string => encodeCursor([String(doc.position)]);
@@ -272,6 +239,12 @@ export class AuditService {
   }
 
   /**
+   * The process's fan-out of new audit entries to live subscriptions (one
+   * store read per applied batch and tenant, whatever the number of them).
+   */
+  readonly hub = new AuditHub(() => this.app.projections.runner(AUDIT_PROJECTION));
+
+  /**
    * A live feed of the entries matching `filter`: after `afterPosition` when
    * given (what a reconnecting client missed, then what comes), otherwise
    * from now on. Ends when the subscriber loses AUDITLOG:LIST.
@@ -282,22 +255,15 @@ export class AuditService {
     filter: AuditLogFilterInput | null | undefined,
     afterPosition: number | null,
   ): Promise<AuditFeed> {
-    let query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
-    let checkedAt = Date.now();
-    const entries = this.entries(tenantId);
-    const allowed = async (): Promise<boolean> => {
-      if (Date.now() - checkedAt < RECHECK_MS) return true;
+    const initial = feedFilter(filter, await this.scope(caller, tenantId, 'LIST'));
+    const recheck = async (): Promise<FeedFilter | null> => {
       caller.invalidateAccess();
       try {
-        query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
-        checkedAt = Date.now();
-        return true;
+        return feedFilter(filter, await this.scope(caller, tenantId, 'LIST'));
       } catch {
-        return false;
+        return null;
       }
     };
-    const read = (after: number, upTo: number, limit: number) =>
-      entries.find({ $and: [query, { position: { $gt: after, $lte: upTo } }] }, { sort: { position: 1 }, limit });
-    return new AuditFeed({ read, progress: this.progress, allowed }, afterPosition ?? this.progress.appliedPosition);
+    return new AuditFeed(this.hub, { tenantId, filter: initial, after: afterPosition, recheck });
   }
 }

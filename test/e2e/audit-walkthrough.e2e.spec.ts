@@ -299,7 +299,11 @@ describe('every mutation produces exactly one audit entry per event, with the ri
   };
 
   it('the walk covers every mutation of the schema', async () => {
-    const mutations = Object.keys((await schema()).getMutationType()?.getFields() ?? {}).sort();
+    // Mutations that change nothing in the governance domain write no event, hence no entry.
+    const notAudited = new Set(['startAuditVerification']); // starts a read-only background check
+    const mutations = Object.keys((await schema()).getMutationType()?.getFields() ?? {})
+      .filter((m) => !notAudited.has(m))
+      .sort();
     const covered = new Set(steps.map((s) => s.mutation));
     expect(mutations.filter((m) => !covered.has(m))).toEqual([]);
     expect([...covered].filter((m) => !mutations.includes(m))).toEqual([]);

@@ -130,7 +130,7 @@ describe('request limits, with their defaults', () => {
       expect(big.status).toBe(200);
       const refusal = big.errors?.[0]?.extensions ?? {};
       expect(refusal).toMatchObject({ code: 'QUERY_TOO_COMPLEX', reason: 'MAX_RESPONSE_SIZE', limit: 4096 });
-      expect(refusal['found']).toBeGreaterThan(4096);
+      expect((refusal as Record<string, unknown>)['found']).toBeGreaterThan(4096);
       expect(big.errors?.[0]?.extensions['correlationId']).toEqual(expect.any(String));
     } finally {
       await small.dispose();

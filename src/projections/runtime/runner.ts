@@ -66,6 +66,15 @@ export interface RunnerOptions {
 
 export const PARKED = 'projection_parked';
 
+/**
+ * After a batch this runner applied: the batch's events this projection takes
+ * (upcast), the position now applied, and the one applied before the batch.
+ * Consecutive calls are contiguous (`from` is the previous call's `position`)
+ * unless the position moved without an applied batch in between (a standby
+ * following another replica's checkpoint, a reload after a failure).
+ */
+export type AppliedListener = (events: readonly RecordedEvent[], position: number, from: number) => void;
+
 export interface ParkedEventDocument extends Document {
   projection: string;
   eventId: string;
@@ -125,7 +134,7 @@ export class ProjectionRunner implements ProjectionTarget {
   readonly checkpointId: string;
   readonly target: string;
   private readonly checkpoints: Collection<CheckpointDocument>;
-  private readonly appliedListeners = new Set<(events: readonly RecordedEvent[], position: number) => void>();
+  private readonly appliedListeners = new Set<AppliedListener>();
   private readonly lease: ProjectionLease | null;
   private role: 'active' | 'standby' = 'active';
   /** This runner has held its lease since it last stood by (to log an acquisition once). */
@@ -157,7 +166,7 @@ export class ProjectionRunner implements ProjectionTarget {
   }
 
   /** Called after each applied batch (metrics, live feeds); returns an unsubscribe function. */
-  onApplied(listener: (events: readonly RecordedEvent[], position: number) => void): () => void {
+  onApplied(listener: AppliedListener): () => void {
     this.appliedListeners.add(listener);
     return () => this.appliedListeners.delete(listener);
   }
@@ -354,6 +363,7 @@ export class ProjectionRunner implements ProjectionTarget {
   async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch.at(-1);
     if (!last || last.position <= this.position) return;
+    const from = this.position;
     const relevant = batch
       .filter((e) => e.position > this.position && this.projection.eventTypes.has(e.type))
       .map((e) => this.upcasters.upcast(e));
@@ -373,7 +383,7 @@ export class ProjectionRunner implements ProjectionTarget {
     this.appliedEvents += relevant.length;
     const lastRelevant = relevant.at(-1);
     if (lastRelevant) this.lastChangePosition = lastRelevant.position;
-    for (const listener of this.appliedListeners) listener(relevant, last.position);
+    for (const listener of this.appliedListeners) listener(relevant, last.position, from);
     this.resolveWaiters();
   }
 
