@@ -1,0 +1,181 @@
+/**
+ * Issue 13: one tenant's worst cases must not stall another tenant.
+ *
+ *   NODE_ENV=production npx tsx bench/isolation.ts [--seconds 12] [--revisions 20000] [--events 50000]
+ *
+ * The gateway runs on the embedded default in this process. Tenant B sends a
+ * light query every 20 ms (bench/drive.ts `probe`, its own process) while
+ * tenant A runs, one at a time and one request after another (another
+ * process), each of its worst cases:
+ *
+ *   1. saving a 200 KB flow source (YAML parse, audit entry, projections);
+ *   2. updating a flow with 20,000 revisions;
+ *   3. `namespace(asOf)` and `flow(asOf)` on streams of 50,000 and 20,000 events;
+ *   4. `verifyAuditLog(full: true)` over its 70,000 entries;
+ *   5. 100 idle `auditLogAppended` subscriptions (filters matching nothing)
+ *      while A writes.
+ *
+ * Printed per case: B's p50/p99/max against B alone (the first row), A's
+ * requests answered, and this process's event-loop delay p99/max
+ * (perf_hooks, 10 ms resolution, the resolution subtracted). Targets: B's
+ * p99 within 2× of idle, event-loop delay p99 under 50 ms.
+ */
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { caughtUp, flowSourceOf, gql, percentiles, seededTime, seedFlow, seedNamespace, startBenchGateway, TOKEN } from './seed.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '12' },
+    revisions: { type: 'string', default: '20000' },
+    events: { type: 'string', default: '50000' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const REVISIONS = Number(values.revisions);
+const EVENTS = Number(values.events);
+
+interface Drive {
+  latencies: number[];
+  errors: number;
+  firstError: string | null;
+  messages: number;
+}
+
+let driveFiles = 0;
+function drive(options: Record<string, unknown>): Promise<Drive> {
+  const file = path.join(tmpdir(), `tenantry-drive-${process.pid}-${driveFiles++}.json`);
+  writeFileSync(file, JSON.stringify(options));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'drive.ts'), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      rmSync(file, { force: true });
+      if (code !== 0) reject(new Error(`driver exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Drive);
+    });
+  });
+}
+
+const body = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
+
+const gw = await startBenchGateway();
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+try {
+  const instance = gw.url();
+  for (const id of ['a', 'b']) {
+    await gql(instance, `mutation { createTenant(input: {id: "${id}", name: "Tenant ${id}", adminUserId: "admin"}) { id } }`);
+  }
+  const a = gw.url('a');
+  const b = gw.url('b');
+  await gql(b, `mutation { createNamespace(input: {id: "team", description: "B's team"}) { id } }`);
+  for (let i = 0; i < 20; i++)
+    await gql(b, `mutation($s: String!) { createFlow(source: $s) { id } }`, { s: flowSourceOf('team', `f${i}`, 1) });
+
+  process.stderr.write(`seeding tenant a: a flow with ${REVISIONS} revisions, a namespace with ${EVENTS} events…\n`);
+  const seeded =
+    (await seedFlow(gw.app, 'a', 'big', 'long', REVISIONS, 0)) + (await seedNamespace(gw.app, 'a', 'deep', EVENTS - 1, REVISIONS));
+  const large = (n: number) => flowSourceOf('big', 'large', n, 200 * 1024);
+  await gql(a, `mutation($s: String!) { createFlow(source: $s) { id } }`, { s: large(0) });
+  await caughtUp(gw.app);
+  // Warm-up: the first command on the long flow folds it cold (once), as after a restart.
+  await gql(a, `mutation($s: String!) { updateFlow(namespace: "big", id: "long", source: $s) { revision } }`, {
+    s: flowSourceOf('big', 'long', REVISIONS + 1),
+  });
+  const middle = seededTime(Math.floor(REVISIONS + EVENTS / 2));
+  await gql(a, `query($t: DateTime) { namespace(id: "deep", asOf: $t) { revision } }`, { t: middle });
+
+  const probeB = {
+    mode: 'probe',
+    url: b,
+    token: TOKEN,
+    intervalMs: 20,
+    seconds: SECONDS,
+    bodies: [body(`{ flows(first: 10, namespace: "team") { edges { node { id revision } } } }`)],
+  };
+  const updateLong = (n: number) =>
+    body(`mutation($s: String!) { updateFlow(namespace: "big", id: "long", source: $s) { revision } }`, {
+      s: flowSourceOf('big', 'long', REVISIONS + 10 + n),
+    });
+  const cases: { name: string; a: Record<string, unknown> | null }[] = [
+    { name: 'B alone (baseline)', a: null },
+    {
+      name: 'A saves a 200 KB flow source',
+      a: {
+        mode: 'loop',
+        bodies: [1, 2].map((n) =>
+          body(`mutation($s: String!) { updateFlow(namespace: "big", id: "large", source: $s) { revision } }`, { s: large(n) }),
+        ),
+      },
+    },
+    { name: `A updates a flow with ${REVISIONS.toLocaleString('en-US')} revisions`, a: { mode: 'loop', bodies: [1, 2].map(updateLong) } },
+    {
+      name: `A: asOf on streams of ${EVENTS.toLocaleString('en-US')} and ${REVISIONS.toLocaleString('en-US')} events`,
+      a: {
+        mode: 'loop',
+        bodies: [
+          body(`query($t: DateTime) { namespace(id: "deep", asOf: $t) { revision variables } }`, { t: middle }),
+          body(`query($t: DateTime) { flow(namespace: "big", id: "long", asOf: $t) { revision source } }`, {
+            t: seededTime(Math.floor(REVISIONS / 2)),
+          }),
+        ],
+      },
+    },
+    {
+      name: `A: verifyAuditLog(full: true), ${(seeded + 2).toLocaleString('en-US')}+ entries`,
+      a: { mode: 'loop', bodies: [body(`{ verifyAuditLog(full: true) { ok checkedEntries } }`)] },
+    },
+    {
+      name: 'A: 100 idle subscriptions while A writes',
+      a: {
+        mode: 'subscribe',
+        wsUrl: a.replace('http', 'ws'),
+        subscriptions: 100,
+        subscription: `subscription { auditLogAppended(filter: {resourceId: "nothing-matches"}) { id } }`,
+        bodies: [1, 2].map((n) => body(`mutation { updateNamespace(id: "deep", input: {variables: {toggle: ${n}}}) { revision } }`)),
+      },
+    },
+  ];
+
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${SECONDS} s per case; B: one query every 20 ms`,
+  );
+  console.log(
+    `${'case'.padEnd(52)} ${'B p50'.padStart(7)} ${'B p99'.padStart(7)} ${'B max'.padStart(7)} ${'p99/idle'.padStart(9)} ${'A req'.padStart(6)} ${'loop p99'.padStart(9)} ${'loop max'.padStart(9)}`,
+  );
+  let idleP99 = 0;
+  for (const c of cases) {
+    await caughtUp(gw.app);
+    loop.reset();
+    const [probe, heavy] = await Promise.all([
+      drive(probeB),
+      c.a ? drive({ url: a, token: TOKEN, seconds: SECONDS, ...c.a }) : Promise.resolve(null),
+    ]);
+    const delay = (ns: number) => Math.max(0, ns / 1e6 - 10);
+    const stats = percentiles(probe.latencies);
+    if (c.a === null) idleP99 = stats.p99;
+    const ms = (x: number) => `${x.toFixed(1)}`.padStart(7);
+    console.log(
+      `${c.name.padEnd(52)} ${ms(stats.p50)} ${ms(stats.p99)} ${ms(stats.max)} ${`${(stats.p99 / idleP99).toFixed(2)}×`.padStart(9)} ${String(heavy?.latencies.length ?? '-').padStart(6)} ${`${delay(loop.percentile(99)).toFixed(1)}`.padStart(9)} ${`${delay(loop.max).toFixed(1)}`.padStart(9)}`,
+    );
+    if (probe.errors > 0) console.log(`  B errors: ${probe.errors} (${probe.firstError})`);
+    if (heavy && heavy.errors > 0) console.log(`  A errors: ${heavy.errors} of ${heavy.latencies.length} (${heavy.firstError})`);
+    if (heavy && c.a?.['mode'] !== 'probe' && heavy.latencies.length > 0) {
+      const s = percentiles(heavy.latencies);
+      console.log(
+        `  A latency p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms${heavy.messages ? `; ${heavy.messages} subscription messages` : ''}`,
+      );
+    }
+  }
+} finally {
+  loop.disable();
+  await gw.stop();
+}
