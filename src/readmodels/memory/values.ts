@@ -126,6 +126,16 @@ export function typeRank(value: unknown): number {
   return 4;
 }
 
+/** Numbers in BSON order: NaN before every other number, so that the order is total. */
+export function compareNumbers(a: number, b: number): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  if (a === b) return 0;
+  const na = Number.isNaN(a);
+  return na === Number.isNaN(b) ? 0 : na ? -1 : 1;
+}
+
+/** Values in BSON comparison order (a total order: a comparator for sorts and ordered indexes). */
 export function compareValues(a: unknown, b: unknown): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
@@ -134,13 +144,13 @@ export function compareValues(a: unknown, b: unknown): number {
     case 1:
       return 0;
     case 2:
-      return Number(a) - Number(b);
+      return compareNumbers(Number(a), Number(b));
     case 3:
       return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
     case 8:
       return Number(a) - Number(b);
     case 9:
-      return (a as Date).getTime() - (b as Date).getTime();
+      return compareNumbers((a as Date).getTime(), (b as Date).getTime());
     case 5: {
       const x = a as unknown[];
       const y = b as unknown[];
