@@ -13,6 +13,16 @@
  * - `_id` lookups (`{_id: x}`, `{_id: {$eq: x}}`, `{_id: {$in: [...]}}`, also
  *   inside a top-level `$and`) use a Map instead of a scan; unique indexes are
  *   maintained as Maps from encoded key to `_id`.
+ * - Every declared index is also an ordered index (a B+ tree in BSON order,
+ *   multikey like MongoDB's). A planner answers equalities, `$in` lists and a
+ *   range from the best one, walking it in sort order when it can and
+ *   stopping after `skip + limit` matches; the whole filter is still applied
+ *   to every candidate. `store.stats()` counts the documents and keys
+ *   examined, `store.explain()` shows the plan.
+ *
+ * The code lives in ./memory/: values, sort, filters, updates, indexes,
+ * planner, execute (running plans), state (a collection's documents and
+ * indexes), collection (the port's operations) and store.
  *
  * Everything is synchronous under the hood, so every operation is atomic with
  * respect to every other operation on the store.

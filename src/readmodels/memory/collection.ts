@@ -15,8 +15,8 @@ import {
   type WriteOperation,
 } from '../port.js';
 import { compileFilter, makeProjector } from './filters.js';
-import { sortDocuments } from './sort.js';
-import { CollectionState, ID_INDEX, type UniqueIndex } from './state.js';
+import { countMatches, findDocuments, type SelectOptions } from './execute.js';
+import type { CollectionState } from './state.js';
 import { applyUpdate, assertReplacement, assertUpdateDocument, isTopLevelUpdate, seedFromFilter } from './updates.js';
 import { copyData, deepEqual, isPlainObject, type Plain } from './values.js';
 
@@ -26,15 +26,7 @@ export interface StateHost {
   dropState(name: string): void;
 }
 
-export function sameIndexSpec(a: IndexSpec, b: IndexSpec): boolean {
-  return (
-    deepEqual(a.keys, b.keys) &&
-    Boolean(a.unique) === Boolean(b.unique) &&
-    deepEqual(a.partialFilterExpression ?? null, b.partialFilterExpression ?? null)
-  );
-}
-
-export const EMPTY_BULK = (): BulkWriteResult => ({
+const EMPTY_BULK = (): BulkWriteResult => ({
   insertedCount: 0,
   matchedCount: 0,
   modifiedCount: 0,
@@ -42,10 +34,6 @@ export const EMPTY_BULK = (): BulkWriteResult => ({
   upsertedCount: 0,
   duplicateKeyErrors: [],
 });
-
-// ---------------------------------------------------------------------------
-// Collection handle
-// ---------------------------------------------------------------------------
 
 export class MemoryCollection<T extends Document> implements Collection<T> {
   constructor(
@@ -61,29 +49,11 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
     return this.store.state(this.name, true)!;
   }
 
-  private select(filter: Filter, options: FindOptions = {}): Plain[] {
+  /** Matching stored documents (references), sorted, skipped and limited. */
+  private select(filter: Filter, options: SelectOptions = {}): Plain[] {
+    const matcher = compileFilter(filter); // also rejects malformed filters on a missing collection
     const state = this.state;
-    if (!state) {
-      compileFilter(filter); // still reject malformed filters
-      return [];
-    }
-    const skip = options.skip ?? 0;
-    const limit = options.limit ?? 0;
-    if (!options.sort || Object.keys(options.sort).length === 0) {
-      const out: Plain[] = [];
-      let skipped = 0;
-      for (const doc of state.match(filter)) {
-        if (skipped < skip) {
-          skipped++;
-          continue;
-        }
-        out.push(doc);
-        if (limit > 0 && out.length >= limit) break;
-      }
-      return out;
-    }
-    const sorted = sortDocuments([...state.match(filter)], options.sort, limit > 0 ? skip + limit : undefined);
-    return skip > 0 ? sorted.slice(skip) : sorted;
+    return state ? findDocuments(state, filter, matcher, options) : [];
   }
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
@@ -111,9 +81,7 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
     const state = this.state;
     if (!state) return 0;
     if (Object.keys(filter).length === 0) return state.docs.size;
-    let n = 0;
-    for (const _ of state.match(filter)) n++;
-    return n;
+    return countMatches(state, filter, compileFilter(filter));
   }
 
   async insertOne(document: T): Promise<void> {
@@ -179,38 +147,7 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
   }
 
   async createIndexes(indexes: readonly IndexSpec[]): Promise<void> {
-    const state = this.writable;
-    for (const spec of indexes) {
-      const existing = state.indexes.get(spec.name);
-      if (existing) {
-        if (!sameIndexSpec(existing, spec)) {
-          throw new Error(`index ${spec.name} already exists on ${this.name} with different options`);
-        }
-        continue;
-      }
-      if (spec.name === ID_INDEX) continue;
-      const copy: IndexSpec = structuredClone(spec);
-      const first = Object.keys(copy.keys)[0];
-      if (first !== undefined) state.partitionBy(first);
-      if (copy.unique) {
-        const index: UniqueIndex = {
-          spec: copy,
-          paths: Object.keys(copy.keys).map((p) => p.split('.')),
-          flat: Object.keys(copy.keys).every((p) => !p.includes('.')),
-          partial: copy.partialFilterExpression ? compileFilter(copy.partialFilterExpression) : undefined,
-          entries: new Map(),
-        };
-        for (const [key, doc] of state.docs) {
-          for (const k of state.keysFor(index, doc)) {
-            const owner = index.entries.get(k);
-            if (owner !== undefined && owner !== key) throw new DuplicateKeyError(this.name, copy.name);
-            index.entries.set(k, key);
-          }
-        }
-        state.unique.push(index);
-      }
-      state.indexes.set(copy.name, copy);
-    }
+    this.writable.createIndexes(this.name, indexes);
   }
 
   async drop(): Promise<void> {
@@ -241,11 +178,7 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
     let matched = 0;
     let modified = 0;
     if (state) {
-      const targets: Plain[] = [];
-      for (const doc of state.match(filter)) {
-        targets.push(doc);
-        if (!many) break;
-      }
+      const targets = this.select(filter, { limit: many ? 0 : 1 });
       // Stored documents are never mutated, so an update confined to
       // top-level fields may share the untouched sub-documents of `prev`.
       const shallow = isTopLevelUpdate(update);
@@ -276,7 +209,8 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
     assertReplacement(replacement);
     const state = this.state;
     if (state) {
-      for (const prev of state.match(filter)) {
+      const [prev] = this.select(filter, { limit: 1 });
+      if (prev) {
         const body = copyData(replacement) as Plain;
         if (body['_id'] !== undefined && !deepEqual(body['_id'], prev['_id'])) {
           throw new Error("the (immutable) field '_id' was found to have been altered");
@@ -308,11 +242,7 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
       compileFilter(filter);
       return 0;
     }
-    const victims: Plain[] = [];
-    for (const doc of state.match(filter)) {
-      victims.push(doc);
-      if (!many) break;
-    }
+    const victims = this.select(filter, { limit: many ? 0 : 1 });
     for (const doc of victims) state.remove(doc);
     return victims.length;
   }

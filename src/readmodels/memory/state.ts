@@ -1,180 +1,103 @@
-/** The stored state of one collection: documents by `_id`, and its indexes. */
-import { DuplicateKeyError, type Filter, type IndexSpec } from '../port.js';
-import { compileFilter, idCandidates, scalarEqualities, type Matcher } from './filters.js';
-import { compareValues, encodeValue, idKey, valuesAtPath, type Plain } from './values.js';
+/** The stored state of one collection: documents by `_id`, its indexes and work counters. */
+import { DuplicateKeyError, type IndexSpec } from '../port.js';
+import { OrderedIndex, uniqueIndex, uniqueKeys, type UniqueIndex } from './indexes.js';
+import type { PlannerSource, WorkStats } from './planner.js';
+import { deepEqual, idKey, type Plain } from './values.js';
 
 export const ID_INDEX = '_id_';
 
-export interface UniqueIndex {
-  spec: IndexSpec;
-  paths: string[][];
-  /** Every path is a top-level field. */
-  flat: boolean;
-  partial: Matcher | undefined;
-  /** encoded key → idKey of the owning document */
-  entries: Map<string, string>;
+function sameIndexSpec(a: IndexSpec, b: IndexSpec): boolean {
+  return (
+    deepEqual(a.keys, b.keys) &&
+    Boolean(a.unique) === Boolean(b.unique) &&
+    deepEqual(a.partialFilterExpression ?? null, b.partialFilterExpression ?? null)
+  );
 }
 
 /**
- * A secondary index on one top-level field (the first field of a declared
- * index, in practice `tenantId`): document keys by the field's scalar value,
- * in insertion order. Documents whose field holds an array or a sub-document
- * are kept apart in `irregular`; while there are any, equality lookups on the
- * field fall back to a scan (MongoDB equality would look inside them).
+ * Ordered indexes catch up with the documents when a query is about to use
+ * them (see `orderedIndexes`), not on every write: a write only notes which
+ * document changed. Every query still sees every write, each document is
+ * re-indexed once however often it changed in between, and write bursts that
+ * no query reads meanwhile (projection batches, rebuilds) are indexed in one
+ * go: sorted and bulk-loaded when they are a large part of the collection.
+ * Unique indexes stay eager: they must reject a duplicate at once.
  */
-export interface Partition {
-  /** Keys of documents whose field holds a string, by that string. */
-  strings: Map<string, Set<string>>;
-  /** Keys of documents whose field holds another scalar or nothing, by `partitionKey`. */
-  others: Map<string, Set<string>>;
-  irregular: Set<string>;
-}
-
-/** The bucket of a non-string value in a partition, or undefined for values that are neither scalar nor missing. */
-export function partitionKey(value: unknown): string | undefined {
-  if (value === undefined || value === null) return 'z';
-  switch (typeof value) {
-    case 'number':
-      return Number.isNaN(value) ? undefined : `n${Object.is(value, -0) ? 0 : value}`;
-    case 'boolean':
-      return value ? 'b1' : 'b0';
-    default:
-      return undefined;
-  }
-}
-
-/** The map and key of a value's bucket, or undefined (irregular value). */
-export function bucketOf(partition: Partition, value: unknown): [Map<string, Set<string>>, string] | undefined {
-  if (typeof value === 'string') return [partition.strings, value];
-  const key = partitionKey(value);
-  return key === undefined ? undefined : [partition.others, key];
-}
-
-export class CollectionState {
+export class CollectionState implements PlannerSource {
   readonly docs = new Map<string, Plain>();
   readonly indexes = new Map<string, IndexSpec>();
   readonly unique: UniqueIndex[] = [];
-  readonly partitions = new Map<string, Partition>();
-
-  /** Adds a partition on `field` (idempotent), indexing the documents already stored. */
-  partitionBy(field: string): void {
-    if (field === '_id' || field.includes('.') || this.partitions.has(field)) return;
-    const partition: Partition = { strings: new Map(), others: new Map(), irregular: new Set() };
-    this.partitions.set(field, partition);
-    for (const [key, doc] of this.docs) this.enter(partition, key, doc[field]);
-  }
-
-  private enter(partition: Partition, key: string, value: unknown): void {
-    // Strings first, without building a tuple: this runs for every insert.
-    let buckets = partition.strings;
-    let bucketKey: string | undefined = typeof value === 'string' ? value : undefined;
-    if (bucketKey === undefined) {
-      bucketKey = partitionKey(value);
-      if (bucketKey === undefined) {
-        partition.irregular.add(key);
-        return;
-      }
-      buckets = partition.others;
-    }
-    let bucket = buckets.get(bucketKey);
-    if (!bucket) buckets.set(bucketKey, (bucket = new Set()));
-    bucket.add(key);
-  }
-
-  private leave(partition: Partition, key: string, value: unknown): void {
-    const at = bucketOf(partition, value);
-    if (!at) {
-      partition.irregular.delete(key);
-      return;
-    }
-    const [buckets, bucketKey] = at;
-    const bucket = buckets.get(bucketKey);
-    if (!bucket) return;
-    bucket.delete(key);
-    if (bucket.size === 0) buckets.delete(bucketKey);
-  }
-
-  private repartition(key: string, prev: Plain | undefined, next: Plain | undefined): void {
-    for (const [field, partition] of this.partitions) {
-      const before = prev?.[field];
-      const after = next?.[field];
-      if (prev && next && before === after) continue;
-      if (prev) this.leave(partition, key, before);
-      if (next) this.enter(partition, key, after);
-    }
-  }
-
+  readonly stats: WorkStats = { docsExamined: 0, keysExamined: 0 };
+  private readonly ordered: OrderedIndex[] = [];
   /**
-   * The keys of the only documents that can match `filter`, if an index
-   * narrows it: a unique index all of whose fields the filter fixes (at most
-   * one document), else the smallest partition bucket of a fixed field.
+   * Documents written since the ordered indexes last caught up, by idKey:
+   * the version the indexes hold (undefined: none).
    */
-  private candidates(filter: Filter): ReadonlySet<string> | readonly string[] | undefined {
-    if (this.partitions.size === 0 && this.unique.length === 0) return undefined;
-    const equalities = scalarEqualities(filter);
-    if (equalities.size === 0) return undefined;
-    for (const index of this.unique) {
-      if (index.partial) continue;
-      const values: unknown[] = [];
-      for (const parts of index.paths) {
-        if (parts.length !== 1 || !equalities.has(parts[0]!)) break;
-        values.push(encodeValue(equalities.get(parts[0]!)));
-      }
-      if (values.length !== index.paths.length) continue;
-      const owner = index.entries.get(JSON.stringify(values));
-      return owner === undefined ? [] : [owner];
-    }
-    let best: ReadonlySet<string> | undefined;
-    for (const [field, value] of equalities) {
-      const partition = this.partitions.get(field);
-      if (!partition || partition.irregular.size > 0) continue;
-      const [buckets, bucketKey] = bucketOf(partition, value)!;
-      const bucket = buckets.get(bucketKey) ?? EMPTY_KEYS;
-      if (!best || bucket.size < best.size) best = bucket;
-    }
-    return best;
+  private readonly stale = new Map<string, Plain | undefined>();
+
+  /** The ordered indexes, up to date with every write. */
+  orderedIndexes(): readonly OrderedIndex[] {
+    if (this.stale.size > 0) this.catchUp();
+    return this.ordered;
   }
 
-  keysFor(index: UniqueIndex, doc: Plain): string[] {
-    if (index.partial && !index.partial(doc)) return [];
-    // Usual case: top-level fields holding scalars make exactly one key.
-    if (index.flat) {
-      const values: unknown[] = [];
-      for (const parts of index.paths) {
-        const value = doc[parts[0]!];
-        if (value !== null && typeof value === 'object') {
-          values.length = 0;
-          break;
-        }
-        values.push(encodeValue(value));
-      }
-      if (values.length === index.paths.length) return [JSON.stringify(values)];
-    }
-    let combos: unknown[][] = [[]];
-    for (const parts of index.paths) {
-      const found = valuesAtPath(doc, parts);
-      let values: unknown[];
-      if (found.length === 0) values = [null];
-      else {
-        values = [];
-        for (const v of found) {
-          if (Array.isArray(v)) values.push(...(v.length === 0 ? [undefined] : (v as unknown[])));
-          else values.push(v);
+  private catchUp(): void {
+    if (this.ordered.length > 0) {
+      if (this.stale.size * 2 > this.docs.size) {
+        // Most of the collection changed (a rebuild, a first load): sorted bulk loads beat that many single inserts.
+        for (const index of this.ordered) index.rebuild(this.docs);
+      } else {
+        for (const [key, indexed] of this.stale) {
+          const current = this.docs.get(key);
+          for (const index of this.ordered) {
+            if (indexed && current) index.replace(key, indexed, current);
+            else if (indexed) index.remove(key, indexed);
+            else if (current) index.add(key, current);
+          }
         }
       }
-      const next: unknown[][] = [];
-      for (const combo of combos) for (const v of values) next.push([...combo, encodeValue(v)]);
-      combos = next;
     }
-    return [...new Set(combos.map((c) => JSON.stringify(c)))];
+    this.stale.clear();
   }
 
-  /** Throws DuplicateKeyError if `doc` (stored under `key`) would violate a unique index. */
-  check(collection: string, key: string, doc: Plain): string[][] {
+  /** Adds the indexes not there yet (built over the stored documents); throws on a conflicting spec or existing duplicates. */
+  createIndexes(collection: string, specs: readonly IndexSpec[]): void {
+    for (const spec of specs) {
+      const existing = this.indexes.get(spec.name);
+      if (existing) {
+        if (!sameIndexSpec(existing, spec)) throw new Error(`index ${spec.name} already exists on ${collection} with different options`);
+        continue;
+      }
+      if (spec.name === ID_INDEX) continue;
+      this.orderedIndexes(); // the new index is built from the documents as they are now
+      const copy: IndexSpec = structuredClone(spec);
+      if (copy.unique) {
+        const index = uniqueIndex(copy);
+        for (const [key, doc] of this.docs) {
+          for (const k of uniqueKeys(index, doc)) {
+            const owner = index.entries.get(k);
+            if (owner !== undefined && owner !== key) throw new DuplicateKeyError(collection, copy.name);
+            index.entries.set(k, key);
+          }
+        }
+        this.unique.push(index);
+      }
+      // A partial index only holds some documents: queries never use it (MongoDB would, for filters implying its expression).
+      if (!copy.partialFilterExpression && Object.keys(copy.keys).length > 0) {
+        const index = new OrderedIndex(copy);
+        index.rebuild(this.docs);
+        this.ordered.push(index);
+      }
+      this.indexes.set(copy.name, copy);
+    }
+  }
+
+  /** Throws DuplicateKeyError if `doc` (stored under `key`) would violate a unique index; the keys it has in each. */
+  private check(collection: string, key: string, doc: Plain): string[][] {
     const all: string[][] = [];
     if (this.unique.length === 0) return all;
     for (const index of this.unique) {
-      const keys = this.keysFor(index, doc);
+      const keys = uniqueKeys(index, doc);
       for (const k of keys) {
         const owner = index.entries.get(k);
         if (owner !== undefined && owner !== key) throw new DuplicateKeyError(collection, index.spec.name);
@@ -184,13 +107,13 @@ export class CollectionState {
     return all;
   }
 
-  unindex(key: string, doc: Plain): void {
+  private unindex(key: string, doc: Plain): void {
     for (const index of this.unique) {
-      for (const k of this.keysFor(index, doc)) if (index.entries.get(k) === key) index.entries.delete(k);
+      for (const k of uniqueKeys(index, doc)) if (index.entries.get(k) === key) index.entries.delete(k);
     }
   }
 
-  index(key: string, keys: string[][]): void {
+  private index(key: string, keys: string[][]): void {
     this.unique.forEach((index, i) => {
       for (const k of keys[i]!) index.entries.set(k, key);
     });
@@ -203,7 +126,7 @@ export class CollectionState {
     const keys = this.check(collection, key, doc);
     this.docs.set(key, doc);
     this.index(key, keys);
-    this.repartition(key, undefined, doc);
+    if (!this.stale.has(key)) this.stale.set(key, undefined);
   }
 
   /** Swaps `next` in for `prev` (same _id). */
@@ -213,46 +136,13 @@ export class CollectionState {
     this.unindex(key, prev);
     this.docs.set(key, next);
     this.index(key, keys);
-    this.repartition(key, prev, next);
+    if (!this.stale.has(key)) this.stale.set(key, prev);
   }
 
   remove(doc: Plain): void {
     const key = idKey(doc['_id']);
     this.unindex(key, doc);
     this.docs.delete(key);
-    this.repartition(key, doc, undefined);
-  }
-
-  /** Matching stored documents (references), in natural order. */
-  *match(filter: Filter): Generator<Plain> {
-    const matcher = compileFilter(filter);
-    const ids = idCandidates(filter);
-    if (ids) {
-      const seen = new Set<string>();
-      const picked: Plain[] = [];
-      for (const id of ids) {
-        const key = idKey(id);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const doc = this.docs.get(key);
-        if (doc && matcher(doc)) picked.push(doc);
-      }
-      // Several ids: ascending _id order, as an _id index scan gives in MongoDB.
-      if (picked.length > 1) picked.sort((a, b) => compareValues(a['_id'], b['_id']));
-      yield* picked;
-      return;
-    }
-    const narrowed = this.candidates(filter);
-    if (narrowed) {
-      // Copied first: a caller may write between two pulls of this generator.
-      for (const key of [...narrowed]) {
-        const doc = this.docs.get(key);
-        if (doc && matcher(doc)) yield doc;
-      }
-      return;
-    }
-    for (const doc of this.docs.values()) if (matcher(doc)) yield doc;
+    if (!this.stale.has(key)) this.stale.set(key, doc);
   }
 }
-
-export const EMPTY_KEYS: ReadonlySet<string> = new Set<string>();

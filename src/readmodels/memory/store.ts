@@ -1,6 +1,9 @@
 /** The embedded DocumentStore: collections of documents in process memory. */
-import type { Collection, Document, DocumentStore } from '../port.js';
+import type { Collection, Document, DocumentStore, Filter, Sort } from '../port.js';
 import { MemoryCollection } from './collection.js';
+import { describePlan, type QueryPlanDescription } from './execute.js';
+import { compileFilter } from './filters.js';
+import type { WorkStats } from './planner.js';
 import { CollectionState } from './state.js';
 
 export class MemoryDocumentStore implements DocumentStore {
@@ -39,6 +42,37 @@ export class MemoryDocumentStore implements DocumentStore {
    */
   snapshot(name: string): Map<string, Document> {
     return new Map(this.collections.get(name)?.docs as Map<string, Document> | undefined);
+  }
+
+  /**
+   * Work done by queries (and by the filters of updates and deletes) since
+   * the last `resetStats`: documents fetched and tested, index keys visited;
+   * of one collection, or of all. For tests that prove a query's cost is
+   * bounded (not part of the port).
+   */
+  stats(collection?: string): WorkStats {
+    const states = collection === undefined ? [...this.collections.values()] : [this.collections.get(collection)];
+    const total: WorkStats = { docsExamined: 0, keysExamined: 0 };
+    for (const state of states) {
+      if (!state) continue;
+      total.docsExamined += state.stats.docsExamined;
+      total.keysExamined += state.stats.keysExamined;
+    }
+    return total;
+  }
+
+  resetStats(): void {
+    for (const state of this.collections.values()) {
+      state.stats.docsExamined = 0;
+      state.stats.keysExamined = 0;
+    }
+  }
+
+  /** How a query on `collection` would be answered (which index, in what order), without running it. */
+  explain(collection: string, filter: Filter, sort?: Sort): QueryPlanDescription {
+    compileFilter(filter);
+    const state = this.collections.get(collection);
+    return state ? describePlan(state, filter, sort) : { plan: 'scan' };
   }
 
   async renameCollection(from: string, to: string): Promise<void> {
