@@ -216,11 +216,14 @@ function walkRange(source: PlannerSource, chosen: IndexPlan, range: KeyRange, ba
   const stats = source.stats;
   const pair: unknown[] = [];
   if (!backward) {
-    for (const [entry, key] of tree.entries(range.start, pair as [unknown[], string])) {
-      if (compare(entry, range.end) > 0) break;
+    let stopped = false;
+    tree.forRange(range.start, range.end, true, (_entry, key) => {
       stats.keysExamined++;
-      if (!visit(key)) return false;
-    }
+      if (visit(key)) return undefined;
+      stopped = true;
+      return STOP;
+    });
+    return !stopped;
   } else {
     for (const [entry, key] of tree.entriesReversed(range.end, pair as [unknown[], string])) {
       if (compare(entry, range.start) < 0) break;
@@ -230,6 +233,9 @@ function walkRange(source: PlannerSource, chosen: IndexPlan, range: KeyRange, ba
   }
   return true;
 }
+
+/** What a sorted-btree range callback returns to stop the scan. */
+const STOP = { break: true };
 
 interface Head {
   entry: unknown[];

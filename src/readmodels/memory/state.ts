@@ -47,9 +47,9 @@ export class CollectionState implements PlannerSource {
         // Most of the collection changed (a rebuild, a first load): sorted bulk loads beat that many single inserts.
         for (const index of this.ordered) index.rebuild(this.docs);
       } else {
-        for (const [key, indexed] of this.stale) {
-          const current = this.docs.get(key);
-          for (const index of this.ordered) {
+        for (const index of this.ordered) {
+          for (const [key, indexed] of this.stale) {
+            const current = this.docs.get(key);
             if (indexed && current) index.replace(key, indexed, current);
             else if (indexed) index.remove(key, indexed);
             else if (current) index.add(key, current);
