@@ -128,6 +128,13 @@ export interface DocumentStore {
    * (or do so idempotently). Without transactions it just runs `fn`.
    */
   withTransaction?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Optional: brings structures the adapter keeps up to date lazily (the
+   * memory store's ordered indexes) up to date now, in time slices, so that
+   * no single query pays for a whole bulk load on the event loop. Called
+   * after the projections' start-up catch-up.
+   */
+  warm?(): Promise<void>;
 }
 
 /** Whether the store makes `inTransaction` atomic. */

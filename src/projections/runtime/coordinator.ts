@@ -177,6 +177,8 @@ export class Projections {
     await this.collectGarbage();
     this.catchingUp = this.catchUpTogether().finally(() => {
       if (this.stopping) return;
+      // Whatever the store keeps lazily after the bulk of the catch-up: in slices now, not on the first query.
+      void this.store.warm?.().catch((error: unknown) => this.logger.warn({ err: error }, 'warming the read models failed'));
       for (const slot of this.slots) {
         slot.live?.start();
         if (slot.building) void this.finishBuilding(slot);

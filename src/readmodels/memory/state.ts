@@ -6,6 +6,9 @@ import { deepEqual, idKey, type Plain } from './values.js';
 
 export const ID_INDEX = '_id_';
 
+/** Documents re-indexed between two pauses of `warm`. */
+const WARM_CHUNK = 256;
+
 function sameIndexSpec(a: IndexSpec, b: IndexSpec): boolean {
   return (
     deepEqual(a.keys, b.keys) &&
@@ -35,10 +38,41 @@ export class CollectionState implements PlannerSource {
    */
   private readonly stale = new Map<string, Plain | undefined>();
 
+  /** Documents written since the ordered indexes last caught up (tests). */
+  get pendingIndexUpdates(): number {
+    return this.ordered.length === 0 ? 0 : this.stale.size;
+  }
+
   /** The ordered indexes, up to date with every write. */
   orderedIndexes(): readonly OrderedIndex[] {
     if (this.stale.size > 0) this.catchUp();
     return this.ordered;
+  }
+
+  /**
+   * Catches the ordered indexes up a few hundred documents at a time, calling
+   * `pause` between chunks (the event loop runs other work there). A query in
+   * between catches up the rest at once, as always.
+   */
+  async warm(pause: () => Promise<void>): Promise<void> {
+    if (this.ordered.length === 0) {
+      this.stale.clear();
+      return;
+    }
+    while (this.stale.size > 0) {
+      let done = 0;
+      for (const [key, indexed] of this.stale) {
+        const current = this.docs.get(key);
+        for (const index of this.ordered) {
+          if (indexed && current) index.replace(key, indexed, current);
+          else if (indexed) index.remove(key, indexed);
+          else if (current) index.add(key, current);
+        }
+        this.stale.delete(key);
+        if (++done >= WARM_CHUNK) break;
+      }
+      await pause();
+    }
   }
 
   private catchUp(): void {

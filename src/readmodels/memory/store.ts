@@ -5,6 +5,7 @@ import { describePlan, type QueryPlanDescription } from './execute.js';
 import { compileFilter } from './filters.js';
 import type { WorkStats } from './planner.js';
 import { CollectionState } from './state.js';
+import { Slicer } from '../../shared/slices.js';
 
 export class MemoryDocumentStore implements DocumentStore {
   readonly kind = 'memory' as const;
@@ -73,6 +74,17 @@ export class MemoryDocumentStore implements DocumentStore {
     compileFilter(filter);
     const state = this.collections.get(collection);
     return state ? describePlan(state, filter, sort) : { plan: 'scan' };
+  }
+
+  /** Documents of a collection whose index entries are still to be brought up to date (tests). */
+  pendingIndexUpdates(collection: string): number {
+    return this.collections.get(collection)?.pendingIndexUpdates ?? 0;
+  }
+
+  /** Brings every collection's ordered indexes up to date in time slices (after a bulk load such as the start-up rebuild). */
+  async warm(): Promise<void> {
+    const slicer = new Slicer();
+    for (const state of [...this.collections.values()]) await state.warm(() => slicer.tick());
   }
 
   async renameCollection(from: string, to: string): Promise<void> {
