@@ -244,3 +244,29 @@ describe('memory store: warm() brings lazily kept indexes up to date in slices',
     expect(await c.countDocuments({ position: 20_001 })).toBe(1);
   });
 });
+
+describe('memory store: a stream sorted on one field selects a page at a time', () => {
+  it('returns every document once, in order, across pages and runs of equal values; stopping early examines about a page', async () => {
+    const store = new MemoryDocumentStore();
+    const c = store.collection('things');
+    await c.createIndexes([{ keys: { tenantId: 1, group: 1 }, name: 'tenant_group' }]);
+    // 3,000 documents whose sort value repeats in runs of 700 (longer than a page).
+    await load(c, 3_000, (i) => ({ _id: `d${String(i).padStart(5, '0')}`, tenantId: 't', group: Math.floor(i / 700), n: i }));
+    const seen: number[] = [];
+    for await (const doc of c.stream({ tenantId: 't' }, { sort: { group: 1 } })) seen.push(doc['n'] as number);
+    expect(seen).toHaveLength(3_000);
+    expect(new Set(seen).size).toBe(3_000);
+    const groups = seen.map((n) => Math.floor(n / 700));
+    expect(groups).toEqual([...groups].sort((a, b) => a - b));
+
+    const descending: number[] = [];
+    for await (const doc of c.stream({ tenantId: 't', group: { $gte: 1 } }, { sort: { group: -1 } }))
+      descending.push(doc['group'] as number);
+    expect(descending).toHaveLength(2_300);
+    expect(descending).toEqual([...descending].sort((a, b) => b - a));
+
+    store.resetStats();
+    for await (const _doc of c.stream({ tenantId: 't', group: { $gte: 0 } }, { sort: { group: 1 } })) break;
+    expect(store.stats().docsExamined).toBeLessThanOrEqual(1024);
+  });
+});

@@ -18,13 +18,16 @@ import { compileFilter, makeProjector } from './filters.js';
 import { countMatches, findDocuments, type SelectOptions } from './execute.js';
 import type { CollectionState } from './state.js';
 import { applyUpdate, assertReplacement, assertUpdateDocument, isTopLevelUpdate, seedFromFilter } from './updates.js';
-import { copyData, deepEqual, isPlainObject, type Plain } from './values.js';
+import { compareValues, copyData, deepEqual, isPlainObject, type Plain } from './values.js';
 
 /** Where collection handles find their state (the store). */
 export interface StateHost {
   state(name: string, create?: boolean): CollectionState | undefined;
   dropState(name: string): void;
 }
+
+/** Documents selected at a time by a stream sorted on one field. */
+const STREAM_PAGE = 512;
 
 const EMPTY_BULK = (): BulkWriteResult => ({
   insertedCount: 0,
@@ -67,13 +70,51 @@ export class MemoryCollection<T extends Document> implements Collection<T> {
   }
 
   stream(filter: Filter, options: FindOptions = {}): AsyncIterable<T> {
-    // Like a MongoDB cursor, nothing runs before the first pull. Stored
-    // documents are immutable, so the selected references are a consistent
-    // snapshot; copies are made one at a time as the caller pulls.
-    const select = (): Plain[] => this.select(filter, options);
+    // Like a MongoDB cursor, nothing runs before the first pull, and copies
+    // are made one at a time as the caller pulls.
     const project = makeProjector(options.projection);
+    const sortKeys = Object.entries(options.sort ?? {});
+    const [only] = sortKeys;
+    if (sortKeys.length !== 1 || !only || options.skip || options.limit) {
+      // Selected at once: the references are a consistent snapshot (stored documents are immutable).
+      const select = (): Plain[] => this.select(filter, options);
+      return (async function* () {
+        for (const doc of select()) yield project(doc) as T;
+      })();
+    }
+    // Sorted on one field (positions, in practice): selected a page at a time, each page starting
+    // after the last value seen, so that streaming a long history never selects it all in one
+    // synchronous step (the event loop runs between pages). As with a MongoDB cursor, documents
+    // written meanwhile may be seen.
+    const [field, direction] = only;
+    const select = (bound: Filter | null, limit: number): Plain[] =>
+      this.select(bound ? { $and: [filter, bound] } : filter, { sort: options.sort, limit });
     return (async function* () {
-      for (const doc of select()) yield project(doc) as T;
+      let bound: Filter | null = null;
+      let last: unknown = undefined;
+      /** `_id`s already handed out whose sort value is `last` (the next page starts at `last` again). */
+      let atLast = new Set<unknown>();
+      for (let size = STREAM_PAGE; ;) {
+        const page = select(bound, size);
+        let fresh = 0;
+        for (const doc of page) {
+          const value = doc[field];
+          const same = last !== undefined && compareValues(value, last) === 0;
+          if (same && atLast.has(doc['_id'])) continue;
+          if (!same) {
+            last = value;
+            atLast = new Set();
+          }
+          atLast.add(doc['_id']);
+          fresh++;
+          yield project(doc) as T;
+        }
+        if (page.length < size) return;
+        // A page made only of documents sharing the last value: look further at once.
+        size = fresh === 0 ? size * 2 : STREAM_PAGE;
+        bound = { [field]: { [direction === 1 ? '$gte' : '$lte']: last } };
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     })();
   }
 
