@@ -176,16 +176,31 @@ export class CommandHandler {
     decider: Folding<E, S>,
     stream: string,
     from: Loaded<S>,
-    options: { until?: string; slicer?: Slicer | undefined; schema: string | null },
+    options: {
+      until?: string;
+      slicer?: Slicer | undefined;
+      schema: string | null;
+      /** Asked once, when the first page shows the stream is more than one snapshot interval ahead: a closer start, if any. */
+      further?: (reached: number) => Promise<Loaded<S> | null>;
+    },
   ): Promise<Loaded<S>> {
     const slicer = options.slicer ?? new Slicer();
     const taken: Loaded<unknown>[] = [];
     let loaded = from;
-    // Time travel from a snapshot stops within one interval: read no more than that first.
-    let size = options.until === undefined ? FOLD_PAGE : this.snapshotEvery + 1;
+    // At most one snapshot interval is expected after the start (time travel from a snapshot, a warm cache): read that first.
+    let size = options.until === undefined && !options.further ? FOLD_PAGE : this.snapshotEvery + 1;
+    let asked = false;
     try {
       for (; ; size = FOLD_PAGE) {
-        const page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
+        let page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
+        if (!asked && options.further && page.length === size) {
+          asked = true;
+          const closer = await options.further(loaded.revision + page.length);
+          if (closer) {
+            loaded = closer;
+            page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
+          }
+        }
         for (const raw of page) {
           const event = this.upcasters.upcast(raw);
           if (options.until !== undefined && event.metadata.occurredAt > options.until) return loaded;
@@ -207,7 +222,14 @@ export class CommandHandler {
     if (schema !== null) {
       start = this.cache.get<S>(stream, schema) ?? (await this.snapshot<S>(() => this.snapshots.latest(stream, schema)));
     }
-    const loaded = await this.foldFrom(decider, stream, start ?? this.initial(decider), { slicer: options.slicer, schema });
+    const from = start ?? this.initial(decider);
+    // A cached state far behind the stream (another process, or an import, appended since): the newest snapshot may be closer.
+    const further = async (reached: number): Promise<Loaded<S> | null> => {
+      if (schema === null) return null;
+      const latest = await this.snapshot<S>(() => this.snapshots.latest(stream, schema));
+      return latest && latest.revision > reached ? latest : null;
+    };
+    const loaded = await this.foldFrom(decider, stream, from, { slicer: options.slicer, schema, further });
     if (schema !== null) this.remember(decider, stream, schema, loaded);
     return loaded;
   }
@@ -228,9 +250,10 @@ export class CommandHandler {
     const schema = this.schemaOf(decider);
     let start: Loaded<S> | null = null;
     if (schema !== null) {
+      // Both are valid starting points when they are prefixes of the answer: the one further along is cheaper.
       const cached = this.cache.get<S>(stream, schema);
-      start =
-        cached && cached.occurredAtMax <= limit ? cached : await this.snapshot<S>(() => this.snapshots.atOrBefore(stream, schema, limit));
+      const snapshot = await this.snapshot<S>(() => this.snapshots.atOrBefore(stream, schema, limit));
+      start = cached && cached.occurredAtMax <= limit && cached.revision > (snapshot?.revision ?? -1) ? cached : snapshot;
     }
     return this.foldFrom(decider, stream, start ?? this.initial(decider), { until: limit, slicer: options.slicer, schema });
   }

@@ -100,6 +100,32 @@ describe('command handler: work per command does not grow with the stream', () =
     expect(variablesOf(loaded.state)).toEqual({ n: 200 });
   });
 
+  it('a cached state far behind the stream (another process appended meanwhile) jumps to the newest snapshot', async () => {
+    const { counting, handler } = setup();
+    const mine = handler();
+    const other = handler(); // another replica, sharing the log and the snapshot store
+    await history(mine, 5); // cached here at revision 6
+    for (let n = 6; n <= 500; n++) await other.handle(namespaceDecider, stream, update(n));
+    counting.reset();
+    const result = await mine.handle(namespaceDecider, stream, update(501));
+    expect(result.revision).toBe(502);
+    expect(variablesOf(result.state)).toEqual({ n: 501 });
+    // One page of the interval to see it is behind, then the events after the snapshot at 500: not the 495 in between.
+    expect(counting.streamEventsRead).toBeLessThanOrEqual(2 * EVERY + 2);
+  });
+
+  it('time travel starts from whichever is further along: the cached state or the snapshot', async () => {
+    const { counting, store, handler } = setup();
+    const h = handler();
+    await h.load(namespaceDecider, stream); // caches the empty stream (revision 0)
+    await history(new CommandHandler(store, new UpcasterRegistry(), { snapshotEvery: EVERY }), 300); // no snapshots, cache untouched
+    await handler().load(namespaceDecider, stream); // another handler folds it once, taking snapshots
+    counting.reset();
+    const loaded = await h.loadAsOf(namespaceDecider, stream, new Date(Date.parse(at(250)) + 30_000).toISOString());
+    expect(loaded.revision).toBe(251);
+    expect(counting.streamEventsRead).toBeLessThanOrEqual(EVERY + 1);
+  });
+
   it('without a snapshot store (it is down), commands still fold the whole stream correctly', async () => {
     const failing: SnapshotStore = {
       latest: () => Promise.reject(new DocumentStoreUnavailableError('down')),
