@@ -91,7 +91,9 @@ async function main(): Promise<void> {
   // Set up (subscriptions open): the benchmark starts measuring now.
   process.stdout.write('ready\n');
   const until = performance.now() + options.seconds * 1000;
-  for (let i = 0; performance.now() < until; i++) {
+  // Nothing to send (idle subscriptions): wait until the end.
+  if (options.bodies.length === 0) await sleep(options.seconds * 1000);
+  for (let i = 0; options.bodies.length > 0 && performance.now() < until; i++) {
     const body = options.bodies[i % options.bodies.length] ?? '';
     const started = performance.now();
     await send(body);

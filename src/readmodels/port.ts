@@ -130,9 +130,10 @@ export interface DocumentStore {
   withTransaction?<T>(fn: () => Promise<T>): Promise<T>;
   /**
    * Optional: brings structures the adapter keeps up to date lazily (the
-   * memory store's ordered indexes) up to date now, in time slices, so that
-   * no single query pays for a whole bulk load on the event loop. Called
-   * after the projections' start-up catch-up.
+   * memory store's ordered indexes) up to date now, and from then on in the
+   * background, in time slices, so that no single query pays on the event
+   * loop for everything written since the last one. Called after the
+   * projections' start-up catch-up.
    */
   warm?(): Promise<void>;
 }

@@ -243,6 +243,24 @@ describe('memory store: warm() brings lazily kept indexes up to date in slices',
     expect(store.pendingIndexUpdates('auditLogs')).toBe(1);
     expect(await c.countDocuments({ position: 20_001 })).toBe(1);
   });
+
+  it('once warmed, writes nobody reads (an audit log) are indexed in the background, not by the next query', async () => {
+    const store = new MemoryDocumentStore();
+    const c = store.collection('auditLogs');
+    await c.createIndexes(AUDIT_LOG_INDEXES);
+    await store.warm();
+    try {
+      await load(c, 5_000, entry);
+      expect(store.pendingIndexUpdates('auditLogs')).toBe(5_000);
+      // Eventually, with no query at all.
+      for (const deadline = Date.now() + 20_000; store.pendingIndexUpdates('auditLogs') > 0 && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(store.pendingIndexUpdates('auditLogs')).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('memory store: a stream sorted on one field selects a page at a time', () => {

@@ -7,6 +7,9 @@ import type { WorkStats } from './planner.js';
 import { CollectionState } from './state.js';
 import { Slicer } from '../../shared/slices.js';
 
+/** How often written documents are indexed in the background, once warming started. */
+const WARM_INTERVAL_MS = 250;
+
 export class MemoryDocumentStore implements DocumentStore {
   readonly kind = 'memory' as const;
   private readonly collections = new Map<string, CollectionState>();
@@ -81,10 +84,34 @@ export class MemoryDocumentStore implements DocumentStore {
     return this.collections.get(collection)?.pendingIndexUpdates ?? 0;
   }
 
-  /** Brings every collection's ordered indexes up to date in time slices (after a bulk load such as the start-up rebuild). */
+  private warming: Promise<void> | null = null;
+  private warmTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Brings every collection's ordered indexes up to date in time slices, and
+   * from then on keeps doing so in the background every quarter second: a
+   * collection that is written much and read little (the audit log) would
+   * otherwise pile up work for whichever query reads it next. Called once the
+   * start-up rebuild is done (whose bulk load is indexed faster all at once).
+   */
   async warm(): Promise<void> {
-    const slicer = new Slicer();
-    for (const state of [...this.collections.values()]) await state.warm(() => slicer.tick());
+    this.warmTimer ??= setInterval(() => void this.warmPass(), WARM_INTERVAL_MS);
+    this.warmTimer.unref();
+    await this.warmPass();
+  }
+
+  private warmPass(): Promise<void> {
+    if (this.warming) return this.warming;
+    const pass = async (): Promise<void> => {
+      const slicer = new Slicer();
+      for (const state of [...this.collections.values()]) if (state.pendingIndexUpdates > 0) await state.warm(() => slicer.tick());
+    };
+    // Cleared when the pass ends (also when it had nothing to do and ended at once).
+    const running = pass().finally(() => {
+      if (this.warming === running) this.warming = null;
+    });
+    this.warming = running;
+    return running;
   }
 
   async renameCollection(from: string, to: string): Promise<void> {
@@ -97,5 +124,8 @@ export class MemoryDocumentStore implements DocumentStore {
 
   async ping(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.warmTimer) clearInterval(this.warmTimer);
+    this.warmTimer = null;
+  }
 }
