@@ -218,12 +218,11 @@ export class CommandHandler {
   /** The stream's current state: from the cache or the newest snapshot, then the events after it. */
   async load<E extends DomainEvent, S>(decider: Folding<E, S>, stream: string, options: LoadOptions = {}): Promise<Loaded<S>> {
     const schema = this.schemaOf(decider);
-    let start: Loaded<S> | null = null;
-    if (schema !== null) {
-      start = this.cache.get<S>(stream, schema) ?? (await this.snapshot<S>(() => this.snapshots.latest(stream, schema)));
-    }
-    const from = start ?? this.initial(decider);
-    // A cached state far behind the stream (another process, or an import, appended since): the newest snapshot may be closer.
+    // Not cached: from the first event. Most such streams are short (new ones, above all), and
+    // for those one read answers; when it comes back full, `further` asks for the newest snapshot.
+    const from = (schema === null ? undefined : this.cache.get<S>(stream, schema)) ?? this.initial(decider);
+    // A stream longer than one snapshot interval past the start (a cold load, or a cached state
+    // another process or an import left behind): the newest snapshot is closer.
     const further = async (reached: number): Promise<Loaded<S> | null> => {
       if (schema === null) return null;
       const latest = await this.snapshot<S>(() => this.snapshots.latest(stream, schema));

@@ -21,6 +21,7 @@ export class UpcasterRegistry {
 
   register(type: string, fromVersion: number, upcast: Upcaster): this {
     this.byKey.set(`${type}@${fromVersion}`, { type, fromVersion, upcast });
+    this.fingerprinted = null;
     this.current.set(type, Math.max(this.current.get(type) ?? 1, fromVersion + 1));
     return this;
   }
@@ -30,9 +31,14 @@ export class UpcasterRegistry {
    * (snapshots) are only valid for the set they were folded with.
    */
   fingerprint(): string {
-    const keys = [...this.byKey.keys()].sort().join(',');
-    return keys === '' ? '0' : createHash('sha256').update(keys).digest('hex').slice(0, 12);
+    if (this.fingerprinted === null) {
+      const keys = [...this.byKey.keys()].sort().join(',');
+      this.fingerprinted = keys === '' ? '0' : createHash('sha256').update(keys).digest('hex').slice(0, 12);
+    }
+    return this.fingerprinted;
   }
+
+  private fingerprinted: string | null = null;
 
   /** The schema version new events of this type are written with. */
   currentVersion(type: string): number {

@@ -69,7 +69,7 @@ describe('command handler: work per command does not grow with the stream', () =
     expect(await readFor(1002)).toBe(0);
   });
 
-  it('cold, a command starts from the newest stored snapshot and reads fewer events than the snapshot interval', async () => {
+  it('cold, a command starts from the newest stored snapshot: it reads one interval to see the stream is long, then the tail', async () => {
     const { counting, handler, documents } = setup();
     await history(handler(), 1000);
     expect(await documents.collection(SNAPSHOTS).countDocuments({})).toBe(100); // revisions 10, 20, …, 1000
@@ -78,7 +78,7 @@ describe('command handler: work per command does not grow with the stream', () =
     const cold = handler(); // a new process: nothing cached
     const result = await cold.handle(namespaceDecider, stream, update(1001));
     expect(result.revision).toBe(1002);
-    expect(counting.streamEventsRead).toBeLessThan(EVERY);
+    expect(counting.streamEventsRead).toBeLessThanOrEqual(2 * EVERY + 1);
     expect(variablesOf(result.state)).toEqual({ n: 1001 });
   });
 
@@ -95,7 +95,7 @@ describe('command handler: work per command does not grow with the stream', () =
 
     counting.reset();
     const loaded = await handler().load(namespaceDecider, stream);
-    expect(counting.streamEventsRead).toBeLessThan(EVERY);
+    expect(counting.streamEventsRead).toBeLessThanOrEqual(2 * EVERY + 1);
     expect(loaded.revision).toBe(201);
     expect(variablesOf(loaded.state)).toEqual({ n: 200 });
   });
