@@ -6,6 +6,9 @@ import { coversNamespace, grantsFor, type AccessData, type Grant, type Subject }
 import type { Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { streamName, type RecordedEvent } from '../eventstore/port.js';
+import { STREAMS, type StreamDocument } from '../projections/streams/streams.projection.js';
+import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { validateId } from '../shared/ids.js';
 import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
@@ -67,6 +70,28 @@ async function foldCategory<E extends DomainEvent, S>(
  * bindings, group memberships and custom roles of the tenant replayed from the
  * log, then the same grant computation the Authorizer uses now.
  */
+/**
+ * Every stream of one category that existed at `until` (the `streams` read
+ * model), each folded from its nearest snapshot: the cost grows with the
+ * number of bindings, groups or roles, not with the events of their history.
+ */
+async function foldStreams<E extends DomainEvent, S>(
+  app: Application,
+  tenantId: string,
+  category: string,
+  decider: Pick<Decider<Command, E, S>, 'initialState' | 'evolve' | 'name' | 'stateVersion' | 'weight'>,
+  until: string,
+  slicer: Slicer,
+): Promise<S[]> {
+  const streams = tenantScoped(app.readModels.instanceCollection<StreamDocument>(STREAMS), tenantId);
+  const states: S[] = [];
+  for await (const doc of streams.stream({ category, createdAt: { $lte: until } }, { sort: { createdAt: 1 } })) {
+    states.push((await app.commands.loadAsOf(decider, doc._id, until, { slicer })).state);
+    await slicer.tick();
+  }
+  return states;
+}
+
 export async function accessDataAsOf(
   app: Application,
   tenantId: string,
@@ -76,9 +101,18 @@ export async function accessDataAsOf(
 ): Promise<AccessData> {
   const until = asOf.toISOString();
   // One after the other: three folds at once would only take turns on the same event loop.
-  const bindings = await foldCategory(app, tenantId, 'binding', bindingDecider, until, slicer);
-  const groups = await foldCategory(app, tenantId, 'group', groupDecider, until, slicer);
-  const roles = await foldCategory(app, tenantId, 'role', roleDecider, until, slicer);
+  const fold = async <E extends DomainEvent, S>(category: string, decider: Decider<Command, E, S>): Promise<S[]> => {
+    try {
+      return await foldStreams(app, tenantId, category, decider, until, slicer);
+    } catch (error) {
+      // The read models are down (this is also the authorizer's path then): every event of the category, from the log.
+      if (!(error instanceof DocumentStoreUnavailableError)) throw error;
+      return foldCategory(app, tenantId, category, decider, until, slicer);
+    }
+  };
+  const bindings = await fold('binding', bindingDecider);
+  const groups = await fold('group', groupDecider);
+  const roles = await fold('role', roleDecider);
   const customRoles = new Map<string, Permission[]>();
   for (const role of roles) if (role.status === 'active') customRoles.set(role.id, role.permissions);
   const memberOf: string[] = [];

@@ -9,6 +9,7 @@ import { flowRevisionsProjection } from './flow-revisions/flow-revisions.project
 import { flowsProjection } from './flows/flows.projection.js';
 import { namespacesProjection } from './namespaces/namespaces.projection.js';
 import { secretsProjection } from './secrets/secrets.projection.js';
+import { streamsProjection } from './streams/streams.projection.js';
 import { tenantsProjection } from './tenants/tenants.projection.js';
 import { usersProjection } from './users/users.projection.js';
 
@@ -26,4 +27,5 @@ export const allProjections = (): Projection[] => [
   flowRevisionsProjection,
   auditProjection,
   secretsProjection,
+  streamsProjection,
 ];

@@ -2,6 +2,7 @@ import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
+import { Slicer } from '../../shared/slices.js';
 import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
 import { CHECKPOINTS, PARKED, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
@@ -198,6 +199,7 @@ export class Projections {
     const active = new Set([...this.runners, ...this.slots.flatMap((s) => (s.building ? [s.building] : []))].filter((r) => !r.usesLease));
     if (active.size === 0) return;
     let after = Math.min(...[...active].map((r) => r.appliedPosition));
+    const slicer = new Slicer();
     try {
       const head = await this.events.headPosition();
       while (!this.stopping && after < head && active.size > 0) {
@@ -216,6 +218,8 @@ export class Projections {
           }),
         );
         after = last.position;
+        // A turn of the event loop between batches: /healthz, /readyz and requests are answered during a long catch-up.
+        await slicer.tick();
       }
     } catch (error) {
       this.logger.error({ err: error }, 'shared catch-up stopped; each projection catches up alone');

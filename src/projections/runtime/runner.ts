@@ -9,6 +9,7 @@ import {
   type DocumentStore,
 } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
+import { Slicer } from '../../shared/slices.js';
 import { physicalName, targetFor } from './aliases.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection, ProjectionTarget } from './projection.js';
@@ -341,10 +342,13 @@ export class ProjectionRunner implements ProjectionTarget {
           batchSize: this.options.batchSize ?? 1000,
           ...(prefix === undefined ? {} : { streamPrefix: prefix }),
         });
+        const slicer = new Slicer();
         for await (const batch of this.subscription) {
           if (!this.running || (this.lease && !this.lease.held)) break;
           await this.applyBatch(batch);
           backoff = 50;
+          // Batches follow each other without I/O in between when the log is far ahead: let requests in.
+          await slicer.tick();
         }
         stopRenewing();
       } catch (error) {
