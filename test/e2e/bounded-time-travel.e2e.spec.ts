@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountingEvents } from '../support/counting-events.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
-const UPDATES = 250;
+const UPDATES = 160;
 
 describe('time travel: the events read do not grow with the history', () => {
   const events = new CountingEvents();
@@ -41,7 +41,7 @@ describe('time travel: the events read do not grow with the history', () => {
   });
 
   it('namespace(asOf) and role(asOf) read at most one snapshot interval of their stream', async () => {
-    const at = times[180] ?? '';
+    const at = times[130] ?? '';
     events.reset();
     const data = expectData(
       await gw.gql<{ namespace: { variables: { i: number } }; role: { permissions: { actions: string[] }[] } }>(
@@ -50,13 +50,13 @@ describe('time travel: the events read do not grow with the history', () => {
         { tenant: 'main' },
       ),
     );
-    expect(data.namespace.variables.i).toBeGreaterThanOrEqual(181);
+    expect(data.namespace.variables.i).toBeGreaterThanOrEqual(131);
     expect(events.logEventsRead).toBe(0);
     expect(events.streamEventsRead).toBeLessThanOrEqual(2 * 101);
   });
 
   it('effectivePermissions(asOf) folds only the streams that existed, each from its nearest snapshot', async () => {
-    const at = times[180] ?? '';
+    const at = times[130] ?? '';
     events.reset();
     const data = expectData(
       await gw.gql<{ effectivePermissions: { resource: string; action: string }[] }>(
@@ -66,7 +66,7 @@ describe('time travel: the events read do not grow with the history', () => {
       ),
     );
     expect(data.effectivePermissions.map((p) => `${p.resource}:${p.action}`)).toContain('FLOW:VIEW');
-    // No category-wide read of the log (the old fold read every binding, group and role event: 250+ here).
+    // No category-wide read of the log (the old fold read every binding, group and role event: 160+ here).
     expect(events.logEventsRead).toBe(0);
     // The role's stream from its snapshot, plus the short binding streams (the bootstrap admin's, erin's).
     expect(events.streamEventsRead).toBeLessThanOrEqual(101 + 10);

@@ -8,8 +8,9 @@ class CountingStore extends HookedStore {
   constructor() {
     super();
     this.hook = (collection, method) => {
-      // The projection runtime's own bookkeeping (lease renewals, checkpoint polls) runs on timers, not for the query.
-      if (!collection.startsWith('projection_')) this.calls.push(`${collection}.${method}`);
+      // The projection runtime's own bookkeeping (lease renewals, checkpoint polls, the alias refresh every few
+      // seconds) runs on timers, not for the query: it made this count flaky (7 against 6) when a refresh fell inside.
+      if (!collection.startsWith('projection_') && collection !== 'read_model_aliases') this.calls.push(`${collection}.${method}`);
       return Promise.resolve();
     };
   }
@@ -73,7 +74,8 @@ describe('flows with their namespaces: a bounded number of store calls (no N+1)'
     await createFlows(20, 200);
     const twoHundred = await callsFor(200);
 
-    expect(twoHundred.length).toBe(twenty.length);
+    // The same calls (named, so that a difference says which).
+    expect([...twoHundred].sort()).toEqual([...twenty].sort());
     // Tenant, bindings, flows page + count, namespaces, their ancestors, revision sources: a handful, not hundreds.
     expect(twoHundred.length).toBeLessThanOrEqual(12);
     expect(twoHundred.filter((c) => c.startsWith('namespaces'))).toHaveLength(2);
