@@ -12,7 +12,11 @@ import { DocumentSnapshotStore } from '../commands/snapshots.js';
 import { ConfigError, type Config } from '../config/config.js';
 import type { EventStore } from '../eventstore/port.js';
 import { upcasters as defaultUpcasters, type UpcasterRegistry } from '../events/upcasting.js';
+import { DocumentLedgerStore } from '../ledger/document-store.js';
+import { openLedgerStore } from '../ledger/open.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { allProjections } from '../projections/index.js';
+import { ledgerProjection } from '../projections/ledger/ledger.projection.js';
 import { Projections } from '../projections/runtime/coordinator.js';
 import type { Projection } from '../projections/runtime/projection.js';
 import type { DocumentStore } from '../readmodels/port.js';
@@ -33,6 +37,8 @@ export interface ApplicationParts {
   roles?: RoleLookup;
   /** Default: an in-memory vault that lives as long as the Application (tests that never touch secrets). */
   vault?: SecretVault;
+  /** Default: the ledger in the read models' store. */
+  ledger?: LedgerStore;
   /**
    * Whether this process applies projections (`embedded`) or only follows the
    * shared checkpoints (`off`). Default: `config.projector`. The `tenantry
@@ -42,13 +48,15 @@ export interface ApplicationParts {
 }
 
 /** Opens the stores the configuration names. */
-export async function openStores(config: Config): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault }> {
+export async function openStores(
+  config: Config,
+): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault; ledger: LedgerStore }> {
   const events = await openEventStore(config);
   const documents = await openDocumentStore(config).catch(async (error: unknown) => {
     await events.close().catch(() => undefined);
     throw error;
   });
-  return { events, documents, vault: await openVault(config, documents) };
+  return { events, documents, vault: await openVault(config, documents), ledger: await openLedgerStore(config, documents) };
 }
 
 /** The event log the configuration names. */
@@ -129,6 +137,8 @@ export class Application {
   readonly authorizer: Authorizer;
   readonly upcasters: UpcasterRegistry;
   readonly vault: SecretVault;
+  /** The tamper-evident ledger over the log: a Merkle tree per tenant and its signed checkpoints. */
+  readonly ledger: LedgerStore;
   /** Slots for expensive work, per tenant and in all (fairness between tenants). */
   readonly heavy: HeavyWork;
 
@@ -140,7 +150,8 @@ export class Application {
     this.vault = parts.vault ?? new SqliteVault(':memory:', ephemeralMasterKey());
     this.upcasters = parts.upcasters ?? defaultUpcasters;
     this.heavy = new HeavyWork({ perTenant: parts.config.limits.heavyPerTenant, total: parts.config.limits.heavyTotal });
-    const projections = parts.projections ?? allProjections();
+    this.ledger = parts.ledger ?? new DocumentLedgerStore(parts.documents);
+    const projections = parts.projections ?? [...allProjections(), ledgerProjection(this.ledger)];
     this.readModels = new ReadModels(parts.documents, projections);
     // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.
     // With the projector off, this process only ever stands by: a `tenantry project` process applies.
@@ -188,6 +199,7 @@ export class Application {
     await this.projections.stop();
     await this.events.close();
     await this.vault.close();
+    await this.ledger.close();
     await this.documents.close();
   }
 

@@ -14,7 +14,14 @@ export async function withOperatorApplication<T>(
 ): Promise<T> {
   const stores = await openStores(config);
   const logger = createLogger({ level: process.env['TENANTRY_LOG_LEVEL'] ?? 'warn', destination: process.stderr });
-  const app = new Application({ config, logger, events: stores.events, documents: stores.documents, vault: stores.vault });
+  const app = new Application({
+    config,
+    logger,
+    events: stores.events,
+    documents: stores.documents,
+    vault: stores.vault,
+    ledger: stores.ledger,
+  });
   try {
     return await work({ app, services: new Services(app) });
   } finally {

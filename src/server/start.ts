@@ -44,7 +44,7 @@ export async function openApplication(
   const stores = await openStores(config);
   const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
   const events = options.wrapEvents ? options.wrapEvents(stores.events) : stores.events;
-  const app = new Application({ config, logger, events, documents, vault: stores.vault });
+  const app = new Application({ config, logger, events, documents, vault: stores.vault, ledger: stores.ledger });
   await app.start();
   await bootstrap(app, systemCaller(app, 'bootstrap'));
   const services = new Services(app);

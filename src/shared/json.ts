@@ -63,3 +63,38 @@ function sortKeys(value: unknown): unknown {
 export function jsonEqual(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
+
+/**
+ * The JSON Canonicalization Scheme (RFC 8785) for the JSON values events
+ * hold: object keys sorted by UTF-16 code units (integer-like keys
+ * included, unlike a JavaScript object's own order), no whitespace, numbers
+ * and strings as ECMAScript serializes them. Written directly, without
+ * building sorted copies. `undefined` members are left out, as JSON.stringify
+ * does.
+ */
+export function jcs(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    return text === undefined ? 'null' : text;
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item: unknown = value[i];
+      out += item === undefined ? 'null' : jcs(item);
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${jcs(item)}`;
+    first = false;
+  }
+  return `${out}}`;
+}

@@ -180,7 +180,8 @@ export class Frontier {
   ) {
     const levels: number[] = [];
     for (let level = 52; level >= 0; level--) if (Math.floor(size / 2 ** level) % 2 === 1) levels.push(level);
-    if (levels.length !== hashes.length) throw new Error(`a frontier of ${size} leaves has ${levels.length} subtrees, not ${hashes.length}`);
+    if (levels.length !== hashes.length)
+      throw new Error(`a frontier of ${size} leaves has ${levels.length} subtrees, not ${hashes.length}`);
     this.subtrees = levels.map((level, i) => ({ level, hash: hashes[i]! }));
   }
 

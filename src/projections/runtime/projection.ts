@@ -23,6 +23,8 @@ export interface Projection {
   /** Bump when the read model's shape or logic changes: a new version rebuilds into new collections. */
   readonly version: number;
   readonly eventTypes: ReadonlySet<string>;
+  /** Receives the events as stored, without upcasting (the ledger hashes the log itself). */
+  readonly raw?: boolean;
   /** Logical collection names with their indexes. */
   readonly collections: Readonly<Record<string, readonly IndexSpec[]>>;
   apply(events: readonly RecordedEvent[], target: ProjectionTarget): Promise<void>;

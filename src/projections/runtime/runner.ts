@@ -370,7 +370,7 @@ export class ProjectionRunner implements ProjectionTarget {
     const from = this.position;
     const relevant = batch
       .filter((e) => e.position > this.position && this.projection.eventTypes.has(e.type))
-      .map((e) => this.upcasters.upcast(e));
+      .map((e) => (this.projection.raw ? e : this.upcasters.upcast(e)));
     if (!(relevant.length > 0 && transactionsOf(this.store) && (await this.applyInTransaction(relevant, last.position)))) {
       if (relevant.length > 0) {
         try {

@@ -1,0 +1,154 @@
+/**
+ * The ledger in a SQLite file of its own (`ledger.sqlite` in the data dir):
+ * the embedded default. It is apart from the event log on purpose (an edit
+ * of `events.sqlite` does not touch it), and the signing key is elsewhere
+ * again. Appends are one transaction each, guarded by the head's position.
+ */
+import Database from 'better-sqlite3';
+import type { Hash } from '../shared/merkle.js';
+import type { SignedCheckpoint } from './checkpoint.js';
+import type { LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS heads (tenant TEXT PRIMARY KEY, size INTEGER NOT NULL, position INTEGER NOT NULL, frontier BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS leaves (
+    tenant TEXT NOT NULL, idx INTEGER NOT NULL, position INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (tenant, idx)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS leaves_position ON leaves (tenant, position);
+  CREATE TABLE IF NOT EXISTS nodes (
+    tenant TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (tenant, level, idx)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS checkpoints (
+    tenant TEXT NOT NULL, size INTEGER NOT NULL, signed_at TEXT NOT NULL, root TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
+    PRIMARY KEY (tenant, size, signed_at)
+  ) WITHOUT ROWID;
+`;
+
+const HASH_BYTES = 32;
+
+const splitFrontier = (blob: Buffer): Hash[] => {
+  const out: Hash[] = [];
+  for (let i = 0; i < blob.length; i += HASH_BYTES) out.push(Buffer.from(blob.subarray(i, i + HASH_BYTES)));
+  return out;
+};
+
+interface CheckpointRow {
+  tenant: string;
+  size: number;
+  signed_at: string;
+  root: string;
+  key_id: string;
+  signature: string;
+}
+
+const checkpointOf = (row: CheckpointRow): SignedCheckpoint => ({
+  tenantId: row.tenant,
+  size: row.size,
+  signedAt: row.signed_at,
+  rootHash: row.root,
+  keyId: row.key_id,
+  signature: row.signature,
+});
+
+function prepare(db: Database.Database) {
+  return {
+    head: db.prepare<[string], { size: number; position: number; frontier: Buffer }>(
+      'SELECT size, position, frontier FROM heads WHERE tenant = ?',
+    ),
+    tenants: db.prepare<[], { tenant: string }>('SELECT tenant FROM heads ORDER BY tenant'),
+    upsertHead: db.prepare<[string, number, number, Buffer]>(
+      'INSERT INTO heads (tenant, size, position, frontier) VALUES (?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET size = excluded.size, position = excluded.position, frontier = excluded.frontier',
+    ),
+    insertLeaf: db.prepare<[string, number, number, Buffer]>(
+      'INSERT OR IGNORE INTO leaves (tenant, idx, position, hash) VALUES (?, ?, ?, ?)',
+    ),
+    insertNode: db.prepare<[string, number, number, Buffer]>('INSERT OR IGNORE INTO nodes (tenant, level, idx, hash) VALUES (?, ?, ?, ?)'),
+    node: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM nodes WHERE tenant = ? AND level = ? AND idx = ?'),
+    leaf: db.prepare<[string, number], { idx: number; position: number; hash: Buffer }>(
+      'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND idx = ?',
+    ),
+    leaves: db.prepare<[string, number, number], { idx: number; position: number; hash: Buffer }>(
+      'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND idx >= ? ORDER BY idx LIMIT ?',
+    ),
+    leafAt: db.prepare<[string, number], { idx: number; position: number; hash: Buffer }>(
+      'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND position = ?',
+    ),
+    insertCheckpoint: db.prepare<[string, number, string, string, string, string]>(
+      'INSERT OR IGNORE INTO checkpoints (tenant, size, signed_at, root, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    checkpoints: db.prepare<[string, number, number], CheckpointRow>(
+      'SELECT * FROM checkpoints WHERE tenant = ? AND size > ? ORDER BY size, signed_at LIMIT ?',
+    ),
+    latest: db.prepare<[string], CheckpointRow>('SELECT * FROM checkpoints WHERE tenant = ? ORDER BY size DESC, signed_at DESC LIMIT 1'),
+  };
+}
+
+export class SqliteLedgerStore implements LedgerStore {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<typeof prepare>;
+
+  constructor(filePath: string) {
+    this.db = new Database(filePath);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.stmt = prepare(this.db);
+  }
+
+  async head(tenantId: string): Promise<LedgerHead | null> {
+    const row = this.stmt.head.get(tenantId);
+    return row ? { tenantId, size: row.size, position: row.position, frontier: splitFrontier(row.frontier) } : null;
+  }
+
+  async tenants(): Promise<string[]> {
+    return this.stmt.tenants.all().map((r) => r.tenant);
+  }
+
+  async append(head: LedgerHead, fromPosition: number, leaves: readonly LedgerLeaf[], nodes: readonly LedgerNode[]): Promise<boolean> {
+    const tenant = head.tenantId;
+    return this.db
+      .transaction(() => {
+        const current = this.stmt.head.get(tenant)?.position ?? 0;
+        if (current !== fromPosition) return false;
+        for (const leaf of leaves) this.stmt.insertLeaf.run(tenant, leaf.index, leaf.position, leaf.hash);
+        for (const node of nodes) if (node.level > 0) this.stmt.insertNode.run(tenant, node.level, node.index, node.hash);
+        this.stmt.upsertHead.run(tenant, head.size, head.position, Buffer.concat(head.frontier));
+        return true;
+      })
+      .immediate();
+  }
+
+  async node(tenantId: string, level: number, index: number): Promise<Hash | null> {
+    if (level === 0) return this.stmt.leaf.get(tenantId, index)?.hash ?? null;
+    return this.stmt.node.get(tenantId, level, index)?.hash ?? null;
+  }
+
+  async leaves(tenantId: string, fromIndex: number, count: number): Promise<LedgerLeaf[]> {
+    return this.stmt.leaves.all(tenantId, fromIndex, count).map((r) => ({ index: r.idx, position: r.position, hash: r.hash }));
+  }
+
+  async leafAt(tenantId: string, position: number): Promise<LedgerLeaf | null> {
+    const row = this.stmt.leafAt.get(tenantId, position);
+    return row ? { index: row.idx, position: row.position, hash: row.hash } : null;
+  }
+
+  async saveCheckpoint(c: SignedCheckpoint): Promise<void> {
+    this.stmt.insertCheckpoint.run(c.tenantId, c.size, c.signedAt, c.rootHash, c.keyId, c.signature);
+  }
+
+  async checkpoints(tenantId: string, options: { afterSize?: number; limit?: number } = {}): Promise<SignedCheckpoint[]> {
+    return this.stmt.checkpoints.all(tenantId, options.afterSize ?? -1, options.limit ?? 1_000_000).map(checkpointOf);
+  }
+
+  async latestCheckpoint(tenantId: string): Promise<SignedCheckpoint | null> {
+    const row = this.stmt.latest.get(tenantId);
+    return row ? checkpointOf(row) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
