@@ -14,7 +14,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['reflect-metadata'],
+    setupFiles: ['reflect-metadata', './test/support/signing.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

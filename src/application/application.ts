@@ -15,6 +15,8 @@ import { upcasters as defaultUpcasters, type UpcasterRegistry } from '../events/
 import { DocumentLedgerStore } from '../ledger/document-store.js';
 import { openLedgerStore } from '../ledger/open.js';
 import type { LedgerStore } from '../ledger/store.js';
+import { SigningKey, TrustedKeys } from '../ledger/checkpoint.js';
+import { resolveAuditSigning, type AuditSigning } from '../ledger/signing-key.js';
 import { allProjections } from '../projections/index.js';
 import { ledgerProjection } from '../projections/ledger/ledger.projection.js';
 import { Projections } from '../projections/runtime/coordinator.js';
@@ -39,6 +41,8 @@ export interface ApplicationParts {
   vault?: SecretVault;
   /** Default: the ledger in the read models' store. */
   ledger?: LedgerStore;
+  /** The key that signs the ledger's checkpoints, and the keys verification trusts. Default: a throw-away key. */
+  signing?: AuditSigning;
   /**
    * Whether this process applies projections (`embedded`) or only follows the
    * shared checkpoints (`off`). Default: `config.projector`. The `tenantry
@@ -50,13 +54,15 @@ export interface ApplicationParts {
 /** Opens the stores the configuration names. */
 export async function openStores(
   config: Config,
-): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault; ledger: LedgerStore }> {
+): Promise<{ events: EventStore; documents: DocumentStore; vault: SecretVault; ledger: LedgerStore; signing: AuditSigning }> {
+  // First: a missing or bad key stops the start before any store is opened.
+  const signing = resolveAuditSigning(config);
   const events = await openEventStore(config);
   const documents = await openDocumentStore(config).catch(async (error: unknown) => {
     await events.close().catch(() => undefined);
     throw error;
   });
-  return { events, documents, vault: await openVault(config, documents), ledger: await openLedgerStore(config, documents) };
+  return { events, documents, vault: await openVault(config, documents), ledger: await openLedgerStore(config, documents), signing };
 }
 
 /** The event log the configuration names. */
@@ -120,6 +126,12 @@ const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
 /** The read models that decide who may do what. */
 const ACCESS_PROJECTIONS = ['bindings', 'groups', 'roles'] as const;
 
+/** A key made for this Application alone (tests, and tools that never sign). */
+function throwAwaySigning(): AuditSigning {
+  const key = SigningKey.generate();
+  return { key, trusted: new TrustedKeys([key.publicKey]), generatedAt: null };
+}
+
 /** Names this process in projection leases, so an operator can tell which replica holds what. */
 function projectorIdentity(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -139,6 +151,7 @@ export class Application {
   readonly vault: SecretVault;
   /** The tamper-evident ledger over the log: a Merkle tree per tenant and its signed checkpoints. */
   readonly ledger: LedgerStore;
+  readonly signing: AuditSigning;
   /** Slots for expensive work, per tenant and in all (fairness between tenants). */
   readonly heavy: HeavyWork;
 
@@ -151,6 +164,7 @@ export class Application {
     this.upcasters = parts.upcasters ?? defaultUpcasters;
     this.heavy = new HeavyWork({ perTenant: parts.config.limits.heavyPerTenant, total: parts.config.limits.heavyTotal });
     this.ledger = parts.ledger ?? new DocumentLedgerStore(parts.documents);
+    this.signing = parts.signing ?? throwAwaySigning();
     const projections = parts.projections ?? [...allProjections(), ledgerProjection(this.ledger)];
     this.readModels = new ReadModels(parts.documents, projections);
     // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.

@@ -14,7 +14,13 @@ import {
 import { canonicalJson } from '../shared/json.js';
 import { Slicer } from '../shared/slices.js';
 
-export type VerificationSource = 'readModel' | 'eventLog';
+/**
+ * Where the problem was found: `readModel` (the stored audit chain contradicts
+ * itself), `eventLog` (the chain or the ledger disagrees with the events as
+ * the log holds them now), `ledger` (the ledger's own store was changed),
+ * `checkpoint` (the log no longer reaches a signed root, or a signature fails).
+ */
+export type VerificationSource = 'readModel' | 'eventLog' | 'ledger' | 'checkpoint';
 
 export interface AuditVerification {
   ok: boolean;
@@ -33,8 +39,11 @@ export interface AuditVerification {
   firstBrokenEntryId: string | null;
   firstBrokenPosition: string | null;
   reason: string | null;
-  /** `readModel`: the stored chain contradicts itself; `eventLog`: it is consistent but disagrees with the events. */
   source: VerificationSource | null;
+  /** Events of the log checked against the ledger by this run. */
+  checkedEvents?: number;
+  /** Signed checkpoints the log reached by this run, each with a good signature. */
+  checkedCheckpoints?: number;
 }
 
 interface Broken {
@@ -59,7 +68,7 @@ export async function* entriesFromLog(
   let after = from.position;
   let previous: string | null = from.hash;
   for (;;) {
-    const page = await events.readAll({ after, maxCount: pageSize, streamPrefix: tenantPrefix(tenantId) });
+    const page = await events.readAll({ after, maxCount: pageSize, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
     for (const event of page) {
       if (event.position > upTo) return;
       if (!AUDITED_EVENT_TYPES.has(event.type)) continue;

@@ -28,6 +28,8 @@ import { auditCriteria, criteriaKey, criteriaPredicate, criteriaQuery, type Audi
 import { AuditFeed, CurrentRunner, type AppliedProgress, type FeedFilter } from './audit-feed.js';
 import { AuditHub } from './audit-hub.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
+import { verifyLedger, type LedgerPoint, type LedgerVerification } from './ledger-verify.js';
+import { consistencyProof, Frontier, verifyConsistency } from '../shared/merkle.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import type { TenantService } from './tenants.js';
@@ -215,6 +217,46 @@ export class AuditService {
       before = point.checkedEntries;
     }
     const full = from.position === 0;
+
+    // The log itself: against the ledger's leaves and every signed checkpoint.
+    const ledgerPoint = point?.ledgerFrontier
+      ? {
+          size: point.ledgerSize ?? 0,
+          position: point.ledgerPosition ?? 0,
+          frontier: point.ledgerFrontier.map((h) => Buffer.from(h, 'hex')),
+        }
+      : null;
+    const ledgerFrom = full ? null : ledgerPoint;
+    const rewritten = ledgerFrom ? await this.ledgerRewritten(tenantId, ledgerFrom) : null;
+    const ledger =
+      rewritten ??
+      (await verifyLedger({
+        tenantId,
+        events: this.app.events,
+        ledger: this.app.ledger,
+        trusted: this.app.signing.trusted,
+        from: ledgerFrom,
+        slicer: options.slicer,
+      }));
+    if (ledger.problem) {
+      return {
+        ok: false,
+        tenantId,
+        checkedEntries: before,
+        newlyCheckedEntries: 0,
+        incremental: !full,
+        verifiedFrom: String(from.position),
+        verifiedUpTo: String(upTo),
+        lastHash: null,
+        firstBrokenEntryId: ledger.problem.eventId,
+        firstBrokenPosition: String(ledger.problem.position),
+        reason: ledger.problem.reason,
+        source: ledger.problem.source,
+        checkedEvents: ledger.checkedEvents,
+        checkedCheckpoints: ledger.checkedCheckpoints,
+      };
+    }
+
     let lastLink = from;
     const result = await verifyAuditChain({
       tenantId,
@@ -235,7 +277,52 @@ export class AuditService {
     if (result.ok && full && lastLink.hash !== null) {
       await this.savePoint(tenantId, lastLink.position, lastLink.hash, result.checkedEntries, true);
     }
-    return { ...result, checkedEntries: before + result.checkedEntries };
+    if (result.ok) await this.saveLedgerPoint(tenantId, ledger);
+    return {
+      ...result,
+      checkedEntries: before + result.checkedEntries,
+      checkedEvents: ledger.checkedEvents,
+      checkedCheckpoints: ledger.checkedCheckpoints,
+    };
+  }
+
+  /**
+   * Before an incremental run: the ledger's stored tree must still extend
+   * the tree verified last time (a consistency proof from its own nodes),
+   * else its past was rewritten where an incremental run no longer looks.
+   */
+  private async ledgerRewritten(tenantId: string, from: LedgerPoint): Promise<LedgerVerification | null> {
+    const head = await this.app.ledger.head(tenantId);
+    const size = head?.size ?? 0;
+    const fromRoot = new Frontier(from.size, from.frontier).root();
+    const problem = (reason: string): LedgerVerification => ({
+      problem: { position: from.position, eventId: null, reason, source: 'ledger' },
+      checkedEvents: 0,
+      checkedCheckpoints: 0,
+      ...from,
+    });
+    if (!head || size < from.size) return problem(`the ledger holds ${size} events, fewer than the ${from.size} verified before`);
+    const nodes = async (level: number, index: number) => {
+      const hash = await this.app.ledger.node(tenantId, level, index);
+      if (!hash) throw new Error(`missing ledger node ${level}/${index}`);
+      return hash;
+    };
+    try {
+      const proof = await consistencyProof(nodes, from.size, size);
+      const headRoot = new Frontier(size, head.frontier).root();
+      if (verifyConsistency(from.size, size, fromRoot, headRoot, proof)) return null;
+    } catch {
+      // A missing node: the same answer as a failed proof.
+    }
+    return problem('the ledger no longer extends the tree verified before (its past was rewritten)');
+  }
+
+  private async saveLedgerPoint(tenantId: string, ledger: LedgerVerification): Promise<void> {
+    await this.verifiedPoints(tenantId).updateOne(
+      { _id: tenantId },
+      { $set: { ledgerSize: ledger.size, ledgerPosition: ledger.position, ledgerFrontier: ledger.frontier.map((h) => h.toString('hex')) } },
+      { upsert: true },
+    );
   }
 
   /**

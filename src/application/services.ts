@@ -8,6 +8,7 @@ import { RoleService } from './roles.js';
 import { ServiceAccountService } from './service-accounts.js';
 import { AuditService } from './audit.js';
 import { AuditVerificationJobs } from './audit-jobs.js';
+import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
 import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
@@ -29,6 +30,7 @@ export class Services {
   readonly effectivePermissions: EffectivePermissionService;
   readonly audit: AuditService;
   readonly auditJobs: AuditVerificationJobs;
+  readonly auditLedger: AuditLedgerService;
   readonly flows: FlowService;
   readonly secrets: SecretService;
 
@@ -45,6 +47,7 @@ export class Services {
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);
     this.auditJobs = new AuditVerificationJobs(app, this.audit);
+    this.auditLedger = new AuditLedgerService(app, this.audit);
     this.flows = new FlowService(app, this.tenants, this.namespaces);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);

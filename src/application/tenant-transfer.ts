@@ -56,7 +56,8 @@ export async function* exportTenant(
   let after = 0;
   let events = 0;
   for (;;) {
-    const batch = await app.events.readAll({ after, maxCount: 1000, streamPrefix: tenantPrefix(tenantId) });
+    // As stored (an auditor may check the export against signed checkpoints offline).
+    const batch = await app.events.readAll({ after, maxCount: 1000, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
     const inRange = batch.filter((e) => e.position <= head);
     for (const event of inRange) yield `${JSON.stringify(event)}\n`;
     events += inRange.length;

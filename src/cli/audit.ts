@@ -9,6 +9,7 @@ import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import { AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
 import { systemCaller } from '../server/start.js';
 import { isValidId } from '../shared/ids.js';
+import { registerLedgerCommands, verifyOffline } from './ledger.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -62,30 +63,50 @@ async function catchUp(app: Application): Promise<void> {
 }
 
 export function registerAuditCommands(program: Command, withApplication: WithApplication): void {
-  const audit = program.command('audit').description('verify and export the audit log');
+  const audit = program.command('audit').description('verify and export the audit log; sign and prove its ledger');
+  registerLedgerCommands(audit, withApplication, trailArg);
 
   audit
     .command('verify')
-    .description("recompute a tenant's hash chain from the read model and from the event log; exit 1 naming the first broken entry")
-    .requiredOption('--tenant <id>', `tenant id, or ${INSTANCE_SCOPE} for the instance trail`, trailArg)
-    .action(async (opts: { tenant: string }) => {
+    .description(
+      "check a tenant's events against its ledger and signed checkpoints, and its audit chain against the events; exit 1 naming the first problem. With --export and --checkpoint: an events export against a checkpoint file, offline",
+    )
+    .option('--tenant <id>', `tenant id, or ${INSTANCE_SCOPE} for the instance trail`, trailArg)
+    .option('--export <file>', 'offline: an events export (tenantry events export)')
+    .option('--checkpoint <file>', 'offline: a checkpoint file (tenantry audit checkpoint --output)')
+    .option('--key <file>', 'offline: the public key (PEM) you trust, instead of the one in the checkpoint file')
+    .action(async (opts: { tenant?: string; export?: string; checkpoint?: string; key?: string }) => {
+      if (opts.export || opts.checkpoint) {
+        if (!opts.export || !opts.checkpoint) throw new InvalidArgumentError('--export and --checkpoint go together');
+        await verifyOffline(opts.export, opts.checkpoint, opts.key);
+        return;
+      }
+      if (!opts.tenant) throw new InvalidArgumentError('--tenant is required (or --export with --checkpoint, offline)');
+      const tenant = opts.tenant;
       await withApplication(async ({ app, services }) => {
         await catchUp(app);
         const bar = progress('verified entries:');
         const started = Date.now();
-        await services.audit.requireWholeTrail(systemCaller(app, 'cli'), opts.tenant); // an unknown tenant is an error, not an empty chain
+        await services.audit.requireWholeTrail(systemCaller(app, 'cli'), tenant); // an unknown tenant is an error, not an empty chain
         // The whole chain, from the first entry: the command line is where an operator checks everything.
-        const result = await services.audit.verifyNow(opts.tenant, { full: true, onProgress: (n) => bar.update(n) });
+        const result = await services.audit.verifyNow(tenant, { full: true, onProgress: (n) => bar.update(n) });
         bar.done();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         if (result.ok) {
           process.stdout.write(
-            `audit chain of ${opts.tenant}: OK — ${result.checkedEntries} entries verified up to position ${result.verifiedUpTo} in ${seconds}s; last hash ${result.lastHash ?? '(empty chain)'}\n`,
+            `audit chain of ${tenant}: OK — ${result.checkedEntries} entries verified up to position ${result.verifiedUpTo} in ${seconds}s; last hash ${result.lastHash ?? '(empty chain)'}; ` +
+              `ledger: ${result.checkedEvents ?? 0} events and ${result.checkedCheckpoints ?? 0} signed checkpoints checked\n`,
           );
           return;
         }
+        const where = {
+          readModel: 'read model',
+          eventLog: 'comparison with the event log',
+          ledger: "ledger's own store",
+          checkpoint: 'signed checkpoints',
+        }[result.source ?? 'eventLog'];
         process.stdout.write(
-          `audit chain of ${opts.tenant}: BROKEN at entry ${result.firstBrokenEntryId} (position ${result.firstBrokenPosition}, found in the ${result.source === 'readModel' ? 'read model' : 'comparison with the event log'}): ${result.reason}\n` +
+          `audit chain of ${tenant}: BROKEN at ${result.firstBrokenEntryId ? `entry ${result.firstBrokenEntryId} ` : ''}(position ${result.firstBrokenPosition}, found in the ${where}): ${result.reason}\n` +
             `  ${result.checkedEntries} entries before it verified\n`,
         );
         process.exitCode = 1;

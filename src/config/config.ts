@@ -58,6 +58,14 @@ export interface Config {
   workerThreads: number;
   /** Abuse limits of the GraphQL endpoints (README, "Limits and hardening"). */
   limits: RequestLimits;
+  /** TENANTRY_AUDIT_SIGNING_KEY: the Ed25519 key (PEM) that signs the ledger's checkpoints. */
+  auditSigningKey: string | null;
+  /** TENANTRY_AUDIT_SIGNING_KEY_FILE: a file holding that key instead. */
+  auditSigningKeyFile: string | null;
+  /** TENANTRY_AUDIT_TRUSTED_KEYS_FILE: more public keys whose checkpoints verification accepts (after a rotation). */
+  auditTrustedKeysFile: string | null;
+  /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
+  auditCheckpointIntervalMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -254,6 +262,10 @@ export function loadConfig(env: Env = process.env): Config {
     production: env['NODE_ENV'] === 'production',
     workerThreads: integer(env, 'TENANTRY_WORKER_THREADS', defaultWorkerThreads(), 1, 64),
     limits: requestLimits(env),
+    auditSigningKey: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY')?.replace(/\\n/g, '\n') ?? null,
+    auditSigningKeyFile: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY_FILE'),
+    auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
+    auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
     jwt: {
       secret: jwtSecret,
       jwksUrl,

@@ -74,6 +74,11 @@ export interface ReadAllOptions {
   maxCount?: number;
   /** Only events whose stream name starts with this prefix (e.g. `acme/`). */
   streamPrefix?: string;
+  /**
+   * Read what durable storage holds now, past any in-process cache of recent
+   * events (verification: the file may have been edited under the process).
+   */
+  fromStorage?: boolean;
 }
 
 export interface SubscribeOptions {

@@ -397,13 +397,13 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     const { after, maxCount, streamPrefix } = validateReadAll(options);
     if (maxCount === 0) return [];
-    const cached = this.fromCache(after, maxCount, streamPrefix);
+    const cached = options.fromStorage ? { events: [], last: after, complete: false } : this.fromCache(after, maxCount, streamPrefix);
     if (cached.complete) return cached.events;
     // The usual tail read of a projection: the cache reaches the head, and
     // only another process could have written more. A pragma answers that
     // for a third of the price of an (empty) range query, once per projection
     // per append.
-    if (cached.last >= this.knownHead) {
+    if (!options.fromStorage && cached.last >= this.knownHead) {
       const version = this.query('reading the data version', () => this.stmt.dataVersion.get() ?? 0);
       if (version === this.seenDataVersion) return cached.events;
       // Another connection committed. Learn the head it left (after taking

@@ -89,6 +89,15 @@ export class TrustedKeys {
     this.byId.set(keyIdOf(key), key);
   }
 
+  addPem(pem: string): void {
+    this.add(createPublicKey(pem));
+  }
+
+  /** The trusted public keys, PEM, by key id. */
+  list(): { keyId: string; publicKeyPem: string }[] {
+    return [...this.byId].map(([keyId, key]) => ({ keyId, publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString() }));
+  }
+
   /** Every public key in a PEM text (one or several `-----BEGIN PUBLIC KEY-----` blocks). */
   static fromPemBundle(pem: string): TrustedKeys {
     const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
@@ -103,11 +112,11 @@ export class TrustedKeys {
   problem(checkpoint: SignedCheckpoint): string | null {
     const key = this.byId.get(checkpoint.keyId);
     if (!key) return `signed with key ${checkpoint.keyId}, which is not a trusted key`;
-    let ok = false;
+    let ok: boolean;
     try {
       ok = verify(null, Buffer.from(checkpointBody(checkpoint), 'utf8'), key, Buffer.from(checkpoint.signature, 'base64'));
     } catch {
-      ok = false;
+      ok = false; // a signature that is not even well-formed
     }
     return ok ? null : 'its signature does not match its content';
   }

@@ -4,10 +4,14 @@ import type { AuditLogFilterInput } from '../application/audit.js';
 import type { AuditEntryView } from '../projections/audit/audit-entry.js';
 import { badInput } from '../shared/errors.js';
 import {
+  AuditCheckpoint,
+  AuditConsistencyProof,
+  AuditInclusionProof,
   AuditLogConnection,
   AuditLogEntry,
   AuditLogFilter,
   AuditLogVerification,
+  AuditSigningKey,
   AuditVerificationJob,
   type AuditVerificationJobStatus,
 } from './audit.type.js';
@@ -67,6 +71,56 @@ export class AuditResolver {
   })
   startAuditVerification(@Ctx() ctx: GraphQLContext) {
     return ctx.services.auditJobs.start(ctx.caller, trail(ctx)).then(jobView);
+  }
+
+  @Query(() => [AuditCheckpoint], {
+    description: "Signed checkpoints of the tenant's ledger, oldest first (after afterSize). Needs AUDITLOG:LIST on the whole tenant.",
+  })
+  auditCheckpoints(
+    @Arg('afterSize', () => Int, { nullable: true }) afterSize: number | null,
+    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.auditLedger.checkpoints(ctx.caller, trail(ctx), { afterSize, first });
+  }
+
+  @Mutation(() => AuditCheckpoint, {
+    description:
+      "Signs the tenant's ledger as it is now (or answers with the checkpoint that already covers it). Needs AUDITLOG:LIST on the whole tenant.",
+  })
+  signAuditCheckpoint(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.auditLedger.sign(ctx.caller, trail(ctx));
+  }
+
+  @Query(() => AuditConsistencyProof, {
+    description:
+      'Proof that the ledger of toSize events (default: the latest checkpoint) extends the one of fromSize (a checkpoint you kept).',
+  })
+  auditConsistencyProof(
+    @Arg('fromSize', () => Int) fromSize: number,
+    @Arg('toSize', () => Int, { nullable: true }) toSize: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.auditLedger.consistency(ctx.caller, trail(ctx), fromSize, toSize);
+  }
+
+  @Query(() => AuditInclusionProof, {
+    description: 'Proof that the event at `position` is in a signed checkpoint (by default the first that covers it).',
+  })
+  async auditInclusionProof(
+    @Arg('position', () => PositionScalar) at: string,
+    @Arg('treeSize', () => Int, { nullable: true }) treeSize: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const proof = await ctx.services.auditLedger.inclusion(ctx.caller, trail(ctx), position('position', at) ?? 0, treeSize);
+    return { ...proof, position: String(proof.position) };
+  }
+
+  @Query(() => [AuditSigningKey], { description: 'The public keys whose checkpoint signatures verification trusts.' })
+  async auditSigningKeys(@Ctx() ctx: GraphQLContext) {
+    await ctx.services.audit.requireWholeTrail(ctx.caller, trail(ctx));
+    const { current, trusted } = ctx.services.auditLedger.keys();
+    return trusted.map((k) => ({ ...k, current: k.keyId === current }));
   }
 
   @Query(() => AuditVerificationJob, { nullable: true, description: 'A background verification of this tenant, by id.' })

@@ -77,9 +77,55 @@ export class AuditLogVerification {
   @Field(() => String, { nullable: true }) reason!: string | null;
   @Field(() => String, {
     nullable: true,
-    description: '`readModel`: the stored chain contradicts itself; `eventLog`: the stored entries disagree with the events.',
+    description:
+      "`readModel`: the stored chain contradicts itself; `eventLog`: the chain or the ledger disagrees with the events the log holds now; `ledger`: the ledger's own store was changed; `checkpoint`: the log no longer reaches a signed root, or a signature does not check out.",
   })
   source!: string | null;
+  @Field(() => Int, { nullable: true, description: 'Events of the log hashed again and checked against the ledger by this run.' })
+  checkedEvents!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Signed checkpoints whose root the log reached, each with a trusted signature.' })
+  checkedCheckpoints!: number | null;
+}
+
+@ObjectType({ description: "A signed tree head of a tenant's ledger (Ed25519 over the text form in docs/ledger.md)." })
+export class AuditCheckpoint {
+  @Field(() => String) tenantId!: string;
+  @Field(() => Int, { description: 'Events covered: the first `size` events of the tenant, in log order.' }) size!: number;
+  @Field(() => String, { description: 'Merkle tree root (RFC 9162, SHA-256), hex.' }) rootHash!: string;
+  @Field(() => DateTimeScalar) signedAt!: string;
+  @Field(() => String, { description: 'First 16 hex digits of SHA-256 of the signing public key (SPKI DER).' }) keyId!: string;
+  @Field(() => String, { description: 'Ed25519 signature, base64.' }) signature!: string;
+}
+
+@ObjectType({ description: 'A public key that signs (or signed) checkpoints.' })
+export class AuditSigningKey {
+  @Field(() => String) keyId!: string;
+  @Field(() => String) publicKeyPem!: string;
+  @Field(() => Boolean, { description: 'The key that signs new checkpoints.' }) current!: boolean;
+}
+
+@ObjectType({ description: 'Proof that the log of `toSize` events extends the one of `fromSize` (RFC 9162 consistency proof).' })
+export class AuditConsistencyProof {
+  @Field(() => String) tenantId!: string;
+  @Field(() => Int) fromSize!: number;
+  @Field(() => Int) toSize!: number;
+  @Field(() => String, { description: 'Root of the first fromSize events: must equal the root of the checkpoint you kept.' })
+  fromRoot!: string;
+  @Field(() => String) toRoot!: string;
+  @Field(() => [String], { description: 'Hashes, hex, in RFC 9162 order.' }) proof!: string[];
+  @Field(() => AuditCheckpoint, { nullable: true, description: 'The signed checkpoint of toSize, if one was signed at that size.' })
+  toCheckpoint!: AuditCheckpoint | null;
+}
+
+@ObjectType({ description: 'Proof that an event is in a signed checkpoint (RFC 9162 inclusion proof).' })
+export class AuditInclusionProof {
+  @Field(() => String) tenantId!: string;
+  @Field(() => PositionScalar) position!: string;
+  @Field(() => Int) leafIndex!: number;
+  @Field(() => Int) treeSize!: number;
+  @Field(() => String, { description: 'SHA-256(0x00 ‖ RFC 8785 JSON of the event as stored), hex.' }) leafHash!: string;
+  @Field(() => [String], { description: 'The audit path, hex, bottom up.' }) proof!: string[];
+  @Field(() => AuditCheckpoint) checkpoint!: AuditCheckpoint;
 }
 
 export enum AuditVerificationJobStatus {

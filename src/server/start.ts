@@ -44,11 +44,19 @@ export async function openApplication(
   const stores = await openStores(config);
   const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
   const events = options.wrapEvents ? options.wrapEvents(stores.events) : stores.events;
-  const app = new Application({ config, logger, events, documents, vault: stores.vault, ledger: stores.ledger });
+  const app = new Application({ config, logger, events, documents, vault: stores.vault, ledger: stores.ledger, signing: stores.signing });
+  if (stores.signing.generatedAt) {
+    logger.warn(
+      { file: stores.signing.generatedAt, keyId: stores.signing.key.keyId },
+      'GENERATED the key that signs the audit ledger: keep it away from the data dir and its backups (TENANTRY_AUDIT_SIGNING_KEY_FILE), and give its public key to your auditors (tenantry audit key)',
+    );
+  }
   await app.start();
   await bootstrap(app, systemCaller(app, 'bootstrap'));
   const services = new Services(app);
   await services.secrets.shredDeletedTenants();
+  // Signed checkpoints of every tenant's ledger, at TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS.
+  services.auditLedger.start();
   return { app, services };
 }
 

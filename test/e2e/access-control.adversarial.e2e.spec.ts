@@ -140,6 +140,11 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
       { doc: `query($id: ID!) { auditVerificationJob(id: $id) { id tenantId status result { ok } } }`, vars: { id: v.jobId } },
     ],
     'Query.auditVerificationJobs': [{ doc: `{ auditVerificationJobs { id tenantId status } }` }],
+    'Query.auditCheckpoints': [{ doc: `{ auditCheckpoints { tenantId size rootHash signature } }` }],
+    'Mutation.signAuditCheckpoint': [{ doc: `mutation { signAuditCheckpoint { tenantId size rootHash } }` }],
+    'Query.auditConsistencyProof': [{ doc: `{ auditConsistencyProof(fromSize: 1) { tenantId toSize fromRoot toRoot proof } }` }],
+    'Query.auditInclusionProof': [{ doc: `{ auditInclusionProof(position: "1") { tenantId leafIndex leafHash proof } }` }],
+    'Query.auditSigningKeys': [{ doc: `{ auditSigningKeys { keyId publicKeyPem current } }` }],
     // --- access control
     'Query.roles': [{ doc: `{ roles { id name description managed permissions { resource actions } } }` }],
     'Query.role': [

@@ -7,6 +7,7 @@ import { entryHash } from '../../src/projections/audit/audit-entry.js';
 import { auditProjection } from '../../src/projections/audit/audit.projection.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 interface Run {
   code: number | null;
@@ -64,6 +65,7 @@ describe.skipIf(!uri)('tenantry audit verify / export (CLI, SQLite log, MongoDB 
       TENANTRY_MONGODB_URI: uri ?? '',
       TENANTRY_MONGODB_DB: database,
       TENANTRY_ADMIN_TOKEN: 'cli-test-token-0123456789',
+      TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     };
   }, 120_000);
 
@@ -75,7 +77,9 @@ describe.skipIf(!uri)('tenantry audit verify / export (CLI, SQLite log, MongoDB 
     const run = await cli(['audit', 'verify', '--tenant', 'acme'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^audit chain of acme: OK — 5 entries verified up to position \d+ in [\d.]+s; last hash [0-9a-f]{64}\n$/);
+    expect(run.stdout).toMatch(
+      /^audit chain of acme: OK — 5 entries verified up to position \d+ in [\d.]+s; last hash [0-9a-f]{64}; ledger: 5 events and \d+ signed checkpoints checked\n$/,
+    );
   }, 60_000);
 
   it('exports NDJSON and CSV to stdout with a summary on stderr', async () => {

@@ -300,7 +300,8 @@ describe('every mutation produces exactly one audit entry per event, with the ri
 
   it('the walk covers every mutation of the schema', async () => {
     // Mutations that change nothing in the governance domain write no event, hence no entry.
-    const notAudited = new Set(['startAuditVerification']); // starts a read-only background check
+    // startAuditVerification starts a read-only check; signAuditCheckpoint signs what the log already holds.
+    const notAudited = new Set(['startAuditVerification', 'signAuditCheckpoint']);
     const mutations = Object.keys((await schema()).getMutationType()?.getFields() ?? {})
       .filter((m) => !notAudited.has(m))
       .sort();

@@ -400,6 +400,7 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
     }),
     revokeApiToken: fc.record({ id: idOf(hostileString, [fixtures.tokenId]) }),
     startAuditVerification: fc.constant({}),
+    signAuditCheckpoint: fc.constant({}),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   type GatewayProcess,
   type ProjectorProcess,
 } from '../support/process.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 const uri = testMongoUri();
 if (!uri) console.log('[projector-process] tenantry project tests SKIPPED: no MongoDB-wire server (TENANTRY_TEST_MONGODB_URI or ferretdb)');
@@ -101,6 +102,7 @@ describe.skipIf(!uri)('a gateway with TENANTRY_PROJECTOR=off and separate `tenan
     TENANTRY_MONGODB_DB: database,
     TENANTRY_PROJECTION_LEASE_MS: String(LEASE_MS),
     TENANTRY_MASTER_KEY: Buffer.alloc(32, 5).toString('base64'),
+    TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
   };
 
   /** Events in the log, and those the namespaces projection takes. */

@@ -10,6 +10,7 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { NewEvent } from '../../src/eventstore/port.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 import { startGatewayProcess } from '../support/process.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 const uri = testMongoUri();
 if (!uri)
@@ -76,6 +77,7 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     TENANTRY_MONGODB_URI: uri ?? '',
     TENANTRY_MONGODB_DB: db,
     TENANTRY_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
+    TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     TENANTRY_PROJECTION_LEASE_MS: '1500',
     TENANTRY_LOG_LEVEL: 'warn',
   });

@@ -7,6 +7,7 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { namespacesProjection } from '../../src/projections/namespaces/namespaces.projection.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 import { metricValue, startGatewayProcess, waitUntil, type GatewayProcess } from '../support/process.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 const uri = testMongoUri();
 if (!uri) console.log('[replicas] two-replica lease test SKIPPED: no MongoDB-wire server (TENANTRY_TEST_MONGODB_URI or ferretdb)');
@@ -37,6 +38,7 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
       TENANTRY_MONGODB_DB: database,
       TENANTRY_PROJECTION_LEASE_MS: String(LEASE_MS),
       TENANTRY_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+      TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     };
     const a = await startGatewayProcess(env);
     processes.push(a);

@@ -17,6 +17,7 @@ import type { DocumentStore } from '../../src/readmodels/port.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { openApplication, systemCaller } from '../../src/server/start.js';
 import { mongoSkipReason, testDatabaseName, testMongoUri } from '../support/mongo.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 const uri = testMongoUri();
 const flow = (ns: string, id: string, message: string) =>
@@ -127,6 +128,7 @@ const base = (): Record<string, string> => ({
   TENANTRY_EVENT_STORE: 'memory',
   TENANTRY_DATA_DIR: mkdtempSync(path.join(dataDir, 'run-')),
   TENANTRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
   TENANTRY_LOG_LEVEL: 'silent',
 });
 

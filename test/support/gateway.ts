@@ -14,6 +14,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { startGateway, type OpenOptions, type Running } from '../../src/server/start.js';
 import { testDatabaseName, testMongoUri } from './mongo.js';
+import { TEST_AUDIT_SIGNING_KEY } from './signing.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -68,6 +69,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     TENANTRY_READ_MODELS: readModels,
     TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
     TENANTRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     TENANTRY_SQLITE_SYNCHRONOUS: 'NORMAL',
     ...options.env,
   };

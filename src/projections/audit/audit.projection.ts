@@ -30,6 +30,10 @@ export interface VerifiedPointDocument extends Document {
   verifiedAt: string;
   /** When a verification from the first entry last succeeded. */
   fullAt?: string;
+  /** Where the last verification left the ledger (size, last position, frontier in hex): the next one goes on from there. */
+  ledgerSize?: number;
+  ledgerPosition?: number;
+  ledgerFrontier?: string[];
 }
 
 /** Newest first within a tenant, for every filter of `auditLogs` (and oldest first for exports, read backwards). */

@@ -1,0 +1,231 @@
+/**
+ * Verification of a tenant's ledger against the event log: every event,
+ * read from the log as stored, is hashed again and compared with the leaf
+ * the ledger took when it first saw it; the tree rebuilt from the log must
+ * reach the root of every signed checkpoint, each signed by a trusted key.
+ * One pass in log order, in bounded memory (a page of leaves, a page of
+ * checkpoints and the tree's frontier), in time slices.
+ */
+import { tenantPrefix, type EventStore, type RecordedEvent } from '../eventstore/port.js';
+import type { SignedCheckpoint, TrustedKeys } from '../ledger/checkpoint.js';
+import { eventLeaf } from '../ledger/leaf.js';
+import type { LedgerLeaf, LedgerStore } from '../ledger/store.js';
+import { Frontier, type Hash } from '../shared/merkle.js';
+import { Slicer } from '../shared/slices.js';
+
+export type LedgerProblemSource = 'eventLog' | 'ledger' | 'checkpoint';
+
+export interface LedgerProblem {
+  position: number;
+  eventId: string | null;
+  reason: string;
+  source: LedgerProblemSource;
+}
+
+export interface LedgerVerification {
+  problem: LedgerProblem | null;
+  /** Events of the log checked against the ledger in this run. */
+  checkedEvents: number;
+  /** Signed checkpoints whose root the log reached and whose signature checked out. */
+  checkedCheckpoints: number;
+  /** The ledger's size where this run stopped (to go on from next time). */
+  size: number;
+  position: number;
+  frontier: Hash[];
+}
+
+/** Where a previous verification left the ledger: its size, last position and frontier. */
+export interface LedgerPoint {
+  size: number;
+  position: number;
+  frontier: Hash[];
+}
+
+const PAGE = 1000;
+
+/** A sequence read a page at a time; `fetch` knows where the next page starts. */
+class Pages<T> {
+  private buffer: T[] = [];
+  private next = 0;
+  private done = false;
+  constructor(private readonly fetch: () => Promise<T[]>) {}
+
+  async peek(): Promise<T | undefined> {
+    if (this.next >= this.buffer.length && !this.done) {
+      const page = await this.fetch();
+      this.buffer = page;
+      this.next = 0;
+      if (page.length < PAGE) this.done = true;
+    }
+    return this.buffer[this.next];
+  }
+
+  take(): void {
+    this.next++;
+  }
+}
+
+export async function verifyLedger(input: {
+  tenantId: string;
+  events: EventStore;
+  ledger: LedgerStore;
+  trusted: TrustedKeys;
+  /** Go on from here (an incremental run); null: from the first event. */
+  from: LedgerPoint | null;
+  slicer?: Slicer | undefined;
+  onProgress?: ((checked: number) => void) | undefined;
+}): Promise<LedgerVerification> {
+  const { tenantId, events, ledger, trusted } = input;
+  const slicer = input.slicer ?? new Slicer();
+  const frontier = new Frontier(input.from?.size ?? 0, input.from?.frontier ?? []);
+  const head = await ledger.head(tenantId);
+  const headSize = head?.size ?? 0;
+  let checked = 0;
+  let checkedCheckpoints = 0;
+  let position = input.from?.position ?? 0;
+  const result = (problem: LedgerProblem | null): LedgerVerification => ({
+    problem,
+    checkedEvents: checked,
+    checkedCheckpoints,
+    size: frontier.size,
+    position,
+    frontier: frontier.hashes(),
+  });
+
+  let leafFrom = frontier.size;
+  const leaves = new Pages<LedgerLeaf>(async () => {
+    const page = await ledger.leaves(tenantId, leafFrom, PAGE);
+    leafFrom += page.length;
+    return page;
+  });
+  let checkpointAfter = frontier.size - 1;
+  const checkpoints = new Pages<SignedCheckpoint>(async () => {
+    const page = await ledger.checkpoints(tenantId, { afterSize: checkpointAfter, limit: PAGE });
+    const last = page.at(-1);
+    if (last) checkpointAfter = last.size;
+    return page;
+  });
+
+  /**
+   * The first event whose leaf differs from the ledger's, waiting for the
+   * next signed checkpoint to tell which side changed: when the log still
+   * reaches the signed root, the log is intact and the ledger's store was
+   * edited; when it does not, the log was.
+   */
+  let candidate: LedgerProblem | null = null;
+
+  /** Checks every checkpoint of the size the tree has now reached; a problem, or null. */
+  const checkCheckpoints = async (): Promise<LedgerProblem | null> => {
+    for (let c = await checkpoints.peek(); c && c.size <= frontier.size; c = await checkpoints.peek()) {
+      checkpoints.take();
+      if (c.size < frontier.size) continue; // before the start of an incremental run
+      const signature = trusted.problem(c);
+      if (signature)
+        return {
+          position,
+          eventId: null,
+          reason: `the checkpoint of size ${c.size} (${c.signedAt}) cannot be trusted: ${signature}`,
+          source: 'checkpoint',
+        };
+      if (c.rootHash !== frontier.root().toString('hex')) {
+        return (
+          candidate ?? {
+            position,
+            eventId: null,
+            reason: `the log no longer reaches the root signed at size ${c.size} (${c.signedAt}): history before it was changed`,
+            source: 'checkpoint',
+          }
+        );
+      }
+      if (candidate) {
+        return {
+          position: candidate.position,
+          eventId: null,
+          reason: `the ledger's own record of the event at position ${candidate.position} was changed (the log still reaches the root signed at size ${c.size})`,
+          source: 'ledger',
+        };
+      }
+      checkedCheckpoints++;
+    }
+    return null;
+  };
+
+  let after = position;
+  for (;;) {
+    const page: RecordedEvent[] = await events.readAll({ after, maxCount: PAGE, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
+    for (const event of page) {
+      const leaf = eventLeaf(event);
+      if (candidate === null) {
+        const expected = await leaves.peek();
+        if (!expected && frontier.size < headSize) {
+          return result({
+            position,
+            eventId: null,
+            reason: `the ledger's leaf ${frontier.size} is missing (its store was edited)`,
+            source: 'ledger',
+          });
+        }
+        if (!expected || frontier.size >= headSize) {
+          // Past what the ledger has hashed (it lags the log a little): nothing more to compare.
+          return result((await checkCheckpoints()) ?? (await trailingCheckpoints(checkpoints, frontier.size, position)));
+        }
+        if (event.position !== expected.position || !leaf.equals(expected.hash)) {
+          const missing = event.position > expected.position;
+          candidate = {
+            position: missing ? expected.position : event.position,
+            eventId: missing ? null : event.id,
+            reason: missing
+              ? `the event at position ${expected.position}, hashed into the ledger, is missing from the log (deleted, or moved)`
+              : event.position < expected.position
+                ? `the event at position ${event.position} is not in the ledger: it was inserted into the log afterwards (or events were reordered)`
+                : `the event at position ${event.position} differs from the one hashed into the ledger (edited)`,
+            source: 'eventLog',
+          };
+        } else {
+          leaves.take();
+        }
+      }
+      frontier.append(leaf);
+      position = event.position;
+      checked++;
+      const problem = await checkCheckpoints();
+      if (problem) return result(problem);
+      // No checkpoint left to tell which side changed: the log is the suspect.
+      if (candidate && (await checkpoints.peek()) === undefined) return result(candidate);
+      if (checked % 5_000 === 0) input.onProgress?.(checked);
+      await slicer.tick();
+    }
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) break;
+    after = last.position;
+  }
+  input.onProgress?.(checked);
+  if (candidate) return result(candidate);
+  const missing = await leaves.peek();
+  if (missing && frontier.size < headSize) {
+    return result({
+      position: missing.position,
+      eventId: null,
+      reason: `the event at position ${missing.position}, hashed into the ledger, is missing from the log (the log ends before the ledger)`,
+      source: 'eventLog',
+    });
+  }
+  if (head && frontier.size === head.size && !frontier.root().equals(new Frontier(head.size, head.frontier).root())) {
+    return result({ position, eventId: null, reason: "the ledger's head does not match its own leaves", source: 'ledger' });
+  }
+  return result(await trailingCheckpoints(checkpoints, frontier.size, position));
+}
+
+/** A checkpoint beyond what the log and the ledger hold: the ledger lost events it had signed. */
+async function trailingCheckpoints(checkpoints: Pages<SignedCheckpoint>, size: number, position: number): Promise<LedgerProblem | null> {
+  const beyond = await checkpoints.peek();
+  if (beyond && beyond.size > size) {
+    return {
+      position,
+      eventId: null,
+      reason: `a checkpoint of size ${beyond.size} (${beyond.signedAt}) was signed, but the log and the ledger now hold ${size} events`,
+      source: 'checkpoint',
+    };
+  }
+  return null;
+}

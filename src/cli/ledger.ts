@@ -1,0 +1,126 @@
+/**
+ * `tenantry audit checkpoint | checkpoints | key | prove`, and the offline
+ * form of `tenantry audit verify --export FILE --checkpoint FILE`: the
+ * ledger's signed checkpoints and the proofs an auditor checks them with.
+ */
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import type { Application } from '../application/application.js';
+import { checkpointFile, parseCheckpointFile, verifyExportOffline } from '../application/ledger-offline.js';
+import type { Services } from '../application/services.js';
+import { keyIdOf } from '../ledger/checkpoint.js';
+import { systemCaller } from '../server/start.js';
+import { verifyConsistency } from '../shared/merkle.js';
+import { createPublicKey } from 'node:crypto';
+
+type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
+
+const write = (text: string): void => void process.stdout.write(text);
+
+/** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
+export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined): Promise<void> {
+  const file = parseCheckpointFile(readFileSync(checkpointPath, 'utf8'));
+  const publicKeyPem = keyPath ? readFileSync(keyPath, 'utf8') : undefined;
+  const keyId = keyIdOf(createPublicKey(publicKeyPem ?? file.publicKeyPem));
+  if (!publicKeyPem) {
+    process.stderr.write(
+      `trusting the key in the checkpoint file (key id ${keyId}): compare it with the one you know, or pin it with --key\n`,
+    );
+  }
+  const lines = createInterface({ input: createReadStream(exportPath, 'utf8'), crlfDelay: Infinity });
+  const tty = process.stderr.isTTY;
+  const result = await verifyExportOffline({
+    lines,
+    checkpoint: file,
+    publicKeyPem,
+    onProgress: (n) => {
+      if (tty) process.stderr.write(`\rhashed events: ${n.toLocaleString('en-US')}`);
+    },
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  const c = file.checkpoint;
+  if (result.ok) {
+    write(
+      `export of ${c.tenantId}: OK — its first ${c.size} events (up to position ${result.position}) reach the root signed at ${c.signedAt} by key ${c.keyId}\n`,
+    );
+    return;
+  }
+  write(`export of ${c.tenantId}: DOES NOT MATCH the checkpoint of size ${c.size} signed at ${c.signedAt}: ${result.reason}\n`);
+  process.exitCode = 1;
+}
+
+export function registerLedgerCommands(audit: Command, withApplication: WithApplication, trailArg: (value: string) => string): void {
+  audit
+    .command('checkpoint')
+    .description("sign the tenant's ledger as it is now (or reuse the checkpoint that covers it) and print or save it for an auditor")
+    .requiredOption('--tenant <id>', 'tenant id', trailArg)
+    .option('--output <file>', 'write the checkpoint file (checkpoint and public key) here')
+    .action(async (opts: { tenant: string; output?: string }) => {
+      await withApplication(async ({ app, services }) => {
+        await app.projections.waitFor(await app.events.headPosition(), 60_000);
+        const checkpoint = await services.auditLedger.sign(systemCaller(app, 'cli'), opts.tenant);
+        const file = checkpointFile(checkpoint, app.signing.key.publicPem());
+        if (opts.output) {
+          writeFileSync(opts.output, `${JSON.stringify(file, null, 2)}\n`);
+          write(
+            `checkpoint of ${opts.tenant}: size ${checkpoint.size}, root ${checkpoint.rootHash}, signed ${checkpoint.signedAt} → ${opts.output}\n`,
+          );
+        } else write(`${JSON.stringify(file, null, 2)}\n`);
+      });
+    });
+
+  audit
+    .command('checkpoints')
+    .description("list the tenant's signed checkpoints, oldest first")
+    .requiredOption('--tenant <id>', 'tenant id', trailArg)
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { tenant: string; json?: boolean }) => {
+      await withApplication(async ({ app, services }) => {
+        const list = await services.auditLedger.checkpoints(systemCaller(app, 'cli'), opts.tenant, { first: 1000 });
+        for (const c of list) write(opts.json ? `${JSON.stringify(c)}\n` : `${c.size}\t${c.signedAt}\t${c.rootHash}\t${c.keyId}\n`);
+      });
+    });
+
+  audit
+    .command('key')
+    .description('print the public key that signs checkpoints (give it to your auditors) and its key id')
+    .action(async () => {
+      await withApplication(async ({ app }) => {
+        write(`# key id ${app.signing.key.keyId}\n${app.signing.key.publicPem()}`);
+      });
+    });
+
+  audit
+    .command('prove')
+    .description('prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), and check the proof here')
+    .requiredOption('--tenant <id>', 'tenant id', trailArg)
+    .requiredOption('--checkpoint <file>', 'a checkpoint file saved earlier (tenantry audit checkpoint --output)')
+    .action(async (opts: { tenant: string; checkpoint: string }) => {
+      const kept = parseCheckpointFile(readFileSync(opts.checkpoint, 'utf8')).checkpoint;
+      await withApplication(async ({ app, services }) => {
+        const proof = await services.auditLedger.consistency(systemCaller(app, 'cli'), opts.tenant, kept.size);
+        const latest = proof.toCheckpoint;
+        const ok =
+          kept.tenantId === opts.tenant &&
+          proof.fromRoot === kept.rootHash &&
+          verifyConsistency(
+            kept.size,
+            proof.toSize,
+            Buffer.from(kept.rootHash, 'hex'),
+            Buffer.from(latest?.rootHash ?? proof.toRoot, 'hex'),
+            proof.proof.map((h) => Buffer.from(h, 'hex')),
+          );
+        if (ok) {
+          write(
+            `ledger of ${opts.tenant}: CONSISTENT — the checkpoint of size ${kept.size} (${kept.signedAt}) is a prefix of ${latest ? `the checkpoint of size ${latest.size} (${latest.signedAt})` : `the ledger of ${proof.toSize} events`}\n`,
+          );
+          return;
+        }
+        write(
+          `ledger of ${opts.tenant}: INCONSISTENT — today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}\n`,
+        );
+        process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,309 @@
+/**
+ * Issue 15: the audit log protects the log itself. Events edited, deleted,
+ * inserted or reordered directly in `events.sqlite` are found and named by
+ * verifyAuditLog, with the gateway running and after a restart (when the
+ * in-memory read models are rebuilt from the edited log and would otherwise
+ * agree with it); consistency proofs hold for an extended log and fail for a
+ * forked or rewritten one; an export checks offline against a checkpoint.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
+import { verifyConsistency } from '../../src/shared/merkle.js';
+import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { runCli } from '../support/process.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+
+interface Verification {
+  ok: boolean;
+  firstBrokenPosition: string | null;
+  reason: string | null;
+  source: string | null;
+  checkedCheckpoints: number | null;
+}
+
+const VERIFY = `{ verifyAuditLog(full: true) { ok firstBrokenPosition reason source checkedCheckpoints } }`;
+const CHECKPOINT = `mutation { signAuditCheckpoint { tenantId size rootHash signedAt keyId signature } }`;
+
+/** Every gateway here keeps its read models in memory: after a restart they are rebuilt from the (edited) log. */
+const start = (dataDir: string) => startTestGateway({ dataDir, readModels: 'memory', env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
+
+const verify = async (gw: TestGateway): Promise<Verification> =>
+  expectData(await gw.gql<{ verifyAuditLog: Verification }>(VERIFY, {}, { tenant: 'acme' })).verifyAuditLog;
+
+interface Row {
+  position: number;
+  event_id: string;
+  stream: string;
+  revision: number;
+  type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+}
+
+function withLog<T>(dataDir: string, work: (db: Database.Database) => T): T {
+  const db = new Database(path.join(dataDir, 'events.sqlite'));
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+const acmeRows = (db: Database.Database): Row[] =>
+  db.prepare<[], Row>(`SELECT * FROM events WHERE stream LIKE 'acme/%' ORDER BY position`).all();
+
+describe('the ledger over the log: tampering found and named, proofs, offline verification', () => {
+  const dirs: string[] = [];
+  let base: string;
+  let first: SignedCheckpoint;
+  let second: SignedCheckpoint;
+  let rows: Row[];
+
+  const copy = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-ledger-copy-'));
+    dirs.push(dir);
+    cpSync(base, dir, { recursive: true });
+    return dir;
+  };
+
+  beforeAll(async () => {
+    base = mkdtempSync(path.join(tmpdir(), 'tenantry-ledger-base-'));
+    dirs.push(base);
+    const gw = await start(base);
+    expectData(await gw.gql(`mutation { createTenant(input: {id: "acme", name: "Acme", adminUserId: "admin"}) { id } }`));
+    for (let i = 0; i < 8; i++) {
+      expectData(
+        await gw.gql(`mutation { createNamespace(input: {id: "team.n${i}", description: "team ${i}"}) { id } }`, {}, { tenant: 'acme' }),
+      );
+    }
+    await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+    first = expectData(await gw.gql<{ signAuditCheckpoint: SignedCheckpoint }>(CHECKPOINT, {}, { tenant: 'acme' })).signAuditCheckpoint;
+    for (let i = 0; i < 5; i++) {
+      expectData(
+        await gw.gql(`mutation { updateNamespace(id: "team.n${i}", input: {description: "changed ${i}"}) { id } }`, {}, { tenant: 'acme' }),
+      );
+    }
+    await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+    second = expectData(await gw.gql<{ signAuditCheckpoint: SignedCheckpoint }>(CHECKPOINT, {}, { tenant: 'acme' })).signAuditCheckpoint;
+    expect((await verify(gw)).ok).toBe(true);
+    await gw.stop();
+    rows = withLog(base, acmeRows);
+    expect(rows.length).toBe(second.size);
+  }, 120_000);
+
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Tampers a copy of the stopped installation, starts a gateway on it (a restart), verifies. */
+  async function afterRestart(tamper: (db: Database.Database) => void): Promise<Verification> {
+    const dir = copy();
+    withLog(dir, tamper);
+    const gw = await start(dir);
+    try {
+      return await verify(gw);
+    } finally {
+      await gw.stop();
+    }
+  }
+
+  const target = () => rows[3]!; // an event the first checkpoint covers
+
+  it('an untouched copy verifies, every signed checkpoint included', async () => {
+    const result = await afterRestart(() => undefined);
+    expect(result).toMatchObject({ ok: true, checkedCheckpoints: 2 });
+  });
+
+  it('an edited event is named, after a restart', async () => {
+    const { position } = target();
+    const result = await afterRestart((db) =>
+      db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(position),
+    );
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    expect(result.reason).toMatch(/differs|edited/);
+  });
+
+  it('a deleted event is named, after a restart', async () => {
+    const { position } = target();
+    const result = await afterRestart((db) => db.prepare(`DELETE FROM events WHERE position = ?`).run(position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    expect(result.reason).toMatch(/missing/);
+  });
+
+  it('an event inserted in the middle (later positions shifted) is named, after a restart', async () => {
+    const { position } = target();
+    const result = await afterRestart((db) => {
+      const original = db.prepare<[number], Row>('SELECT * FROM events WHERE position = ?').get(position)!;
+      db.transaction(() => {
+        db.prepare('UPDATE events SET position = -position WHERE position >= ?').run(position);
+        db.prepare('UPDATE events SET position = -position + 1 WHERE position < 0').run();
+        db.prepare(
+          'INSERT INTO events (position, event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, 0, ?, ?, ?, ?)',
+        ).run(
+          position,
+          'f0f0f0f0-0000-4000-8000-000000000000',
+          'acme/namespace/forged',
+          original.type,
+          original.schema_version,
+          original.data,
+          original.metadata,
+        );
+      })();
+    });
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+  });
+
+  it('two events swapped (reordered) are named at the first of them, after a restart', async () => {
+    const a = rows[2]!;
+    const b = rows[5]!;
+    const result = await afterRestart((db) =>
+      db.transaction(() => {
+        const swap = db.prepare('UPDATE events SET position = ? WHERE position = ?');
+        swap.run(-1, a.position);
+        swap.run(a.position, b.position);
+        swap.run(b.position, -1);
+      })(),
+    );
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(a.position), source: 'eventLog' });
+  });
+
+  it('an edit made while the gateway runs is found at once (the file is read, not the process’s cache)', async () => {
+    const dir = copy();
+    const gw = await start(dir);
+    try {
+      expect((await verify(gw)).ok).toBe(true);
+      const { position } = target();
+      withLog(dir, (db) =>
+        db.prepare(`UPDATE events SET metadata = json_set(metadata, '$.actor.id', 'mallory') WHERE position = ?`).run(position),
+      );
+      expect(await verify(gw)).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("an edit of the ledger's own store (a leaf) is told apart from an edit of the log", async () => {
+    const dir = copy();
+    const ledger = new Database(path.join(dir, 'ledger.sqlite'));
+    ledger.prepare(`UPDATE leaves SET hash = zeroblob(32) WHERE tenant = 'acme' AND idx = 3`).run();
+    ledger.close();
+    const gw = await start(dir);
+    try {
+      expect(await verify(gw)).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'ledger' });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('a log rewritten together with its ledger is caught by a checkpoint kept outside: the consistency proof fails', async () => {
+    const dir = copy();
+    const { position } = target();
+    withLog(dir, (db) => db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(position));
+    rmSync(path.join(dir, 'ledger.sqlite')); // the attacker rebuilds the ledger from the edited log, and loses the checkpoints
+    const gw = await start(dir);
+    try {
+      await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+      const proof = await consistency(gw, first.size);
+      expect(proof.fromRoot).not.toBe(first.rootHash);
+      expect(check(first, proof)).toBe(false);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  interface Proof {
+    fromRoot: string;
+    toRoot: string;
+    toSize: number;
+    proof: string[];
+  }
+  async function consistency(gw: TestGateway, fromSize: number): Promise<Proof> {
+    return expectData(
+      await gw.gql<{ auditConsistencyProof: Proof }>(
+        `query($n: Int!) { auditConsistencyProof(fromSize: $n) { fromRoot toRoot toSize proof } }`,
+        { n: fromSize },
+        { tenant: 'acme' },
+      ),
+    ).auditConsistencyProof;
+  }
+  const check = (kept: SignedCheckpoint, proof: Proof): boolean =>
+    verifyConsistency(
+      kept.size,
+      proof.toSize,
+      Buffer.from(kept.rootHash, 'hex'),
+      Buffer.from(proof.toRoot, 'hex'),
+      proof.proof.map((h) => Buffer.from(h, 'hex')),
+    );
+
+  it('a consistency proof from an old checkpoint to the newest verifies; a forked log’s does not', async () => {
+    const gw = await start(copy());
+    try {
+      const proof = await consistency(gw, first.size);
+      expect(proof.toSize).toBe(second.size);
+      expect(proof.toRoot).toBe(second.rootHash);
+      expect(check(first, proof)).toBe(true);
+    } finally {
+      await gw.stop();
+    }
+    // Another installation whose tenant acme has another history: its proof cannot extend our checkpoint.
+    const forkDir = mkdtempSync(path.join(tmpdir(), 'tenantry-ledger-fork-'));
+    dirs.push(forkDir);
+    const fork = await start(forkDir);
+    try {
+      expectData(await fork.gql(`mutation { createTenant(input: {id: "acme", name: "Acme", adminUserId: "admin"}) { id } }`));
+      for (let i = 0; i < 15; i++) {
+        expectData(await fork.gql(`mutation { createNamespace(input: {id: "other.n${i}"}) { id } }`, {}, { tenant: 'acme' }));
+      }
+      await fork.app.projections.waitFor(await fork.eventCount(), 30_000);
+      expect(check(first, await consistency(fork, first.size))).toBe(false);
+    } finally {
+      await fork.stop();
+    }
+  });
+
+  it('an inclusion proof shows an event is in a signed checkpoint', async () => {
+    const gw = await start(copy());
+    try {
+      const { position } = target();
+      const proof = expectData(
+        await gw.gql<{ auditInclusionProof: { leafIndex: number; treeSize: number; checkpoint: { size: number; rootHash: string } } }>(
+          `query($p: Position!) { auditInclusionProof(position: $p) { leafIndex treeSize leafHash proof checkpoint { size rootHash } } }`,
+          { p: String(position) },
+          { tenant: 'acme' },
+        ),
+      ).auditInclusionProof;
+      expect(proof).toMatchObject({ leafIndex: 3, treeSize: first.size, checkpoint: { size: first.size, rootHash: first.rootHash } });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('the CLI checks an events export against a checkpoint file offline, and refuses an edited export', async () => {
+    const dir = copy();
+    const env = { TENANTRY_DATA_DIR: dir, TENANTRY_READ_MODELS: 'memory', TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY };
+    const exported = path.join(dir, '..', `${path.basename(dir)}-acme.ndjson`);
+    const checkpointPath = path.join(dir, '..', `${path.basename(dir)}-checkpoint.json`);
+    dirs.push(exported, checkpointPath);
+    const exportRun = await runCli(['events', 'export', '--tenant', 'acme'], env, 60_000);
+    expect(exportRun, exportRun.stderr).toMatchObject({ code: 0 });
+    writeFileSync(exported, exportRun.stdout);
+    const checkpointRun = await runCli(['audit', 'checkpoint', '--tenant', 'acme', '--output', checkpointPath], env, 60_000);
+    expect(checkpointRun, checkpointRun.stderr).toMatchObject({ code: 0 });
+
+    const ok = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
+    expect(ok, ok.stderr + ok.stdout).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/^export of acme: OK — its first \d+ events/);
+
+    const lines = readFileSync(exported, 'utf8').split('\n');
+    lines[4] = lines[4]!.replace('"team', '"forged');
+    writeFileSync(exported, lines.join('\n'));
+    const bad = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/DOES NOT MATCH/);
+  }, 120_000);
+});
