@@ -187,6 +187,31 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     }
   });
 
+  it('with the read models of this test run (MongoDB under TENANTRY_TEST_READ_MODELS=mongodb: the ledger in MongoDB), an edit is found', async () => {
+    const gw = await startTestGateway({ env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
+    try {
+      for (let i = 0; i < 6; i++)
+        expectData(await gw.gql(`mutation { createNamespace(input: {id: "m.n${i}"}) { id } }`, {}, { tenant: 'main' }));
+      await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+      expectData(await gw.gql(CHECKPOINT, {}, { tenant: 'main' }));
+      const mainVerify = async () =>
+        expectData(await gw.gql<{ verifyAuditLog: Verification }>(VERIFY, {}, { tenant: 'main' })).verifyAuditLog;
+      expect(await mainVerify()).toMatchObject({ ok: true, checkedCheckpoints: 1 });
+      const position = withLog(gw.dataDir, (db) => {
+        const row = db
+          .prepare<[], { position: number }>(
+            `SELECT position FROM events WHERE stream LIKE 'main/namespace/m.n2' ORDER BY position LIMIT 1`,
+          )
+          .get();
+        db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(row!.position);
+        return row!.position;
+      });
+      expect(await mainVerify()).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    } finally {
+      await gw.dispose();
+    }
+  });
+
   it("an edit of the ledger's own store (a leaf) is told apart from an edit of the log", async () => {
     const dir = copy();
     const ledger = new Database(path.join(dir, 'ledger.sqlite'));

@@ -38,7 +38,9 @@ describe('the audit signing key', () => {
     const dir = tempDir();
     const key = SigningKey.generate();
     const older = SigningKey.generate();
-    expect(resolveAuditSigning(loadConfig({ TENANTRY_DATA_DIR: dir, TENANTRY_AUDIT_SIGNING_KEY: key.privatePem() })).key.keyId).toBe(key.keyId);
+    expect(resolveAuditSigning(loadConfig({ TENANTRY_DATA_DIR: dir, TENANTRY_AUDIT_SIGNING_KEY: key.privatePem() })).key.keyId).toBe(
+      key.keyId,
+    );
     const file = path.join(dir, 'key.pem');
     writeFileSync(file, key.privatePem());
     const trustedFile = path.join(dir, 'trusted.pem');
@@ -47,7 +49,12 @@ describe('the audit signing key', () => {
       loadConfig(env({ TENANTRY_DATA_DIR: dir, TENANTRY_AUDIT_SIGNING_KEY_FILE: file, TENANTRY_AUDIT_TRUSTED_KEYS_FILE: trustedFile })),
     );
     expect(resolved.key.keyId).toBe(key.keyId);
-    expect(resolved.trusted.list().map((k) => k.keyId).sort()).toEqual([key.keyId, older.keyId].sort());
+    expect(
+      resolved.trusted
+        .list()
+        .map((k) => k.keyId)
+        .sort(),
+    ).toEqual([key.keyId, older.keyId].sort());
   });
 
   it('refuses a start without a key on KurrentDB, with a key that is not Ed25519 PEM, or with a missing key file', () => {
@@ -64,7 +71,9 @@ describe('the audit signing key', () => {
       variable: 'TENANTRY_AUDIT_SIGNING_KEY',
     });
     expect(refusal({ TENANTRY_AUDIT_SIGNING_KEY: 'not a key' })).toBeInstanceOf(ConfigError);
-    expect(refusal({ TENANTRY_AUDIT_SIGNING_KEY_FILE: path.join(dir, 'absent.pem') })).toMatchObject({ variable: 'TENANTRY_AUDIT_SIGNING_KEY_FILE' });
+    expect(refusal({ TENANTRY_AUDIT_SIGNING_KEY_FILE: path.join(dir, 'absent.pem') })).toMatchObject({
+      variable: 'TENANTRY_AUDIT_SIGNING_KEY_FILE',
+    });
   });
 });
 
