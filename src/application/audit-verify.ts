@@ -3,7 +3,7 @@ import type { UpcasterRegistry } from '../events/upcasting.js';
 import {
   AUDITED_EVENT_TYPES,
   auditEntryOf,
-  entryHash,
+  documentHash,
   namespacePathOf,
   toView,
   type AuditEntryDocument,
@@ -120,7 +120,7 @@ function brokenLink(doc: AuditEntryDocument, previousHash: string | null): { vie
   if (!Array.isArray(doc.namespacePath) || doc.namespacePath.length !== path.length || path.some((p, i) => doc.namespacePath[i] !== p)) {
     return { view, reason: 'namespacePath does not match the namespace (the entry is filed under the wrong namespaces)' };
   }
-  if (entryHash(view) !== view.hash) return { view, reason: "hash does not match the entry's content" };
+  if (documentHash(doc) !== view.hash) return { view, reason: "hash does not match the entry's content" };
   return { view, reason: null };
 }
 
@@ -193,7 +193,9 @@ export async function verifyAuditChain(input: VerifyInput): Promise<AuditVerific
       if (!want || wantPosition > doc.position) {
         return result({ id: doc._id, position: doc.position, reason: 'the entry has no event in the log (added)', source: 'eventLog' });
       }
-      const fields = link.view ? differingFields(link.view, want) : [];
+      // The stored entry's hash matches its own content (checked just above): an equal hash means equal fields.
+      // Only a difference needs the field-by-field comparison that names what changed.
+      const fields = link.view && link.view.hash !== want.hash ? differingFields(link.view, want) : [];
       if (fields.length > 0) {
         return result({
           id: doc._id,
