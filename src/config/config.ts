@@ -72,6 +72,10 @@ export interface Config {
     issuer: string | null;
     audience: string | null;
     userClaim: string;
+    /** TENANTRY_JWT_MAX_LIFETIME_SECONDS: the longest a JWT may live (exp minus iat, or exp minus now); default 24 h. */
+    maxLifetimeSeconds: number;
+    /** TENANTRY_JWT_CLOCK_SKEW_SECONDS: how far in the future iat and nbf may be (the IdP's clock ahead of ours); default 60 s. */
+    clockSkewSeconds: number;
   };
 }
 
@@ -272,6 +276,8 @@ export function loadConfig(env: Env = process.env): Config {
       issuer: optional(env, 'TENANTRY_JWT_ISSUER'),
       audience: optional(env, 'TENANTRY_JWT_AUDIENCE'),
       userClaim: optional(env, 'TENANTRY_JWT_USER_CLAIM') ?? 'sub',
+      maxLifetimeSeconds: integer(env, 'TENANTRY_JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 30 * 86_400),
+      clockSkewSeconds: integer(env, 'TENANTRY_JWT_CLOCK_SKEW_SECONDS', 60, 0, 300),
     },
   };
 }
