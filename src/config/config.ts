@@ -66,6 +66,8 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
+  sessionRecheckMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -270,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditSigningKeyFile: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY_FILE'),
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
+    sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
     jwt: {
       secret: jwtSecret,
       jwksUrl,
