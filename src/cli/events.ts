@@ -1,5 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
 import { isValidId } from '../shared/ids.js';
@@ -35,15 +39,27 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .description('read an export from stdin into a NEW tenant id (restore or fork); re-running an interrupted import resumes it')
     .requiredOption('--tenant <id>', 'the new tenant id', tenantArg)
     .action(async (opts: { tenant: string }) => {
-      await withOperatorApplication(config(), async ({ app }) => {
-        const bar = progress(`import ${opts.tenant}`);
-        const result = await importTenant(app, opts.tenant, lines(process.stdin), (p) =>
-          bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`),
-        );
-        bar.stop(
-          `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
-            (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : ''),
-        );
-      });
+      // The import is read twice (checked whole before anything is written): stdin is kept in a private temporary file.
+      const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-import-'));
+      const file = path.join(dir, 'events.ndjson');
+      try {
+        await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }));
+        await withOperatorApplication(config(), async ({ app }) => {
+          const bar = progress(`import ${opts.tenant}`);
+          const result = await importTenant(
+            app,
+            opts.tenant,
+            () => lines(createReadStream(file)),
+            (p) => bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`),
+          );
+          bar.stop(
+            `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
+              (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : '') +
+              ' (domains are not carried over)',
+          );
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 }

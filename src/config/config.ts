@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
 
@@ -14,6 +15,11 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   host: string;
+  /**
+   * The gateway's own host names (TENANTRY_PUBLIC_HOSTS, plus `localhost`,
+   * the listen address and the machine's name): never a tenant's domain.
+   */
+  gatewayHosts: string[];
   dataDir: string;
   eventStore: 'sqlite' | 'kurrentdb' | 'memory';
   kurrentDbUrl: string | null;
@@ -187,6 +193,12 @@ function requestLimits(env: Env): RequestLimits {
   };
 }
 
+function gatewayHosts(env: Env): string[] {
+  const listed = (optional(env, 'TENANTRY_PUBLIC_HOSTS') ?? '').split(',');
+  const own = ['localhost', optional(env, 'TENANTRY_HOST') ?? '127.0.0.1', hostname(), ...listed];
+  return [...new Set(own.map((h) => h.trim().toLowerCase().replace(/:\d+$/, '')).filter((h) => h !== ''))];
+}
+
 /** Reads and checks the whole configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
@@ -247,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'TENANTRY_PORT', 4000, 0, 65535),
     host: optional(env, 'TENANTRY_HOST') ?? '127.0.0.1',
+    gatewayHosts: gatewayHosts(env),
     dataDir: path.resolve(optional(env, 'TENANTRY_DATA_DIR') ?? './data'),
     eventStore,
     kurrentDbUrl,
