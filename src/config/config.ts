@@ -72,12 +72,18 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
+  sessionRecheckMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
     issuer: string | null;
     audience: string | null;
     userClaim: string;
+    /** TENANTRY_JWT_MAX_LIFETIME_SECONDS: the longest a JWT may live (exp minus iat, or exp minus now); default 24 h. */
+    maxLifetimeSeconds: number;
+    /** TENANTRY_JWT_CLOCK_SKEW_SECONDS: how far in the future iat and nbf may be (the IdP's clock ahead of ours); default 60 s. */
+    clockSkewSeconds: number;
   };
 }
 
@@ -282,12 +288,15 @@ export function loadConfig(env: Env = process.env): Config {
     auditSigningKeyFile: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY_FILE'),
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
+    sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
     jwt: {
       secret: jwtSecret,
       jwksUrl,
       issuer: optional(env, 'TENANTRY_JWT_ISSUER'),
       audience: optional(env, 'TENANTRY_JWT_AUDIENCE'),
       userClaim: optional(env, 'TENANTRY_JWT_USER_CLAIM') ?? 'sub',
+      maxLifetimeSeconds: integer(env, 'TENANTRY_JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 30 * 86_400),
+      clockSkewSeconds: integer(env, 'TENANTRY_JWT_CLOCK_SKEW_SECONDS', 60, 0, 300),
     },
   };
 }

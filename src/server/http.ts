@@ -20,6 +20,7 @@ import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
 import { Metrics, OperationLabels, operationType } from './metrics.js';
 import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
 
 export interface GatewayOptions {
@@ -191,11 +192,14 @@ export async function createGateway(
   const graphql = [express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }), expressMiddleware(apollo, { context })];
   expressApp.use('/api/v1/graphql', ...graphql);
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
-  expressApp.use(auditExportRouter(services, requests, app.logger, limits.rateLimiter));
+  // Live sessions (subscriptions, export downloads) follow revocation: re-checked every TENANTRY_SESSION_RECHECK_MS.
+  const sessions = new SessionWatch(app.config.sessionRecheckMs, app.logger);
+  expressApp.use(auditExportRouter(services, requests, app.logger, limits.rateLimiter, sessions));
   mountUi(expressApp);
   const subscriptions = attachSubscriptions(server, apolloSchema, requests, services, app.logger, {
     limits: app.config.limits,
     rateLimiter: limits.rateLimiter,
+    sessions,
   });
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
@@ -222,6 +226,7 @@ export async function createGateway(
     },
     async close() {
       await subscriptions.close();
+      sessions.stop();
       await apollo.stop();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       metrics.close();

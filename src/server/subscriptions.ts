@@ -8,11 +8,13 @@ import type { GraphQLContext } from '../schema/context.js';
 import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import type { RequestLimits } from '../config/config.js';
+import { checkLiveRights, rootFields } from '../schema/live-rights.js';
 import { checkCost, requestLimitError, shapeRules, tokenLimit } from '../schema/query-limits.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
 import { requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
+import type { SessionWatch } from './session-watch.js';
 
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
 const GRAPHQL_PATH = /^\/api\/v1\/(?:[^/]+\/)?graphql\/?$/;
@@ -39,7 +41,10 @@ export interface Subscriptions {
  * (`RequestResolver`): the token comes from `connectionParams.authorization`
  * (or the upgrade request's Authorization header), the tenant from the path.
  * An unknown token closes the socket with 4403 at connection_init; every
- * operation then authorizes on its own, with a fresh Caller.
+ * operation then authorizes on its own, with a fresh Caller. While the
+ * socket is open, the session watch authenticates it again and re-checks
+ * what its running subscriptions need: it closes with 4401 once the token
+ * no longer authenticates, 4403 once the rights or the tenant are gone.
  */
 export function attachSubscriptions(
   server: http.Server,
@@ -47,7 +52,7 @@ export function attachSubscriptions(
   requests: RequestResolver,
   services: Services,
   logger: Logger,
-  guard: { limits: RequestLimits; rateLimiter: RateLimiter },
+  guard: { limits: RequestLimits; rateLimiter: RateLimiter; sessions: SessionWatch },
 ): Subscriptions {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -65,6 +70,20 @@ export function attachSubscriptions(
       authorization: bearer(params, extra.request),
     });
 
+  /** Per connection: the root fields of each running subscription, and how to stop watching it. */
+  const live = new WeakMap<object, { fields: Map<string, string[]>; unwatch: () => void }>();
+  const watch = (ctx: { connectionParams?: ConnectionParams; extra: Extra }): void => {
+    const fields = new Map<string, string[]>();
+    const unwatch = guard.sessions.add({
+      check: async () => {
+        const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
+        if (fields.size > 0) await checkLiveRights(services, caller, tenantId, new Set([...fields.values()].flat()));
+      },
+      end: (code, reason) => ctx.extra.socket.close(code, reason),
+    });
+    live.set(ctx, { fields, unwatch });
+  };
+
   const format = (errors: readonly { toJSON(): GraphQLFormattedError }[]): GraphQLFormattedError[] =>
     errors.map((error) => formatError(error.toJSON(), error));
 
@@ -74,10 +93,21 @@ export function attachSubscriptions(
       onConnect: async (ctx) => {
         try {
           await resolve(ctx.connectionParams, ctx.extra);
-          return true;
         } catch {
           return false;
         }
+        watch(ctx);
+        return true;
+      },
+      // A subscription that started (its result is a stream) is watched for as long as it runs.
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (Symbol.asyncIterator in result) live.get(ctx)?.fields.set(id, rootFields(args.document, args.operationName));
+      },
+      onComplete: (ctx, id) => {
+        live.get(ctx)?.fields.delete(id);
+      },
+      onClose: (ctx) => {
+        live.get(ctx)?.unwatch();
       },
       // The same limits as over HTTP: token count, shape, cost and the rate limit, before anything runs.
       onSubscribe: async (ctx, _id, payload) => {
