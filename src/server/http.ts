@@ -200,6 +200,7 @@ export async function createGateway(
     limits: app.config.limits,
     rateLimiter: limits.rateLimiter,
     sessions,
+    production: app.config.production,
   });
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
