@@ -141,6 +141,8 @@ export interface RequestLimits {
   ratePerMinute: number;
   /** Requests per minute into one tenant, all its principals together. */
   tenantRatePerMinute: number;
+  /** Failed authentications (no token, or a refused one) per minute of one client address; past it, RATE_LIMITED. */
+  authFailuresPerMinute: number;
   /** Longest run of a query operation; 0 = no limit. Mutations are never cut. */
   executionTimeoutMs: number;
   /** Largest accepted request body, in bytes. */
@@ -184,6 +186,7 @@ function requestLimits(env: Env): RequestLimits {
     maxCost: integer(env, 'TENANTRY_MAX_COST', DEFAULT_MAX_COST, 1, 10_000_000),
     ratePerMinute: integer(env, 'TENANTRY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tenantRatePerMinute: integer(env, 'TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE', 3000, 1, 10_000_000),
+    authFailuresPerMinute: integer(env, 'TENANTRY_AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
     bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
     allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),
