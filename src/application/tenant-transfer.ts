@@ -35,6 +35,12 @@ export interface TransferProgress {
   events: number;
   position: number;
   head: number;
+  /**
+   * Import only: the position in the exporting log of the last event read.
+   * With `head` (the export's headPosition) it is progress against a total
+   * known from the header, whatever the number of events.
+   */
+  sourcePosition?: number;
 }
 
 export async function* exportTenant(
@@ -75,6 +81,8 @@ export interface ImportResult {
   events: number;
   skipped: number;
   position: number;
+  /** False when `signal` stopped the import early: what was read is written, and re-running the same import resumes. */
+  completed: boolean;
 }
 
 /** Reads lines from any async source of text chunks (stdin, a file stream, an HTTP body). */
@@ -104,6 +112,7 @@ export async function importTenant(
   newTenantId: string,
   input: AsyncIterable<string>,
   onProgress?: (progress: TransferProgress) => void,
+  signal?: AbortSignal,
 ): Promise<ImportResult> {
   validateId('tenant', 'tenant', newTenantId);
   const iterator = input[Symbol.asyncIterator]();
@@ -133,7 +142,10 @@ export async function importTenant(
   let skipped = 0;
   let position = 0;
   let lineNumber = 1;
+  let sourcePosition = 0;
   let checkedTarget = false;
+  const report = (): void => onProgress?.({ events, position, head: header.headPosition, sourcePosition });
+  report();
   // Consecutive events of one stream are appended together, keeping the log order across streams.
   let run: ReturnType<typeof rewrite>[] = [];
   const flush = async (): Promise<void> => {
@@ -146,9 +158,25 @@ export async function importTenant(
     run = [];
   };
 
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+  // An abort does not wait for the next line (stdin may be an idle pipe): the loop ends at once.
+  const aborted = signal
+    ? new Promise<IteratorResult<string>>((resolve) => {
+        const done = (): void => resolve({ done: true, value: undefined });
+        if (signal.aborted) done();
+        else signal.addEventListener('abort', done, { once: true });
+      })
+    : null;
+  const nextLine = (): Promise<IteratorResult<string>> => {
+    const pending = iterator.next();
+    if (!aborted) return pending;
+    pending.catch(() => undefined); // the source may be closed under it once aborted
+    return Promise.race([pending, aborted]);
+  };
+
+  for (let next = await nextLine(); !next.done && !signal?.aborted; next = await nextLine()) {
     lineNumber++;
     const event = parseLine<RecordedEvent>(next.value, lineNumber);
+    if (typeof event.position === 'number') sourcePosition = event.position;
     if (!event.streamName?.startsWith(tenantPrefix(source))) {
       throw badInput('input', `line ${lineNumber}: event of stream ${String(event.streamName)} is not in tenant ${source}`);
     }
@@ -165,12 +193,14 @@ export async function importTenant(
     run.push(rewritten);
     events++;
     if (run.length >= 500) await flush();
-    if (events % 1000 === 0) onProgress?.({ events, position, head: header.headPosition });
+    if (events % 1000 === 0) report();
   }
   await flush();
-  onProgress?.({ events, position, head: header.headPosition });
+  const completed = !signal?.aborted;
+  if (completed) sourcePosition = header.headPosition;
+  report();
   if (position > 0) await app.projections.waitFor(position, app.config.readYourWritesTimeoutMs);
-  return { tenantId: newTenantId, sourceTenantId: source, events, skipped, position };
+  return { tenantId: newTenantId, sourceTenantId: source, events, skipped, position, completed };
 }
 
 /** A tenant id that exists is refused, unless it is this very import, interrupted: then it resumes. */

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
 import { isValidId } from '../shared/ids.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { progress, withOperatorApplication } from './operator.js';
 
 function tenantArg(value: string): string {
@@ -35,15 +36,44 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .description('read an export from stdin into a NEW tenant id (restore or fork); re-running an interrupted import resumes it')
     .requiredOption('--tenant <id>', 'the new tenant id', tenantArg)
     .action(async (opts: { tenant: string }) => {
-      await withOperatorApplication(config(), async ({ app }) => {
-        const bar = progress(`import ${opts.tenant}`);
-        const result = await importTenant(app, opts.tenant, lines(process.stdin), (p) =>
-          bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`),
-        );
-        bar.stop(
-          `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
-            (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : ''),
-        );
-      });
+      const resume = `run the same command with the same input again to resume: tenantry events import --tenant ${opts.tenant} < EXPORT_FILE`;
+      // Ctrl-C (or SIGTERM): stop reading, write what was read, say how to resume. A second signal exits at once.
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+        controller.abort();
+        process.stdin.destroy();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await withOperatorApplication(config(), async ({ app }) => {
+          const bar = progress(`import ${opts.tenant}`);
+          // Against the export's head position (its header): a total known before the first event is read.
+          const result = await importTenant(
+            app,
+            opts.tenant,
+            lines(process.stdin),
+            (p) => bar.update(p.sourcePosition ?? 0, p.head, `source position, ${p.events} events written`),
+            controller.signal,
+          );
+          if (!result.completed) {
+            bar.stop(`interrupted after ${result.events} events of tenant ${result.sourceTenantId}, all written; ${resume}`);
+            process.exitCode = ExitCode.INTERRUPTED;
+            return;
+          }
+          bar.stop(
+            `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
+              (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : ''),
+          );
+        });
+      } catch (error) {
+        // A store that went away mid-import: what was appended stays, and the same import continues from there.
+        if (exitCodeFor(error) === ExitCode.STORE_UNAVAILABLE) process.stderr.write(`import stopped: ${resume}\n`);
+        throw error;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 }
