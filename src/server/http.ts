@@ -18,7 +18,7 @@ import { auditExportRouter } from './audit-export.route.js';
 import { hardening } from './hardening.js';
 import { mountUi } from './ui.js';
 import { Metrics } from './metrics.js';
-import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { attachSubscriptions } from './subscriptions.js';
 
 export interface GatewayOptions {
@@ -100,6 +100,11 @@ export async function createGateway(
 ): Promise<Gateway> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Every response names its correlation id, the one its errors and log lines carry.
+  expressApp.use((req, res, next) => {
+    res.setHeader('X-Correlation-Id', correlationIdOf(req));
+    next();
+  });
   const server = http.createServer(expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events);
 
