@@ -1,4 +1,10 @@
-import { namespaceDecider, type NamespacePatch, type NamespaceState, type PluginDefault } from '../aggregates/namespace/namespace.js';
+import {
+  namespaceDecider,
+  type NamespaceEntryChange,
+  type NamespacePatch,
+  type NamespaceState,
+  type PluginDefault,
+} from '../aggregates/namespace/namespace.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName } from '../eventstore/port.js';
 import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
@@ -130,6 +136,25 @@ export class NamespaceService {
       namespaceDecider,
       namespaceStream(tenantId, id),
       { type: 'UpdateNamespace', data: { id, patch }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  /**
+   * Sets or unsets one variable or one plugin default, leaving every other
+   * entry as it is (the full replace is `update`). Decided against the
+   * stream's current state, so two tools changing different entries at the
+   * same time both keep their change.
+   */
+  async changeEntry(caller: Caller, tenantId: string, id: string, change: NamespaceEntryChange, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'id', id);
+    access.require('NAMESPACE', 'UPDATE', id);
+    const result = await this.app.execute(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      { type: 'ChangeNamespaceEntry', data: { id, change }, metadata: caller.commandMetadata(tenantId) },
       { expectedRevision },
     );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };

@@ -50,4 +50,15 @@ export class UpdateNamespaceInput {
   @Field(() => JSONScalar, { nullable: true }) variables?: unknown;
   @Field(() => [PluginDefaultInput], { nullable: true }) pluginDefaults?: PluginDefaultInput[] | null;
   @Field(() => [String], { nullable: true }) allowedNamespaces?: string[] | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Replaces all variables with this YAML mapping (instead of variables; an empty document clears them).',
+  })
+  variablesYaml?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Replaces all plugin defaults with this YAML list of {type, forced, values} (or a mapping holding it under pluginDefaults), instead of pluginDefaults.',
+  })
+  pluginDefaultsYaml?: string | null;
 }

@@ -2,6 +2,7 @@ import { applyChanges, diff, type Changes, type Command, type Decider, type Doma
 import { assertNever, badInput, conflict, notFound } from '../../shared/errors.js';
 import { validateId } from '../../shared/ids.js';
 import { jsonEqual, sanitizeJsonObject, type JsonObject } from '../../shared/json.js';
+import { parseSettingsYaml } from './settings-yaml.js';
 
 export interface PluginDefault {
   type: string;
@@ -21,11 +22,23 @@ export interface NamespacePatch {
   variables?: unknown;
   pluginDefaults?: unknown;
   allowedNamespaces?: unknown;
+  /** The same as `variables`, written as a YAML mapping (as Kestra's Terraform resource takes it). */
+  variablesYaml?: unknown;
+  /** The same as `pluginDefaults`, written as a YAML list (or a mapping with a `pluginDefaults` list). */
+  pluginDefaultsYaml?: unknown;
 }
+
+/** One entry of a map, changed without replacing the rest of it. */
+export type NamespaceEntryChange =
+  | { kind: 'setVariable'; key: string; value: unknown }
+  | { kind: 'unsetVariable'; key: string }
+  | { kind: 'setPluginDefault'; pluginDefault: unknown }
+  | { kind: 'unsetPluginDefault'; type: string; forced: boolean };
 
 export type NamespaceCommand =
   | Command<'CreateNamespace', { id: string; description?: string | null }>
   | Command<'UpdateNamespace', { id: string; patch: NamespacePatch }>
+  | Command<'ChangeNamespaceEntry', { id: string; change: NamespaceEntryChange }>
   | Command<'DeleteNamespace', { id: string }>;
 
 export type NamespaceEvent =
@@ -81,17 +94,84 @@ function validateAllowedNamespaces(value: unknown): string[] {
   return [...new Set(ids)].sort();
 }
 
+const given = (value: unknown): boolean => value !== undefined && value !== null;
+
+function oneOf(patch: NamespacePatch, json: 'variables' | 'pluginDefaults'): unknown {
+  const yamlField = json === 'variables' ? 'variablesYaml' : 'pluginDefaultsYaml';
+  if (given(patch[json]) && given(patch[yamlField])) throw badInput(yamlField, `give either ${json} or ${yamlField}, not both`);
+  if (!given(patch[yamlField])) return patch[json];
+  const parsed = parseSettingsYaml(yamlField, patch[yamlField]);
+  // Kestra's namespace files wrap the list: `pluginDefaults: [...]`.
+  if (json === 'pluginDefaults' && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const keys = Object.keys(parsed);
+    if (keys.length === 1 && keys[0] === 'pluginDefaults') return (parsed as Record<string, unknown>)['pluginDefaults'];
+  }
+  // An empty document is an empty map or list: the YAML way of clearing everything.
+  if (parsed === null) return json === 'variables' ? {} : [];
+  return parsed;
+}
+
 export function validateNamespacePatch(patch: NamespacePatch): Partial<NamespaceSettings> {
   const out: Partial<NamespaceSettings> = {};
   if (patch.description !== undefined) out.description = validateDescription(patch.description);
-  if (patch.variables !== undefined && patch.variables !== null) out.variables = sanitizeJsonObject('variables', patch.variables);
-  if (patch.pluginDefaults !== undefined && patch.pluginDefaults !== null) {
-    out.pluginDefaults = validatePluginDefaults(patch.pluginDefaults);
-  }
+  const variables = oneOf(patch, 'variables');
+  if (given(variables)) out.variables = sanitizeJsonObject('variables', variables);
+  const pluginDefaults = oneOf(patch, 'pluginDefaults');
+  if (given(pluginDefaults)) out.pluginDefaults = validatePluginDefaults(pluginDefaults);
   if (patch.allowedNamespaces !== undefined && patch.allowedNamespaces !== null) {
     out.allowedNamespaces = validateAllowedNamespaces(patch.allowedNamespaces);
   }
   return out;
+}
+
+const MAX_VARIABLE_KEY = 200;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function validateVariableKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_VARIABLE_KEY || FORBIDDEN_KEYS.has(key)) {
+    throw badInput(
+      'key',
+      `key must be a non-empty string of at most ${MAX_VARIABLE_KEY} characters, other than __proto__, constructor or prototype`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The settings after one entry is set or unset; everything else stays as it
+ * was. Unsetting an entry that is not there changes nothing (so a retry, or
+ * a tool that converges on a wanted state, is safe).
+ */
+export function applyEntryChange(settings: NamespaceSettings, change: NamespaceEntryChange): Partial<NamespaceSettings> {
+  switch (change.kind) {
+    case 'setVariable': {
+      const key = validateVariableKey(change.key);
+      if (change.value === undefined) throw badInput('value', 'value is required');
+      // The whole map is checked again: its size bound holds whatever the number of single sets.
+      return { variables: sanitizeJsonObject('variables', { ...settings.variables, [key]: change.value }) };
+    }
+    case 'unsetVariable': {
+      const key = validateVariableKey(change.key);
+      if (!Object.hasOwn(settings.variables, key)) return {};
+      const variables = { ...settings.variables };
+      delete variables[key];
+      return { variables };
+    }
+    case 'setPluginDefault': {
+      const [entry] = validatePluginDefaults([change.pluginDefault]) as [PluginDefault];
+      const at = settings.pluginDefaults.findIndex((p) => p.type === entry.type && p.forced === entry.forced);
+      const pluginDefaults =
+        at === -1 ? [...settings.pluginDefaults, entry] : settings.pluginDefaults.map((p, i) => (i === at ? entry : p));
+      return { pluginDefaults: validatePluginDefaults(pluginDefaults) };
+    }
+    case 'unsetPluginDefault': {
+      const [{ type, forced }] = validatePluginDefaults([{ type: change.type, forced: change.forced }]) as [PluginDefault];
+      const pluginDefaults = settings.pluginDefaults.filter((p) => p.type !== type || p.forced !== forced);
+      return pluginDefaults.length === settings.pluginDefaults.length ? {} : { pluginDefaults };
+    }
+    default:
+      return assertNever(change);
+  }
 }
 
 export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
@@ -125,6 +205,13 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
         const patch = validateNamespacePatch(command.data.patch);
         if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
         const changes = diff<NamespaceSettings>(state, patch, jsonEqual);
+        return Object.keys(changes).length === 0
+          ? []
+          : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];
+      }
+      case 'ChangeNamespaceEntry': {
+        if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        const changes = diff<NamespaceSettings>(state, applyEntryChange(state, command.data.change), jsonEqual);
         return Object.keys(changes).length === 0
           ? []
           : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];
