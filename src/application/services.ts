@@ -12,6 +12,7 @@ import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
 import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
+import { ResolvedFlowService } from './resolved-flows.js';
 import { SecretService } from './secrets.js';
 import { TenantService } from './tenants.js';
 import { UserService } from './users.js';
@@ -33,6 +34,7 @@ export class Services {
   readonly auditLedger: AuditLedgerService;
   readonly flows: FlowService;
   readonly secrets: SecretService;
+  readonly resolvedFlows: ResolvedFlowService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
@@ -51,6 +53,7 @@ export class Services {
     this.flows = new FlowService(app, this.tenants, this.namespaces);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);
+    this.resolvedFlows = new ResolvedFlowService(this.flows, this.namespaces);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 

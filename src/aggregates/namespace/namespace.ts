@@ -67,7 +67,7 @@ export function validateDescription(value: unknown): string | null {
   return value;
 }
 
-function validatePluginDefaults(value: unknown): PluginDefault[] {
+export function validatePluginDefaults(value: unknown): PluginDefault[] {
   if (!Array.isArray(value)) throw badInput('pluginDefaults', 'pluginDefaults must be a list');
   if (value.length > MAX_PLUGIN_DEFAULTS) throw badInput('pluginDefaults', `at most ${MAX_PLUGIN_DEFAULTS} plugin defaults`);
   const seen = new Set<string>();
