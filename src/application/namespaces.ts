@@ -5,6 +5,7 @@ import {
   type NamespaceState,
   type PluginDefault,
 } from '../aggregates/namespace/namespace.js';
+import { modeOfList, type AllowedNamespacesMode } from '../aggregates/namespace/allowed-namespaces.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName } from '../eventstore/port.js';
 import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
@@ -27,6 +28,7 @@ export interface NamespaceView {
   variables: JsonObject;
   pluginDefaults: PluginDefault[];
   allowedNamespaces: string[];
+  allowedNamespacesMode: AllowedNamespacesMode;
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -45,6 +47,7 @@ export function namespaceView(doc: NamespaceDocument): NamespaceView {
     variables: JSON.parse(doc.variablesJson) as JsonObject,
     pluginDefaults: doc.pluginDefaults.map((p) => ({ type: p.type, forced: p.forced, values: JSON.parse(p.valuesJson) as JsonObject })),
     allowedNamespaces: doc.allowedNamespaces,
+    allowedNamespacesMode: doc.allowedNamespacesMode ?? modeOfList(doc.allowedNamespaces),
     revision: doc.revision,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
@@ -64,6 +67,7 @@ function fromState(tenantId: string, state: NamespaceState, revision: number, do
     variables: active ? state.variables : {},
     pluginDefaults: active ? state.pluginDefaults : [],
     allowedNamespaces: active ? state.allowedNamespaces : [],
+    allowedNamespacesMode: active ? state.allowedNamespacesMode : 'ALL',
     revision,
     createdAt: doc?.createdAt ?? null,
     updatedAt: doc?.updatedAt ?? null,

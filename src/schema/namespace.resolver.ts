@@ -8,6 +8,7 @@ import {
   CreateNamespaceInput,
   InheritedVariable,
   Namespace,
+  NamespaceUsage,
   PluginDefault,
   PluginDefaultInput,
   UpdateNamespaceInput,
@@ -39,6 +40,14 @@ export class NamespaceResolver {
     return ctx.services.namespaces.get(ctx.caller, requireTenant(ctx), id, asOf);
   }
 
+  @Query(() => NamespaceUsage, {
+    nullable: true,
+    description: "May namespace `from` use namespace `to`? Decided by to's allowed namespaces; null without NAMESPACE:VIEW on to.",
+  })
+  mayUseNamespace(@Arg('from', () => String) from: string, @Arg('to', () => String) to: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.namespaceUsage.decide(ctx.caller, requireTenant(ctx), from, to);
+  }
+
   @Mutation(() => Namespace)
   async createNamespace(@Arg('input', () => CreateNamespaceInput) input: CreateNamespaceInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.namespaces.create(ctx.caller, requireTenant(ctx), { ...input })).namespace;
@@ -56,6 +65,7 @@ export class NamespaceResolver {
       ...(input.variables !== undefined ? { variables: input.variables } : {}),
       ...(input.pluginDefaults != null ? { pluginDefaults: input.pluginDefaults.map((p) => ({ ...p })) } : {}),
       ...(input.allowedNamespaces != null ? { allowedNamespaces: input.allowedNamespaces } : {}),
+      ...(input.allowedNamespacesMode != null ? { allowedNamespacesMode: input.allowedNamespacesMode } : {}),
       ...(input.variablesYaml != null ? { variablesYaml: input.variablesYaml } : {}),
       ...(input.pluginDefaultsYaml != null ? { pluginDefaultsYaml: input.pluginDefaultsYaml } : {}),
     };

@@ -50,3 +50,41 @@ export function flowPlugins(document: Record<string, unknown>): FlowPlugin[] {
   walk('TRIGGER', ['triggers'], document['triggers'], out);
   return out;
 }
+
+/** A property named `namespace` that names another namespace: a subflow, a flow trigger's condition, namespace files, … */
+export interface NamespaceReference {
+  /** The plugin that holds it. */
+  plugin: string;
+  /** Where in the source, e.g. `tasks[0].namespace` or `triggers[0].preconditions.flows[1].namespace`. */
+  path: string;
+  namespace: string;
+}
+
+const NAMESPACE_ID = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/;
+
+function collect(
+  plugin: FlowPlugin,
+  path: (string | number)[],
+  value: unknown,
+  own: string,
+  out: NamespaceReference[],
+  depth: number,
+): void {
+  if (depth > 32 || value === null || typeof value !== 'object') return;
+  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [key, item] of entries) {
+    // A templated value ({{ … }}) is known only when the flow runs: it is not a reference that can be checked here.
+    if (key === 'namespace' && typeof item === 'string' && item !== own && NAMESPACE_ID.test(item)) {
+      out.push({ plugin: plugin.id, path: `${plugin.path}${formatPath(['', ...path, key])}`, namespace: item });
+    } else {
+      collect(plugin, [...path, key], item, own, out, depth + 1);
+    }
+  }
+}
+
+/** Every other namespace a flow's tasks and triggers name, in source order. */
+export function namespaceReferences(ownNamespace: string, plugins: readonly FlowPlugin[]): NamespaceReference[] {
+  const out: NamespaceReference[] = [];
+  for (const plugin of plugins) collect(plugin, [], plugin.properties, ownNamespace, out, 0);
+  return out;
+}

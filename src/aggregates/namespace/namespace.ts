@@ -2,6 +2,7 @@ import { applyChanges, diff, type Changes, type Command, type Decider, type Doma
 import { assertNever, badInput, conflict, notFound } from '../../shared/errors.js';
 import { validateId } from '../../shared/ids.js';
 import { jsonEqual, sanitizeJsonObject, type JsonObject } from '../../shared/json.js';
+import { ALLOWED_NAMESPACES_MODES, modeOfList, type AllowedNamespacesMode } from './allowed-namespaces.js';
 import { parseSettingsYaml } from './settings-yaml.js';
 
 export interface PluginDefault {
@@ -15,6 +16,8 @@ export interface NamespaceSettings {
   variables: JsonObject;
   pluginDefaults: PluginDefault[];
   allowedNamespaces: string[];
+  /** ALL (the default), LIST (only allowedNamespaces) or NONE. */
+  allowedNamespacesMode: AllowedNamespacesMode;
 }
 
 export interface NamespacePatch {
@@ -22,6 +25,7 @@ export interface NamespacePatch {
   variables?: unknown;
   pluginDefaults?: unknown;
   allowedNamespaces?: unknown;
+  allowedNamespacesMode?: unknown;
   /** The same as `variables`, written as a YAML mapping (as Kestra's Terraform resource takes it). */
   variablesYaml?: unknown;
   /** The same as `pluginDefaults`, written as a YAML list (or a mapping with a `pluginDefaults` list). */
@@ -53,6 +57,7 @@ export const EMPTY_NAMESPACE_SETTINGS: NamespaceSettings = {
   variables: {},
   pluginDefaults: [],
   allowedNamespaces: [],
+  allowedNamespacesMode: 'ALL',
 };
 
 const MAX_DESCRIPTION = 10_000;
@@ -124,6 +129,33 @@ export function validateNamespacePatch(patch: NamespacePatch): Partial<Namespace
   return out;
 }
 
+/**
+ * The allowed namespaces after a patch. A mode of ALL or NONE takes no list;
+ * LIST needs one (given now or already set). A list alone keeps its meaning
+ * from before modes existed: empty is ALL, otherwise LIST.
+ */
+function allowedNamespacesPatch(
+  state: NamespaceSettings,
+  list: string[] | undefined,
+  mode: unknown,
+): Pick<Partial<NamespaceSettings>, 'allowedNamespaces' | 'allowedNamespacesMode'> {
+  if (mode === undefined || mode === null) {
+    return list === undefined ? {} : { allowedNamespaces: list, allowedNamespacesMode: modeOfList(list) };
+  }
+  if (typeof mode !== 'string' || !ALLOWED_NAMESPACES_MODES.includes(mode as AllowedNamespacesMode)) {
+    throw badInput('allowedNamespacesMode', 'allowedNamespacesMode must be ALL, LIST or NONE');
+  }
+  if (mode === 'LIST') {
+    const allowedNamespaces = list ?? state.allowedNamespaces;
+    if (allowedNamespaces.length === 0) throw badInput('allowedNamespaces', 'allowedNamespacesMode LIST needs at least one namespace');
+    return { allowedNamespaces, allowedNamespacesMode: 'LIST' };
+  }
+  if (list !== undefined && list.length > 0) {
+    throw badInput('allowedNamespaces', `allowedNamespacesMode ${mode} takes no list of namespaces`);
+  }
+  return { allowedNamespaces: [], allowedNamespacesMode: mode as AllowedNamespacesMode };
+}
+
 const MAX_VARIABLE_KEY = 200;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -176,7 +208,8 @@ export function applyEntryChange(settings: NamespaceSettings, change: NamespaceE
 
 export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
   name: 'namespace',
-  stateVersion: 1,
+  // 2: allowedNamespacesMode.
+  stateVersion: 2,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {
@@ -184,8 +217,14 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
       case 'NamespaceCreated':
         // A re-created namespace starts from empty settings: a delete forgets what was there.
         return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, description: event.data.description };
-      case 'NamespaceUpdated':
-        return state.status === 'absent' ? state : { ...state, ...applyChanges<NamespaceSettings>(state, event.data.changes) };
+      case 'NamespaceUpdated': {
+        if (state.status === 'absent') return state;
+        const next = { ...state, ...applyChanges<NamespaceSettings>(state, event.data.changes) };
+        // Events from before modes existed carry the list alone.
+        const { allowedNamespaces, allowedNamespacesMode } = event.data.changes;
+        if (allowedNamespaces && !allowedNamespacesMode) next.allowedNamespacesMode = modeOfList(allowedNamespaces.after);
+        return next;
+      }
       case 'NamespaceDeleted':
         return state.status === 'absent' ? state : { ...state, status: 'deleted' };
       default:
@@ -204,6 +243,7 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
       case 'UpdateNamespace': {
         const patch = validateNamespacePatch(command.data.patch);
         if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        Object.assign(patch, allowedNamespacesPatch(state, patch.allowedNamespaces, command.data.patch.allowedNamespacesMode));
         const changes = diff<NamespaceSettings>(state, patch, jsonEqual);
         return Object.keys(changes).length === 0
           ? []
