@@ -29,6 +29,8 @@ export interface SqliteHost {
   write<R>(fn: (statements: Statements, catalog: Catalog) => R): Promise<R>;
   /** Whether the caller runs inside a transaction of this store. */
   inScope(): boolean;
+  /** Gives the event loop a turn when a slice of synchronous work is spent. */
+  pace(): Promise<void>;
 }
 
 /** Documents a stream reads between two turns of the event loop. */
@@ -58,11 +60,13 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
+    await this.host.pace();
     const [doc] = this.host.read((s, c) => this.select(s, c, filter, { ...options, limit: 1 }));
     return doc ? (makeProjector(options.projection)(doc) as T) : null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    await this.host.pace();
     const docs = this.host.read((s, c) => this.select(s, c, filter, options));
     if (!options.projection || Object.keys(options.projection).length === 0) return docs as T[];
     const project = makeProjector(options.projection);
@@ -102,6 +106,7 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
   }
 
   async countDocuments(filter: Filter): Promise<number> {
+    await this.host.pace();
     const matcher = compileFilter(filter);
     return this.host.read((s, c) => {
       const info = c.get(this.name);

@@ -7,6 +7,7 @@ import { DocumentStoreUnavailableError, type Collection, type Document, type Doc
 import { Catalog, SCHEMA } from './catalog.js';
 import { SqliteCollection, type SqliteHost } from './collection.js';
 import { Statements } from './table.js';
+import { Slicer } from '../../shared/slices.js';
 
 export interface SqliteDocumentStoreOptions {
   /** How long a write waits for another process's transaction on the file. Default 10 s. */
@@ -40,6 +41,12 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
   /** The open transaction of some async context, if any: other contexts' writes wait for it. */
   private open: Promise<void> | null = null;
   private closed = false;
+  /**
+   * better-sqlite3 is synchronous: a loop of store calls (a catch-up, a
+   * rebuild) would never let the event loop run (signals, timers, requests).
+   * Every call first gives it a turn once a slice of work is spent.
+   */
+  private readonly slicer = new Slicer();
 
   private constructor(
     readonly path: string,
@@ -82,6 +89,10 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     if (this.closed) throw new DocumentStoreUnavailableError('the SQLite read-model store is closed');
   }
 
+  pace(): Promise<void> {
+    return this.slicer.tick();
+  }
+
   read<R>(fn: (statements: Statements, catalog: Catalog) => R): R {
     this.check();
     const connection = (this.inScope() ? this.writer : this.reader).fresh();
@@ -89,6 +100,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
   }
 
   async write<R>(fn: (statements: Statements, catalog: Catalog) => R): Promise<R> {
+    await this.slicer.tick();
     this.check();
     if (!this.inScope()) while (this.open) await this.open;
     this.check();
