@@ -67,12 +67,15 @@ function indexInfo(table: string, spec: IndexSpec, n: number, multikey: boolean)
 export class Catalog {
   private version = -1;
   private collections = new Map<string, CollectionInfo>();
+  private readonly versionStatement: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.versionStatement = db.prepare(`SELECT value FROM tenantry_meta WHERE key = 'catalog'`);
+  }
 
   /** Re-reads the catalog if any connection changed it since. Returns whether it did. */
   refresh(): boolean {
-    const row = this.db.prepare(`SELECT value FROM tenantry_meta WHERE key = 'catalog'`).get() as { value: number };
+    const row = this.versionStatement.get() as { value: number };
     if (row.value === this.version) return false;
     const collections = new Map<string, CollectionInfo>();
     for (const c of this.db.prepare('SELECT name, id FROM tenantry_collections').all() as { name: string; id: number }[]) {
