@@ -197,11 +197,20 @@ try {
   if (values.prebuild) {
     const building = performance.now();
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(root, 'dist/main.js'), 'projections', 'rebuild', '--staged'], {
-        cwd: root,
-        env: { ...process.env, TENANTRY_DATA_DIR: dataDir, TENANTRY_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'), TENANTRY_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--max-semi-space-size=64', path.join(root, 'dist/main.js'), 'projections', 'rebuild', '--staged'],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            TENANTRY_DATA_DIR: dataDir,
+            TENANTRY_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+            TENANTRY_LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rebuild exited with ${code}`))));
     });
     console.log(`read models built by \`projections rebuild --staged\` in ${((performance.now() - building) / 1000).toFixed(1)} s`);
