@@ -43,6 +43,7 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   GroupMemberAdded: { resourceType: 'GROUP', action: 'ADD_MEMBER', resourceId: byField('id') },
   GroupMemberRemoved: { resourceType: 'GROUP', action: 'REMOVE_MEMBER', resourceId: byField('id') },
   ServiceAccountCreated: { resourceType: 'SERVICE_ACCOUNT', action: 'CREATE', resourceId: byField('id') },
+  ServiceAccountDeleted: { resourceType: 'SERVICE_ACCOUNT', action: 'DELETE', resourceId: byField('id') },
   // API tokens carry a salted hash of the secret (not reversible), never the secret.
   ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },
   ApiTokenRevoked: { resourceType: 'API_TOKEN', action: 'REVOKE', resourceId: byField('id') },

@@ -181,6 +181,7 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Query.serviceAccounts': [{ doc: `{ serviceAccounts { id name description } }` }],
     'Query.serviceAccount': [{ doc: `{ serviceAccount(id: "victim-bot") { id name description } }` }],
     'Mutation.createServiceAccount': [{ doc: `mutation { createServiceAccount(input: {id: "pwned-bot"}) { id } }` }],
+    'Mutation.deleteServiceAccount': [{ doc: `mutation { deleteServiceAccount(id: "victim-bot") }` }],
     'Query.apiTokens': [
       { doc: `{ apiTokens { id name principalType principalId } }`, ownData: true },
       { doc: `{ apiTokens(principalId: "victim-bot") { id } }`, ownData: true },

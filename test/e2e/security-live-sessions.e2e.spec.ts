@@ -107,6 +107,17 @@ describe('live sessions follow revocation', () => {
     await closesWith(live, 4401);
   });
 
+  it('its service account deleted: 4401; the token is refused, and the id cannot come back', async () => {
+    const sa = await serviceAccountToken(gw, 'live', 'doomed-bot');
+    await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'doomed-bot', roleId: 'developer' });
+    const live = await subscribe('live', sa.token);
+    expectData(await gw.gql(`mutation { deleteServiceAccount(id: "doomed-bot") }`, {}, { tenant: 'live' }));
+    await closesWith(live, 4401);
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(401);
+    const again = await gw.gql(`mutation { createServiceAccount(input: {id: "doomed-bot"}) { id } }`, {}, { tenant: 'live' });
+    expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
+  });
+
   it('an expired JWT: 4401, though nobody did anything', async () => {
     await createUserWithToken(gw, 'jay');
     await bind(gw, 'live', { principalType: 'USER', principalId: 'jay', roleId: 'developer' });
