@@ -30,6 +30,7 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   TenantDeleted: { resourceType: 'TENANT', action: 'DELETE', resourceId: byField('id') },
   TenantRestored: { resourceType: 'TENANT', action: 'RESTORE', resourceId: byField('id') },
   UserCreated: { resourceType: 'USER', action: 'CREATE', resourceId: byField('id') },
+  UserDeleted: { resourceType: 'USER', action: 'DELETE', resourceId: byField('id') },
   NamespaceCreated: { resourceType: 'NAMESPACE', action: 'CREATE', resourceId: byField('id') },
   NamespaceUpdated: { resourceType: 'NAMESPACE', action: 'UPDATE', resourceId: byField('id') },
   NamespaceDeleted: { resourceType: 'NAMESPACE', action: 'DELETE', resourceId: byField('id') },

@@ -79,6 +79,7 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Mutation.createUser': [
       { doc: `mutation { createUser(input: {id: "pwned", email: "pwned@example.com", instanceAdmin: true}) { id } }` },
     ],
+    'Mutation.deleteUser': [{ doc: `mutation { deleteUser(id: "victim-user") }` }],
     // --- namespaces
     'Query.namespaces': [
       { doc: `{ namespaces { id description variables } }` },
