@@ -76,4 +76,22 @@ export class ServiceAccountService {
       position: result.position,
     };
   }
+
+  /**
+   * SERVICE_ACCOUNT:DELETE. Its tokens stop authenticating at once (the
+   * verifier finds no service account), open sessions end with them, and
+   * its id is never used again, so neither its tokens nor its bindings
+   * (which stay, granting nothing, until deleted) can come back.
+   */
+  async delete(caller: Caller, tenantId: string, id: string) {
+    (await this.tenants.enter(caller, tenantId)).require('SERVICE_ACCOUNT', 'DELETE');
+    validateId('name', 'id', id);
+    const result = await this.app.execute(serviceAccountDecider, serviceAccountStream(tenantId, id), {
+      type: 'DeleteServiceAccount',
+      data: { id },
+      metadata: caller.commandMetadata(tenantId),
+    });
+    caller.invalidateAccess();
+    return { deleted: true, position: result.position };
+  }
 }

@@ -42,7 +42,7 @@ const TENANT_CATEGORIES: Record<string, readonly string[]> = {
   binding: ['BindingCreated', 'BindingDeleted'],
   role: ['RoleCreated', 'RoleUpdated', 'RoleDeleted'],
   group: ['GroupCreated', 'GroupMemberAdded', 'GroupMemberRemoved'],
-  'service-account': ['ServiceAccountCreated'],
+  'service-account': ['ServiceAccountCreated', 'ServiceAccountDeleted'],
   'api-token': ['ApiTokenCreated', 'ApiTokenRevoked'],
   flow: ['FlowCreated', 'FlowUpdated', 'FlowDeleted'],
   secret: ['SecretPut', 'SecretDeleted'],

@@ -52,6 +52,28 @@ export class UserService {
     const state = result.state;
     if (state.status !== 'active') throw new Error('user not created');
     const doc = await this.users.findOne({ _id: state.id });
-    return { user: { ...state, createdAt: doc?.createdAt ?? result.events[0]?.metadata.occurredAt ?? null }, position: result.position };
+    const { id, email, name, instanceAdmin } = state;
+    return {
+      user: { id, email, name, instanceAdmin, createdAt: doc?.createdAt ?? result.events[0]?.metadata.occurredAt ?? null },
+      position: result.position,
+    };
+  }
+
+  /**
+   * Instance admins only; never the built-in admin. The user's tokens and
+   * JWTs stop authenticating at once (the verifiers find no user), open
+   * sessions end with them, and the id is never used again, so neither
+   * tokens nor bindings nor group memberships (which stay, granting
+   * nothing, until deleted) can come back to life.
+   */
+  async delete(caller: Caller, id: string) {
+    const principal = caller.authenticated();
+    if (!isInstanceAdmin(principal) && principal.type !== 'SYSTEM') throw forbidden('USER:DELETE');
+    const result = await this.app.execute(userDecider, userStream(id), {
+      type: 'DeleteUser',
+      data: { id },
+      metadata: caller.commandMetadata(INSTANCE_SCOPE),
+    });
+    return { deleted: true, position: result.position };
   }
 }

@@ -1,5 +1,8 @@
 import { API_TOKENS, type ApiTokenDocument } from '../projections/api-tokens/api-tokens.projection.js';
+import { docId } from '../projections/runtime/projection.js';
+import { SERVICE_ACCOUNTS, type ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
+import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import type { ReadModels } from '../readmodels/registry.js';
 import type { Logger } from '../shared/logger.js';
 import { parseApiToken, secretMatches } from './api-tokens.js';
@@ -44,6 +47,11 @@ export class ApiTokenVerifier implements TokenVerifier {
 
   private async principalOf(doc: ApiTokenDocument): Promise<Principal> {
     if (doc.principalType === 'SERVICE_ACCOUNT') {
+      // A deleted service account is nobody: its tokens stop working with it.
+      const accounts = tenantScoped(this.readModels.instanceCollection<ServiceAccountDocument>(SERVICE_ACCOUNTS), doc.tenantId);
+      if (!(await accounts.findOne({ _id: docId(doc.tenantId, doc.principalId) }))) {
+        throw new TokenRejectedError('API token of a deleted service account', { tokenId: doc.id });
+      }
       return { type: 'SERVICE_ACCOUNT', id: doc.principalId, tenantId: doc.tenantId, via: 'api-token' };
     }
     const user = await this.readModels.instanceCollection<UserDocument>(USERS).findOne({ _id: doc.principalId });

@@ -30,6 +30,7 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   TenantDeleted: { resourceType: 'TENANT', action: 'DELETE', resourceId: byField('id') },
   TenantRestored: { resourceType: 'TENANT', action: 'RESTORE', resourceId: byField('id') },
   UserCreated: { resourceType: 'USER', action: 'CREATE', resourceId: byField('id') },
+  UserDeleted: { resourceType: 'USER', action: 'DELETE', resourceId: byField('id') },
   NamespaceCreated: { resourceType: 'NAMESPACE', action: 'CREATE', resourceId: byField('id') },
   NamespaceUpdated: { resourceType: 'NAMESPACE', action: 'UPDATE', resourceId: byField('id') },
   NamespaceDeleted: { resourceType: 'NAMESPACE', action: 'DELETE', resourceId: byField('id') },
@@ -43,6 +44,7 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   GroupMemberAdded: { resourceType: 'GROUP', action: 'ADD_MEMBER', resourceId: byField('id') },
   GroupMemberRemoved: { resourceType: 'GROUP', action: 'REMOVE_MEMBER', resourceId: byField('id') },
   ServiceAccountCreated: { resourceType: 'SERVICE_ACCOUNT', action: 'CREATE', resourceId: byField('id') },
+  ServiceAccountDeleted: { resourceType: 'SERVICE_ACCOUNT', action: 'DELETE', resourceId: byField('id') },
   // API tokens carry a salted hash of the secret (not reversible), never the secret.
   ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },
   ApiTokenRevoked: { resourceType: 'API_TOKEN', action: 'REVOKE', resourceId: byField('id') },

@@ -141,6 +141,13 @@ export class ServiceAccountResolver {
   async createServiceAccount(@Arg('input', () => CreateServiceAccountInput) input: CreateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.serviceAccounts.create(ctx.caller, requireTenant(ctx), { ...input })).serviceAccount;
   }
+
+  @Mutation(() => Boolean, {
+    description: 'Needs SERVICE_ACCOUNT:DELETE. Its tokens stop working at once; its id cannot be used again.',
+  })
+  async deleteServiceAccount(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.serviceAccounts.delete(ctx.caller, requireTenant(ctx), id)).deleted;
+  }
 }
 
 @Resolver(() => ApiToken)

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Query, Resolver, Mutation } from 'type-graphql';
+import { Arg, Ctx, ID, Query, Resolver, Mutation } from 'type-graphql';
 import { effectivePermissionViews } from '../application/effective-permissions.js';
 import { reached, type GraphQLContext } from './context.js';
 import { CreateUserInput, Me, PrincipalKind, User } from './user.type.js';
@@ -37,5 +37,12 @@ export class UserResolver {
   @Mutation(() => User, { description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.' })
   async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.users.create(ctx.caller, { ...input })).user;
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Instance admins only; not the built-in admin. The user’s tokens stop working at once; its id cannot be used again.',
+  })
+  async deleteUser(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.users.delete(ctx.caller, id)).deleted;
   }
 }

@@ -79,6 +79,7 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Mutation.createUser': [
       { doc: `mutation { createUser(input: {id: "pwned", email: "pwned@example.com", instanceAdmin: true}) { id } }` },
     ],
+    'Mutation.deleteUser': [{ doc: `mutation { deleteUser(id: "victim-user") }` }],
     // --- namespaces
     'Query.namespaces': [
       { doc: `{ namespaces { id description variables } }` },
@@ -181,6 +182,7 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Query.serviceAccounts': [{ doc: `{ serviceAccounts { id name description } }` }],
     'Query.serviceAccount': [{ doc: `{ serviceAccount(id: "victim-bot") { id name description } }` }],
     'Mutation.createServiceAccount': [{ doc: `mutation { createServiceAccount(input: {id: "pwned-bot"}) { id } }` }],
+    'Mutation.deleteServiceAccount': [{ doc: `mutation { deleteServiceAccount(id: "victim-bot") }` }],
     'Query.apiTokens': [
       { doc: `{ apiTokens { id name principalType principalId } }`, ownData: true },
       { doc: `{ apiTokens(principalId: "victim-bot") { id } }`, ownData: true },

@@ -3,8 +3,9 @@
  * `auditLogAppended` subscription open (nothing to deliver, so nothing that
  * would make it re-check on its own) while its access is taken away in every
  * way there is. Each socket must close within a few seconds: 4401 when the
- * token no longer authenticates (revoked, expired), 4403 when the rights or
- * the tenant are gone. A subscriber whose access stays keeps its socket.
+ * token no longer authenticates (revoked, expired, its user or service account
+ * deleted), 4403 when the rights or the tenant are gone; an export download
+ * is cut. A subscriber whose access stays keeps its socket.
  */
 import http from 'node:http';
 import { SignJWT } from 'jose';
@@ -105,6 +106,36 @@ describe('live sessions follow revocation', () => {
     const live = await subscribe('live', sa.token);
     expectData(await gw.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id: sa.tokenId }, { tenant: 'live' }));
     await closesWith(live, 4401);
+  });
+
+  it('its service account deleted: 4401; the token is refused, and the id cannot come back', async () => {
+    const sa = await serviceAccountToken(gw, 'live', 'doomed-bot');
+    await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'doomed-bot', roleId: 'developer' });
+    const live = await subscribe('live', sa.token);
+    expectData(await gw.gql(`mutation { deleteServiceAccount(id: "doomed-bot") }`, {}, { tenant: 'live' }));
+    await closesWith(live, 4401);
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(401);
+    const again = await gw.gql(`mutation { createServiceAccount(input: {id: "doomed-bot"}) { id } }`, {}, { tenant: 'live' });
+    expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
+  });
+
+  it('its user deleted: 4401 for its API token and its JWT; both refused after, and the id cannot come back', async () => {
+    const token = await createUserWithToken(gw, 'leaver');
+    await bind(gw, 'live', { principalType: 'USER', principalId: 'leaver', roleId: 'developer' });
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({ sub: 'leaver', iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    const viaToken = await subscribe('live', token);
+    const viaJwt = await subscribe('live', jwt);
+    expectData(await gw.gql(`mutation { deleteUser(id: "leaver") }`));
+    await closesWith(viaToken, 4401);
+    await closesWith(viaJwt, 4401);
+    for (const t of [token, jwt]) expect((await gw.gql(`{ me { id } }`, {}, { token: t })).status).toBe(401);
+    const again = await gw.gql(`mutation { createUser(input: {id: "leaver", email: "leaver@example.com"}) { id } }`);
+    expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
+    // The built-in admin cannot be deleted.
+    expect((await gw.gql(`mutation { deleteUser(id: "admin") }`)).errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
   });
 
   it('an expired JWT: 4401, though nobody did anything', async () => {

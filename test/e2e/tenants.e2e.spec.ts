@@ -178,6 +178,7 @@ const INSTANCE_LEVEL = new Set([
   'deleteTenant',
   'restoreTenant',
   'createUser',
+  'deleteUser',
 ]);
 
 /** Builds, for every field of the schema, an operation with made-up values for its required arguments. */

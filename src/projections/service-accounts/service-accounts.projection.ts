@@ -16,6 +16,11 @@ export const serviceAccountsProjection = tenantEntityProjection<ServiceAccountDo
   eventTypes: SERVICE_ACCOUNT_EVENT_TYPES,
   evolve(_doc, raw) {
     const event = raw as Recorded;
-    return { ...createdFields(event, event.data.id), ...event.data };
+    switch (event.type) {
+      case 'ServiceAccountCreated':
+        return { ...createdFields(event, event.data.id), ...event.data };
+      case 'ServiceAccountDeleted':
+        return null;
+    }
   },
 });

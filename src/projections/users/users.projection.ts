@@ -17,10 +17,11 @@ export const usersProjection = documentProjection<UserDocument>({
   version: 1,
   collection: USERS,
   indexes: [{ keys: { email: 1 }, name: 'email' }],
-  eventTypes: ['UserCreated'],
+  eventTypes: ['UserCreated', 'UserDeleted'],
   documentId: (event) => (event as RecordedEvent & UserEvent).data.id,
   evolve(_doc, raw) {
     const event = raw as RecordedEvent & UserEvent;
+    if (event.type === 'UserDeleted') return null;
     return {
       _id: event.data.id,
       tenantId: INSTANCE_SCOPE,
