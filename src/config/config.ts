@@ -53,6 +53,10 @@ export interface Config {
   readYourWritesTimeoutMs: number;
   /** Projection lease time-to-live with shared (MongoDB) read models: a dead holder is replaced within it. */
   projectionLeaseMs: number;
+  /** The longest the MongoDB adapter waits for one operation before counting it as an outage. */
+  mongoOperationTimeoutMs: number;
+  /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
+  projectionStallMs: number;
   /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
   projectionOnPoison: 'stop' | 'park';
   logLevel: string;
@@ -299,6 +303,8 @@ export function loadConfig(env: Env = process.env): Config {
     selfServiceTenants: bool(env, 'TENANTRY_SELF_SERVICE_TENANTS', false),
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
+    mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',

@@ -157,7 +157,13 @@ export async function createGateway(
     let projections: unknown = null;
     try {
       const lag = await app.projections.lag();
-      projections = lag.map((l) => ({ projection: l.projection, position: l.position, lagEvents: l.lagEvents, error: l.error }));
+      projections = lag.map((l) => ({
+        projection: l.projection,
+        position: l.position,
+        lagEvents: l.lagEvents,
+        error: l.error,
+        ...(l.stalled ? { stalled: l.stalled } : {}),
+      }));
       if (!lag.every((l) => l.lagEvents === 0 && l.error === null)) ready = false;
     } catch {
       ready = false;

@@ -203,6 +203,18 @@ export class Metrics {
         }
       },
     });
+    const stalled = new Gauge({
+      name: 'tenantry_projection_stalled_seconds',
+      help: 'Seconds a projection has been behind the log without moving, once the watchdog reports it stalled (0 otherwise); the reason is in /readyz and the log',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const runner of projections.runners) {
+          const stall = projections.watchdog.stall(runner.projection.name);
+          stalled.set({ projection: runner.projection.name }, stall ? stall.seconds : 0);
+        }
+      },
+    });
   }
 
   /** Stops sampling the event loop. */
