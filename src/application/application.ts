@@ -1,7 +1,7 @@
+import { privateDir } from '../shared/private-files.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
 import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
@@ -79,7 +79,7 @@ export async function openEventStore(config: Config): Promise<EventStore> {
     }
     case 'sqlite': {
       const { SqliteEventStore } = await import('../eventstore/sqlite.js');
-      mkdirSync(config.dataDir, { recursive: true });
+      privateDir(config.dataDir);
       events = new SqliteEventStore(path.join(config.dataDir, 'events.sqlite'), {
         synchronous: config.sqliteSynchronous,
         busyTimeoutMs: config.sqliteBusyTimeoutMs,

@@ -28,7 +28,13 @@ export class Caller {
     readonly principal: Principal | null,
     private readonly authorizer: Authorizer,
     readonly correlationId: string = randomUUID(),
-    readonly client: { ip?: string | undefined; userAgent?: string | undefined; idempotencyKey?: string | undefined } = {},
+    readonly client: {
+      ip?: string | undefined;
+      userAgent?: string | undefined;
+      idempotencyKey?: string | undefined;
+      /** The request's fingerprint: a retry is recognised only when it is the same request. */
+      requestFingerprint?: string | undefined;
+    } = {},
   ) {}
 
   authenticated(): Principal {
@@ -69,7 +75,10 @@ export class Caller {
     const n = this.sequence++;
     const key = this.client.idempotencyKey;
     const principal = this.authenticated();
-    const commandId = key ? uuidv5(`${principal.type}:${principal.id}:${tenantId}:${key}:${n}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
+    const request = this.client.requestFingerprint ?? '';
+    const commandId = key
+      ? uuidv5(`${principal.type}:${principal.id}:${tenantId}:${key}:${request}:${n}`, IDEMPOTENCY_NAMESPACE)
+      : randomUUID();
     return {
       commandId,
       tenantId,

@@ -14,7 +14,7 @@ import {
 } from '../projections/flows/flows.projection.js';
 import { docId } from '../projections/runtime/projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
-import { badInput, notFound } from '../shared/errors.js';
+import { badInput, forbidden, notFound } from '../shared/errors.js';
 import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
 import type { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
@@ -234,6 +234,9 @@ export class FlowService {
 
   async create(caller: Caller, tenantId: string, source: string) {
     const access = await this.tenants.enter(caller, tenantId);
+    // The namespace the right applies to is in the source, but a caller who may create flows nowhere is refused before it is parsed.
+    const scope = access.scope('FLOW', 'CREATE');
+    if (!scope.all && scope.namespaces.length === 0) throw forbidden('FLOW:CREATE');
     const definition = await parseFlowSourceAsync(source);
     access.require('FLOW', 'CREATE', definition.namespace);
     await this.requireNamespaceAllowed(tenantId, definition.namespace);

@@ -104,18 +104,25 @@ export interface ImportResult {
   completed: boolean;
 }
 
-/** Reads lines from any async source of text chunks (stdin, a file stream, an HTTP body). */
-export async function* lines(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+/** The longest line an import accepts: far above any event (a flow source is at most 512 KiB), far below what exhausts memory. */
+export const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
+/** Reads lines from any async source of text chunks (stdin, a file stream, an HTTP body); a line past `maxLineChars` is refused. */
+export async function* lines(chunks: AsyncIterable<string | Buffer>, maxLineChars = MAX_LINE_CHARS): AsyncGenerator<string> {
   let rest = '';
+  let lineNumber = 0;
   for await (const chunk of chunks) {
     rest += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     let newline = rest.indexOf('\n');
     while (newline >= 0) {
+      lineNumber++;
+      if (newline > maxLineChars) throw badInput('input', `line ${lineNumber} is longer than ${maxLineChars} characters`);
       const line = rest.slice(0, newline).trim();
       rest = rest.slice(newline + 1);
       if (line) yield line;
       newline = rest.indexOf('\n');
     }
+    if (rest.length > maxLineChars) throw badInput('input', `line ${lineNumber + 1} is longer than ${maxLineChars} characters`);
   }
   if (rest.trim()) yield rest.trim();
 }

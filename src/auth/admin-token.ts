@@ -1,5 +1,6 @@
+import { privateDir, privateFile } from '../shared/private-files.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -21,7 +22,8 @@ export function resolveAdminToken(dataDir: string, configured: string | null): {
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   if (existsSync(file)) return { hash: Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'), generated: null };
   const token = `tnt_admin_${randomBytes(32).toString('base64url')}`;
-  mkdirSync(dataDir, { recursive: true });
+  privateDir(dataDir);
   writeFileSync(file, `${sha256(token).toString('hex')}\n`, { mode: 0o600 });
+  privateFile(file);
   return { hash: sha256(token), generated: token };
 }

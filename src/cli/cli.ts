@@ -28,8 +28,8 @@ async function serve(): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel });
   const running = await startGateway(cfg, logger);
   if (running.generatedAdminToken) {
-    // Shown exactly once: only its hash is kept in the data dir.
-    process.stdout.write(
+    // Shown exactly once: only its hash is kept in the data dir. On stderr: stdout is the JSON log stream, which log shippers collect.
+    process.stderr.write(
       `\n  Bootstrap admin token (shown once, store it now):\n\n    ${running.generatedAdminToken}\n\n` +
         `  Set TENANTRY_ADMIN_TOKEN to choose your own, or delete ${cfg.dataDir}/admin-token.sha256 to generate a new one.\n\n`,
     );

@@ -145,6 +145,13 @@ export interface RequestLimits {
   ratePerMinute: number;
   /** Requests per minute into one tenant, all its principals together. */
   tenantRatePerMinute: number;
+  /**
+   * Slow clients (Node's server timeouts): the request headers must arrive
+   * within `headersTimeoutMs` and the whole request (headers and body) within
+   * `requestTimeoutMs`, or the connection is closed (HTTP 408 when possible).
+   */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   /** Failed authentications (no token, or a refused one) per minute of one client address; past it, RATE_LIMITED. */
   authFailuresPerMinute: number;
   /** Longest run of a query operation; 0 = no limit. Mutations are never cut. */
@@ -180,6 +187,18 @@ function byteSize(env: Env, name: string, fallback: number, max: number): number
  */
 const DEFAULT_MAX_COST = 50_000;
 
+function serverTimeouts(env: Env): Pick<RequestLimits, 'headersTimeoutMs' | 'requestTimeoutMs'> {
+  const headersTimeoutMs = integer(env, 'TENANTRY_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = integer(env, 'TENANTRY_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError(
+      'TENANTRY_REQUEST_TIMEOUT_MS',
+      'must be at least TENANTRY_HEADERS_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
+  return { headersTimeoutMs, requestTimeoutMs };
+}
+
 /** Defaults are graphql-armor's, except the cost. */
 function requestLimits(env: Env): RequestLimits {
   return {
@@ -191,6 +210,7 @@ function requestLimits(env: Env): RequestLimits {
     ratePerMinute: integer(env, 'TENANTRY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tenantRatePerMinute: integer(env, 'TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE', 3000, 1, 10_000_000),
     authFailuresPerMinute: integer(env, 'TENANTRY_AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    ...serverTimeouts(env),
     executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
     bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
     allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),

@@ -8,6 +8,7 @@
  * processes' appends by polling, besides an in-process notification that
  * keeps same-process latency low.
  */
+import { privateSqliteFile } from '../shared/private-files.js';
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import {
@@ -195,6 +196,7 @@ export class SqliteEventStore implements EventStore {
     this.appended.setMaxListeners(0);
     let db: Database.Database | undefined;
     try {
+      privateSqliteFile(filePath);
       db = new Database(filePath);
       // busy_timeout first: the statements below may wait for another process's lock.
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);

@@ -4,6 +4,7 @@
  * of `events.sqlite` does not touch it), and the signing key is elsewhere
  * again. Appends are one transaction each, guarded by the head's position.
  */
+import { privateSqliteFile } from '../shared/private-files.js';
 import Database from 'better-sqlite3';
 import type { Hash } from '../shared/merkle.js';
 import type { SignedCheckpoint } from './checkpoint.js';
@@ -90,6 +91,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly stmt: ReturnType<typeof prepare>;
 
   constructor(filePath: string) {
+    privateSqliteFile(filePath);
     this.db = new Database(filePath);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');

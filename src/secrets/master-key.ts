@@ -1,5 +1,6 @@
+import { privateDir } from '../shared/private-files.js';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const MASTER_KEY_FILE = 'master.key';
@@ -17,7 +18,7 @@ const KEY_BYTES = 32;
  */
 export function resolveMasterKey(configured: Buffer | null, dataDir: string): Buffer {
   if (configured) return configured;
-  mkdirSync(dataDir, { recursive: true });
+  privateDir(dataDir);
   const file = path.join(dataDir, MASTER_KEY_FILE);
   const existing = readKeyFile(file);
   if (existing) return existing;

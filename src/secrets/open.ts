@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { privateDir } from '../shared/private-files.js';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import type { DocumentStore } from '../readmodels/port.js';
@@ -25,6 +25,6 @@ export async function openVault(config: Config, documents: DocumentStore): Promi
   }
   const { SqliteVault } = await import('./sqlite-vault.js');
   if (config.eventStore === 'memory') return new SqliteVault(':memory:', config.masterKey ?? ephemeralMasterKey());
-  mkdirSync(config.dataDir, { recursive: true });
+  privateDir(config.dataDir);
   return new SqliteVault(path.join(config.dataDir, VAULT_FILE), resolveMasterKey(config.masterKey, config.dataDir));
 }

@@ -1,3 +1,4 @@
+import { privateSqliteFile } from '../shared/private-files.js';
 import Database from 'better-sqlite3';
 import { EnvelopeVault, type CiphertextRecord, type DataKeyRecord, type VaultStorage } from './envelope-vault.js';
 import type { SecretRef } from './vault.js';
@@ -58,6 +59,7 @@ class SqliteVaultStorage implements VaultStorage {
   private readonly db: Database.Database;
 
   constructor(file: string) {
+    privateSqliteFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

@@ -118,7 +118,7 @@ export function auditExportRouter(
     const exportedTrail = trail;
     const unwatch = sessions.add({
       check: async () => {
-        const { caller } = await requests.resolve(requestInfo(req, pathTenant));
+        const { caller } = await requests.resolve(requestInfo(req, pathTenant), { budget: false });
         await services.audit.scope(caller, exportedTrail, 'EXPORT');
       },
       end: (code, reason) => {

@@ -16,6 +16,7 @@ import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
 import { hardening } from './hardening.js';
+import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
 import { Metrics, OperationLabels, operationType } from './metrics.js';
@@ -109,7 +110,16 @@ export async function createGateway(
     res.setHeader('X-Correlation-Id', correlationIdOf(req));
     next();
   });
-  const server = http.createServer(expressApp);
+  const { headersTimeoutMs, requestTimeoutMs } = app.config.limits;
+  const server = http.createServer(
+    {
+      // Slow-loris: headers and bodies that trickle in are cut off (README, "Limits and hardening"). Node checks every interval.
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+    },
+    expressApp,
+  );
   const metrics = new Metrics(app.projections, app.commands, app.events);
 
   const apolloSchema = await schema();
@@ -171,12 +181,14 @@ export async function createGateway(
     res.send(await metrics.registry.metrics());
   });
 
+  const idempotency = new IdempotencyKeys();
   const requests = new RequestResolver(app, services, authenticator, new AuthFailureLimiter(app.config.limits));
   const context = async ({ req }: { req: Request }): Promise<GraphQLContext> => {
     const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
     let resolved: ResolvedRequest;
     try {
-      resolved = await requests.resolve(requestInfo(req, pathTenant));
+      const info = requestInfo(req, pathTenant);
+      resolved = await requests.resolve(info.idempotencyKey ? { ...info, requestFingerprint: requestFingerprint(req.body) } : info);
     } catch (error) {
       const { message, extensions } = error instanceof DomainError ? error : { message: 'authentication failed', extensions: {} };
       const code = error instanceof DomainError ? error.code : ErrorCode.UNAUTHENTICATED;
@@ -197,6 +209,16 @@ export async function createGateway(
     const { caller, tenantId } = resolved;
     // After authentication: the budget is the principal's. A batch spends one request per operation.
     await limits.rateLimiter.admit(caller, tenantId, req.socket.remoteAddress, Array.isArray(req.body) ? req.body.length : 1);
+    const key = caller.client.idempotencyKey;
+    if (key && caller.principal) {
+      try {
+        idempotency.check(`${caller.principal.type}:${caller.principal.id}:${tenantId ?? ''}`, key, caller.client.requestFingerprint ?? '');
+      } catch (error) {
+        const { message, extensions } = error as DomainError;
+        // 422 Unprocessable Content, as the IETF idempotency-key draft answers a key reused with another request.
+        throw new GraphQLError(message, { extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, http: { status: 422 } } });
+      }
+    }
     return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
   };
 

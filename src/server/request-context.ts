@@ -15,6 +15,8 @@ export interface RequestInfo {
   userAgent: string | undefined;
   correlationId: string | undefined;
   idempotencyKey: string | undefined;
+  /** Fingerprint of the request body (GraphQL over HTTP), for Idempotency-Key retries. */
+  requestFingerprint?: string | undefined;
   /** `{tenant}` of `/api/v1/{tenant}/...`, if any. */
   pathTenant: string | null;
   /** The X-Tenant-Id header. */
@@ -87,9 +89,15 @@ export class RequestResolver {
     private readonly failures: AuthFailureLimiter | null = null,
   ) {}
 
-  async resolve(info: RequestInfo): Promise<ResolvedRequest> {
+  /**
+   * `budget: false` for the periodic re-check of a session already open
+   * (session-watch): it is not a new attempt, and a neighbour behind the same
+   * address spending the failure budget must not end it.
+   */
+  async resolve(info: RequestInfo, options: { budget?: boolean } = {}): Promise<ResolvedRequest> {
     const correlationId = info.correlationId?.slice(0, 128) || randomUUID();
-    await this.failures?.check(info.ip, correlationId);
+    const failures = options.budget === false ? null : this.failures;
+    await failures?.check(info.ip, correlationId);
     let principal;
     try {
       principal = await this.authenticator.authenticate(info.authorization, { ip: info.ip });
@@ -102,7 +110,7 @@ export class RequestResolver {
           correlationId,
         });
       }
-      await this.failures?.fail(info.ip);
+      await failures?.fail(info.ip);
       const message = error instanceof Error ? error.message : 'authentication failed';
       throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
     }
@@ -115,6 +123,7 @@ export class RequestResolver {
       ip: info.ip,
       userAgent: info.userAgent?.slice(0, 512),
       idempotencyKey: info.idempotencyKey?.slice(0, 200),
+      requestFingerprint: info.requestFingerprint,
     });
     return { caller, tenantId };
   }

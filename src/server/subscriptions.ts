@@ -80,11 +80,14 @@ export function attachSubscriptions(
   };
   server.on('upgrade', onUpgrade);
 
-  const resolve = (params: ConnectionParams, extra: Extra) =>
-    requests.resolve({
-      ...requestInfo(extra.request, tenantFromPath(extra.request.url, 'graphql')),
-      authorization: bearer(params, extra.request),
-    });
+  const resolve = (params: ConnectionParams, extra: Extra, options?: { budget: boolean }) =>
+    requests.resolve(
+      {
+        ...requestInfo(extra.request, tenantFromPath(extra.request.url, 'graphql')),
+        authorization: bearer(params, extra.request),
+      },
+      options,
+    );
 
   /** Per connection: the root fields of each running subscription, and how to stop watching it. */
   const live = new WeakMap<object, { fields: Map<string, string[]>; unwatch: () => void }>();
@@ -92,7 +95,7 @@ export function attachSubscriptions(
     const fields = new Map<string, string[]>();
     const unwatch = guard.sessions.add({
       check: async () => {
-        const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
+        const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra, { budget: false });
         if (fields.size > 0) await checkLiveRights(services, caller, tenantId, new Set([...fields.values()].flat()));
       },
       end: (code, reason) => ctx.extra.socket.close(code, reason),

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportTenant, importTenant } from '../../src/application/tenant-transfer.js';
+import { exportTenant, importTenant, lines } from '../../src/application/tenant-transfer.js';
 import { createUserWithToken } from '../support/access.js';
 import { ADMIN_TOKEN, errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { runCli } from '../support/process.js';
@@ -110,6 +110,16 @@ describe('security: imports are untrusted input', () => {
     expect(errorCode(await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'fork' }))).toBe('TENANT_NOT_FOUND');
     const users = expectData(await gw.gql<{ users: { id: string }[] }>(`{ users { id } }`));
     expect(users.users.map((u) => u.id)).not.toContain('mallory');
+  });
+
+  it('a line without an end is refused once it passes the longest line, instead of filling memory', async () => {
+    const endless = async function* () {
+      for (let i = 0; i < 100; i++) yield 'x'.repeat(1000);
+    };
+    const read = async () => {
+      for await (const _line of lines(endless(), 10_000)) void _line;
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/line 1 is longer than 10000/) });
   });
 
   it('a fork does not take the source tenant domains; the domains keep routing to the source', async () => {

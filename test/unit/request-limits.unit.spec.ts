@@ -15,6 +15,9 @@ describe('request limits configuration', () => {
       maxCost: 50_000,
       ratePerMinute: 600,
       tenantRatePerMinute: 3000,
+      authFailuresPerMinute: 60,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
       executionTimeoutMs: 10_000,
       bodyLimitBytes: 1024 * 1024,
       allowBatchedRequests: false,
@@ -22,6 +25,10 @@ describe('request limits configuration', () => {
       heavyPerTenant: 2,
       heavyTotal: 8,
     });
+  });
+
+  it('refuses a request timeout shorter than the headers timeout', () => {
+    expect(() => loadConfig({ TENANTRY_HEADERS_TIMEOUT_MS: '5000', TENANTRY_REQUEST_TIMEOUT_MS: '1000' })).toThrow(ConfigError);
   });
 
   it('reads every variable; body sizes in bytes, kb or mb', () => {

@@ -98,6 +98,15 @@ function parseYamlDocument(source: string): { value: unknown; reader: SourceRead
   const lines = new LineCounter();
   // parseDocument(), with a depth check between the concrete syntax tree (built without recursion) and its composition.
   const tokens = Array.from(new Parser(lines.addNewLine).parse(source));
+  const aliases = firstAliasPast(tokens, MAX_ALIAS_COUNT);
+  if (aliases !== null) {
+    const { line, col } = lines.linePos(aliases);
+    throw badInput('source', `invalid YAML at line ${line}, column ${col}: more than ${MAX_ALIAS_COUNT} aliases`, {
+      line,
+      column: col,
+      reason: 'RESOURCE_EXHAUSTION',
+    });
+  }
   const tooDeep = firstTooDeep(tokens);
   if (tooDeep !== null) {
     const { line, col } = lines.linePos(tooDeep);
@@ -145,6 +154,31 @@ function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
   // compose(…, forceDoc = true) always yields a document, an empty one for an empty stream.
   if (!doc) throw new Error('the YAML composer yielded no document');
   return doc;
+}
+
+/**
+ * Offset of the alias (`*name`) past the `max`-th, or null. Counted in the
+ * concrete syntax tree, before anything is composed: a "billion laughs",
+ * whether built from plain aliases or from merge keys (`<<: *a`), needs
+ * many aliases, and is refused here without expanding any. `toJS`'s own
+ * alias-expansion bound stays as the second line.
+ */
+function firstAliasPast(tokens: readonly CST.Token[], max: number): number | null {
+  let count = 0;
+  const stack: CST.Token[] = [...tokens];
+  for (let token = stack.pop(); token; token = stack.pop()) {
+    if (token.type === 'alias') {
+      if (++count > max) return token.offset;
+    } else if (token.type === 'document') {
+      if (token.value) stack.push(token.value);
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      for (const item of token.items) {
+        if (item.value) stack.push(item.value);
+        if (item.key) stack.push(item.key);
+      }
+    }
+  }
+  return null;
 }
 
 /** Offset of the first collection (in source order) nested deeper than MAX_NESTING_DEPTH, or null; walks without recursion. */
