@@ -224,4 +224,5 @@ try {
   }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(`${dataDir}.keys`, { recursive: true, force: true }); // the generated audit signing key's default place
 }

@@ -4,6 +4,7 @@
  *
  * What runs where:
  * - memory store: always (no transactions: `inTransaction` just runs the function);
+ * - SQLite store: always (real transactions: a batch and its checkpoint commit together);
  * - mongodb adapter against the MongoDB-wire server of the test run
  *   (FerretDB here, which has no transactions): detection, `on` refused,
  *   `auto` projecting exactly as before;
@@ -14,6 +15,9 @@
  *   TENANTRY_TEST_MONGODB_REPLSET_URI is set. No replica set exists on the
  *   machine this is developed on, so there it says SKIPPED.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Application, openDocumentStore } from '../../src/application/application.js';
 import { eventIdFor } from '../../src/commands/handler.js';
@@ -24,6 +28,7 @@ import { upcasters } from '../../src/events/upcasting.js';
 import { documentProjection, type ReadModelDocument } from '../../src/projections/runtime/projection.js';
 import { CHECKPOINTS, CheckpointMovedError, PoisonEventError, ProjectionRunner } from '../../src/projections/runtime/runner.js';
 import { MemoryDocumentStore } from '../../src/readmodels/memory.js';
+import { SqliteDocumentStore } from '../../src/readmodels/sqlite.js';
 import {
   detectTransactionSupport,
   MongoDocumentStore,
@@ -179,6 +184,33 @@ describe('transactions capability: memory store', () => {
     ).rejects.toBe(boom);
     // No atomicity is claimed without transactions: the write before the throw stays.
     expect(await store.collection('kept').findOne({ _id: 'a' })).toEqual({ _id: 'a' });
+  });
+});
+
+describe('the projection runner on the SQLite store (real transactions)', () => {
+  it('a batch and its checkpoint commit together: when the checkpoint cannot move, none of the batch stays', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-sqlite-tx-'));
+    const store = SqliteDocumentStore.open(path.join(dir, 'readmodels.sqlite'));
+    try {
+      expect(transactionsOf(store)).toBe(true);
+      const events = await logWith([[namespaceEvent(0, 'a', 'one')], [namespaceEvent(0, 'b', 'two')]]);
+      const runner = runnerOn(store, events);
+      await runner.prepare();
+      await store.collection(CHECKPOINTS).updateOne({ _id: runner.checkpointId }, { $set: { position: 99 } });
+      await expect(runner.applyBatch(await events.readAll({}))).rejects.toBeInstanceOf(CheckpointMovedError);
+      expect(await runner.collection('described').countDocuments({})).toBe(0);
+
+      // With the checkpoint where the runner left it, the batch and the checkpoint land together.
+      await store.collection(CHECKPOINTS).updateOne({ _id: runner.checkpointId }, { $set: { position: 0 } });
+      const again = runnerOn(store, events);
+      await again.prepare();
+      await again.applyBatch(await events.readAll({}));
+      expect(await again.collection('described').countDocuments({})).toBe(2);
+      expect(await store.collection(CHECKPOINTS).findOne({ _id: again.checkpointId })).toMatchObject({ position: 2 });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
