@@ -42,18 +42,29 @@ async function serve(): Promise<void> {
     },
     'tenantry gateway listening',
   );
+  // Drain requests, stop the projections (checkpoints saved, leases released so that another replica
+  // takes over at once), close the stores (SQLite folds its WAL back in), exit 0. A second signal exits at once.
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(130);
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     running
       .stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info({ signal }, 'tenantry gateway stopped');
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       });
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 /** Runs an operator command against the configured stores as the local system principal. */
