@@ -6,6 +6,7 @@ import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
 import { DomainError } from '../shared/errors.js';
+import { DamagedDataDirError } from '../eventstore/installation.js';
 import { openApplication, startGateway, systemCaller } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
@@ -127,6 +128,11 @@ export async function runCli(argv: string[]): Promise<void> {
     if (error instanceof DomainError) {
       process.stderr.write(`tenantry: ${error.code}: ${error.message}\n`);
       process.exit(1);
+    }
+    // A data dir whose log is missing, empty, another one or shorter than it was: never bootstrapped over.
+    if (error instanceof DamagedDataDirError) {
+      process.stderr.write(`tenantry: damaged data dir: ${error.message}\n`);
+      process.exit(3);
     }
     throw error;
   }
