@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerAuditCommands } from './audit.js';
+import { registerBackupCommands } from './backup.js';
 import { registerEventCommands } from './events.js';
 import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
@@ -7,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
 import { DomainError } from '../shared/errors.js';
 import { DamagedDataDirError } from '../eventstore/installation.js';
+import { BackupError } from '../eventstore/backup.js';
 import { openApplication, startGateway, systemCaller } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
@@ -115,6 +117,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerProjectCommand(program, config);
   registerProjectionCommands(program, config);
   registerEventCommands(program, config);
+  registerBackupCommands(program, config);
   registerAuditCommands(program, withApplication);
 
   try {
@@ -130,6 +133,10 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exit(1);
     }
     // A data dir whose log is missing, empty, another one or shorter than it was: never bootstrapped over.
+    if (error instanceof BackupError) {
+      process.stderr.write(`tenantry: ${error.message}\n`);
+      process.exit(1);
+    }
     if (error instanceof DamagedDataDirError) {
       process.stderr.write(`tenantry: damaged data dir: ${error.message}\n`);
       process.exit(3);
