@@ -83,6 +83,7 @@ export async function openEventStore(config: Config): Promise<EventStore> {
       events = new SqliteEventStore(path.join(config.dataDir, 'events.sqlite'), {
         synchronous: config.sqliteSynchronous,
         busyTimeoutMs: config.sqliteBusyTimeoutMs,
+        guardInstallation: true,
       });
       break;
     }

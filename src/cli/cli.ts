@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit.js';
+import { registerBackupCommands } from './backup.js';
 import { describeFailure, ExitCode } from './exit-codes.js';
 import { registerTenantCommands } from './tenants.js';
 import { registerEventCommands } from './events.js';
@@ -8,7 +9,7 @@ import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
-import { openApplication, startGateway } from '../server/start.js';
+import { openApplication, startGateway, systemCaller } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
 function config(): Config {
@@ -44,18 +45,29 @@ async function serve(): Promise<void> {
     },
     'tenantry gateway listening',
   );
+  // Drain requests, stop the projections (checkpoints saved, leases released so that another replica
+  // takes over at once), close the stores (SQLite folds its WAL back in), exit 0. A second signal exits at once.
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(130);
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     running
       .stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info({ signal }, 'tenantry gateway stopped');
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(ExitCode.INTERNAL);
       });
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 /** Runs an operator command against the configured stores as the local system principal. */
@@ -104,6 +116,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerProjectCommand(program, config);
   registerProjectionCommands(program, config);
   registerEventCommands(program, config);
+  registerBackupCommands(program, config);
   registerAuditCommands(program, withApplication);
 
   try {

@@ -78,9 +78,15 @@ export interface CommandHandlerOptions {
   snapshotEvery?: number;
   /** Logs snapshot store failures (which only cost speed). */
   onSnapshotError?: (error: unknown) => void;
+  /**
+   * How long a command without a pinned revision keeps retrying when another
+   * process wrote to its stream in between (default 10 s; the request's
+   * deadline, through the slicer's signal, ends it sooner).
+   */
+  conflictRetryMs?: number;
 }
 
-const MAX_ATTEMPTS = 5;
+const DEFAULT_CONFLICT_RETRY_MS = 10_000;
 /** Events read from the log per call while folding a stream. */
 const FOLD_PAGE = 500;
 /** Most events one command writes (the run a retry looks for). */
@@ -125,6 +131,9 @@ export class CommandHandler {
   private readonly snapshots: SnapshotStore;
   private readonly snapshotEvery: number;
   private readonly onSnapshotError: (error: unknown) => void;
+  private readonly conflictRetryMs: number;
+  /** Per stream, the end of the queue of commands this process runs on it: one at a time. */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: EventStore,
@@ -135,6 +144,26 @@ export class CommandHandler {
     this.snapshots = options.snapshots ?? noSnapshots;
     this.snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY;
     this.onSnapshotError = options.onSnapshotError ?? (() => undefined);
+    this.conflictRetryMs = options.conflictRetryMs ?? DEFAULT_CONFLICT_RETRY_MS;
+  }
+
+  /**
+   * Runs `work` after every command this process queued on `stream` before
+   * it: in one process, commands on one aggregate never race each other, so
+   * they never conflict; only another process's write can come in between.
+   */
+  private async oneAtATime<T>(stream: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(stream) ?? Promise.resolve();
+    let done: () => void = () => undefined;
+    const tail = previous.then(() => new Promise<void>((resolve) => (done = resolve)));
+    this.tails.set(stream, tail);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      done();
+      if (this.tails.get(stream) === tail) this.tails.delete(stream);
+    }
   }
 
   /** `name@version#upcasters` for a decider that may be snapshotted and cached; null for one that may not. */
@@ -288,8 +317,18 @@ export class CommandHandler {
     command: C,
     options: HandleOptions<S> = {},
   ): Promise<HandleResult<S>> {
+    return this.oneAtATime(stream, () => this.handleNow(decider, stream, command, options));
+  }
+
+  private async handleNow<C extends Command, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    stream: string,
+    command: C,
+    options: HandleOptions<S>,
+  ): Promise<HandleResult<S>> {
     const pinned = options.expectedRevision ?? undefined;
     const schema = this.schemaOf(decider);
+    const retryUntil = Date.now() + this.conflictRetryMs;
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(decider, stream, { slicer: options.slicer });
       const { state, revision } = loaded;
@@ -330,10 +369,11 @@ export class CommandHandler {
       } catch (error) {
         this.appendObserver?.((performance.now() - started) / 1000, error instanceof WrongExpectedRevisionError ? 'conflict' : 'error');
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
-        if (pinned !== undefined || attempt >= MAX_ATTEMPTS) {
+        // Another process wrote in between: load again and decide again, until the deadline.
+        if (pinned !== undefined || Date.now() >= retryUntil || options.slicer?.signal.aborted) {
           throw conflict(`${stream} was changed concurrently`, error.actual + 1);
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * attempt)));
       }
     }
   }

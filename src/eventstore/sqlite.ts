@@ -10,7 +10,9 @@
  */
 import { privateSqliteFile } from '../shared/private-files.js';
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { InstallationGuard } from './installation.js';
 import {
   EventStoreUnavailableError,
   type AppendResult,
@@ -40,6 +42,12 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** How long a writer waits for another process's write lock. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * Keep the installation's identity in `installation.json` beside the file,
+   * and refuse to open a log that is missing, empty, another one, or shorter
+   * than it was (see installation.ts). For the data dir of a deployment.
+   */
+  guardInstallation?: boolean;
 }
 
 interface EventRow {
@@ -75,6 +83,10 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream, position);
   CREATE INDEX IF NOT EXISTS events_tenant_position ON events (${TENANT_PREFIX_SQL}, position);
+  CREATE TABLE IF NOT EXISTS log_identity (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    id  TEXT    NOT NULL
+  );
 `;
 
 /**
@@ -185,6 +197,9 @@ export class SqliteEventStore implements EventStore {
    * not commit itself, and so did not cache.
    */
   private seenDataVersion = 0;
+  /** The id this log carries inside: a copy of the file keeps it, a new file gets a new one. */
+  readonly logId: string;
+  private readonly guard: InstallationGuard | null;
 
   constructor(
     readonly filePath: string,
@@ -194,6 +209,8 @@ export class SqliteEventStore implements EventStore {
     if (!(this.pollIntervalMs > 0)) throw new RangeError('pollIntervalMs must be > 0');
     // Subscriptions each add a listener; don't warn about "leaks" at 10.
     this.appended.setMaxListeners(0);
+    // Before the file is opened: opening creates a missing one.
+    const guard = options.guardInstallation ? InstallationGuard.before(filePath) : null;
     let db: Database.Database | undefined;
     try {
       privateSqliteFile(filePath);
@@ -253,6 +270,18 @@ export class SqliteEventStore implements EventStore {
     };
     this.knownHead = this.stmt.head.get()?.head ?? 0;
     this.seenDataVersion = this.stmt.dataVersion.get() ?? 0;
+    // The log's own id, given once, the first time any version with this table opens it.
+    this.db.prepare('INSERT OR IGNORE INTO log_identity (one, id) VALUES (1, ?)').run(randomUUID());
+    this.logId = (this.db.prepare('SELECT id FROM log_identity WHERE one = 1').get() as { id: string }).id;
+    if (guard) {
+      try {
+        guard.opened(this.logId, this.knownHead);
+      } catch (error) {
+        this.db.close();
+        throw error;
+      }
+    }
+    this.guard = guard;
 
     const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
       const retried = this.findRetry(stream, events);
@@ -481,7 +510,11 @@ export class SqliteEventStore implements EventStore {
     await this.subscriptions.closeAll();
     this.closed = true;
     this.appended.removeAllListeners();
-    this.db.close();
+    try {
+      this.guard?.record(this.logId, this.stmt.head.get()?.head ?? 0);
+    } finally {
+      this.db.close();
+    }
   }
 
   /** Same rule as the memory adapter: the whole batch already stored as one run in this stream. */

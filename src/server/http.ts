@@ -129,6 +129,9 @@ export async function createGateway(
     schema: apolloSchema,
     ...limits.apollo,
     includeStacktraceInErrorResponses: false,
+    // The process owns SIGTERM/SIGINT (cli.ts): Apollo's handler would stop only Apollo, then re-send the
+    // signal and kill the process before the stores are closed and the projection leases released.
+    stopOnTerminationSignals: false,
     plugins: [
       // No cache hints in this API: without this plugin Apollo does not wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
