@@ -1,5 +1,6 @@
 import { apiTokenDecider, type TokenPrincipalType } from '../aggregates/api-token/api-token.js';
 import { issueApiTokenSecret } from '../auth/api-tokens.js';
+import { requireNoEscalation } from '../auth/escalation.js';
 import { isInstanceAdmin, type Principal } from '../auth/principal.js';
 import { derivedId } from '../commands/handler.js';
 import { INSTANCE_SCOPE, streamName } from '../eventstore/port.js';
@@ -101,6 +102,9 @@ export class ApiTokenService {
       if (access === null || tenantId === null) throw noTenantSelected();
       access.require('SERVICE_ACCOUNT', 'UPDATE');
       await this.principals.require(tenantId, 'SERVICE_ACCOUNT', input.principalId, 'principalId');
+      // Whoever holds the token acts as the service account: minting one gives its rights (see escalation.ts).
+      const given = await this.app.authorizer.grants({ type: 'SERVICE_ACCOUNT', id: input.principalId, tenantId }, tenantId);
+      requireNoEscalation(access, given, `a token of service account ${input.principalId}`);
     } else {
       // A token acts as its user everywhere: only that user, or whoever manages users, may mint one.
       if (!isSelf(principal, input.principalId) && !managesUsers(principal)) throw forbidden('USER:UPDATE');

@@ -104,7 +104,10 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
   }
   const { MongoDocumentStore, MongoTransactionsUnsupportedError } = await import('../readmodels/mongodb.js');
   try {
-    return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, { transactions: config.mongoTransactions });
+    return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, {
+      transactions: config.mongoTransactions,
+      operationTimeoutMS: config.mongoOperationTimeoutMs,
+    });
   } catch (error) {
     if (error instanceof MongoTransactionsUnsupportedError) {
       throw new ConfigError(
@@ -174,7 +177,9 @@ export class Application {
       ...(parts.documents.kind === 'mongodb' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
       ...((parts.projector ?? parts.config.projector) === 'off' ? { followOnly: true } : {}),
     };
-    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
+    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions, {
+      stallMs: parts.config.projectionStallMs,
+    });
     this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));
     this.commands = new CommandHandler(parts.events, this.upcasters, {
       snapshots: new DocumentSnapshotStore(parts.documents),

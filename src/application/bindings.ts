@@ -1,4 +1,5 @@
 import { bindingDecider, PRINCIPAL_TYPES, type BindingState, type PrincipalType } from '../aggregates/binding/binding.js';
+import { requireNoEscalation, rightsOf } from '../auth/escalation.js';
 import { derivedId } from '../commands/handler.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
@@ -76,11 +77,14 @@ export class BindingService {
    * CONFLICT rather than a silent duplicate.
    */
   async create(caller: Caller, tenantId: string, input: CreateBindingInput) {
-    (await this.tenants.enter(caller, tenantId)).require('BINDING', 'CREATE');
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('BINDING', 'CREATE');
     if (!PRINCIPAL_TYPES.includes(input.principalType)) throw badInput('principalType', 'unknown principal type');
     const roleId = validateId('name', 'roleId', input.roleId);
     const namespace = input.namespace == null ? null : validateId('namespace', 'namespace', input.namespace);
-    if (!(await this.roles.exists(tenantId, roleId))) throw badInput('roleId', `role ${roleId} does not exist in this tenant`);
+    const permissions = await this.roles.permissionsOf(tenantId, roleId);
+    if (permissions === null) throw badInput('roleId', `role ${roleId} does not exist in this tenant`);
+    requireNoEscalation(access, rightsOf(permissions, namespace), `binding role ${roleId}${namespace === null ? '' : ` on ${namespace}`}`);
     await this.principals.require(tenantId, input.principalType, input.principalId, 'principalId');
     const same = await this.collection(tenantId).findOne({
       principalType: input.principalType,

@@ -1,4 +1,5 @@
 import { groupDecider, type GroupState } from '../aggregates/group/group.js';
+import { requireNoEscalation } from '../auth/escalation.js';
 import { streamName } from '../eventstore/port.js';
 import type { GroupDocument } from '../projections/groups/groups.projection.js';
 import { docId } from '../projections/runtime/projection.js';
@@ -70,11 +71,18 @@ export class GroupService {
     return { group: await this.view(tenantId, result.state, result.revision), position: result.position };
   }
 
-  /** The user must exist (users are instance-wide). Adding a member twice changes nothing. */
+  /**
+   * The user must exist (users are instance-wide). Adding a member twice
+   * changes nothing. A new member gets every grant of the group's bindings:
+   * the caller must hold them all at their scopes (see escalation.ts).
+   */
   async addMember(caller: Caller, tenantId: string, groupId: string, userId: string) {
-    (await this.tenants.enter(caller, tenantId)).require('GROUP', 'UPDATE');
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('GROUP', 'UPDATE');
     validateId('name', 'groupId', groupId);
     await this.principals.require(tenantId, 'USER', userId, 'userId');
+    const given = await this.app.authorizer.grants({ type: 'GROUP', id: groupId }, tenantId);
+    requireNoEscalation(access, given, `adding ${userId} to group ${groupId}`);
     return this.changeMembers(caller, tenantId, groupId, { type: 'AddGroupMember', userId });
   }
 

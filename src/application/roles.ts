@@ -1,4 +1,6 @@
-import { roleDecider, type RolePatch, type RoleState } from '../aggregates/role/role.js';
+import { roleDecider, validatePermissions, type RolePatch, type RoleState } from '../aggregates/role/role.js';
+import type { Access } from '../auth/authorizer.js';
+import { requireNoEscalation, rightsOf } from '../auth/escalation.js';
 import { MANAGED_ROLE_IDS, MANAGED_ROLES, tenantActionsFor, type Permission, type RoleDefinition } from '../auth/permissions.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
@@ -109,9 +111,44 @@ export class RoleService {
     return isValidId('name', id) && (await this.collection(tenantId).findOne({ _id: docId(tenantId, id) })) !== null;
   }
 
+  /** The permissions of a role of the tenant (managed or custom); null when it does not exist. */
+  async permissionsOf(tenantId: string, id: string): Promise<Permission[] | null> {
+    const managed = MANAGED_ROLES.find((r) => r.id === id);
+    if (managed) return managed.permissions;
+    if (!isValidId('name', id)) return null;
+    return (await this.collection(tenantId).findOne({ _id: docId(tenantId, id) }))?.permissions ?? null;
+  }
+
+  /**
+   * A role that is bound grants what it says to everyone bound to it: a new
+   * permission in it is a grant at the scope of each of its bindings, which
+   * the caller must hold there (see escalation.ts). Bindings of a role id
+   * that does not exist (yet) count too: one created while the role was
+   * being deleted comes back to life with the role.
+   */
+  private async requireNoWidening(access: Access, tenantId: string, id: string, after: unknown): Promise<void> {
+    if (after === undefined || after === null) return;
+    const { state } = await this.app.commands.load(roleDecider, roleStream(tenantId, id));
+    const before = state.status === 'active' ? state.permissions : [];
+    const held = new Set(before.flatMap((p) => p.actions.map((a) => `${p.resource}:${a}`)));
+    const added = validatePermissions(after)
+      .map((p) => ({ resource: p.resource, actions: p.actions.filter((a) => !held.has(`${p.resource}:${a}`)) }))
+      .filter((p) => p.actions.length > 0);
+    if (added.length === 0) return;
+    const bindings = tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+    const scopes = new Set((await bindings.find({ roleId: id }, { projection: { namespace: 1 } })).map((b) => b.namespace));
+    requireNoEscalation(
+      access,
+      [...scopes].flatMap((namespace) => rightsOf(added, namespace)),
+      `widening role ${id}, which is bound,`,
+    );
+  }
+
   async create(caller: Caller, tenantId: string, input: CreateRoleInput) {
-    (await this.tenants.enter(caller, tenantId)).require('ROLE', 'CREATE');
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('ROLE', 'CREATE');
     const id = validateId('name', 'id', input.id);
+    if (!MANAGED_ROLE_IDS.has(id)) await this.requireNoWidening(access, tenantId, id, input.permissions);
     const metadata = caller.commandMetadata(tenantId);
     const result = await this.app.execute(roleDecider, roleStream(tenantId, id), {
       type: 'CreateRole',
@@ -122,8 +159,10 @@ export class RoleService {
   }
 
   async update(caller: Caller, tenantId: string, id: string, patch: RolePatch, expectedRevision?: number | null) {
-    (await this.tenants.enter(caller, tenantId)).require('ROLE', 'UPDATE');
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('ROLE', 'UPDATE');
     validateId('name', 'id', id);
+    if (!MANAGED_ROLE_IDS.has(id)) await this.requireNoWidening(access, tenantId, id, patch.permissions);
     const result = await this.app.execute(
       roleDecider,
       roleStream(tenantId, id),

@@ -1,9 +1,9 @@
 import { v5 as uuidv5 } from 'uuid';
 import { tenantStream } from './tenants.js';
 import type { Application } from './application.js';
-import { tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
+import { parseStreamName, tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
 import { badInput, conflict, tenantNotFound } from '../shared/errors.js';
-import { validateId } from '../shared/ids.js';
+import { isValidId, validateId } from '../shared/ids.js';
 
 /**
  * Tenant export and import (restore or fork): a tenant is the set of streams
@@ -28,6 +28,25 @@ export interface ExportHeader {
  * log; the copy has secret metadata whose values are unavailable until put again.
  */
 const NOT_CARRIED_OVER = new Set(['ApiTokenCreated', 'ApiTokenRevoked']);
+
+/**
+ * What a tenant's own streams may hold: the stream's category (the name's
+ * second segment) and the event types that category is written with. An
+ * import is untrusted input: an event of any other category or type (a
+ * `UserCreated` making someone an instance admin, another tenant's stream)
+ * is refused before anything is written.
+ */
+const TENANT_CATEGORIES: Record<string, readonly string[]> = {
+  tenant: ['TenantCreated', 'TenantUpdated', 'TenantDeleted', 'TenantRestored'],
+  namespace: ['NamespaceCreated', 'NamespaceUpdated', 'NamespaceDeleted'],
+  binding: ['BindingCreated', 'BindingDeleted'],
+  role: ['RoleCreated', 'RoleUpdated', 'RoleDeleted'],
+  group: ['GroupCreated', 'GroupMemberAdded', 'GroupMemberRemoved'],
+  'service-account': ['ServiceAccountCreated'],
+  'api-token': ['ApiTokenCreated', 'ApiTokenRevoked'],
+  flow: ['FlowCreated', 'FlowUpdated', 'FlowDeleted'],
+  secret: ['SecretPut', 'SecretDeleted'],
+};
 
 const IMPORT_NAMESPACE = '6a1f6f0e-3c57-4d5e-9a43-0e8f9f3b2c11';
 
@@ -101,33 +120,36 @@ export async function* lines(chunks: AsyncIterable<string | Buffer>): AsyncGener
   if (rest.trim()) yield rest.trim();
 }
 
+/** An import is read twice (checked whole, then written): a function that opens the input from its start each time it is called. */
+export type ImportSource = () => AsyncIterable<string>;
+
 /**
  * Imports an export under `newTenantId`: stream names, metadata and the
  * tenant's own id are rewritten, event ids are derived from the originals
  * and the new tenant (so re-running an interrupted import continues where it
  * stopped, writing nothing twice), and each stream keeps its revisions.
+ *
+ * The input is untrusted: a first pass checks every line (JSON, the source
+ * tenant's own streams, each stream's own event types) and refuses the whole
+ * import before anything is written; the second pass writes. The new tenant
+ * does not take the source's domains (a host name belongs to one tenant, and
+ * only instance admins give one out).
  */
 export async function importTenant(
   app: Application,
   newTenantId: string,
-  input: AsyncIterable<string>,
+  open: ImportSource,
   onProgress?: (progress: TransferProgress) => void,
   signal?: AbortSignal,
 ): Promise<ImportResult> {
   validateId('tenant', 'tenant', newTenantId);
-  const iterator = input[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) throw badInput('input', 'the import is empty');
-  const header = parseLine<ExportHeader>(first.value, 1);
-  if (header.format !== EXPORT_FORMAT || header.version !== EXPORT_VERSION) {
-    throw badInput('input', `not a ${EXPORT_FORMAT} v${EXPORT_VERSION} export`);
-  }
+  const { header, firstEvent } = await checkImport(open());
   const source = header.tenantId;
   const rewrite = (event: RecordedEvent): NewEvent & { streamName: string; streamRevision: number } => ({
     id: uuidv5(`${newTenantId}:${event.id}`, IMPORT_NAMESPACE),
     type: event.type,
     schemaVersion: event.schemaVersion,
-    data: event.type.startsWith('Tenant') ? { ...(event.data as object), id: newTenantId } : event.data,
+    data: event.type.startsWith('Tenant') ? forkTenantData(event, newTenantId) : event.data,
     metadata: {
       ...event.metadata,
       tenantId: newTenantId,
@@ -137,13 +159,12 @@ export async function importTenant(
     streamName: `${newTenantId}/${event.streamName.slice(tenantPrefix(source).length)}`,
     streamRevision: event.streamRevision,
   });
+  if (firstEvent) await refuseExistingTenant(app, newTenantId, rewrite(firstEvent).id);
 
   let events = 0;
   let skipped = 0;
   let position = 0;
-  let lineNumber = 1;
   let sourcePosition = 0;
-  let checkedTarget = false;
   const report = (): void => onProgress?.({ events, position, head: header.headPosition, sourcePosition });
   report();
   // Consecutive events of one stream are appended together, keeping the log order across streams.
@@ -158,32 +179,14 @@ export async function importTenant(
     run = [];
   };
 
-  // An abort does not wait for the next line (stdin may be an idle pipe): the loop ends at once.
-  const aborted = signal
-    ? new Promise<IteratorResult<string>>((resolve) => {
-        const done = (): void => resolve({ done: true, value: undefined });
-        if (signal.aborted) done();
-        else signal.addEventListener('abort', done, { once: true });
-      })
-    : null;
-  const nextLine = (): Promise<IteratorResult<string>> => {
-    const pending = iterator.next();
-    if (!aborted) return pending;
-    pending.catch(() => undefined); // the source may be closed under it once aborted
-    return Promise.race([pending, aborted]);
-  };
-
-  for (let next = await nextLine(); !next.done && !signal?.aborted; next = await nextLine()) {
+  let lineNumber = 0;
+  for await (const line of open()) {
+    if (signal?.aborted) break; // what was read so far is written below; the same import resumes from there
     lineNumber++;
-    const event = parseLine<RecordedEvent>(next.value, lineNumber);
+    if (lineNumber === 1) continue;
+    // Checked again: the input could have changed between the two reads.
+    const event = checkEvent(parseLine<RecordedEvent>(line, lineNumber), source, lineNumber);
     if (typeof event.position === 'number') sourcePosition = event.position;
-    if (!event.streamName?.startsWith(tenantPrefix(source))) {
-      throw badInput('input', `line ${lineNumber}: event of stream ${String(event.streamName)} is not in tenant ${source}`);
-    }
-    if (!checkedTarget) {
-      await refuseExistingTenant(app, newTenantId, rewrite(event).id);
-      checkedTarget = true;
-    }
     if (NOT_CARRIED_OVER.has(event.type)) {
       skipped++;
       continue;
@@ -201,6 +204,68 @@ export async function importTenant(
   report();
   if (position > 0) await app.projections.waitFor(position, app.config.readYourWritesTimeoutMs);
   return { tenantId: newTenantId, sourceTenantId: source, events, skipped, position, completed };
+}
+
+/** The first pass: the whole input is checked before anything is written. */
+async function checkImport(input: AsyncIterable<string>): Promise<{ header: ExportHeader; firstEvent: RecordedEvent | null }> {
+  let header: ExportHeader | null = null;
+  let firstEvent: RecordedEvent | null = null;
+  let lineNumber = 0;
+  for await (const line of input) {
+    lineNumber++;
+    if (header === null) {
+      header = parseLine<ExportHeader>(line, 1);
+      if (header?.format !== EXPORT_FORMAT || header.version !== EXPORT_VERSION) {
+        throw badInput('input', `not a ${EXPORT_FORMAT} v${EXPORT_VERSION} export`);
+      }
+      if (!isValidId('tenant', header.tenantId)) {
+        throw badInput('input', `line 1: ${JSON.stringify(String(header.tenantId)).slice(0, 200)} is not a tenant id`);
+      }
+      continue;
+    }
+    const event = checkEvent(parseLine<RecordedEvent>(line, lineNumber), header.tenantId, lineNumber);
+    firstEvent ??= event;
+  }
+  if (header === null) throw badInput('input', 'the import is empty');
+  return { header, firstEvent };
+}
+
+/** One event of the source tenant's own streams, of a type its stream's category is written with; anything else is refused. */
+function checkEvent(event: RecordedEvent, source: string, lineNumber: number): RecordedEvent {
+  const where = `line ${lineNumber}`;
+  if (!event || typeof event !== 'object' || typeof event.streamName !== 'string' || typeof event.type !== 'string') {
+    throw badInput('input', `${where}: not an event`);
+  }
+  const stream = parseStreamName(event.streamName);
+  if (stream.tenantId !== source) {
+    throw badInput('input', `${where}: event of stream ${JSON.stringify(event.streamName.slice(0, 200))} is not in tenant ${source}`);
+  }
+  const allowed = TENANT_CATEGORIES[stream.category];
+  const ownStream = stream.category === 'tenant' ? stream.id === '' : stream.id !== '';
+  if (!allowed || !ownStream || !allowed.includes(event.type)) {
+    throw badInput(
+      'input',
+      `${where}: event ${JSON.stringify(event.type.slice(0, 100))} of stream ${JSON.stringify(event.streamName.slice(0, 200))} is not one a tenant's own streams hold (instance-level events are never imported)`,
+    );
+  }
+  if (typeof event.id !== 'string' || !Number.isInteger(event.streamRevision) || event.streamRevision < 0) {
+    throw badInput('input', `${where}: not an event`);
+  }
+  if (!event.metadata || typeof event.metadata !== 'object' || typeof event.metadata.commandId !== 'string') {
+    throw badInput('input', `${where}: an event without its metadata`);
+  }
+  return event;
+}
+
+/** A tenant event under its new id, without the source's domains. */
+function forkTenantData(event: RecordedEvent, newTenantId: string): unknown {
+  const data: Record<string, unknown> = { ...(event.data as Record<string, unknown>), id: newTenantId };
+  if (event.type === 'TenantCreated') data['domains'] = [];
+  if (event.type === 'TenantUpdated' && data['changes'] && typeof data['changes'] === 'object') {
+    const { domains: _domains, ...changes } = data['changes'] as Record<string, unknown>;
+    data['changes'] = changes;
+  }
+  return data;
 }
 
 /** A tenant id that exists is refused, unless it is this very import, interrupted: then it resumes. */

@@ -38,6 +38,15 @@ export interface UpdateTenantInput {
   requireExistingNamespace?: boolean | null;
 }
 
+const IPV4 = /^\d+(\.\d+){0,3}$/;
+
+/** Same permission as before (TENANT:UPDATE), with the reason: domains are the instance admins' to give. */
+const domainsForbidden = (): DomainError =>
+  new DomainError(ErrorCode.FORBIDDEN, "only instance admins set a tenant's domains (missing permission TENANT:UPDATE)", {
+    permission: 'TENANT:UPDATE',
+    field: 'domains',
+  });
+
 export const tenantStream = (id: string): string => streamName(id, 'tenant');
 export const userStream = (id: string): string => streamName(INSTANCE_SCOPE, 'user', id);
 
@@ -141,8 +150,11 @@ export class TenantService {
     if (selfServed && input.adminUserId != null && input.adminUserId !== principal.id) {
       throw badInput('adminUserId', 'when you create a tenant yourself you become its admin: leave adminUserId out or name yourself');
     }
+    // A host name routes every request that names it: only instance admins hand one out.
+    if (selfServed && input.domains != null && input.domains.length > 0) throw domainsForbidden();
     const adminUserId = selfServed ? principal.id : (input.adminUserId ?? null);
     if (adminUserId !== null) await this.requireUser(adminUserId, 'adminUserId');
+    this.requireNotGatewayHosts(input.domains ?? []);
     await this.requireDomainsFree(id, input.domains ?? []);
 
     const result = await this.app.execute(tenantDecider, tenantStream(id), {
@@ -174,7 +186,10 @@ export class TenantService {
     await this.authorizeTenantAdmin(caller, id, 'UPDATE', input.domains != null);
     // Before the log is asked: with expectedRevision, an invalid id would otherwise answer CONFLICT.
     if (!isValidId('tenant', id)) throw tenantNotFound(id);
-    if (input.domains) await this.requireDomainsFree(id, input.domains);
+    if (input.domains) {
+      this.requireNotGatewayHosts(input.domains);
+      await this.requireDomainsFree(id, input.domains);
+    }
     const result = await this.app.execute(
       tenantDecider,
       tenantStream(id),
@@ -238,7 +253,7 @@ export class TenantService {
   private async authorizeTenantAdmin(caller: Caller, id: string, action: 'UPDATE', touchesDomains: boolean): Promise<void> {
     const principal = caller.authenticated();
     if (isInstanceAdmin(principal) || principal.type === 'SYSTEM') return;
-    if (touchesDomains) throw forbidden('TENANT:UPDATE');
+    if (touchesDomains) throw domainsForbidden();
     (await this.enter(caller, id)).require('TENANT', action);
   }
 
@@ -247,6 +262,23 @@ export class TenantService {
     if (!isValidId('user', userId) || !(await users.findOne({ _id: userId }))) {
       throw new DomainError(ErrorCode.BAD_USER_INPUT, `user ${userId} does not exist`, { field });
     }
+  }
+
+  /**
+   * The gateway's own names (and any IP address) answer the instance
+   * endpoint: as a tenant's domain they would route everyone's requests there.
+   */
+  private requireNotGatewayHosts(domains: readonly string[]): void {
+    const own = new Set(this.app.config.gatewayHosts);
+    domains.forEach((domain, i) => {
+      const host = String(domain).trim().toLowerCase().replace(/\.$/, '');
+      if (own.has(host) || host.endsWith('.localhost') || IPV4.test(host)) {
+        throw badInput(
+          `domains[${i}]`,
+          `${host} is one of the gateway's own host names (or an IP address) and cannot be a tenant's domain`,
+        );
+      }
+    });
   }
 
   /** A host name belongs to at most one tenant (checked against the read model before the command). */

@@ -129,7 +129,8 @@ export function grantsFor(subject: Subject, tenantId: string, data: AccessData):
   // whose last admin binding was deleted, can still be handed to someone.
   // Every such binding is in the audit log.
   if (subject.type === 'USER' && subject.instanceAdmin) {
-    for (const action of ['VIEW', 'LIST', 'CREATE', 'DELETE'] as const) {
+    // ESCALATE too: handing a tenant to someone means binding a role the instance admin does not hold there.
+    for (const action of ['VIEW', 'LIST', 'CREATE', 'DELETE', 'ESCALATE'] as const) {
       grants.push({ resource: 'BINDING', action, namespace: null, via: 'instance-admin' });
     }
     for (const action of ['VIEW', 'LIST'] as const) grants.push({ resource: 'ROLE', action, namespace: null, via: 'instance-admin' });

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
 import type { ReadModels } from '../readmodels/registry.js';
 import { TokenRejectedError, type TokenVerifier } from './authenticator.js';
-import type { Principal } from './principal.js';
+import { BUILT_IN_USER_IDS, type Principal } from './principal.js';
 
 /** Compact JWS: three base64url parts. Anything else is not a JWT and is left to the other verifiers. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -24,6 +24,7 @@ export class JwtVerifier implements TokenVerifier {
   constructor(
     private readonly config: Config['jwt'],
     private readonly readModels: ReadModels,
+    private readonly now: () => number = Date.now,
   ) {
     this.secret = config.secret === null ? null : new TextEncoder().encode(config.secret);
     this.jwks = config.jwksUrl === null ? null : createRemoteJWKSet(new URL(config.jwksUrl));
@@ -42,18 +43,43 @@ export class JwtVerifier implements TokenVerifier {
       return null;
     }
     const claims = await this.verifySignature(token, alg);
+    this.checkTimes(claims);
     const userId = claims[this.config.userClaim];
     if (typeof userId !== 'string' || userId === '') {
       throw new TokenRejectedError(`JWT without the ${this.config.userClaim} claim`);
     }
+    // The built-in admin and the identity provider's subjects are separate worlds.
+    if (BUILT_IN_USER_IDS.has(userId.toLowerCase())) throw new TokenRejectedError('JWT names a built-in user', { userId });
     const user = await this.readModels.instanceCollection<UserDocument>(USERS).findOne({ _id: userId });
     if (!user) throw new TokenRejectedError('JWT of an unknown user', { userId });
     return { type: 'USER', id: user.id, instanceAdmin: user.instanceAdmin, via: 'jwt' };
   }
 
+  /**
+   * `exp` is required and strict (no tolerance); the token may live at most
+   * maxLifetimeSeconds, counted from `iat` (or from now without one), and
+   * `iat` may not be in the future by more than the clock skew (jose checks
+   * `nbf` with the same skew).
+   */
+  private checkTimes(claims: Record<string, unknown>): void {
+    const now = this.now() / 1000;
+    const { exp, iat } = claims;
+    if (typeof exp !== 'number') throw new TokenRejectedError('JWT without exp');
+    if (exp <= now) throw new TokenRejectedError('expired JWT');
+    if (iat !== undefined && (typeof iat !== 'number' || iat > now + this.config.clockSkewSeconds)) {
+      throw new TokenRejectedError('JWT issued in the future (iat)');
+    }
+    const from = typeof iat === 'number' ? iat : now;
+    if (exp - from > this.config.maxLifetimeSeconds || exp - now > this.config.maxLifetimeSeconds) {
+      throw new TokenRejectedError(`JWT lives longer than ${this.config.maxLifetimeSeconds} s (exp too far after iat)`);
+    }
+  }
+
   /** HS256 goes to the shared secret, asymmetric algorithms to the JWKS; nothing else is accepted (no `none`). */
   private async verifySignature(token: string, alg: string | undefined): Promise<Record<string, unknown>> {
     const options = {
+      requiredClaims: ['exp'],
+      clockTolerance: this.config.clockSkewSeconds,
       ...(this.config.issuer !== null ? { issuer: this.config.issuer } : {}),
       ...(this.config.audience !== null ? { audience: this.config.audience } : {}),
     };

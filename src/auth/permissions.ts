@@ -12,7 +12,7 @@ export const RESOURCES = [
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
-export const ACTIONS = ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE', 'EXPORT'] as const;
+export const ACTIONS = ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE', 'EXPORT', 'ESCALATE'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface Permission {
@@ -25,9 +25,15 @@ export type PermissionKey = `${Resource}:${Action}`;
 
 export const permissionKey = (resource: Resource, action: Action): PermissionKey => `${resource}:${action}`;
 
-/** Which actions make sense on which resource: EXPORT exists only for the audit log. */
+/**
+ * Which actions make sense on which resource: EXPORT exists only for the
+ * audit log, ESCALATE only for bindings (granting rights one does not hold
+ * oneself, see escalation.ts).
+ */
 export function actionsFor(resource: Resource): Action[] {
-  return resource === 'AUDITLOG' ? ['VIEW', 'LIST', 'EXPORT'] : ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE'];
+  if (resource === 'AUDITLOG') return ['VIEW', 'LIST', 'EXPORT'];
+  if (resource === 'BINDING') return ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE', 'ESCALATE'];
+  return ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE'];
 }
 
 /**

@@ -7,4 +7,11 @@ export type Principal =
 /** The bootstrap instance admin (API.md). */
 export const ADMIN_USER_ID = 'admin';
 
+/**
+ * Users the gateway creates itself. They are reached only through the
+ * gateway's own credentials (the bootstrap token, API tokens minted for
+ * them), never through an identity provider: a JWT naming one is refused.
+ */
+export const BUILT_IN_USER_IDS: ReadonlySet<string> = new Set([ADMIN_USER_ID]);
+
 export const isInstanceAdmin = (principal: Principal | null): boolean => principal?.type === 'USER' && principal.instanceAdmin;

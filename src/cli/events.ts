@@ -1,5 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
 import { isValidId } from '../shared/ids.js';
@@ -37,34 +41,50 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .requiredOption('--tenant <id>', 'the new tenant id', tenantArg)
     .action(async (opts: { tenant: string }) => {
       const resume = `run the same command with the same input again to resume: tenantry events import --tenant ${opts.tenant} < EXPORT_FILE`;
-      // Ctrl-C (or SIGTERM): stop reading, write what was read, say how to resume. A second signal exits at once.
+      const interrupted = (what: string): void => {
+        process.stderr.write(`interrupted ${what}; ${resume}\n`);
+        process.exitCode = ExitCode.INTERRUPTED;
+      };
+      // Ctrl-C (or SIGTERM): stop, write what was read, say how to resume. A second signal exits at once.
       const controller = new AbortController();
+      let reading = true;
       const onSignal = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
         controller.abort();
-        process.stdin.destroy();
+        if (reading) process.stdin.destroy();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // The import is read twice (checked whole before anything is written): stdin is kept in a private temporary file.
+      const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-import-'));
+      const file = path.join(dir, 'events.ndjson');
       try {
+        try {
+          process.stderr.write(`import ${opts.tenant}: reading the export from stdin\n`);
+          await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }));
+        } catch (error) {
+          if (!controller.signal.aborted) throw error;
+        }
+        reading = false;
+        if (controller.signal.aborted) return interrupted('while reading the input, before anything was written');
         await withOperatorApplication(config(), async ({ app }) => {
           const bar = progress(`import ${opts.tenant}`);
-          // Against the export's head position (its header): a total known before the first event is read.
+          // Against the export's head position (its header): a total known before the first event is written.
           const result = await importTenant(
             app,
             opts.tenant,
-            lines(process.stdin),
+            () => lines(createReadStream(file)),
             (p) => bar.update(p.sourcePosition ?? 0, p.head, `source position, ${p.events} events written`),
             controller.signal,
           );
           if (!result.completed) {
-            bar.stop(`interrupted after ${result.events} events of tenant ${result.sourceTenantId}, all written; ${resume}`);
-            process.exitCode = ExitCode.INTERRUPTED;
-            return;
+            bar.stop(`stopped after ${result.events} events of tenant ${result.sourceTenantId}, all written`);
+            return interrupted('during the import');
           }
           bar.stop(
             `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
-              (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : ''),
+              (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : '') +
+              ' (domains are not carried over)',
           );
         });
       } catch (error) {
@@ -74,6 +94,7 @@ export function registerEventCommands(program: Command, config: () => Config): v
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 }

@@ -21,7 +21,7 @@ export class Permission {
 @InputType()
 export class PermissionInput {
   @Field(() => String, { description: 'TENANT NAMESPACE FLOW SECRET ROLE BINDING USER GROUP SERVICE_ACCOUNT AUDITLOG' }) resource!: string;
-  @Field(() => [String], { description: 'VIEW LIST CREATE UPDATE DELETE (EXPORT for AUDITLOG)' }) actions!: string[];
+  @Field(() => [String], { description: 'VIEW LIST CREATE UPDATE DELETE (EXPORT for AUDITLOG, ESCALATE for BINDING)' }) actions!: string[];
 }
 
 @ObjectType({

@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import { GraphQLError } from 'graphql';
 import type { RateLimiter } from './rate-limit.js';
 import { correlationIdOf, requestInfo, type RequestResolver } from './request-context.js';
+import type { SessionWatch } from './session-watch.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.BAD_USER_INPUT]: 400,
@@ -78,15 +79,21 @@ function sendError(req: Request, res: Response, error: unknown, logger: Logger):
  * client reads slower than we write, so memory stays flat however many
  * entries there are.
  */
-export function auditExportRouter(services: Services, requests: RequestResolver, logger: Logger, rateLimiter: RateLimiter): express.Router {
+export function auditExportRouter(
+  services: Services,
+  requests: RequestResolver,
+  logger: Logger,
+  rateLimiter: RateLimiter,
+  sessions: SessionWatch,
+): express.Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response): Promise<void> => {
     let chunks: AsyncGenerator<string, number>;
     let format: keyof typeof EXPORT_CONTENT_TYPES;
     let trail: string;
     let exported: AuditExport | null = null;
+    const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
     try {
-      const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
       const { caller, tenantId } = await requests.resolve(requestInfo(req, pathTenant));
       await rateLimiter.admit(caller, tenantId, req.socket.remoteAddress);
       const requested = text(req, 'format') ?? 'ndjson';
@@ -107,6 +114,18 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
     res.setHeader('Cache-Control', 'no-store');
     // The first rows may take a while on a large trail: the client learns at once that the export started.
     res.flushHeaders();
+    // A long download follows revocation like a subscription: the same token and AUDITLOG:EXPORT, re-checked while it runs.
+    const exportedTrail = trail;
+    const unwatch = sessions.add({
+      check: async () => {
+        const { caller } = await requests.resolve(requestInfo(req, pathTenant));
+        await services.audit.scope(caller, exportedTrail, 'EXPORT');
+      },
+      end: (code, reason) => {
+        logger.info({ trail: exportedTrail, code, reason }, 'audit export cut: access ended');
+        res.destroy();
+      },
+    });
     try {
       await pipeline(Readable.from(chunks), res);
     } catch (error) {
@@ -116,6 +135,7 @@ export function auditExportRouter(services: Services, requests: RequestResolver,
       if (code === 'ERR_STREAM_PREMATURE_CLOSE') logger.debug({ trail }, 'audit export aborted by the client');
       else logger.error({ err: error, trail }, 'audit export failed while streaming');
     } finally {
+      unwatch();
       exported.close();
     }
   };

@@ -5,7 +5,8 @@ import type { Application } from '../application/application.js';
 import { Caller } from '../application/caller.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { DomainError, ErrorCode } from '../shared/errors.js';
+import { DomainError, ErrorCode, unauthenticated } from '../shared/errors.js';
+import type { AuthFailureLimiter } from './rate-limit.js';
 
 /** What identifies a client and its tenant, whatever the transport (HTTP request, WebSocket upgrade, export download). */
 export interface RequestInfo {
@@ -73,21 +74,27 @@ export function tenantFromPath(url: string | undefined, rest: string): string | 
 /**
  * Authenticates a request and picks its tenant, the same way for GraphQL over
  * HTTP, subscriptions over WebSocket and audit exports. Throws
- * UNAUTHENTICATED (with the correlation id the client should quote) when a
- * token is given and nobody accepts it; no token gives an anonymous caller.
+ * UNAUTHENTICATED (with the correlation id the client should quote) when
+ * there is no token or nobody accepts it, and RATE_LIMITED when the client's
+ * address has spent its failed-authentication budget.
  */
 export class RequestResolver {
   constructor(
     private readonly app: Application,
     private readonly services: Services,
     private readonly authenticator: Authenticator,
+    /** The failed-authentication budget per client address (none: unlimited). */
+    private readonly failures: AuthFailureLimiter | null = null,
   ) {}
 
   async resolve(info: RequestInfo): Promise<ResolvedRequest> {
     const correlationId = info.correlationId?.slice(0, 128) || randomUUID();
+    await this.failures?.check(info.ip, correlationId);
     let principal;
     try {
       principal = await this.authenticator.authenticate(info.authorization, { ip: info.ip });
+      // No token: nothing in the API is open to anonymous callers (HTTP 401), and it counts as a failed authentication.
+      if (principal === null) throw unauthenticated('authentication required: send Authorization: Bearer <token>');
     } catch (error) {
       // An outage while checking a token is not a bad token: the client should retry, not sign in again.
       if (error instanceof DocumentStoreUnavailableError) {
@@ -95,6 +102,7 @@ export class RequestResolver {
           correlationId,
         });
       }
+      await this.failures?.fail(info.ip);
       const message = error instanceof Error ? error.message : 'authentication failed';
       throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
     }

@@ -1,6 +1,17 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../application/services.js';
@@ -8,11 +19,13 @@ import type { GraphQLContext } from '../schema/context.js';
 import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import type { RequestLimits } from '../config/config.js';
-import { checkCost, requestLimitError, shapeRules, tokenLimit } from '../schema/query-limits.js';
-import { DomainError, ErrorCode } from '../shared/errors.js';
+import { checkLiveRights, rootFields } from '../schema/live-rights.js';
+import { checkCost, requestLimitError, shapeRules, stripSuggestions, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
 import { correlationIdOf, requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
+import type { SessionWatch } from './session-watch.js';
 
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
 const GRAPHQL_PATH = /^\/api\/v1\/(?:[^/]+\/)?graphql\/?$/;
@@ -39,7 +52,10 @@ export interface Subscriptions {
  * (`RequestResolver`): the token comes from `connectionParams.authorization`
  * (or the upgrade request's Authorization header), the tenant from the path.
  * An unknown token closes the socket with 4403 at connection_init; every
- * operation then authorizes on its own, with a fresh Caller.
+ * operation then authorizes on its own, with a fresh Caller. While the
+ * socket is open, the session watch authenticates it again and re-checks
+ * what its running subscriptions need: it closes with 4401 once the token
+ * no longer authenticates, 4403 once the rights or the tenant are gone.
  */
 export function attachSubscriptions(
   server: http.Server,
@@ -47,9 +63,14 @@ export function attachSubscriptions(
   requests: RequestResolver,
   services: Services,
   logger: Logger,
-  guard: { limits: RequestLimits; rateLimiter: RateLimiter },
+  guard: { limits: RequestLimits; rateLimiter: RateLimiter; sessions: SessionWatch; production: boolean },
 ): Subscriptions {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // A message is bounded like an HTTP body (TENANTRY_BODY_LIMIT); past it ws closes the socket with 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: guard.limits.bodyLimitBytes });
+  // Production settings as over HTTP: no introspection, no "Did you mean …?" in messages.
+  const rules = [...specifiedRules, ...shapeRules(guard.limits), ...(guard.production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const clean = guard.production ? stripSuggestions : (message: string) => message;
+  const formatted = guard.production ? withoutSuggestions(formatError) : formatError;
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!GRAPHQL_PATH.test((request.url ?? '').split('?')[0] ?? '')) {
       socket.destroy();
@@ -65,13 +86,27 @@ export function attachSubscriptions(
       authorization: bearer(params, extra.request),
     });
 
+  /** Per connection: the root fields of each running subscription, and how to stop watching it. */
+  const live = new WeakMap<object, { fields: Map<string, string[]>; unwatch: () => void }>();
+  const watch = (ctx: { connectionParams?: ConnectionParams; extra: Extra }): void => {
+    const fields = new Map<string, string[]>();
+    const unwatch = guard.sessions.add({
+      check: async () => {
+        const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
+        if (fields.size > 0) await checkLiveRights(services, caller, tenantId, new Set([...fields.values()].flat()));
+      },
+      end: (code, reason) => ctx.extra.socket.close(code, reason),
+    });
+    live.set(ctx, { fields, unwatch });
+  };
+
   // Every error of a subscription names the connection's correlation id (its upgrade request's, as over HTTP).
   const withCorrelation = (error: GraphQLFormattedError, extra: Extra): GraphQLFormattedError => ({
     ...error,
     extensions: { ...error.extensions, correlationId: correlationIdOf(extra.request) },
   });
   const format = (errors: readonly { toJSON(): GraphQLFormattedError }[], extra: Extra): GraphQLFormattedError[] =>
-    errors.map((error) => withCorrelation(formatError(error.toJSON(), error), extra));
+    errors.map((error) => withCorrelation(formatted(error.toJSON(), error), extra));
 
   const disposable = useServer<Record<string, unknown>, Record<string, never>>(
     {
@@ -79,10 +114,21 @@ export function attachSubscriptions(
       onConnect: async (ctx) => {
         try {
           await resolve(ctx.connectionParams, ctx.extra);
-          return true;
         } catch {
           return false;
         }
+        watch(ctx);
+        return true;
+      },
+      // A subscription that started (its result is a stream) is watched for as long as it runs.
+      onOperation: (ctx, id, _payload, args, result) => {
+        if (Symbol.asyncIterator in result) live.get(ctx)?.fields.set(id, rootFields(args.document, args.operationName));
+      },
+      onComplete: (ctx, id) => {
+        live.get(ctx)?.fields.delete(id);
+      },
+      onClose: (ctx) => {
+        live.get(ctx)?.unwatch();
       },
       // The same limits as over HTTP: token count, shape, cost and the rate limit, before anything runs.
       onSubscribe: async (ctx, _id, payload) => {
@@ -92,8 +138,12 @@ export function attachSubscriptions(
         } catch (error) {
           return [asGraphQLError(error)];
         }
-        const invalid = validate(schema, document, [...specifiedRules, ...shapeRules(guard.limits)]);
+        const invalid = validate(schema, document, rules);
         if (invalid.length > 0) return invalid;
+        // Only subscriptions: queries and mutations go over HTTP, where the execution timeout and the response-size cap apply.
+        if (getOperationAST(document, payload.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) {
+          return [asGraphQLError(badInput('query', 'only subscriptions are served over WebSocket: send queries and mutations over HTTP'))];
+        }
         try {
           checkCost(schema, document, payload.variables ?? undefined, guard.limits.maxCost);
           const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
@@ -113,12 +163,12 @@ export function attachSubscriptions(
         errors.map((e) => {
           if (e.extensions['code'] === ErrorCode.RATE_LIMITED) {
             const { http: _http, ...extensions } = e.extensions;
-            return withCorrelation({ message: e.message, extensions }, ctx.extra);
+            return withCorrelation({ message: clean(e.message), extensions }, ctx.extra);
           }
           const refusal = requestLimitError(e) ?? (e.originalError instanceof DomainError ? e.originalError : null);
           return withCorrelation(
             {
-              message: refusal?.message ?? e.message,
+              message: clean(refusal?.message ?? e.message),
               ...(e.locations ? { locations: e.locations } : {}),
               // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
               extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },

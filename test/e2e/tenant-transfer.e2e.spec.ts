@@ -80,13 +80,9 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     const lines: string[] = [];
     for await (const line of exportTenant(gw.app, 'acme')) lines.push(line.trimEnd());
     expect(lines.length).toBeGreaterThan(8);
-    const result = await importTenant(
-      gw.app,
-      'acme-copy',
-      (async function* () {
-        yield* lines;
-      })(),
-    );
+    const result = await importTenant(gw.app, 'acme-copy', async function* () {
+      yield* lines;
+    });
     expect(result).toMatchObject({ tenantId: 'acme-copy', sourceTenantId: 'acme', events: lines.length - 1 });
 
     expect(await tenantDocuments(gw, 'acme-copy')).toEqual(await tenantDocuments(gw, 'acme'));
@@ -111,22 +107,14 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
     const lines: string[] = [];
     for await (const line of exportTenant(gw.app, 'acme')) lines.push(line.trimEnd());
     const before = await gw.eventCount();
-    await importTenant(
-      gw.app,
-      'acme-copy',
-      (async function* () {
-        yield* lines;
-      })(),
-    );
+    await importTenant(gw.app, 'acme-copy', async function* () {
+      yield* lines;
+    });
     expect(await gw.eventCount()).toBe(before);
     await expect(
-      importTenant(
-        gw.app,
-        'main',
-        (async function* () {
-          yield* lines;
-        })(),
-      ),
+      importTenant(gw.app, 'main', async function* () {
+        yield* lines;
+      }),
     ).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(await gw.eventCount()).toBe(before);
   });
@@ -134,13 +122,9 @@ describe('tenant export and import (fork acme into acme-copy)', () => {
   it('refuses input that is not an export, writing nothing', async () => {
     const before = await gw.eventCount();
     await expect(
-      importTenant(
-        gw.app,
-        'other',
-        (async function* () {
-          yield '{"hello": "world"}';
-        })(),
-      ),
+      importTenant(gw.app, 'other', async function* () {
+        yield '{"hello": "world"}';
+      }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(await gw.eventCount()).toBe(before);
     expect(errorCode(await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'other' }))).toBe('TENANT_NOT_FOUND');

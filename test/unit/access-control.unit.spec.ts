@@ -193,7 +193,7 @@ describe('grantsFor: the one grant computation', () => {
     expect(grantsFor({ type: 'SERVICE_ACCOUNT', id: 'ci', tenantId: 'globex' }, 'acme', data)).toEqual([]);
     const root = grantsFor({ type: 'USER', id: 'root', instanceAdmin: true }, 'acme', NO_ACCESS_DATA);
     expect(new Set(root.map((g) => `${g.resource}:${g.action}`))).toEqual(
-      new Set(['BINDING:VIEW', 'BINDING:LIST', 'BINDING:CREATE', 'BINDING:DELETE', 'ROLE:VIEW', 'ROLE:LIST']),
+      new Set(['BINDING:VIEW', 'BINDING:LIST', 'BINDING:CREATE', 'BINDING:DELETE', 'BINDING:ESCALATE', 'ROLE:VIEW', 'ROLE:LIST']),
     );
   });
 });
