@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
 
@@ -14,6 +16,11 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   host: string;
+  /**
+   * The gateway's own host names (TENANTRY_PUBLIC_HOSTS, plus `localhost`,
+   * the listen address and the machine's name): never a tenant's domain.
+   */
+  gatewayHosts: string[];
   dataDir: string;
   eventStore: 'sqlite' | 'kurrentdb' | 'memory';
   kurrentDbUrl: string | null;
@@ -47,6 +54,10 @@ export interface Config {
   readYourWritesTimeoutMs: number;
   /** Projection lease time-to-live with shared (MongoDB) read models: a dead holder is replaced within it. */
   projectionLeaseMs: number;
+  /** The longest the MongoDB adapter waits for one operation before counting it as an outage. */
+  mongoOperationTimeoutMs: number;
+  /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
+  projectionStallMs: number;
   /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
   projectionOnPoison: 'stop' | 'park';
   logLevel: string;
@@ -66,12 +77,18 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
+  sessionRecheckMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
     issuer: string | null;
     audience: string | null;
     userClaim: string;
+    /** TENANTRY_JWT_MAX_LIFETIME_SECONDS: the longest a JWT may live (exp minus iat, or exp minus now); default 24 h. */
+    maxLifetimeSeconds: number;
+    /** TENANTRY_JWT_CLOCK_SKEW_SECONDS: how far in the future iat and nbf may be (the IdP's clock ahead of ours); default 60 s. */
+    clockSkewSeconds: number;
   };
 }
 
@@ -129,6 +146,8 @@ export interface RequestLimits {
   ratePerMinute: number;
   /** Requests per minute into one tenant, all its principals together. */
   tenantRatePerMinute: number;
+  /** Failed authentications (no token, or a refused one) per minute of one client address; past it, RATE_LIMITED. */
+  authFailuresPerMinute: number;
   /** Longest run of a query operation; 0 = no limit. Mutations are never cut. */
   executionTimeoutMs: number;
   /** Largest accepted request body, in bytes. */
@@ -172,6 +191,7 @@ function requestLimits(env: Env): RequestLimits {
     maxCost: integer(env, 'TENANTRY_MAX_COST', DEFAULT_MAX_COST, 1, 10_000_000),
     ratePerMinute: integer(env, 'TENANTRY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tenantRatePerMinute: integer(env, 'TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE', 3000, 1, 10_000_000),
+    authFailuresPerMinute: integer(env, 'TENANTRY_AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
     bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
     allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),
@@ -181,8 +201,44 @@ function requestLimits(env: Env): RequestLimits {
   };
 }
 
+function gatewayHosts(env: Env): string[] {
+  const listed = (optional(env, 'TENANTRY_PUBLIC_HOSTS') ?? '').split(',');
+  const own = ['localhost', optional(env, 'TENANTRY_HOST') ?? '127.0.0.1', hostname(), ...listed];
+  return [...new Set(own.map((h) => h.trim().toLowerCase().replace(/:\d+$/, '')).filter((h) => h !== ''))];
+}
+
 /** Reads and checks the whole configuration; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Secrets may come from files (Docker and Kubernetes secrets): `NAME_FILE`
+ * names a file whose content, without its trailing newline, is `NAME`.
+ * Setting both is refused, as is a file that cannot be read.
+ * (TENANTRY_AUDIT_SIGNING_KEY_FILE has its own meaning and predates this.)
+ */
+export const SECRET_FILE_VARIABLES = [
+  'TENANTRY_ADMIN_TOKEN',
+  'TENANTRY_MASTER_KEY',
+  'TENANTRY_JWT_SECRET',
+  'TENANTRY_MONGODB_URI',
+  'TENANTRY_KURRENTDB_URL',
+] as const;
+
+function withSecretFiles(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name}_FILE`, `and ${name} are both set: choose one`);
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`${name}_FILE`, `cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export function loadConfig(fromEnv: Env = process.env): Config {
+  const env = withSecretFiles(fromEnv);
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
   const kurrentDbUrl = optional(env, 'TENANTRY_KURRENTDB_URL');
   if (eventStore === 'kurrentdb' && kurrentDbUrl === null) {
@@ -241,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'TENANTRY_PORT', 4000, 0, 65535),
     host: optional(env, 'TENANTRY_HOST') ?? '127.0.0.1',
+    gatewayHosts: gatewayHosts(env),
     dataDir: path.resolve(optional(env, 'TENANTRY_DATA_DIR') ?? './data'),
     eventStore,
     kurrentDbUrl,
@@ -257,6 +314,8 @@ export function loadConfig(env: Env = process.env): Config {
     selfServiceTenants: bool(env, 'TENANTRY_SELF_SERVICE_TENANTS', false),
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
+    mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',
@@ -266,12 +325,15 @@ export function loadConfig(env: Env = process.env): Config {
     auditSigningKeyFile: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY_FILE'),
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
+    sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
     jwt: {
       secret: jwtSecret,
       jwksUrl,
       issuer: optional(env, 'TENANTRY_JWT_ISSUER'),
       audience: optional(env, 'TENANTRY_JWT_AUDIENCE'),
       userClaim: optional(env, 'TENANTRY_JWT_USER_CLAIM') ?? 'sub',
+      maxLifetimeSeconds: integer(env, 'TENANTRY_JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 30 * 86_400),
+      clockSkewSeconds: integer(env, 'TENANTRY_JWT_CLOCK_SKEW_SECONDS', 60, 0, 300),
     },
   };
 }
