@@ -79,6 +79,9 @@ export function tenantFromPath(url: string | undefined, rest: string): string | 
  * address has spent its failed-authentication budget.
  */
 export class RequestResolver {
+  /** Told of every refused authentication (metrics), whatever the transport. */
+  onAuthenticationFailure: (() => void) | null = null;
+
   constructor(
     private readonly app: Application,
     private readonly services: Services,
@@ -103,6 +106,7 @@ export class RequestResolver {
         });
       }
       await this.failures?.fail(info.ip);
+      this.onAuthenticationFailure?.();
       const message = error instanceof Error ? error.message : 'authentication failed';
       throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
     }

@@ -61,7 +61,7 @@ interface TenantJson {
   revision: number;
 }
 
-describe('tenantry CLI conventions', { timeout: 120_000 }, () => {
+describe('tenantry CLI conventions', { timeout: 600_000 }, () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
@@ -69,7 +69,7 @@ describe('tenantry CLI conventions', { timeout: 120_000 }, () => {
     const created = await cli(['tenants', 'create', '--tenant', 'acme', '--name', 'Acme', '--admin-username', 'admin'], env);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(ExitCode.OK);
-  }, 120_000);
+  }, 600_000);
 
   it('--version prints the version in package.json', async () => {
     const run = await cli(['--version'], {});
@@ -170,7 +170,7 @@ describe('tenantry CLI conventions', { timeout: 120_000 }, () => {
   });
 });
 
-describe('tenantry events import: progress and interruption', { timeout: 120_000 }, () => {
+describe('tenantry events import: progress and interruption', { timeout: 600_000 }, () => {
   it('Ctrl-C while the input is read writes nothing and says how to resume; re-running it completes', async () => {
     const env = storeEnv();
     expect((await cli(['tenants', 'create', '--tenant', 'acme', '--name', 'Acme', '--admin-user', 'admin'], env)).code).toBe(0);
