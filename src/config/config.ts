@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
@@ -227,7 +228,37 @@ function gatewayHosts(env: Env): string[] {
 }
 
 /** Reads and checks the whole configuration; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Secrets may come from files (Docker and Kubernetes secrets): `NAME_FILE`
+ * names a file whose content, without its trailing newline, is `NAME`.
+ * Setting both is refused, as is a file that cannot be read.
+ * (TENANTRY_AUDIT_SIGNING_KEY_FILE has its own meaning and predates this.)
+ */
+export const SECRET_FILE_VARIABLES = [
+  'TENANTRY_ADMIN_TOKEN',
+  'TENANTRY_MASTER_KEY',
+  'TENANTRY_JWT_SECRET',
+  'TENANTRY_MONGODB_URI',
+  'TENANTRY_KURRENTDB_URL',
+] as const;
+
+function withSecretFiles(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') throw new ConfigError(`${name}_FILE`, `and ${name} are both set: choose one`);
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`${name}_FILE`, `cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export function loadConfig(fromEnv: Env = process.env): Config {
+  const env = withSecretFiles(fromEnv);
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
   const kurrentDbUrl = optional(env, 'TENANTRY_KURRENTDB_URL');
   if (eventStore === 'kurrentdb' && kurrentDbUrl === null) {

@@ -85,6 +85,8 @@ export function auditExportRouter(
   logger: Logger,
   rateLimiter: RateLimiter,
   sessions: SessionWatch,
+  /** Told how each download ended (metrics): format `none` when refused before it was known. */
+  observe: (format: string, outcome: 'ok' | 'refused' | 'failed') => void = () => undefined,
 ): express.Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response): Promise<void> => {
@@ -104,6 +106,7 @@ export function auditExportRouter(
       chunks = exportChunks(exported, format);
     } catch (error) {
       exported?.close();
+      observe(text(req, 'format') === 'csv' ? 'csv' : text(req, 'format') === 'ndjson' ? 'ndjson' : 'none', 'refused');
       sendError(req, res, error, logger);
       return;
     }
@@ -128,7 +131,9 @@ export function auditExportRouter(
     });
     try {
       await pipeline(Readable.from(chunks), res);
+      observe(format, 'ok');
     } catch (error) {
+      observe(format, 'failed');
       // The client went away (the cursor is closed by the pipeline), or a store failed mid-stream:
       // the response is cut short, which the client sees as an incomplete download.
       const code = (error as { code?: unknown }).code;

@@ -120,7 +120,7 @@ export async function createGateway(
     },
     expressApp,
   );
-  const metrics = new Metrics(app.projections, app.commands, app.events);
+  const metrics = new Metrics(app.projections, app.commands, app.events, app.config.limits.executionTimeoutMs);
 
   const apolloSchema = await schema();
   // Request limits, CSRF prevention, batching, introspection and error formatting (README, "Limits and hardening").
@@ -185,7 +185,11 @@ export async function createGateway(
   });
 
   const idempotency = new IdempotencyKeys();
-  const requests = new RequestResolver(app, services, authenticator, new AuthFailureLimiter(app.config.limits));
+  const authFailures = new AuthFailureLimiter(app.config.limits);
+  const requests = new RequestResolver(app, services, authenticator, authFailures);
+  requests.onAuthenticationFailure = () => metrics.authenticationFailures.inc();
+  limits.rateLimiter.onRefusal = (scope) => metrics.rateLimitRefusals.inc({ scope });
+  authFailures.onRefusal = (scope) => metrics.rateLimitRefusals.inc({ scope });
   const context = async ({ req }: { req: Request }): Promise<GraphQLContext> => {
     const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
     let resolved: ResolvedRequest;
@@ -230,14 +234,30 @@ export async function createGateway(
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
   // Live sessions (subscriptions, export downloads) follow revocation: re-checked every TENANTRY_SESSION_RECHECK_MS.
   const sessions = new SessionWatch(app.config.sessionRecheckMs, app.logger);
-  expressApp.use(auditExportRouter(services, requests, app.logger, limits.rateLimiter, sessions));
+  expressApp.use(
+    auditExportRouter(services, requests, app.logger, limits.rateLimiter, sessions, (format, outcome) =>
+      metrics.exports.inc({ format, outcome }),
+    ),
+  );
   mountUi(expressApp);
-  const subscriptions = attachSubscriptions(server, apolloSchema, requests, services, app.logger, {
-    limits: app.config.limits,
-    rateLimiter: limits.rateLimiter,
-    sessions,
-    production: app.config.production,
-  });
+  const subscriptions = attachSubscriptions(
+    server,
+    apolloSchema,
+    requests,
+    services,
+    app.logger,
+    {
+      limits: app.config.limits,
+      rateLimiter: limits.rateLimiter,
+      sessions,
+      production: app.config.production,
+    },
+    {
+      opened: (tenant) => metrics.subscriptionOpened(tenant),
+      closed: (tenant) => metrics.subscriptionClosed(tenant),
+      sent: () => metrics.subscriptionMessages.inc(),
+    },
+  );
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
   expressApp.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { GraphQLSchema } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -88,6 +89,28 @@ export class OperationLabels {
   }
 }
 
+/** Upper bounds (seconds) of the request-latency histogram: the usual ladder, cut at the execution timeout, which is the last bucket. */
+export function latencyBuckets(executionTimeoutMs: number): number[] {
+  const ladder = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+  if (executionTimeoutMs <= 0) return ladder; // no timeout: the whole ladder
+  const timeout = executionTimeoutMs / 1000;
+  return [...ladder.filter((b) => b < timeout), timeout];
+}
+
+/** Open subscriptions per tenant, as a bounded label: how many tenants have 1, 2-10, 11-100 or more. */
+export const SUBSCRIPTION_BUCKETS = ['1', '2-10', '11-100', '101+'] as const;
+const subscriptionBucket = (n: number): (typeof SUBSCRIPTION_BUCKETS)[number] =>
+  n <= 1 ? '1' : n <= 10 ? '2-10' : n <= 100 ? '11-100' : '101+';
+
+/** The version in package.json (beside `src/` and `dist/` alike). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Operation types as labels: a bounded set whatever the request. */
 export const operationType = (type: string | undefined): string =>
   type === 'query' || type === 'mutation' || type === 'subscription' ? type : 'unknown';
@@ -105,18 +128,77 @@ export class Metrics {
     labelNames: ['operation', 'type', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly latency = new Histogram({
-    name: 'tenantry_graphql_request_duration_seconds',
-    help: 'GraphQL operation latency',
-    labelNames: ['operation', 'type'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  /** Buckets up to the execution timeout (the longest a query may run). */
+  readonly latency: Histogram<'operation' | 'type'>;
+  /** Subscriptions running now (their streams started), all tenants. */
+  readonly subscriptionsOpen = new Gauge({
+    name: 'tenantry_subscriptions_open',
+    help: 'GraphQL subscriptions running now',
+    registers: [this.registry],
+  });
+  readonly subscriptionMessages = new Counter({
+    name: 'tenantry_subscription_messages_sent_total',
+    help: 'Messages (results) sent to subscribers',
+    registers: [this.registry],
+  });
+  readonly authenticationFailures = new Counter({
+    name: 'tenantry_authentication_failures_total',
+    help: 'Requests refused as UNAUTHENTICATED (no token, or a refused one), all transports',
+    registers: [this.registry],
+  });
+  readonly rateLimitRefusals = new Counter({
+    name: 'tenantry_rate_limit_refusals_total',
+    help: 'Requests refused as RATE_LIMITED, by budget (principal, tenant, address)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  readonly exports = new Counter({
+    name: 'tenantry_audit_exports_total',
+    help: 'Audit-log export downloads, by format (ndjson, csv, none when refused before it was known) and outcome (ok, refused, failed)',
+    labelNames: ['format', 'outcome'] as const,
     registers: [this.registry],
   });
 
   private readonly loopDelay: LoopDelayMonitor;
+  /** Open subscriptions per tenant (for the bucket gauge); a tenant leaves the map with its last one. */
+  private readonly openByTenant = new Map<string, number>();
 
-  constructor(projections: Projections, commands: CommandHandler, events: EventStore) {
+  constructor(projections: Projections, commands: CommandHandler, events: EventStore, executionTimeoutMs = 10_000) {
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool refuses them); nodejs_active_{handles,requests,resources}{type} say the same per type.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
+    this.latency = new Histogram({
+      name: 'tenantry_graphql_request_duration_seconds',
+      help: 'GraphQL operation latency',
+      labelNames: ['operation', 'type'] as const,
+      buckets: latencyBuckets(executionTimeoutMs),
+      registers: [this.registry],
+    });
+
+    new Gauge({
+      name: 'tenantry_build_info',
+      help: 'Always 1; the labels say which build runs',
+      labelNames: ['version', 'node_version'] as const,
+      registers: [this.registry],
+    }).set({ version: packageVersion(), node_version: process.version }, 1);
+
+    const openByTenant = this.openByTenant;
+    const byTenant = new Gauge({
+      name: 'tenantry_subscription_tenants',
+      help: 'Tenants by how many subscriptions they have open now (bucket: 1, 2-10, 11-100, 101+)',
+      labelNames: ['subscriptions'] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = new Map<string, number>(SUBSCRIPTION_BUCKETS.map((b) => [b, 0]));
+        for (const n of openByTenant.values()) {
+          const bucket = subscriptionBucket(n);
+          counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+        }
+        for (const [bucket, tenants] of counts) byTenant.set({ subscriptions: bucket }, tenants);
+      },
+    });
 
     const loopDelay = new LoopDelayMonitor(LOOP_DELAY_WINDOW_MS);
     this.loopDelay = loopDelay;
@@ -215,6 +297,20 @@ export class Metrics {
         }
       },
     });
+  }
+
+  /** A subscription of this tenant (`_instance` on the instance endpoint) started streaming. */
+  subscriptionOpened(tenant: string): void {
+    this.subscriptionsOpen.inc();
+    this.openByTenant.set(tenant, (this.openByTenant.get(tenant) ?? 0) + 1);
+  }
+
+  /** One that had started ended (completed, stopped by the client, or its socket closed). */
+  subscriptionClosed(tenant: string): void {
+    this.subscriptionsOpen.dec();
+    const left = (this.openByTenant.get(tenant) ?? 1) - 1;
+    if (left > 0) this.openByTenant.set(tenant, left);
+    else this.openByTenant.delete(tenant);
   }
 
   /** Stops sampling the event loop. */

@@ -14,6 +14,8 @@ import { DomainError, ErrorCode } from '../shared/errors.js';
 const WINDOW_SECONDS = 60;
 
 export class RateLimiter {
+  /** Told of every refusal, with its budget (metrics). */
+  onRefusal: ((scope: string) => void) | null = null;
   private readonly perPrincipal: RateLimiterMemory;
   private readonly perTenant: RateLimiterMemory;
 
@@ -51,6 +53,7 @@ export class RateLimiter {
       await limiter.consume(key, points);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      this.onRefusal?.(scope);
       throw rateLimited(scope, limiter.points, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), correlationId);
     }
   }
@@ -65,6 +68,8 @@ export class RateLimiter {
  * slow.
  */
 export class AuthFailureLimiter {
+  /** Told of every refusal (metrics; scope `address`). */
+  onRefusal: ((scope: string) => void) | null = null;
   private readonly failures: RateLimiterMemory;
 
   constructor(limits: Pick<RequestLimits, 'authFailuresPerMinute'>) {
@@ -76,6 +81,7 @@ export class AuthFailureLimiter {
     const spent = await this.failures.get(ip ?? 'unknown');
     if (spent && spent.consumedPoints >= this.failures.points) {
       const retryAfterSeconds = Math.max(1, Math.ceil(spent.msBeforeNext / 1000));
+      this.onRefusal?.('address');
       throw new DomainError(
         ErrorCode.RATE_LIMITED,
         `too many failed authentications from this address (${this.failures.points} a minute); retry in ${retryAfterSeconds} s`,

@@ -81,6 +81,9 @@ export function tenantFromPath(url: string | undefined, rest: string): string | 
  * address has spent its failed-authentication budget.
  */
 export class RequestResolver {
+  /** Told of every refused authentication (metrics), whatever the transport. */
+  onAuthenticationFailure: (() => void) | null = null;
+
   constructor(
     private readonly app: Application,
     private readonly services: Services,
@@ -111,6 +114,7 @@ export class RequestResolver {
         });
       }
       await failures?.fail(info.ip);
+      if (options.budget !== false) this.onAuthenticationFailure?.();
       const message = error instanceof Error ? error.message : 'authentication failed';
       throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
     }

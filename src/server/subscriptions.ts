@@ -27,6 +27,13 @@ import type { Logger } from '../shared/logger.js';
 import { correlationIdOf, requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
 import type { SessionWatch } from './session-watch.js';
 
+/** What the metrics learn of subscriptions. */
+export interface SubscriptionObserver {
+  opened(tenant: string): void;
+  closed(tenant: string): void;
+  sent(): void;
+}
+
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
 const GRAPHQL_PATH = /^\/api\/v1\/(?:[^/]+\/)?graphql\/?$/;
 
@@ -64,7 +71,14 @@ export function attachSubscriptions(
   services: Services,
   logger: Logger,
   guard: { limits: RequestLimits; rateLimiter: RateLimiter; sessions: SessionWatch; production: boolean },
+  observe: SubscriptionObserver = { opened: () => undefined, closed: () => undefined, sent: () => undefined },
 ): Subscriptions {
+  /** Per connection: its tenant (`_instance` on the instance endpoint), and the subscriptions streaming on it. */
+  const tenants = new WeakMap<object, string>();
+  const streaming = new WeakMap<object, Set<string>>();
+  const ended = (ctx: object, id: string): void => {
+    if (streaming.get(ctx)?.delete(id)) observe.closed(tenants.get(ctx) ?? '_instance');
+  };
   // A message is bounded like an HTTP body (TENANTRY_BODY_LIMIT); past it ws closes the socket with 1009.
   const wss = new WebSocketServer({ noServer: true, maxPayload: guard.limits.bodyLimitBytes });
   // Production settings as over HTTP: no introspection, no "Did you mean …?" in messages.
@@ -116,7 +130,8 @@ export function attachSubscriptions(
       schema,
       onConnect: async (ctx) => {
         try {
-          await resolve(ctx.connectionParams, ctx.extra);
+          const { tenantId } = await resolve(ctx.connectionParams, ctx.extra);
+          tenants.set(ctx, tenantId ?? '_instance');
         } catch {
           return false;
         }
@@ -125,13 +140,22 @@ export function attachSubscriptions(
       },
       // A subscription that started (its result is a stream) is watched for as long as it runs.
       onOperation: (ctx, id, _payload, args, result) => {
-        if (Symbol.asyncIterator in result) live.get(ctx)?.fields.set(id, rootFields(args.document, args.operationName));
+        if (!(Symbol.asyncIterator in result)) return;
+        live.get(ctx)?.fields.set(id, rootFields(args.document, args.operationName));
+        const ids = streaming.get(ctx) ?? new Set<string>();
+        streaming.set(ctx, ids);
+        if (!ids.has(id)) {
+          ids.add(id);
+          observe.opened(tenants.get(ctx) ?? '_instance');
+        }
       },
       onComplete: (ctx, id) => {
         live.get(ctx)?.fields.delete(id);
+        ended(ctx, id);
       },
       onClose: (ctx) => {
         live.get(ctx)?.unwatch();
+        for (const id of [...(streaming.get(ctx) ?? [])]) ended(ctx, id);
       },
       // The same limits as over HTTP: token count, shape, cost and the rate limit, before anything runs.
       onSubscribe: async (ctx, _id, payload) => {
@@ -161,7 +185,10 @@ export function attachSubscriptions(
         return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
       },
       // Same error contract as HTTP: codes from the contract, internals masked.
-      onNext: (ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors, ctx.extra) } : undefined),
+      onNext: (ctx, _id, _payload, _args, result) => {
+        observe.sent();
+        return result.errors ? { ...result, errors: format(result.errors, ctx.extra) } : undefined;
+      },
       onError: (ctx, _id, _payload, errors) =>
         errors.map((e) => {
           if (e.extensions['code'] === ErrorCode.RATE_LIMITED) {
