@@ -278,6 +278,27 @@ export class FlowService {
   }
 
   /**
+   * Brings a deleted flow back with the source it had when deleted, as a new
+   * revision (FLOW:CREATE). It is a save: the tenant's namespace rule and the
+   * allowed namespaces of what it uses are checked as for a create.
+   */
+  async restoreDeleted(caller: Caller, tenantId: string, namespace: string, id: string, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    this.validateFlowKey(namespace, id);
+    access.require('FLOW', 'CREATE', namespace);
+    const { state } = await this.app.commands.load(flowDecider, flowStream(tenantId, namespace, id));
+    if (state.status === 'deleted') {
+      await this.requireNamespaceAllowed(tenantId, namespace);
+      await this.usage?.requireAllowed(tenantId, namespace, state.current.source);
+    }
+    return this.run(tenantId, namespace, id, {
+      type: 'RestoreDeletedFlow',
+      data: { namespace, id, expectedRevision },
+      metadata: caller.commandMetadata(tenantId),
+    });
+  }
+
+  /**
    * The content of one saved revision, from the flow's own stream: every
    * event carries the revision it saved (or, for a delete, the last one), so
    * their revisions never decrease along the stream and a binary search finds

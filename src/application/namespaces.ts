@@ -164,6 +164,20 @@ export class NamespaceService {
     return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
   }
 
+  /** Brings a deleted namespace back with the settings it had when deleted (NAMESPACE:CREATE). */
+  async restore(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'id', id);
+    access.require('NAMESPACE', 'CREATE', id);
+    const result = await this.app.execute(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      { type: 'RestoreNamespace', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
   /**
    * Refused while the namespace still holds flows or secrets, unless `force`,
    * in which case `cascade` deletes each of them first, each as its own event.

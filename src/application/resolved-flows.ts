@@ -1,19 +1,30 @@
+import { decideUsage } from '../aggregates/namespace/allowed-namespaces.js';
 import { validatePluginDefaults } from '../aggregates/namespace/namespace.js';
-import { flowPlugins, type FlowPlugin } from '../aggregates/flow/flow-plugins.js';
+import { documentReferences, type ExpressionReference } from '../aggregates/flow/flow-expressions.js';
+import { flowPlugins, namespaceReferences, type FlowPlugin, type NamespaceReference } from '../aggregates/flow/flow-plugins.js';
 import { parseFlowDocument } from '../aggregates/flow/flow-source.js';
 import { applyPluginDefaults, type AppliedDefault, type DefaultLevel, type PropertySource } from '../aggregates/plugin-defaults.js';
+import { secretDecider } from '../aggregates/secret/secret.js';
 import { docId } from '../projections/runtime/projection.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, forbidden } from '../shared/errors.js';
 import { namespaceLineage } from '../shared/ids.js';
+import type { JsonValue } from '../shared/json.js';
+import type { Application } from './application.js';
 import type { Caller } from './caller.js';
 import type { FlowService } from './flows.js';
+import { usageTarget } from './namespace-usage.js';
 import { namespaceView, type NamespaceService, type NamespaceView } from './namespaces.js';
+import { secretStream, type SecretService } from './secrets.js';
+import type { TenantService } from './tenants.js';
 
 /**
- * What a saved flow would run with: per task and trigger, the plugin defaults
- * of its namespaces and of the flow applied as Kestra applies them, and the
- * revision of every governance object read, so that the answer can be
- * reproduced later (`revision` or `asOf`).
+ * What a flow would run with, before it runs: per task and trigger the plugin
+ * defaults applied as Kestra applies them, the namespace variables it sees,
+ * every secret and namespace-variable reference of its expressions checked
+ * (secret metadata only, never a value), its references to other namespaces
+ * checked against their allowed namespaces, and the revision of every
+ * governance object read, so that the answer can be reproduced (`revision`,
+ * `asOf`). `validate` does the same for a source that is not saved.
  */
 
 export interface ResolvedPlugin extends FlowPlugin {
@@ -22,7 +33,7 @@ export interface ResolvedPlugin extends FlowPlugin {
 }
 
 export interface GovernanceRevision {
-  kind: 'FLOW' | 'NAMESPACE';
+  kind: 'FLOW' | 'NAMESPACE' | 'SECRET';
   id: string;
   revision: number;
 }
@@ -33,34 +44,113 @@ export interface FlowProblem {
   path: string | null;
 }
 
+export interface VisibleVariable {
+  key: string;
+  value: JsonValue;
+  namespace: string;
+}
+
+export interface CheckedExpressionReference extends ExpressionReference {
+  /** FOUND; MISSING; NOT_VISIBLE: not found where the caller may look, and the caller may not list secrets in some of the namespaces. */
+  status: 'FOUND' | 'MISSING' | 'NOT_VISIBLE';
+  /** Where it was found. */
+  namespace: string | null;
+  /** The secret's version, or the revision of the namespace that set the variable. */
+  revision: number | null;
+}
+
+export interface CheckedNamespaceReference extends NamespaceReference {
+  allowed: boolean;
+  rule: string;
+  revision: number | null;
+}
+
 export interface ResolvedFlowView {
   tenantId: string;
   namespace: string;
   id: string;
-  revision: number;
+  /** Null for a source that is not saved (validateFlow). */
+  revision: number | null;
   asOf: string | null;
   plugins: ResolvedPlugin[];
-  /** The flow and each existing namespace from the root down, at the revision used. */
+  variables: VisibleVariable[];
+  references: CheckedExpressionReference[];
+  namespaceReferences: CheckedNamespaceReference[];
+  /** The flow and every governance object read, at the revision read. */
   used: GovernanceRevision[];
   problems: FlowProblem[];
 }
 
+export interface FlowValidation {
+  valid: boolean;
+  problems: FlowProblem[];
+  resolved: ResolvedFlowView | null;
+}
+
+interface Unresolved {
+  namespace: string;
+  id: string;
+  revision: number | null;
+  document: Record<string, unknown>;
+}
+
+/** How deep render(namespace.x) is followed into variables that hold expressions themselves. */
+const MAX_RENDER_DEPTH = 3;
+
+function lookup(value: JsonValue | undefined, path: string[]): boolean {
+  let at: JsonValue | undefined = value;
+  for (const segment of path) {
+    if (at === null || at === undefined || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, segment)) return false;
+    at = at[segment];
+  }
+  return true;
+}
+
 export class ResolvedFlowService {
   constructor(
+    private readonly app: Application,
+    private readonly tenants: TenantService,
     private readonly flows: FlowService,
     private readonly namespaces: NamespaceService,
+    private readonly secrets: SecretService,
   ) {}
 
-  /** The namespace and its existing ancestors, root first: as they are now, or as they were at `asOf`. */
-  private async lineage(caller: Caller, tenantId: string, namespace: string, asOf: Date | null): Promise<NamespaceView[]> {
-    const ids = namespaceLineage(namespace);
+  /** The namespaces of `ids` that exist: as they are now, or as they were at `asOf`. */
+  private async namespacesAt(caller: Caller, tenantId: string, ids: string[], asOf: Date | null): Promise<Map<string, NamespaceView>> {
+    if (ids.length === 0) return new Map();
     if (asOf) {
       const views = await Promise.all(ids.map((id) => this.namespaces.asOf(tenantId, id, asOf, caller.slicer())));
-      return views.filter((v): v is NamespaceView => v !== null && v.existing);
+      return new Map(views.filter((v): v is NamespaceView => v !== null && v.existing).map((v) => [v.id, v]));
     }
     const docs = await this.namespaces.collection(tenantId).find({ _id: { $in: ids.map((id) => docId(tenantId, id)) } });
-    const byId = new Map(docs.filter((d) => d.existing).map((d) => [d.id, namespaceView(d)]));
-    return ids.flatMap((id) => byId.get(id) ?? []);
+    return new Map(docs.filter((d) => d.existing).map((d) => [d.id, namespaceView(d)]));
+  }
+
+  /** The nearest secret of each key along the lineage the caller may list: [namespace, version]. */
+  private async secretsAt(
+    caller: Caller,
+    tenantId: string,
+    lineage: string[],
+    keys: string[],
+    asOf: Date | null,
+  ): Promise<Map<string, [string, number]>> {
+    const found = new Map<string, [string, number]>();
+    if (keys.length === 0 || lineage.length === 0) return found;
+    if (asOf) {
+      for (const namespace of lineage) {
+        for (const key of keys) {
+          const { state } = await this.app.commands.loadAsOf(secretDecider, secretStream(tenantId, namespace, key), asOf, {
+            slicer: caller.slicer(),
+          });
+          if (state.status === 'active') found.set(key, [namespace, state.version]);
+        }
+      }
+      return found;
+    }
+    const docs = await this.secrets.collection(tenantId).find({ namespace: { $in: lineage }, key: { $in: keys } });
+    const depth = (ns: string) => ns.split('.').length;
+    for (const doc of [...docs].sort((a, b) => depth(a.namespace) - depth(b.namespace))) found.set(doc.key, [doc.namespace, doc.version]);
+    return found;
   }
 
   async get(
@@ -72,10 +162,38 @@ export class ResolvedFlowService {
   ): Promise<ResolvedFlowView | null> {
     const flow = await this.flows.get(caller, tenantId, namespace, id, at);
     if (!flow || flow.deleted) return null;
-    const asOf = at.asOf ?? null;
-    const lineage = await this.lineage(caller, tenantId, namespace, asOf);
     const { document } = parseFlowDocument(flow.source);
+    return this.resolve(caller, tenantId, { namespace, id, revision: flow.revision, document }, at.asOf ?? null);
+  }
+
+  /** Checks a source without saving it: needs FLOW:VIEW on the namespace it names. */
+  async validate(caller: Caller, tenantId: string, source: string): Promise<FlowValidation> {
+    const access = await this.tenants.enter(caller, tenantId);
+    let parsed: ReturnType<typeof parseFlowDocument>;
+    try {
+      parsed = parseFlowDocument(source);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      const path = typeof error.extensions['path'] === 'string' ? error.extensions['path'] : null;
+      return { valid: false, problems: [{ code: 'INVALID_SOURCE', message: error.message, path }], resolved: null };
+    }
+    const { namespace, id } = parsed.definition;
+    if (!access.can('FLOW', 'VIEW', namespace)) throw forbidden(`FLOW:VIEW on ${namespace}`);
+    const resolved = await this.resolve(caller, tenantId, { namespace, id, revision: null, document: parsed.document }, null);
+    return { valid: resolved.problems.length === 0, problems: resolved.problems, resolved };
+  }
+
+  private async resolve(caller: Caller, tenantId: string, flow: Unresolved, asOf: Date | null): Promise<ResolvedFlowView> {
+    const access = await this.tenants.enter(caller, tenantId);
+    const { namespace, document } = flow;
+    const lineageIds = namespaceLineage(namespace);
+    const plugins = flowPlugins(document);
+    const nsRefs = namespaceReferences(namespace, plugins);
+    const known = await this.namespacesAt(caller, tenantId, [...new Set([...lineageIds, ...nsRefs.map((r) => r.namespace)])], asOf);
+    const lineage = lineageIds.flatMap((ns) => known.get(ns) ?? []);
     const problems: FlowProblem[] = [];
+
+    // Plugin defaults.
     let flowDefaults: DefaultLevel['pluginDefaults'] = [];
     if (document['pluginDefaults'] !== undefined && document['pluginDefaults'] !== null) {
       try {
@@ -89,21 +207,95 @@ export class ResolvedFlowService {
       ...lineage.map((ns) => ({ namespace: ns.id, pluginDefaults: ns.pluginDefaults })),
       { namespace: null, pluginDefaults: flowDefaults },
     ];
-    const plugins = flowPlugins(document).map((plugin) => {
+    const resolvedPlugins = plugins.map((plugin) => {
       const applied = applyPluginDefaults(plugin.type, plugin.properties, levels);
       return { ...plugin, properties: applied.properties, pluginDefaults: applied.applied, propertySources: applied.sources };
     });
+
+    // Variables: root to leaf, the nearest wins.
+    const variables = new Map<string, VisibleVariable & { revision: number }>();
+    for (const ns of lineage) {
+      for (const [key, value] of Object.entries(ns.variables)) variables.set(key, { key, value, namespace: ns.id, revision: ns.revision });
+    }
+
+    // Expression references, following render(namespace.x) into the variable's own expressions.
+    const pending: [ExpressionReference, number][] = documentReferences(document).map((r) => [r, 0]);
+    const expressionRefs: ExpressionReference[] = [];
+    for (let next = pending.shift(); next; next = pending.shift()) {
+      const [ref, depth] = next;
+      expressionRefs.push(ref);
+      if (ref.kind !== 'VARIABLE' || !ref.rendered || depth >= MAX_RENDER_DEPTH) continue;
+      const [head, ...rest] = ref.name.split('.');
+      const variable = variables.get(head!);
+      if (!variable || !lookup(variable.value, rest)) continue;
+      let value: JsonValue = variable.value;
+      for (const segment of rest) value = (value as Record<string, JsonValue>)[segment]!;
+      for (const inner of documentReferences(value)) {
+        pending.push([{ ...inner, path: `${ref.path} → namespace.${ref.name}${inner.path ? `.${inner.path}` : ''}` }, depth + 1]);
+      }
+    }
+    const secretKeys = [...new Set(expressionRefs.filter((r) => r.kind === 'SECRET').map((r) => r.name))];
+    const listable = lineageIds.filter((ns) => access.can('SECRET', 'LIST', ns));
+    const secrets = await this.secretsAt(caller, tenantId, listable, secretKeys, asOf);
+    const references = expressionRefs.map((ref): CheckedExpressionReference => {
+      if (ref.kind === 'SECRET') {
+        const found = secrets.get(ref.name);
+        if (found) return { ...ref, status: 'FOUND', namespace: found[0], revision: found[1] };
+        const status = listable.length < lineageIds.length ? 'NOT_VISIBLE' : 'MISSING';
+        if (status === 'MISSING') {
+          problems.push({
+            code: 'MISSING_SECRET',
+            message: `secret ${ref.name} is not set in ${namespace} nor in any namespace above it`,
+            path: ref.path,
+          });
+        }
+        return { ...ref, status, namespace: null, revision: null };
+      }
+      const [head, ...rest] = ref.name.split('.');
+      const variable = variables.get(head!);
+      if (variable && lookup(variable.value, rest)) {
+        return { ...ref, status: 'FOUND', namespace: variable.namespace, revision: variable.revision };
+      }
+      problems.push({
+        code: 'UNKNOWN_VARIABLE',
+        message: `namespace.${ref.name} is not a variable of ${namespace} nor of any namespace above it`,
+        path: ref.path,
+      });
+      return { ...ref, status: 'MISSING', namespace: null, revision: null };
+    });
+
+    // References to other namespaces.
+    const namespaceRefs = nsRefs.map((ref): CheckedNamespaceReference => {
+      const target = known.get(ref.namespace) ?? null;
+      const decision = decideUsage(namespace, usageTarget(target));
+      if (!decision.allowed) {
+        problems.push({
+          code: 'NAMESPACE_NOT_ALLOWED',
+          message: `${namespace} may not use ${ref.namespace} (${decision.rule})`,
+          path: ref.path,
+        });
+      }
+      return { ...ref, ...decision, revision: target?.revision ?? null };
+    });
+
+    const used: GovernanceRevision[] = [];
+    if (flow.revision !== null) used.push({ kind: 'FLOW', id: `${namespace}.${flow.id}`, revision: flow.revision });
+    for (const ns of known.values()) used.push({ kind: 'NAMESPACE', id: ns.id, revision: ns.revision });
+    for (const [key, [ns, version]] of secrets) used.push({ kind: 'SECRET', id: `${ns}/${key}`, revision: version });
+
     return {
       tenantId,
       namespace,
-      id,
+      id: flow.id,
       revision: flow.revision,
       asOf: asOf?.toISOString() ?? null,
-      plugins,
-      used: [
-        { kind: 'FLOW', id: `${namespace}.${id}`, revision: flow.revision },
-        ...lineage.map((ns) => ({ kind: 'NAMESPACE' as const, id: ns.id, revision: ns.revision })),
-      ],
+      plugins: resolvedPlugins,
+      variables: [...variables.values()]
+        .map(({ key, value, namespace: ns }) => ({ key, value, namespace: ns }))
+        .sort((a, b) => a.key.localeCompare(b.key)),
+      references,
+      namespaceReferences: namespaceRefs,
+      used: used.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id)),
       problems,
     };
   }

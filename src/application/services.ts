@@ -56,7 +56,7 @@ export class Services {
     this.flows = new FlowService(app, this.tenants, this.namespaces, this.namespaceUsage);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);
-    this.resolvedFlows = new ResolvedFlowService(this.flows, this.namespaces);
+    this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 

@@ -31,7 +31,12 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   TenantRestored: { resourceType: 'TENANT', action: 'RESTORE', resourceId: byField('id') },
   UserCreated: { resourceType: 'USER', action: 'CREATE', resourceId: byField('id') },
   UserDeleted: { resourceType: 'USER', action: 'DELETE', resourceId: byField('id') },
-  NamespaceCreated: { resourceType: 'NAMESPACE', action: 'CREATE', resourceId: byField('id') },
+  NamespaceCreated: {
+    resourceType: 'NAMESPACE',
+    action: 'CREATE',
+    actionOf: (data) => (data['restored'] ? 'RESTORE' : 'CREATE'),
+    resourceId: byField('id'),
+  },
   NamespaceUpdated: { resourceType: 'NAMESPACE', action: 'UPDATE', resourceId: byField('id') },
   NamespaceDeleted: { resourceType: 'NAMESPACE', action: 'DELETE', resourceId: byField('id') },
   BindingCreated: { resourceType: 'BINDING', action: 'GRANT', resourceId: byField('id') },
@@ -49,7 +54,12 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },
   ApiTokenRevoked: { resourceType: 'API_TOKEN', action: 'REVOKE', resourceId: byField('id') },
   // Flows: data {namespace, id, ...}; the resource id is `namespace.id`.
-  FlowCreated: { resourceType: 'FLOW', action: 'CREATE', resourceId: flowId },
+  FlowCreated: {
+    resourceType: 'FLOW',
+    action: 'CREATE',
+    actionOf: (data) => (data['restoredFrom'] !== undefined && data['restoredFrom'] !== null ? 'RESTORE' : 'CREATE'),
+    resourceId: flowId,
+  },
   FlowUpdated: { resourceType: 'FLOW', action: 'UPDATE', resourceId: flowId },
   FlowDeleted: { resourceType: 'FLOW', action: 'DELETE', resourceId: flowId },
   // Secrets: data {namespace, key, created, ...}; never a value.

@@ -57,6 +57,19 @@ export class FlowResolver {
     return reached(ctx, await ctx.services.flows.delete(ctx.caller, requireTenant(ctx), namespace, id)).flow;
   }
 
+  @Mutation(() => Flow, {
+    description:
+      'Brings a deleted flow back with the source it had when deleted, as a new revision; expectedRevision is the revision it had.',
+  })
+  async restoreFlow(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.flows.restoreDeleted(ctx.caller, requireTenant(ctx), namespace, id, expectedRevision)).flow;
+  }
+
   @Mutation(() => Flow, { description: "Saves an older revision's source as a new revision." })
   async restoreFlowRevision(
     @Arg('namespace', () => String) namespace: string,

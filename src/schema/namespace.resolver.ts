@@ -120,6 +120,17 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
+  @Mutation(() => Namespace, {
+    description: 'Brings a deleted namespace back with the settings it had when deleted (createNamespace would start empty).',
+  })
+  async restoreNamespace(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.namespaces.restore(ctx.caller, requireTenant(ctx), id, expectedRevision)).namespace;
+  }
+
   @Mutation(() => Namespace, { description: 'Refused while flows or secrets remain, unless force (which deletes them too).' })
   async deleteNamespace(
     @Arg('id', () => ID) id: string,

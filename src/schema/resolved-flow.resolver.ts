@@ -1,10 +1,18 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { requireTenant, type GraphQLContext } from './context.js';
-import { ResolvedFlow } from './resolved-flow.type.js';
+import { FlowValidation, ResolvedFlow } from './resolved-flow.type.js';
 import { DateTimeScalar } from './scalars.js';
 
 @Resolver(() => ResolvedFlow)
 export class ResolvedFlowResolver {
+  @Query(() => FlowValidation, {
+    description:
+      'Checks a flow source without saving it: the YAML, plugin defaults, secrets and namespace variables its expressions use, and its references to other namespaces. Needs FLOW:VIEW on the namespace it names.',
+  })
+  validateFlow(@Arg('source', () => String) source: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.resolvedFlows.validate(ctx.caller, requireTenant(ctx), source);
+  }
+
   @Query(() => ResolvedFlow, {
     nullable: true,
     description:

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { JsonObject } from '../shared/json.js';
-import { PluginDefault } from './namespace.type.js';
+import { InheritedVariable, PluginDefault } from './namespace.type.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
 @ObjectType({ description: 'What decided one top-level property of a resolved task or trigger.' })
@@ -43,14 +43,64 @@ export class FlowProblem {
   @Field(() => String, { nullable: true }) path!: string | null;
 }
 
+@ObjectType({
+  description: 'A secret or namespace variable an expression of the flow uses, checked (secret metadata only, never a value).',
+})
+export class ExpressionReference {
+  @Field(() => String, { description: 'SECRET or VARIABLE.' }) kind!: string;
+  @Field(() => String, { description: 'The secret key, or the path below namespace. (e.g. db.host).' }) name!: string;
+  @Field(() => String, { description: 'Where the expression is (→ follows a render() into a variable).' }) path!: string;
+  @Field(() => Boolean, { description: "Inside render(...): the variable's own expressions are checked too." }) rendered!: boolean;
+  @Field(() => String, {
+    description:
+      'FOUND, MISSING, or NOT_VISIBLE (not found where the caller may list secrets, and some namespaces are hidden from the caller).',
+  })
+  status!: string;
+  @Field(() => String, { nullable: true, description: 'The namespace it was found in.' }) namespace!: string | null;
+  @Field(() => Int, { nullable: true, description: "The secret's version, or the revision of the namespace that sets the variable." })
+  revision!: number | null;
+}
+
+@ObjectType({ description: 'Another namespace a task or trigger names, and whether that namespace allows it.' })
+export class NamespaceReference {
+  @Field(() => String, { description: 'Id of the task or trigger.' }) plugin!: string;
+  @Field(() => String) path!: string;
+  @Field(() => String) namespace!: string;
+  @Field(() => Boolean) allowed!: boolean;
+  @Field(() => String) rule!: string;
+  @Field(() => Int, { nullable: true }) revision!: number | null;
+}
+
 @ObjectType({ description: 'What a flow would run with: plugin defaults applied, and the revisions of what was read.' })
 export class ResolvedFlow {
   @Field(() => String) namespace!: string;
   @Field(() => ID) id!: string;
-  @Field(() => Int, { description: 'The flow revision resolved.' }) revision!: number;
+  @Field(() => Int, { nullable: true, description: 'The flow revision resolved (null for validateFlow: the source is not saved).' })
+  revision!: number | null;
   @Field(() => DateTimeScalar, { nullable: true }) asOf!: string | null;
   @Field(() => [ResolvedPlugin]) plugins!: ResolvedPlugin[];
-  @Field(() => [GovernanceRevision], { description: 'The flow and every existing namespace from the root down, at the revision used.' })
+  @Field(() => [InheritedVariable], {
+    description: 'The namespace variables the flow sees (root to its namespace, nearest wins), each with its namespace.',
+  })
+  variables!: InheritedVariable[];
+  @Field(() => [ExpressionReference], {
+    description: "Every secret('X') and namespace.x of the flow's expressions (and of variables it renders), checked.",
+  })
+  references!: ExpressionReference[];
+  @Field(() => [NamespaceReference], {
+    description: "Every other namespace its tasks and triggers name, checked against that namespace's allowed namespaces.",
+  })
+  namespaceReferences!: NamespaceReference[];
+  @Field(() => [GovernanceRevision], {
+    description: 'The flow, every namespace and every secret read, at the revision (a secret: its version) read.',
+  })
   used!: GovernanceRevision[];
   @Field(() => [FlowProblem]) problems!: FlowProblem[];
+}
+
+@ObjectType({ description: 'validateFlow: the problems of a source, and what it would run with, without saving it.' })
+export class FlowValidation {
+  @Field(() => Boolean) valid!: boolean;
+  @Field(() => [FlowProblem]) problems!: FlowProblem[];
+  @Field(() => ResolvedFlow, { nullable: true, description: 'Null when the source itself is invalid.' }) resolved!: ResolvedFlow | null;
 }

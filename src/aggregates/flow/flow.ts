@@ -34,9 +34,18 @@ export type FlowCommand =
         saved: FlowSnapshot | null;
       }
     >
-  | Command<'DeleteFlow', { namespace: string; id: string }>;
+  | Command<'DeleteFlow', { namespace: string; id: string }>
+  /** Brings a deleted flow back with the source it had when deleted, as a new revision. */
+  | Command<'RestoreDeletedFlow', { namespace: string; id: string; expectedRevision?: number | null }>;
 
-export type FlowCreatedData = { namespace: string; id: string; revision: number; source: string } & FlowSummary;
+export type FlowCreatedData = {
+  namespace: string;
+  id: string;
+  revision: number;
+  source: string;
+  /** Set when a deleted flow was restored: the revision (last save) it had when deleted. */
+  restoredFrom?: number;
+} & FlowSummary;
 /** Carries the whole new summary (not only `changes`), so that every save event describes its revision on its own. */
 export interface FlowUpdatedData extends FlowSummary {
   namespace: string;
@@ -157,6 +166,27 @@ export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
           throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
         }
         return updated(active, saved, revision);
+      }
+      case 'RestoreDeletedFlow': {
+        const { namespace, id, expectedRevision } = command.data;
+        if (state.status === 'absent') throw notFound(`flow ${namespace}.${id}`);
+        if (state.status === 'active') throw conflict(`flow ${namespace}.${id} is not deleted`, state.current.revision);
+        if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== state.current.revision) {
+          throw conflict(
+            `flow ${namespace}.${id} is at revision ${state.current.revision}, not ${expectedRevision}`,
+            state.current.revision,
+          );
+        }
+        const { current } = state;
+        const data = {
+          namespace,
+          id,
+          revision: current.revision + 1,
+          source: current.source,
+          ...summaryOf(current),
+          restoredFrom: current.revision,
+        };
+        return [{ type: 'FlowCreated', data, namespace }];
       }
       case 'DeleteFlow': {
         const { namespace, id } = command.data;

@@ -43,10 +43,21 @@ export type NamespaceCommand =
   | Command<'CreateNamespace', { id: string; description?: string | null }>
   | Command<'UpdateNamespace', { id: string; patch: NamespacePatch }>
   | Command<'ChangeNamespaceEntry', { id: string; change: NamespaceEntryChange }>
-  | Command<'DeleteNamespace', { id: string }>;
+  | Command<'DeleteNamespace', { id: string }>
+  /** Brings a deleted namespace back with the settings it had when deleted. */
+  | Command<'RestoreNamespace', { id: string }>;
 
 export type NamespaceEvent =
-  | DomainEvent<'NamespaceCreated', { id: string; description: string | null }>
+  | DomainEvent<
+      'NamespaceCreated',
+      {
+        id: string;
+        description: string | null;
+        /** Set by a restore: the settings the namespace had when deleted (a plain re-create starts empty). */
+        restored?: true;
+        settings?: NamespaceSettings;
+      }
+    >
   | DomainEvent<'NamespaceUpdated', { id: string; changes: Changes<NamespaceSettings> }>
   | DomainEvent<'NamespaceDeleted', { id: string }>;
 
@@ -216,6 +227,7 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
     switch (event.type) {
       case 'NamespaceCreated':
         // A re-created namespace starts from empty settings: a delete forgets what was there.
+        if (event.data.settings) return { status: 'active', id: event.data.id, ...event.data.settings };
         return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, description: event.data.description };
       case 'NamespaceUpdated': {
         if (state.status === 'absent') return state;
@@ -255,6 +267,13 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
         return Object.keys(changes).length === 0
           ? []
           : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];
+      }
+      case 'RestoreNamespace': {
+        if (state.status === 'absent') throw notFound(`namespace ${command.data.id}`);
+        if (state.status === 'active') throw conflict(`namespace ${state.id} is not deleted`);
+        const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode } = state;
+        const settings = { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode };
+        return [{ type: 'NamespaceCreated', data: { id: state.id, description, restored: true, settings }, namespace: state.id }];
       }
       case 'DeleteNamespace': {
         if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);

@@ -47,7 +47,7 @@ export function revisionEntry(event: RecordedFlowEvent): FlowRevisionEntry {
     revision: event.data.revision,
     updatedAt: event.metadata.occurredAt,
     updatedBy: event.metadata.actor.id,
-    restoredFrom: event.type === 'FlowUpdated' ? (event.data.restoredFrom ?? null) : null,
+    restoredFrom: event.type === 'FlowDeleted' ? null : (event.data.restoredFrom ?? null),
   };
 }
 

@@ -91,16 +91,22 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
   switch (event.type) {
     case 'NamespaceCreated': {
       const base = doc ?? emptyNamespace(tenantId, event.data.id, event.position);
+      const settings = event.data.settings;
       return {
         ...base,
         ...stamp,
         existing: true,
         description: event.data.description,
-        variablesJson: '{}',
-        pluginDefaults: [],
-        allowedNamespaces: [],
-        allowedNamespacesMode: 'ALL',
-        createdAt: event.metadata.occurredAt,
+        variablesJson: JSON.stringify(settings?.variables ?? {}),
+        pluginDefaults: (settings?.pluginDefaults ?? []).map((p) => ({
+          type: p.type,
+          forced: p.forced,
+          valuesJson: JSON.stringify(p.values),
+        })),
+        allowedNamespaces: settings?.allowedNamespaces ?? [],
+        allowedNamespacesMode: settings?.allowedNamespacesMode ?? 'ALL',
+        // A restore keeps the namespace's first creation time.
+        createdAt: settings && base.createdAt ? base.createdAt : event.metadata.occurredAt,
       };
     }
     case 'NamespaceUpdated': {
