@@ -9,7 +9,7 @@ import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
-import { openApplication, startGateway, systemCaller } from '../server/start.js';
+import { openApplication, startGateway } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
 function config(): Config {

@@ -70,7 +70,8 @@ function logIdentity(file: string): { logId: string; position: number } {
 /** Copies the data dir into `target` (a new or empty directory). */
 export async function backupDataDir(dataDir: string, target: string): Promise<BackupManifest> {
   if (!existsSync(path.join(dataDir, EVENTS_FILE))) throw new BackupError(`${dataDir} holds no ${EVENTS_FILE}: nothing to back up`);
-  if (existsSync(target) && readdirSync(target).length > 0) throw new BackupError(`${target} is not empty: back up into a new directory`, true);
+  if (existsSync(target) && readdirSync(target).length > 0)
+    throw new BackupError(`${target} is not empty: back up into a new directory`, true);
   mkdirSync(target, { recursive: true });
   for (const name of SQLITE_FILES) {
     const source = path.join(dataDir, name);
