@@ -19,7 +19,7 @@ import { hardening } from './hardening.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
 import { Metrics, OperationLabels, operationType } from './metrics.js';
-import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
 
@@ -104,6 +104,11 @@ export async function createGateway(
 ): Promise<Gateway> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Every response names its correlation id, the one its errors and log lines carry.
+  expressApp.use((req, res, next) => {
+    res.setHeader('X-Correlation-Id', correlationIdOf(req));
+    next();
+  });
   const server = http.createServer(expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events);
 
