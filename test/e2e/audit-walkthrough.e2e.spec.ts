@@ -255,6 +255,26 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       query: `mutation { restoreTenant(id: "doomed") { id } }`,
       check: (entries) => expect(entries[0]).toMatchObject({ tenantId: 'doomed', action: 'RESTORE', resourceType: 'TENANT' }),
     },
+    {
+      mutation: 'deleteServiceAccount',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { deleteServiceAccount(id: "robot") }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ action: 'DELETE', resourceType: 'SERVICE_ACCOUNT', resourceId: 'robot' }),
+    },
+    {
+      mutation: 'createUser',
+      who: 'admin',
+      tenant: null,
+      query: `mutation { createUser(input: {id: "leaver", email: "leaver@example.com"}) { id } }`,
+    },
+    {
+      mutation: 'deleteUser',
+      who: 'admin',
+      tenant: null,
+      query: `mutation { deleteUser(id: "leaver") }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ action: 'DELETE', resourceType: 'USER', resourceId: 'leaver' }),
+    },
   ];
 
   const done: Done[] = [];

@@ -37,7 +37,7 @@ const DOCUMENTED = new Set([
 ]);
 
 /** Mutations of the instance endpoint; the others run in a tenant. */
-const INSTANCE_LEVEL = new Set(['createTenant', 'updateTenant', 'deleteTenant', 'restoreTenant', 'createUser']);
+const INSTANCE_LEVEL = new Set(['createTenant', 'updateTenant', 'deleteTenant', 'restoreTenant', 'createUser', 'deleteUser']);
 
 // ---------------------------------------------------------------- values
 
@@ -337,6 +337,7 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
         instanceAdmin: optional(fc.boolean()),
       }),
     }),
+    deleteUser: fc.record({ id: idOf(userIdValid, ['admin']) }),
     createNamespace: fc.record({ input: fc.record({ id: namespaceId, description: optional(text) }) }),
     updateNamespace: fc.record({
       id: namespaceId,
@@ -388,6 +389,7 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
     createServiceAccount: fc.record({
       input: fc.record({ id: idOf(nameId, ['fuzz-sa']), name: optional(text), description: optional(text) }),
     }),
+    deleteServiceAccount: fc.record({ id: idOf(nameId) }),
     createApiToken: fc.record({
       input: fc.record({
         principalId: fc.oneof(userId, idOf(nameId, ['fuzz-sa'])),
