@@ -20,7 +20,7 @@ import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
 import { Metrics, OperationLabels, operationType } from './metrics.js';
-import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
 
@@ -105,6 +105,11 @@ export async function createGateway(
 ): Promise<Gateway> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Every response names its correlation id, the one its errors and log lines carry.
+  expressApp.use((req, res, next) => {
+    res.setHeader('X-Correlation-Id', correlationIdOf(req));
+    next();
+  });
   const { headersTimeoutMs, requestTimeoutMs } = app.config.limits;
   const server = http.createServer(
     {

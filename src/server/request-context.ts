@@ -35,13 +35,30 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
+/**
+ * The request's correlation id: the client's X-Correlation-Id (at most 128
+ * characters), else a new one, kept on the request so that the response
+ * header, the caller, the logs and every error of the request (or of every
+ * subscription of a WebSocket, whose upgrade request it is) carry the same.
+ */
+export function correlationIdOf(req: IncomingMessage): string {
+  const given = header(req, 'x-correlation-id')?.slice(0, 128);
+  if (given) {
+    req.headers['x-correlation-id'] = given;
+    return given;
+  }
+  const generated = randomUUID();
+  req.headers['x-correlation-id'] = generated;
+  return generated;
+}
+
 /** Reads a Node request (Express requests are Node requests too). `pathTenant` comes from the route. */
 export function requestInfo(req: IncomingMessage, pathTenant: string | null): RequestInfo {
   return {
     authorization: header(req, 'authorization'),
     ip: req.socket.remoteAddress ?? undefined,
     userAgent: header(req, 'user-agent'),
-    correlationId: header(req, 'x-correlation-id'),
+    correlationId: correlationIdOf(req),
     idempotencyKey: header(req, 'idempotency-key'),
     pathTenant,
     headerTenant: header(req, 'x-tenant-id'),

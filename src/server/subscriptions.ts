@@ -24,7 +24,7 @@ import { checkCost, requestLimitError, shapeRules, stripSuggestions, tokenLimit,
 import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
-import { requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
+import { correlationIdOf, requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
 import type { SessionWatch } from './session-watch.js';
 
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
@@ -103,8 +103,13 @@ export function attachSubscriptions(
     live.set(ctx, { fields, unwatch });
   };
 
-  const format = (errors: readonly { toJSON(): GraphQLFormattedError }[]): GraphQLFormattedError[] =>
-    errors.map((error) => formatted(error.toJSON(), error));
+  // Every error of a subscription names the connection's correlation id (its upgrade request's, as over HTTP).
+  const withCorrelation = (error: GraphQLFormattedError, extra: Extra): GraphQLFormattedError => ({
+    ...error,
+    extensions: { ...error.extensions, correlationId: correlationIdOf(extra.request) },
+  });
+  const format = (errors: readonly { toJSON(): GraphQLFormattedError }[], extra: Extra): GraphQLFormattedError[] =>
+    errors.map((error) => withCorrelation(formatted(error.toJSON(), error), extra));
 
   const disposable = useServer<Record<string, unknown>, Record<string, never>>(
     {
@@ -156,20 +161,23 @@ export function attachSubscriptions(
         return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
       },
       // Same error contract as HTTP: codes from the contract, internals masked.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
-      onError: (_ctx, _id, _payload, errors) =>
+      onNext: (ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors, ctx.extra) } : undefined),
+      onError: (ctx, _id, _payload, errors) =>
         errors.map((e) => {
           if (e.extensions['code'] === ErrorCode.RATE_LIMITED) {
             const { http: _http, ...extensions } = e.extensions;
-            return { message: clean(e.message), extensions };
+            return withCorrelation({ message: clean(e.message), extensions }, ctx.extra);
           }
           const refusal = requestLimitError(e) ?? (e.originalError instanceof DomainError ? e.originalError : null);
-          return {
-            message: clean(refusal?.message ?? e.message),
-            ...(e.locations ? { locations: e.locations } : {}),
-            // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
-            extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },
-          };
+          return withCorrelation(
+            {
+              message: clean(refusal?.message ?? e.message),
+              ...(e.locations ? { locations: e.locations } : {}),
+              // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
+              extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },
+            },
+            ctx.extra,
+          );
         }),
     },
     wss,
