@@ -1,12 +1,11 @@
 /** The durable embedded DocumentStore: collections in one SQLite file. */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DocumentStoreUnavailableError, type Collection, type Document, type DocumentStore } from '../port.js';
 import { Catalog, SCHEMA } from './catalog.js';
 import { SqliteCollection, type SqliteHost } from './collection.js';
 import { Statements } from './table.js';
+import { privateSqliteFile } from '../../shared/private-files.js';
 import { Slicer } from '../../shared/slices.js';
 
 export interface SqliteDocumentStoreOptions {
@@ -56,7 +55,8 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     readonly path: string,
     options: SqliteDocumentStoreOptions,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    // Files of the data dir are the gateway's own user's only (0600; README, Security, "Housekeeping").
+    privateSqliteFile(path);
     const busy = options.busyTimeoutMs ?? 10_000;
     const writer = new Database(path, { timeout: busy });
     writer.pragma('journal_mode = WAL');
