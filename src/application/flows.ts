@@ -151,6 +151,8 @@ export class FlowService {
     private readonly app: Application,
     private readonly tenants: TenantService,
     private readonly namespaces: NamespaceService,
+    /** Checks a source's references to other namespaces against their allowed namespaces (namespace-usage.ts). */
+    private readonly usage?: { requireAllowed(tenantId: string, namespace: string, source: string): Promise<void> },
   ) {}
 
   collection(tenantId: string): TenantCollection<FlowDocument> {
@@ -235,6 +237,7 @@ export class FlowService {
     const definition = await parseFlowSourceAsync(source);
     access.require('FLOW', 'CREATE', definition.namespace);
     await this.requireNamespaceAllowed(tenantId, definition.namespace);
+    await this.usage?.requireAllowed(tenantId, definition.namespace, source);
     return this.run(tenantId, definition.namespace, definition.id, {
       type: 'CreateFlow',
       data: { definition },
@@ -248,6 +251,7 @@ export class FlowService {
     this.validateFlowKey(namespace, id);
     access.require('FLOW', 'UPDATE', namespace);
     const definition = await parseFlowSourceAsync(source);
+    if (definition.namespace === namespace) await this.usage?.requireAllowed(tenantId, namespace, source);
     return this.run(tenantId, namespace, id, {
       type: 'UpdateFlow',
       data: { namespace, id, definition, expectedRevision },
@@ -262,6 +266,7 @@ export class FlowService {
     if (!Number.isInteger(revision) || revision < 1) throw badInput('revision', 'revision must be a positive integer');
     access.require('FLOW', 'UPDATE', namespace);
     const saved = await this.findSave(flowStream(tenantId, namespace, id), revision);
+    if (saved) await this.usage?.requireAllowed(tenantId, namespace, saved.source);
     return this.run(tenantId, namespace, id, {
       type: 'RestoreFlowRevision',
       data: { namespace, id, revision, saved },

@@ -1,4 +1,11 @@
-import { namespaceDecider, type NamespacePatch, type NamespaceState, type PluginDefault } from '../aggregates/namespace/namespace.js';
+import {
+  namespaceDecider,
+  type NamespaceEntryChange,
+  type NamespacePatch,
+  type NamespaceState,
+  type PluginDefault,
+} from '../aggregates/namespace/namespace.js';
+import { modeOfList, type AllowedNamespacesMode } from '../aggregates/namespace/allowed-namespaces.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName } from '../eventstore/port.js';
 import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
@@ -21,6 +28,7 @@ export interface NamespaceView {
   variables: JsonObject;
   pluginDefaults: PluginDefault[];
   allowedNamespaces: string[];
+  allowedNamespacesMode: AllowedNamespacesMode;
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -39,6 +47,7 @@ export function namespaceView(doc: NamespaceDocument): NamespaceView {
     variables: JSON.parse(doc.variablesJson) as JsonObject,
     pluginDefaults: doc.pluginDefaults.map((p) => ({ type: p.type, forced: p.forced, values: JSON.parse(p.valuesJson) as JsonObject })),
     allowedNamespaces: doc.allowedNamespaces,
+    allowedNamespacesMode: doc.allowedNamespacesMode ?? modeOfList(doc.allowedNamespaces),
     revision: doc.revision,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
@@ -58,6 +67,7 @@ function fromState(tenantId: string, state: NamespaceState, revision: number, do
     variables: active ? state.variables : {},
     pluginDefaults: active ? state.pluginDefaults : [],
     allowedNamespaces: active ? state.allowedNamespaces : [],
+    allowedNamespacesMode: active ? state.allowedNamespacesMode : 'ALL',
     revision,
     createdAt: doc?.createdAt ?? null,
     updatedAt: doc?.updatedAt ?? null,
@@ -130,6 +140,25 @@ export class NamespaceService {
       namespaceDecider,
       namespaceStream(tenantId, id),
       { type: 'UpdateNamespace', data: { id, patch }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };
+  }
+
+  /**
+   * Sets or unsets one variable or one plugin default, leaving every other
+   * entry as it is (the full replace is `update`). Decided against the
+   * stream's current state, so two tools changing different entries at the
+   * same time both keep their change.
+   */
+  async changeEntry(caller: Caller, tenantId: string, id: string, change: NamespaceEntryChange, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    validateId('namespace', 'id', id);
+    access.require('NAMESPACE', 'UPDATE', id);
+    const result = await this.app.execute(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      { type: 'ChangeNamespaceEntry', data: { id, change }, metadata: caller.commandMetadata(tenantId) },
       { expectedRevision },
     );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: result.position };

@@ -12,6 +12,8 @@ import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
 import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
+import { NamespaceUsageService } from './namespace-usage.js';
+import { ResolvedFlowService } from './resolved-flows.js';
 import { SecretService } from './secrets.js';
 import { TenantService } from './tenants.js';
 import { UserService } from './users.js';
@@ -33,6 +35,8 @@ export class Services {
   readonly auditLedger: AuditLedgerService;
   readonly flows: FlowService;
   readonly secrets: SecretService;
+  readonly resolvedFlows: ResolvedFlowService;
+  readonly namespaceUsage: NamespaceUsageService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
@@ -48,9 +52,11 @@ export class Services {
     this.audit = new AuditService(app, this.tenants);
     this.auditJobs = new AuditVerificationJobs(app, this.audit);
     this.auditLedger = new AuditLedgerService(app, this.audit);
-    this.flows = new FlowService(app, this.tenants, this.namespaces);
+    this.namespaceUsage = new NamespaceUsageService(this.tenants, this.namespaces);
+    this.flows = new FlowService(app, this.tenants, this.namespaces, this.namespaceUsage);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);
+    this.resolvedFlows = new ResolvedFlowService(this.flows, this.namespaces);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 

@@ -179,13 +179,29 @@ export async function importTenant(
     run = [];
   };
 
-  let lineNumber = 0;
-  for await (const line of open()) {
-    if (signal?.aborted) break; // what was read so far is written below; the same import resumes from there
+  // The second pass, from the start of the input again.
+  const iterator = open()[Symbol.asyncIterator]();
+  // An abort does not wait for the next line (stdin may be an idle pipe): the loop ends at once.
+  const aborted = signal
+    ? new Promise<IteratorResult<string>>((resolve) => {
+        const done = (): void => resolve({ done: true, value: undefined });
+        if (signal.aborted) done();
+        else signal.addEventListener('abort', done, { once: true });
+      })
+    : null;
+  const nextLine = (): Promise<IteratorResult<string>> => {
+    const pending = iterator.next();
+    if (!aborted) return pending;
+    pending.catch(() => undefined); // the source may be closed under it once aborted
+    return Promise.race([pending, aborted]);
+  };
+
+  let lineNumber = 1;
+  await nextLine(); // the header, checked in the first pass
+  for (let next = await nextLine(); !next.done && !signal?.aborted; next = await nextLine()) {
     lineNumber++;
-    if (lineNumber === 1) continue;
     // Checked again: the input could have changed between the two reads.
-    const event = checkEvent(parseLine<RecordedEvent>(line, lineNumber), source, lineNumber);
+    const event = checkEvent(parseLine<RecordedEvent>(next.value, lineNumber), source, lineNumber);
     if (typeof event.position === 'number') sourcePosition = event.position;
     if (NOT_CARRIED_OVER.has(event.type)) {
       skipped++;

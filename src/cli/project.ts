@@ -18,10 +18,10 @@ export interface RunningProjector {
  * vault: gateways (best with TENANTRY_PROJECTOR=off) serve and write.
  */
 export async function startProjector(config: Config, logger: Logger): Promise<RunningProjector> {
-  if (config.readModels !== 'mongodb') {
+  if (config.readModels === 'memory') {
     throw new ConfigError(
       'TENANTRY_READ_MODELS',
-      '`tenantry project` needs mongodb: in-memory read models live inside each gateway, and a separate process cannot project them',
+      '`tenantry project` needs sqlite or mongodb: in-memory read models live inside each gateway, and a separate process cannot project them',
     );
   }
   if (config.eventStore === 'memory') {

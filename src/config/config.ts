@@ -30,7 +30,7 @@ export interface Config {
    * log. better-sqlite3 waits synchronously, so the whole process waits: keep it short.
    */
   sqliteBusyTimeoutMs: number;
-  readModels: 'memory' | 'mongodb';
+  readModels: 'memory' | 'mongodb' | 'sqlite';
   mongoUri: string | null;
   mongoDb: string;
   /**
@@ -247,7 +247,19 @@ export function loadConfig(fromEnv: Env = process.env): Config {
       'is required when TENANTRY_EVENT_STORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)',
     );
   }
-  const readModels = oneOf(env, 'TENANTRY_READ_MODELS', ['memory', 'mongodb'] as const, 'memory');
+  // Durable read models beside a durable log by default; a log in memory (tests) keeps them in memory too.
+  const readModels = oneOf(
+    env,
+    'TENANTRY_READ_MODELS',
+    ['sqlite', 'memory', 'mongodb'] as const,
+    eventStore === 'memory' ? 'memory' : 'sqlite',
+  );
+  if (readModels === 'sqlite' && eventStore === 'memory') {
+    throw new ConfigError(
+      'TENANTRY_READ_MODELS',
+      'sqlite keeps read models on disk, but TENANTRY_EVENT_STORE=memory forgets the log at every stop: use memory read models with it',
+    );
+  }
   const mongoUri = optional(env, 'TENANTRY_MONGODB_URI');
   if (readModels === 'mongodb' && mongoUri === null) {
     throw new ConfigError(
@@ -269,10 +281,10 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     );
   }
   const projector = oneOf(env, 'TENANTRY_PROJECTOR', ['embedded', 'off'] as const, 'embedded');
-  if (projector === 'off' && readModels !== 'mongodb') {
+  if (projector === 'off' && readModels === 'memory') {
     throw new ConfigError(
       'TENANTRY_PROJECTOR',
-      'off needs TENANTRY_READ_MODELS=mongodb: in-memory read models live inside this gateway, so nobody else could project them',
+      'off needs TENANTRY_READ_MODELS=sqlite or mongodb: in-memory read models live inside this gateway, so nobody else could project them',
     );
   }
   if (projector === 'off' && eventStore === 'memory') {

@@ -12,6 +12,7 @@ import {
 import { AuditResolver } from './audit.resolver.js';
 import { FlowResolver, FlowRevisionResolver } from './flow.resolver.js';
 import { NamespaceResolver } from './namespace.resolver.js';
+import { ResolvedFlowResolver } from './resolved-flow.resolver.js';
 import { ownSubscribeOnly } from './pubsub.js';
 import { SecretResolver } from './secret.resolver.js';
 import { TenantResolver } from './tenant.resolver.js';
@@ -29,6 +30,7 @@ export const resolvers = [
   EffectivePermissionResolver,
   FlowResolver,
   FlowRevisionResolver,
+  ResolvedFlowResolver,
   AuditResolver,
   SecretResolver,
 ] as const;

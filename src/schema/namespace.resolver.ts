@@ -4,7 +4,15 @@ import { namespaceView, type NamespaceView } from '../application/namespaces.js'
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
-import { CreateNamespaceInput, InheritedVariable, Namespace, PluginDefault, UpdateNamespaceInput } from './namespace.type.js';
+import {
+  CreateNamespaceInput,
+  InheritedVariable,
+  Namespace,
+  NamespaceUsage,
+  PluginDefault,
+  PluginDefaultInput,
+  UpdateNamespaceInput,
+} from './namespace.type.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
 interface Inherited<T> {
@@ -32,6 +40,14 @@ export class NamespaceResolver {
     return ctx.services.namespaces.get(ctx.caller, requireTenant(ctx), id, asOf);
   }
 
+  @Query(() => NamespaceUsage, {
+    nullable: true,
+    description: "May namespace `from` use namespace `to`? Decided by to's allowed namespaces; null without NAMESPACE:VIEW on to.",
+  })
+  mayUseNamespace(@Arg('from', () => String) from: string, @Arg('to', () => String) to: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.namespaceUsage.decide(ctx.caller, requireTenant(ctx), from, to);
+  }
+
   @Mutation(() => Namespace)
   async createNamespace(@Arg('input', () => CreateNamespaceInput) input: CreateNamespaceInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.namespaces.create(ctx.caller, requireTenant(ctx), { ...input })).namespace;
@@ -49,8 +65,59 @@ export class NamespaceResolver {
       ...(input.variables !== undefined ? { variables: input.variables } : {}),
       ...(input.pluginDefaults != null ? { pluginDefaults: input.pluginDefaults.map((p) => ({ ...p })) } : {}),
       ...(input.allowedNamespaces != null ? { allowedNamespaces: input.allowedNamespaces } : {}),
+      ...(input.allowedNamespacesMode != null ? { allowedNamespacesMode: input.allowedNamespacesMode } : {}),
+      ...(input.variablesYaml != null ? { variablesYaml: input.variablesYaml } : {}),
+      ...(input.pluginDefaultsYaml != null ? { pluginDefaultsYaml: input.pluginDefaultsYaml } : {}),
     };
     return reached(ctx, await ctx.services.namespaces.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision)).namespace;
+  }
+
+  @Mutation(() => Namespace, { description: 'Sets one variable, leaving the others as they are.' })
+  async setNamespaceVariable(
+    @Arg('id', () => ID) id: string,
+    @Arg('key', () => String) key: string,
+    @Arg('value', () => JSONScalar) value: unknown,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const change = { kind: 'setVariable' as const, key, value };
+    return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
+  }
+
+  @Mutation(() => Namespace, { description: 'Removes one variable (nothing happens when it is not set), leaving the others.' })
+  async unsetNamespaceVariable(
+    @Arg('id', () => ID) id: string,
+    @Arg('key', () => String) key: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const change = { kind: 'unsetVariable' as const, key };
+    return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
+  }
+
+  @Mutation(() => Namespace, {
+    description: 'Sets the plugin default of one (type, forced) pair, replacing only that entry; the others stay.',
+  })
+  async setNamespacePluginDefault(
+    @Arg('id', () => ID) id: string,
+    @Arg('pluginDefault', () => PluginDefaultInput) pluginDefault: PluginDefaultInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const change = { kind: 'setPluginDefault' as const, pluginDefault: { ...pluginDefault } };
+    return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
+  }
+
+  @Mutation(() => Namespace, { description: 'Removes the plugin default of one (type, forced) pair (nothing happens when absent).' })
+  async unsetNamespacePluginDefault(
+    @Arg('id', () => ID) id: string,
+    @Arg('type', () => String) type: string,
+    @Arg('forced', () => Boolean, { defaultValue: false }) forced: boolean,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const change = { kind: 'unsetPluginDefault' as const, type, forced };
+    return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
   @Mutation(() => Namespace, { description: 'Refused while flows or secrets remain, unless force (which deletes them too).' })

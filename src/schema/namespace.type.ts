@@ -1,6 +1,10 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { AllowedNamespacesMode } from '../aggregates/namespace/allowed-namespaces.js';
 import type { JsonObject, JsonValue } from '../shared/json.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
+
+export const AllowedNamespacesModeEnum = { ALL: 'ALL', LIST: 'LIST', NONE: 'NONE' } as const;
+registerEnumType(AllowedNamespacesModeEnum, { name: 'AllowedNamespacesMode', description: 'Which other namespaces may use a namespace.' });
 
 @ObjectType()
 export class PluginDefault {
@@ -26,6 +30,10 @@ export class Namespace {
   @Field(() => JSONScalar) variables!: JsonObject;
   @Field(() => [PluginDefault]) pluginDefaults!: PluginDefault[];
   @Field(() => [String], { description: 'Namespaces allowed to use its flows and secrets; empty = all.' }) allowedNamespaces!: string[];
+  @Field(() => AllowedNamespacesModeEnum, {
+    description: 'ALL (the default): every namespace may use it; LIST: only allowedNamespaces; NONE: no other namespace.',
+  })
+  allowedNamespacesMode!: AllowedNamespacesMode;
   @Field(() => Int) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
@@ -50,4 +58,34 @@ export class UpdateNamespaceInput {
   @Field(() => JSONScalar, { nullable: true }) variables?: unknown;
   @Field(() => [PluginDefaultInput], { nullable: true }) pluginDefaults?: PluginDefaultInput[] | null;
   @Field(() => [String], { nullable: true }) allowedNamespaces?: string[] | null;
+  @Field(() => AllowedNamespacesModeEnum, {
+    nullable: true,
+    description: 'ALL or NONE take no list; LIST needs one. Without it, a list alone means LIST, and an empty list ALL.',
+  })
+  allowedNamespacesMode?: AllowedNamespacesMode | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Replaces all variables with this YAML mapping (instead of variables; an empty document clears them).',
+  })
+  variablesYaml?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Replaces all plugin defaults with this YAML list of {type, forced, values} (or a mapping holding it under pluginDefaults), instead of pluginDefaults.',
+  })
+  pluginDefaultsYaml?: string | null;
+}
+
+@ObjectType({ description: 'Whether one namespace may use another (its flows, secrets, files), and the rule that decided.' })
+export class NamespaceUsage {
+  @Field(() => String) from!: string;
+  @Field(() => String) to!: string;
+  @Field(() => Boolean) allowed!: boolean;
+  @Field(() => String, {
+    description:
+      "SAME_NAMESPACE, NO_SETTINGS (the target was never created or is deleted), ALL_NAMESPACES, LISTED, NOT_LISTED or NO_NAMESPACES: the target's setting that decided.",
+  })
+  rule!: string;
+  @Field(() => Int, { nullable: true, description: 'Revision of the target namespace whose setting decided; null when it has none.' })
+  revision!: number | null;
 }

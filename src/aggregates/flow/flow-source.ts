@@ -245,6 +245,11 @@ function readTaskLists(
  * `field: 'source'` and `line`/`column` (syntax) or `path` (a field).
  */
 export function parseFlowSource(source: unknown): FlowDefinition {
+  return parseFlowDocument(source).definition;
+}
+
+/** parseFlowSource, with the whole parsed mapping (for what reads more than the summary: resolved configuration). */
+export function parseFlowDocument(source: unknown): { definition: FlowDefinition; document: Record<string, unknown> } {
   if (typeof source !== 'string' || source.trim().length === 0) throw badInput('source', 'source must be a non-empty YAML document');
   const bytes = Buffer.byteLength(source);
   if (bytes > MAX_SOURCE_BYTES) throw badInput('source', `source is ${bytes} bytes, more than the ${MAX_SOURCE_BYTES} allowed`);
@@ -261,5 +266,5 @@ export function parseFlowSource(source: unknown): FlowDefinition {
   const seen = new Map<string, string>();
   const tasks = readTaskList(reader, ['tasks'], value['tasks'], seen);
   readTaskLists(reader, [], value, FLOW_TASK_LISTS, seen);
-  return { id, namespace, source, description, disabled, tasks };
+  return { definition: { id, namespace, source, description, disabled, tasks }, document: value };
 }

@@ -2,6 +2,8 @@ import { applyChanges, diff, type Changes, type Command, type Decider, type Doma
 import { assertNever, badInput, conflict, notFound } from '../../shared/errors.js';
 import { validateId } from '../../shared/ids.js';
 import { jsonEqual, sanitizeJsonObject, type JsonObject } from '../../shared/json.js';
+import { ALLOWED_NAMESPACES_MODES, modeOfList, type AllowedNamespacesMode } from './allowed-namespaces.js';
+import { parseSettingsYaml } from './settings-yaml.js';
 
 export interface PluginDefault {
   type: string;
@@ -14,6 +16,8 @@ export interface NamespaceSettings {
   variables: JsonObject;
   pluginDefaults: PluginDefault[];
   allowedNamespaces: string[];
+  /** ALL (the default), LIST (only allowedNamespaces) or NONE. */
+  allowedNamespacesMode: AllowedNamespacesMode;
 }
 
 export interface NamespacePatch {
@@ -21,11 +25,24 @@ export interface NamespacePatch {
   variables?: unknown;
   pluginDefaults?: unknown;
   allowedNamespaces?: unknown;
+  allowedNamespacesMode?: unknown;
+  /** The same as `variables`, written as a YAML mapping (as Kestra's Terraform resource takes it). */
+  variablesYaml?: unknown;
+  /** The same as `pluginDefaults`, written as a YAML list (or a mapping with a `pluginDefaults` list). */
+  pluginDefaultsYaml?: unknown;
 }
+
+/** One entry of a map, changed without replacing the rest of it. */
+export type NamespaceEntryChange =
+  | { kind: 'setVariable'; key: string; value: unknown }
+  | { kind: 'unsetVariable'; key: string }
+  | { kind: 'setPluginDefault'; pluginDefault: unknown }
+  | { kind: 'unsetPluginDefault'; type: string; forced: boolean };
 
 export type NamespaceCommand =
   | Command<'CreateNamespace', { id: string; description?: string | null }>
   | Command<'UpdateNamespace', { id: string; patch: NamespacePatch }>
+  | Command<'ChangeNamespaceEntry', { id: string; change: NamespaceEntryChange }>
   | Command<'DeleteNamespace', { id: string }>;
 
 export type NamespaceEvent =
@@ -40,6 +57,7 @@ export const EMPTY_NAMESPACE_SETTINGS: NamespaceSettings = {
   variables: {},
   pluginDefaults: [],
   allowedNamespaces: [],
+  allowedNamespacesMode: 'ALL',
 };
 
 const MAX_DESCRIPTION = 10_000;
@@ -54,7 +72,7 @@ export function validateDescription(value: unknown): string | null {
   return value;
 }
 
-function validatePluginDefaults(value: unknown): PluginDefault[] {
+export function validatePluginDefaults(value: unknown): PluginDefault[] {
   if (!Array.isArray(value)) throw badInput('pluginDefaults', 'pluginDefaults must be a list');
   if (value.length > MAX_PLUGIN_DEFAULTS) throw badInput('pluginDefaults', `at most ${MAX_PLUGIN_DEFAULTS} plugin defaults`);
   const seen = new Set<string>();
@@ -81,22 +99,117 @@ function validateAllowedNamespaces(value: unknown): string[] {
   return [...new Set(ids)].sort();
 }
 
+const given = (value: unknown): boolean => value !== undefined && value !== null;
+
+function oneOf(patch: NamespacePatch, json: 'variables' | 'pluginDefaults'): unknown {
+  const yamlField = json === 'variables' ? 'variablesYaml' : 'pluginDefaultsYaml';
+  if (given(patch[json]) && given(patch[yamlField])) throw badInput(yamlField, `give either ${json} or ${yamlField}, not both`);
+  if (!given(patch[yamlField])) return patch[json];
+  const parsed = parseSettingsYaml(yamlField, patch[yamlField]);
+  // Kestra's namespace files wrap the list: `pluginDefaults: [...]`.
+  if (json === 'pluginDefaults' && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const keys = Object.keys(parsed);
+    if (keys.length === 1 && keys[0] === 'pluginDefaults') return (parsed as Record<string, unknown>)['pluginDefaults'];
+  }
+  // An empty document is an empty map or list: the YAML way of clearing everything.
+  if (parsed === null) return json === 'variables' ? {} : [];
+  return parsed;
+}
+
 export function validateNamespacePatch(patch: NamespacePatch): Partial<NamespaceSettings> {
   const out: Partial<NamespaceSettings> = {};
   if (patch.description !== undefined) out.description = validateDescription(patch.description);
-  if (patch.variables !== undefined && patch.variables !== null) out.variables = sanitizeJsonObject('variables', patch.variables);
-  if (patch.pluginDefaults !== undefined && patch.pluginDefaults !== null) {
-    out.pluginDefaults = validatePluginDefaults(patch.pluginDefaults);
-  }
+  const variables = oneOf(patch, 'variables');
+  if (given(variables)) out.variables = sanitizeJsonObject('variables', variables);
+  const pluginDefaults = oneOf(patch, 'pluginDefaults');
+  if (given(pluginDefaults)) out.pluginDefaults = validatePluginDefaults(pluginDefaults);
   if (patch.allowedNamespaces !== undefined && patch.allowedNamespaces !== null) {
     out.allowedNamespaces = validateAllowedNamespaces(patch.allowedNamespaces);
   }
   return out;
 }
 
+/**
+ * The allowed namespaces after a patch. A mode of ALL or NONE takes no list;
+ * LIST needs one (given now or already set). A list alone keeps its meaning
+ * from before modes existed: empty is ALL, otherwise LIST.
+ */
+function allowedNamespacesPatch(
+  state: NamespaceSettings,
+  list: string[] | undefined,
+  mode: unknown,
+): Pick<Partial<NamespaceSettings>, 'allowedNamespaces' | 'allowedNamespacesMode'> {
+  if (mode === undefined || mode === null) {
+    return list === undefined ? {} : { allowedNamespaces: list, allowedNamespacesMode: modeOfList(list) };
+  }
+  if (typeof mode !== 'string' || !ALLOWED_NAMESPACES_MODES.includes(mode as AllowedNamespacesMode)) {
+    throw badInput('allowedNamespacesMode', 'allowedNamespacesMode must be ALL, LIST or NONE');
+  }
+  if (mode === 'LIST') {
+    const allowedNamespaces = list ?? state.allowedNamespaces;
+    if (allowedNamespaces.length === 0) throw badInput('allowedNamespaces', 'allowedNamespacesMode LIST needs at least one namespace');
+    return { allowedNamespaces, allowedNamespacesMode: 'LIST' };
+  }
+  if (list !== undefined && list.length > 0) {
+    throw badInput('allowedNamespaces', `allowedNamespacesMode ${mode} takes no list of namespaces`);
+  }
+  return { allowedNamespaces: [], allowedNamespacesMode: mode as AllowedNamespacesMode };
+}
+
+const MAX_VARIABLE_KEY = 200;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function validateVariableKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_VARIABLE_KEY || FORBIDDEN_KEYS.has(key)) {
+    throw badInput(
+      'key',
+      `key must be a non-empty string of at most ${MAX_VARIABLE_KEY} characters, other than __proto__, constructor or prototype`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The settings after one entry is set or unset; everything else stays as it
+ * was. Unsetting an entry that is not there changes nothing (so a retry, or
+ * a tool that converges on a wanted state, is safe).
+ */
+export function applyEntryChange(settings: NamespaceSettings, change: NamespaceEntryChange): Partial<NamespaceSettings> {
+  switch (change.kind) {
+    case 'setVariable': {
+      const key = validateVariableKey(change.key);
+      if (change.value === undefined) throw badInput('value', 'value is required');
+      // The whole map is checked again: its size bound holds whatever the number of single sets.
+      return { variables: sanitizeJsonObject('variables', { ...settings.variables, [key]: change.value }) };
+    }
+    case 'unsetVariable': {
+      const key = validateVariableKey(change.key);
+      if (!Object.hasOwn(settings.variables, key)) return {};
+      const variables = { ...settings.variables };
+      delete variables[key];
+      return { variables };
+    }
+    case 'setPluginDefault': {
+      const [entry] = validatePluginDefaults([change.pluginDefault]) as [PluginDefault];
+      const at = settings.pluginDefaults.findIndex((p) => p.type === entry.type && p.forced === entry.forced);
+      const pluginDefaults =
+        at === -1 ? [...settings.pluginDefaults, entry] : settings.pluginDefaults.map((p, i) => (i === at ? entry : p));
+      return { pluginDefaults: validatePluginDefaults(pluginDefaults) };
+    }
+    case 'unsetPluginDefault': {
+      const [{ type, forced }] = validatePluginDefaults([{ type: change.type, forced: change.forced }]) as [PluginDefault];
+      const pluginDefaults = settings.pluginDefaults.filter((p) => p.type !== type || p.forced !== forced);
+      return pluginDefaults.length === settings.pluginDefaults.length ? {} : { pluginDefaults };
+    }
+    default:
+      return assertNever(change);
+  }
+}
+
 export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
   name: 'namespace',
-  stateVersion: 1,
+  // 2: allowedNamespacesMode.
+  stateVersion: 2,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {
@@ -104,8 +217,14 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
       case 'NamespaceCreated':
         // A re-created namespace starts from empty settings: a delete forgets what was there.
         return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, description: event.data.description };
-      case 'NamespaceUpdated':
-        return state.status === 'absent' ? state : { ...state, ...applyChanges<NamespaceSettings>(state, event.data.changes) };
+      case 'NamespaceUpdated': {
+        if (state.status === 'absent') return state;
+        const next = { ...state, ...applyChanges<NamespaceSettings>(state, event.data.changes) };
+        // Events from before modes existed carry the list alone.
+        const { allowedNamespaces, allowedNamespacesMode } = event.data.changes;
+        if (allowedNamespaces && !allowedNamespacesMode) next.allowedNamespacesMode = modeOfList(allowedNamespaces.after);
+        return next;
+      }
       case 'NamespaceDeleted':
         return state.status === 'absent' ? state : { ...state, status: 'deleted' };
       default:
@@ -124,7 +243,15 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
       case 'UpdateNamespace': {
         const patch = validateNamespacePatch(command.data.patch);
         if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        Object.assign(patch, allowedNamespacesPatch(state, patch.allowedNamespaces, command.data.patch.allowedNamespacesMode));
         const changes = diff<NamespaceSettings>(state, patch, jsonEqual);
+        return Object.keys(changes).length === 0
+          ? []
+          : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];
+      }
+      case 'ChangeNamespaceEntry': {
+        if (state.status !== 'active') throw notFound(`namespace ${command.data.id}`);
+        const changes = diff<NamespaceSettings>(state, applyEntryChange(state, command.data.change), jsonEqual);
         return Object.keys(changes).length === 0
           ? []
           : [{ type: 'NamespaceUpdated', data: { id: state.id, changes }, namespace: state.id }];

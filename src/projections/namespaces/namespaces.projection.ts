@@ -1,3 +1,4 @@
+import { modeOfList, type AllowedNamespacesMode } from '../../aggregates/namespace/allowed-namespaces.js';
 import type { NamespaceEvent } from '../../aggregates/namespace/namespace.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
@@ -21,6 +22,8 @@ export interface NamespaceDocument extends ReadModelDocument {
   variablesJson: string;
   pluginDefaults: PluginDefaultDocument[];
   allowedNamespaces: string[];
+  /** Absent in documents written before modes existed: the list decides (empty is ALL). */
+  allowedNamespacesMode?: AllowedNamespacesMode;
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -96,19 +99,22 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
         variablesJson: '{}',
         pluginDefaults: [],
         allowedNamespaces: [],
+        allowedNamespacesMode: 'ALL',
         createdAt: event.metadata.occurredAt,
       };
     }
     case 'NamespaceUpdated': {
       if (!doc) return null;
       const next = { ...doc, ...stamp };
-      const { description, variables, pluginDefaults, allowedNamespaces } = event.data.changes;
+      const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode } = event.data.changes;
       if (description) next.description = description.after;
       if (variables) next.variablesJson = JSON.stringify(variables.after);
       if (pluginDefaults) {
         next.pluginDefaults = pluginDefaults.after.map((p) => ({ type: p.type, forced: p.forced, valuesJson: JSON.stringify(p.values) }));
       }
       if (allowedNamespaces) next.allowedNamespaces = allowedNamespaces.after;
+      if (allowedNamespacesMode) next.allowedNamespacesMode = allowedNamespacesMode.after;
+      else if (allowedNamespaces) next.allowedNamespacesMode = modeOfList(allowedNamespaces.after);
       return next;
     }
     case 'NamespaceDeleted':
@@ -121,6 +127,7 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
         variablesJson: '{}',
         pluginDefaults: [],
         allowedNamespaces: [],
+        allowedNamespacesMode: 'ALL',
       });
   }
 }
