@@ -41,17 +41,12 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .requiredOption('--tenant <id>', 'the new tenant id', tenantArg)
     .action(async (opts: { tenant: string }) => {
       const resume = `run the same command with the same input again to resume: tenantry events import --tenant ${opts.tenant} < EXPORT_FILE`;
-      const interrupted = (what: string): void => {
-        process.stderr.write(`interrupted ${what}; ${resume}\n`);
-        process.exitCode = ExitCode.INTERRUPTED;
-      };
-      // Ctrl-C (or SIGTERM): stop, write what was read, say how to resume. A second signal exits at once.
+      // Ctrl-C (or SIGTERM): stop reading, write what was read, say how to resume. A second signal exits at once.
       const controller = new AbortController();
-      let reading = true;
       const onSignal = (): void => {
         if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
         controller.abort();
-        if (reading) process.stdin.destroy();
+        process.stdin.destroy();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
@@ -59,17 +54,11 @@ export function registerEventCommands(program: Command, config: () => Config): v
       const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-import-'));
       const file = path.join(dir, 'events.ndjson');
       try {
-        try {
-          process.stderr.write(`import ${opts.tenant}: reading the export from stdin\n`);
-          await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }));
-        } catch (error) {
-          if (!controller.signal.aborted) throw error;
-        }
-        reading = false;
-        if (controller.signal.aborted) return interrupted('while reading the input, before anything was written');
+        process.stderr.write(`import ${opts.tenant}: reading the export (it is checked whole before anything is written)\n`);
+        await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }), { signal: controller.signal });
         await withOperatorApplication(config(), async ({ app }) => {
           const bar = progress(`import ${opts.tenant}`);
-          // Against the export's head position (its header): a total known before the first event is written.
+          // Against the export's head position (its header): a total known before the first event is read.
           const result = await importTenant(
             app,
             opts.tenant,
@@ -78,8 +67,9 @@ export function registerEventCommands(program: Command, config: () => Config): v
             controller.signal,
           );
           if (!result.completed) {
-            bar.stop(`stopped after ${result.events} events of tenant ${result.sourceTenantId}, all written`);
-            return interrupted('during the import');
+            bar.stop(`interrupted after ${result.events} events of tenant ${result.sourceTenantId}, all written; ${resume}`);
+            process.exitCode = ExitCode.INTERRUPTED;
+            return;
           }
           bar.stop(
             `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
@@ -88,6 +78,11 @@ export function registerEventCommands(program: Command, config: () => Config): v
           );
         });
       } catch (error) {
+        if (controller.signal.aborted && (error as { name?: string }).name === 'AbortError') {
+          process.stderr.write(`import interrupted while reading its input (nothing written); ${resume}\n`);
+          process.exitCode = ExitCode.INTERRUPTED;
+          return;
+        }
         // A store that went away mid-import: what was appended stays, and the same import continues from there.
         if (exitCodeFor(error) === ExitCode.STORE_UNAVAILABLE) process.stderr.write(`import stopped: ${resume}\n`);
         throw error;
