@@ -374,7 +374,8 @@ class MongoCollection<T extends Document> implements Collection<T> {
     if (scope && isTransient(err)) throw err;
     const mapped = mapError(err, this.name);
     if (scope) scope.failed ??= mapped;
-    if (mapped instanceof DocumentStoreUnavailableError) this.store.markDown();
+    // A busy SQLite under FerretDB is contention, not a server that went away: retried, but no reason to fail fast.
+    if (mapped instanceof DocumentStoreUnavailableError && !isSqliteBusy(err)) this.store.markDown();
     throw mapped;
   }
 
