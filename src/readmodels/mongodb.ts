@@ -227,7 +227,13 @@ type Raw = Record<string, unknown> & { _id: unknown };
  */
 const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
-function isUnavailable(err: unknown): boolean {
+/** FerretDB's SQLite backend, busy with other writers: InternalError "database is locked (5) (SQLITE_BUSY)". Try again later. */
+function isSqliteBusy(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === INTERNAL_ERROR && /SQLITE_BUSY|database is locked/.test(err.message);
+}
+
+/** Whether a driver error means "the store is not available now" (exported for tests of the classification). */
+export function isUnavailable(err: unknown): boolean {
   // A bulk write wraps whatever failed it (a closed connection, a failed server selection): judge what it wraps.
   if (err instanceof MongoBulkWriteError) {
     const wrapped = err.errorResponse as unknown;
@@ -235,6 +241,7 @@ function isUnavailable(err: unknown): boolean {
     return typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code) && (err.writeErrors as unknown[]).length === 0;
   }
   if (err instanceof MongoServerError && typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code)) return true;
+  if (isSqliteBusy(err)) return true;
   return (
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||
@@ -367,7 +374,8 @@ class MongoCollection<T extends Document> implements Collection<T> {
     if (scope && isTransient(err)) throw err;
     const mapped = mapError(err, this.name);
     if (scope) scope.failed ??= mapped;
-    if (mapped instanceof DocumentStoreUnavailableError) this.store.markDown();
+    // A busy SQLite under FerretDB is contention, not a server that went away: retried, but no reason to fail fast.
+    if (mapped instanceof DocumentStoreUnavailableError && !isSqliteBusy(err)) this.store.markDown();
     throw mapped;
   }
 
