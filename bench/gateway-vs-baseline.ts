@@ -120,7 +120,10 @@ const config = loadConfig({
   // Limits and rate limits would throttle the load generator itself.
   TENANTRY_RATE_LIMIT_PER_MINUTE: '1000000',
   TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
+  // The embedded default (SQLite read models) unless the environment says otherwise (memory, for a comparison).
+  ...(process.env['TENANTRY_READ_MODELS'] ? { TENANTRY_READ_MODELS: process.env['TENANTRY_READ_MODELS'] } : {}),
 });
+console.log(`read models: ${config.readModels}`);
 const running = await startGateway(config, silentLogger());
 const caller = systemCaller(running.app, 'bench');
 for (let n = 0; n < NAMESPACES; n++)

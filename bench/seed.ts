@@ -27,7 +27,10 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
-/** The embedded default (SQLite log, in-memory read models), with the rate limits out of the way of the load generator. */
+/**
+ * The embedded default (SQLite log, SQLite read models; `TENANTRY_READ_MODELS=memory`
+ * in the environment for in-memory ones), with the rate limits out of the way of the load generator.
+ */
 export async function startBenchGateway(env: Record<string, string> = {}): Promise<BenchGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-bench-'));
   const config = loadConfig({
@@ -36,6 +39,7 @@ export async function startBenchGateway(env: Record<string, string> = {}): Promi
     TENANTRY_ADMIN_TOKEN: TOKEN,
     TENANTRY_RATE_LIMIT_PER_MINUTE: '1000000',
     TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
+    ...(process.env['TENANTRY_READ_MODELS'] ? { TENANTRY_READ_MODELS: process.env['TENANTRY_READ_MODELS'] } : {}),
     ...env,
   });
   const running = await startGateway(config, silentLogger());

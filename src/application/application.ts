@@ -65,6 +65,9 @@ export async function openStores(
   return { events, documents, vault: await openVault(config, documents), ledger: await openLedgerStore(config, documents), signing };
 }
 
+/** The file of the embedded read models (TENANTRY_READ_MODELS=sqlite), in the data dir beside the log. */
+export const READ_MODELS_FILE = 'readmodels.sqlite';
+
 /** The event log the configuration names. */
 export async function openEventStore(config: Config): Promise<EventStore> {
   let events: EventStore;
@@ -98,13 +101,20 @@ export async function openEventStore(config: Config): Promise<EventStore> {
  * ConfigError naming the variable.
  */
 export async function openDocumentStore(config: Config): Promise<DocumentStore> {
-  if (config.readModels !== 'mongodb') {
+  if (config.readModels === 'memory') {
     const { MemoryDocumentStore } = await import('../readmodels/memory.js');
     return new MemoryDocumentStore();
   }
+  if (config.readModels === 'sqlite') {
+    const { SqliteDocumentStore } = await import('../readmodels/sqlite.js');
+    return SqliteDocumentStore.open(path.join(config.dataDir, READ_MODELS_FILE));
+  }
   const { MongoDocumentStore, MongoTransactionsUnsupportedError } = await import('../readmodels/mongodb.js');
   try {
-    return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, { transactions: config.mongoTransactions });
+    return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, {
+      transactions: config.mongoTransactions,
+      operationTimeoutMS: config.mongoOperationTimeoutMs,
+    });
   } catch (error) {
     if (error instanceof MongoTransactionsUnsupportedError) {
       throw new ConfigError(
@@ -167,14 +177,16 @@ export class Application {
     this.signing = parts.signing ?? throwAwaySigning();
     const projections = parts.projections ?? [...allProjections(), ledgerProjection(this.ledger)];
     this.readModels = new ReadModels(parts.documents, projections);
-    // Read models in MongoDB are shared by every replica: one applies each projection (lease), the others stand by.
+    // Read models in MongoDB or in the SQLite file are shared by every replica (and the CLI): one applies each projection (lease), the others stand by.
     // With the projector off, this process only ever stands by: a `tenantry project` process applies.
     const runnerOptions = {
       onPoison: parts.config.projectionOnPoison,
-      ...(parts.documents.kind === 'mongodb' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
+      ...(parts.documents.kind !== 'memory' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
       ...((parts.projector ?? parts.config.projector) === 'off' ? { followOnly: true } : {}),
     };
-    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions);
+    this.projections = new Projections(parts.events, parts.documents, projections, this.upcasters, parts.logger, runnerOptions, {
+      stallMs: parts.config.projectionStallMs,
+    });
     this.readModels.resolveTargetsWith((name) => this.projections.servingTarget(name));
     this.commands = new CommandHandler(parts.events, this.upcasters, {
       snapshots: new DocumentSnapshotStore(parts.documents),

@@ -33,14 +33,24 @@ export const CSV_COLUMNS = [
 
 /**
  * RFC 4180: a field holding a comma, a double quote, CR or LF is enclosed in
- * double quotes, and each double quote inside is doubled. Values are written
- * as they are (no spreadsheet-formula escaping), so that an export stays
- * byte-for-byte comparable with the chain it came from.
+ * double quotes, and each double quote inside is doubled.
+ *
+ * CSV injection (OWASP): a spreadsheet runs a cell that begins with `=`,
+ * `+`, `-`, `@`, a tab or a carriage return as a formula, and several
+ * cells come from clients (the User-Agent above all). Such a cell is written
+ * as OWASP recommends: a single quote before it, the whole in double quotes.
+ * The `'` is the only change: drop it from cells that begin with `'` followed
+ * by one of those characters to get the stored value back. NDJSON is never
+ * escaped.
  */
 export function csvField(value: string | null): string {
   if (value === null) return '';
+  if (FORMULA_START.test(value)) return `"'${value.replace(/"/g, '""')}"`;
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
+
+/** The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
 
 const CRLF = '\r\n';
 

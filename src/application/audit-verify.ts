@@ -63,7 +63,7 @@ export async function* entriesFromLog(
   tenantId: string,
   upTo: number,
   from: ChainLink = GENESIS,
-  pageSize = 1000,
+  pageSize = 250,
 ): AsyncGenerator<AuditEntryView> {
   let after = from.position;
   let previous: string | null = from.hash;

@@ -41,7 +41,8 @@ export interface LedgerPoint {
   frontier: Hash[];
 }
 
-const PAGE = 1000;
+/** Small pages: a page is read in one synchronous call on SQLite, so its size bounds how long the event loop waits. */
+const PAGE = 250;
 
 /** A sequence read a page at a time; `fetch` knows where the next page starts. */
 class Pages<T> {

@@ -1,7 +1,7 @@
 import { roleDecider, validatePermissions, type RolePatch, type RoleState } from '../aggregates/role/role.js';
 import type { Access } from '../auth/authorizer.js';
 import { requireNoEscalation, rightsOf } from '../auth/escalation.js';
-import { MANAGED_ROLE_IDS, MANAGED_ROLES, type Permission, type RoleDefinition } from '../auth/permissions.js';
+import { MANAGED_ROLE_IDS, MANAGED_ROLES, tenantActionsFor, type Permission, type RoleDefinition } from '../auth/permissions.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
 import { ROLES, type RoleDocument } from '../projections/roles/roles.projection.js';
@@ -43,11 +43,21 @@ const managedView = (role: RoleDefinition): RoleView => ({
   updatedAt: null,
 });
 
+/**
+ * Only what a tenant role can use: a custom role saved before such actions
+ * were refused (e.g. TENANT:CREATE) still has them in its events, where they
+ * never granted anything.
+ */
+const usable = (permissions: Permission[]): Permission[] =>
+  permissions
+    .map((p) => ({ resource: p.resource, actions: p.actions.filter((a) => tenantActionsFor(p.resource).includes(a)) }))
+    .filter((p) => p.actions.length > 0);
+
 const documentView = (doc: RoleDocument): RoleView => ({
   id: doc.id,
   name: doc.name,
   description: doc.description,
-  permissions: doc.permissions,
+  permissions: usable(doc.permissions),
   managed: false,
   revision: doc.revision,
   createdAt: doc.createdAt,
@@ -57,7 +67,7 @@ const documentView = (doc: RoleDocument): RoleView => ({
 function stateView(state: RoleState, revision: number, times: { createdAt: string | null; updatedAt: string | null }): RoleView {
   if (state.status === 'absent') throw notFound('role');
   const { id, name, description, permissions } = state;
-  return { id, name, description, permissions, managed: false, revision, ...times };
+  return { id, name, description, permissions: usable(permissions), managed: false, revision, ...times };
 }
 
 /** Roles of a tenant: the four managed ones, plus custom roles (event-sourced). */

@@ -54,6 +54,12 @@ export interface TransferProgress {
   events: number;
   position: number;
   head: number;
+  /**
+   * Import only: the position in the exporting log of the last event read.
+   * With `head` (the export's headPosition) it is progress against a total
+   * known from the header, whatever the number of events.
+   */
+  sourcePosition?: number;
 }
 
 export async function* exportTenant(
@@ -94,6 +100,8 @@ export interface ImportResult {
   events: number;
   skipped: number;
   position: number;
+  /** False when `signal` stopped the import early: what was read is written, and re-running the same import resumes. */
+  completed: boolean;
 }
 
 /** Reads lines from any async source of text chunks (stdin, a file stream, an HTTP body). */
@@ -132,6 +140,7 @@ export async function importTenant(
   newTenantId: string,
   open: ImportSource,
   onProgress?: (progress: TransferProgress) => void,
+  signal?: AbortSignal,
 ): Promise<ImportResult> {
   validateId('tenant', 'tenant', newTenantId);
   const { header, firstEvent } = await checkImport(open());
@@ -155,6 +164,9 @@ export async function importTenant(
   let events = 0;
   let skipped = 0;
   let position = 0;
+  let sourcePosition = 0;
+  const report = (): void => onProgress?.({ events, position, head: header.headPosition, sourcePosition });
+  report();
   // Consecutive events of one stream are appended together, keeping the log order across streams.
   let run: ReturnType<typeof rewrite>[] = [];
   const flush = async (): Promise<void> => {
@@ -167,12 +179,30 @@ export async function importTenant(
     run = [];
   };
 
-  let lineNumber = 0;
-  for await (const line of open()) {
+  // The second pass, from the start of the input again.
+  const iterator = open()[Symbol.asyncIterator]();
+  // An abort does not wait for the next line (stdin may be an idle pipe): the loop ends at once.
+  const aborted = signal
+    ? new Promise<IteratorResult<string>>((resolve) => {
+        const done = (): void => resolve({ done: true, value: undefined });
+        if (signal.aborted) done();
+        else signal.addEventListener('abort', done, { once: true });
+      })
+    : null;
+  const nextLine = (): Promise<IteratorResult<string>> => {
+    const pending = iterator.next();
+    if (!aborted) return pending;
+    pending.catch(() => undefined); // the source may be closed under it once aborted
+    return Promise.race([pending, aborted]);
+  };
+
+  let lineNumber = 1;
+  await nextLine(); // the header, checked in the first pass
+  for (let next = await nextLine(); !next.done && !signal?.aborted; next = await nextLine()) {
     lineNumber++;
-    if (lineNumber === 1) continue;
     // Checked again: the input could have changed between the two reads.
-    const event = checkEvent(parseLine<RecordedEvent>(line, lineNumber), source, lineNumber);
+    const event = checkEvent(parseLine<RecordedEvent>(next.value, lineNumber), source, lineNumber);
+    if (typeof event.position === 'number') sourcePosition = event.position;
     if (NOT_CARRIED_OVER.has(event.type)) {
       skipped++;
       continue;
@@ -182,12 +212,14 @@ export async function importTenant(
     run.push(rewritten);
     events++;
     if (run.length >= 500) await flush();
-    if (events % 1000 === 0) onProgress?.({ events, position, head: header.headPosition });
+    if (events % 1000 === 0) report();
   }
   await flush();
-  onProgress?.({ events, position, head: header.headPosition });
+  const completed = !signal?.aborted;
+  if (completed) sourcePosition = header.headPosition;
+  report();
   if (position > 0) await app.projections.waitFor(position, app.config.readYourWritesTimeoutMs);
-  return { tenantId: newTenantId, sourceTenantId: source, events, skipped, position };
+  return { tenantId: newTenantId, sourceTenantId: source, events, skipped, position, completed };
 }
 
 /** The first pass: the whole input is checked before anything is written. */

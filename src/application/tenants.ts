@@ -107,7 +107,8 @@ export class TenantService {
   async list(caller: Caller, includeDeleted: boolean): Promise<TenantView[]> {
     const principal = caller.authenticated();
     const filter: Record<string, unknown> = includeDeleted ? {} : { deleted: false };
-    if (!isInstanceAdmin(principal)) {
+    // The local system principal (the CLI) sees what an instance admin sees.
+    if (!isInstanceAdmin(principal) && principal.type !== 'SYSTEM') {
       // Everyone else sees the tenants they hold a binding in.
       filter['_id'] = { $in: await this.tenantsOf(caller) };
       filter['deleted'] = false;
@@ -120,7 +121,7 @@ export class TenantService {
     if (!isValidId('tenant', id)) return null;
     const doc = await this.tenants.findOne({ _id: id });
     if (!doc) return null;
-    if (isInstanceAdmin(principal)) return toView(doc);
+    if (isInstanceAdmin(principal) || principal.type === 'SYSTEM') return toView(doc);
     if (doc.deleted) return null;
     return (await this.tenantsOf(caller)).includes(id) ? toView(doc) : null;
   }

@@ -36,7 +36,20 @@ export function actionsFor(resource: Resource): Action[] {
   return ['VIEW', 'LIST', 'CREATE', 'UPDATE', 'DELETE'];
 }
 
-const all = (resource: Resource): Permission => ({ resource, actions: actionsFor(resource) });
+/**
+ * The actions a role bound in a tenant can actually use: the instance-level
+ * ones are refused to every tenant role whatever it lists (creating and
+ * deleting tenants, changing domains, managing users are for instance
+ * admins), so a role neither lists nor accepts them. Of TENANT, a tenant's
+ * admin may change its name and settings (UPDATE); USER has nothing.
+ */
+export function tenantActionsFor(resource: Resource): Action[] {
+  if (resource === 'TENANT') return ['UPDATE'];
+  if (resource === 'USER') return [];
+  return actionsFor(resource);
+}
+
+const all = (resource: Resource): Permission => ({ resource, actions: tenantActionsFor(resource) });
 const read = (resource: Resource): Permission => ({ resource, actions: ['VIEW', 'LIST'] });
 
 export interface RoleDefinition {
@@ -53,7 +66,7 @@ export const MANAGED_ROLES: readonly RoleDefinition[] = [
     id: 'admin',
     name: 'Admin',
     description: 'Everything in the tenant, including its settings, access control and the audit log.',
-    permissions: RESOURCES.map(all),
+    permissions: RESOURCES.map(all).filter((p) => p.actions.length > 0),
     managed: true,
   },
   {

@@ -9,6 +9,7 @@ import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import { AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
 import { systemCaller } from '../server/start.js';
 import { isValidId } from '../shared/ids.js';
+import { ExitCode } from './exit-codes.js';
 import { registerLedgerCommands, verifyOffline } from './ledger.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
@@ -75,10 +76,11 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
     .option('--export <file>', 'offline: an events export (tenantry events export)')
     .option('--checkpoint <file>', 'offline: a checkpoint file (tenantry audit checkpoint --output)')
     .option('--key <file>', 'offline: the public key (PEM) you trust, instead of the one in the checkpoint file')
-    .action(async (opts: { tenant?: string; export?: string; checkpoint?: string; key?: string }) => {
+    .option('--json', 'the result as one JSON object (exit codes unchanged)')
+    .action(async (opts: { tenant?: string; export?: string; checkpoint?: string; key?: string; json?: boolean }) => {
       if (opts.export || opts.checkpoint) {
         if (!opts.export || !opts.checkpoint) throw new InvalidArgumentError('--export and --checkpoint go together');
-        await verifyOffline(opts.export, opts.checkpoint, opts.key);
+        await verifyOffline(opts.export, opts.checkpoint, opts.key, opts.json === true);
         return;
       }
       if (!opts.tenant) throw new InvalidArgumentError('--tenant is required (or --export with --checkpoint, offline)');
@@ -92,6 +94,11 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
         const result = await services.audit.verifyNow(tenant, { full: true, onProgress: (n) => bar.update(n) });
         bar.done();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ tenant, ...result, seconds: Number(seconds) })}\n`);
+          if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
+          return;
+        }
         if (result.ok) {
           process.stdout.write(
             `audit chain of ${tenant}: OK — ${result.checkedEntries} entries verified up to position ${result.verifiedUpTo} in ${seconds}s; last hash ${result.lastHash ?? '(empty chain)'}; ` +
@@ -109,7 +116,7 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
           `audit chain of ${tenant}: BROKEN at ${result.firstBrokenEntryId ? `entry ${result.firstBrokenEntryId} ` : ''}(position ${result.firstBrokenPosition}, found in the ${where}): ${result.reason}\n` +
             `  ${result.checkedEntries} entries before it verified\n`,
         );
-        process.exitCode = 1;
+        process.exitCode = ExitCode.VERIFICATION_FAILED;
       });
     });
 

@@ -1,12 +1,14 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
 import { registerAuditCommands } from './audit.js';
+import { describeFailure, ExitCode } from './exit-codes.js';
+import { registerTenantCommands } from './tenants.js';
 import { registerEventCommands } from './events.js';
 import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
-import { DomainError } from '../shared/errors.js';
-import { openApplication, startGateway, systemCaller } from '../server/start.js';
+import { openApplication, startGateway } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
 function config(): Config {
@@ -15,7 +17,7 @@ function config(): Config {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tenantry: configuration error: ${error.message}\n`);
-      process.exit(2);
+      process.exit(ExitCode.USAGE);
     }
     throw error;
   }
@@ -49,7 +51,7 @@ async function serve(): Promise<void> {
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        process.exit(ExitCode.INTERNAL);
       });
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -71,35 +73,34 @@ async function withApplication<T>(work: (opened: Awaited<ReturnType<typeof openA
   }
 }
 
-function tenantIdArg(value: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(value)) throw new InvalidArgumentError('a tenant id: lower-case letters, digits, _ and -');
-  return value;
+/** The version in package.json (beside `src/` and `dist/` alike). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command();
-  program.name('tenantry').description('Multi-tenant governance API: GraphQL gateway over an event-sourced core');
+  // Parse errors are thrown, not exited on, so that every failure leaves through one place with its documented exit code.
+  const printed = new WeakSet<object>();
+  program.exitOverride((error) => {
+    printed.add(error);
+    throw error;
+  });
+  program
+    .name('tenantry')
+    .description('Multi-tenant governance API: GraphQL gateway over an event-sourced core')
+    .version(version(), '-V, --version', 'print the version and exit')
+    .addHelpText(
+      'after',
+      `\nExit codes: ${ExitCode.OK} ok, ${ExitCode.VERIFICATION_FAILED} verification failed, ${ExitCode.USAGE} usage or configuration error, ` +
+        `${ExitCode.BAD_INPUT} bad input, ${ExitCode.NOT_FOUND_OR_CONFLICT} not found or conflict, ${ExitCode.STORE_UNAVAILABLE} store unavailable, ` +
+        `${ExitCode.INTERNAL} internal error, ${ExitCode.INTERRUPTED} interrupted.`,
+    );
 
   program.command('serve').description('run the GraphQL gateway').action(serve);
 
-  const tenants = program.command('tenants').description('manage tenants');
-  tenants
-    .command('create')
-    .description('create a tenant')
-    .requiredOption('--tenant <id>', 'tenant id', tenantIdArg)
-    .requiredOption('--name <name>', 'display name')
-    .option('--admin-user <userId>', 'user bound as admin in the new tenant')
-    .action(async (opts: { tenant: string; name: string; adminUser?: string }) => {
-      await withApplication(async ({ app, services }) => {
-        const { tenant } = await services.tenants.create(systemCaller(app, 'cli'), {
-          id: opts.tenant,
-          name: opts.name,
-          adminUserId: opts.adminUser ?? null,
-        });
-        process.stdout.write(`created tenant ${tenant.id} (${tenant.name})\n`);
-      });
-    });
-
+  registerTenantCommands(program, withApplication);
   registerProjectCommand(program, config);
   registerProjectionCommands(program, config);
   registerEventCommands(program, config);
@@ -108,15 +109,8 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    // Found only once a store answers, e.g. TENANTRY_MONGODB_TRANSACTIONS=on and a server without transactions.
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tenantry: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    if (error instanceof DomainError) {
-      process.stderr.write(`tenantry: ${error.code}: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    const failure = describeFailure(error, error instanceof Error && printed.has(error));
+    if (failure.message) process.stderr.write(`${failure.message}\n`);
+    process.exit(failure.code);
   }
 }

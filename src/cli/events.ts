@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
 import { isValidId } from '../shared/ids.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { progress, withOperatorApplication } from './operator.js';
 
 function tenantArg(value: string): string {
@@ -39,26 +40,55 @@ export function registerEventCommands(program: Command, config: () => Config): v
     .description('read an export from stdin into a NEW tenant id (restore or fork); re-running an interrupted import resumes it')
     .requiredOption('--tenant <id>', 'the new tenant id', tenantArg)
     .action(async (opts: { tenant: string }) => {
+      const resume = `run the same command with the same input again to resume: tenantry events import --tenant ${opts.tenant} < EXPORT_FILE`;
+      // Ctrl-C (or SIGTERM): stop reading, write what was read, say how to resume. A second signal exits at once.
+      const controller = new AbortController();
+      const onSignal = (): void => {
+        if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+        controller.abort();
+        process.stdin.destroy();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       // The import is read twice (checked whole before anything is written): stdin is kept in a private temporary file.
       const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-import-'));
       const file = path.join(dir, 'events.ndjson');
       try {
-        await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }));
+        process.stderr.write(`import ${opts.tenant}: reading the export (it is checked whole before anything is written)\n`);
+        await pipeline(process.stdin, createWriteStream(file, { mode: 0o600 }), { signal: controller.signal });
         await withOperatorApplication(config(), async ({ app }) => {
           const bar = progress(`import ${opts.tenant}`);
+          // Against the export's head position (its header): a total known before the first event is read.
           const result = await importTenant(
             app,
             opts.tenant,
             () => lines(createReadStream(file)),
-            (p) => bar.update(p.events, Math.max(p.events, 1), `position ${p.position}`),
+            (p) => bar.update(p.sourcePosition ?? 0, p.head, `source position, ${p.events} events written`),
+            controller.signal,
           );
+          if (!result.completed) {
+            bar.stop(`interrupted after ${result.events} events of tenant ${result.sourceTenantId}, all written; ${resume}`);
+            process.exitCode = ExitCode.INTERRUPTED;
+            return;
+          }
           bar.stop(
             `imported ${result.events} events of tenant ${result.sourceTenantId} as ${result.tenantId}` +
               (result.skipped > 0 ? ` (${result.skipped} API-token events not carried over: create new tokens)` : '') +
               ' (domains are not carried over)',
           );
         });
+      } catch (error) {
+        if (controller.signal.aborted && (error as { name?: string }).name === 'AbortError') {
+          process.stderr.write(`import interrupted while reading its input (nothing written); ${resume}\n`);
+          process.exitCode = ExitCode.INTERRUPTED;
+          return;
+        }
+        // A store that went away mid-import: what was appended stays, and the same import continues from there.
+        if (exitCodeFor(error) === ExitCode.STORE_UNAVAILABLE) process.stderr.write(`import stopped: ${resume}\n`);
+        throw error;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -13,13 +13,14 @@ import { keyIdOf } from '../ledger/checkpoint.js';
 import { systemCaller } from '../server/start.js';
 import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
+import { ExitCode } from './exit-codes.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
 const write = (text: string): void => void process.stdout.write(text);
 
 /** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
-export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined): Promise<void> {
+export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined, json = false): Promise<void> {
   const file = parseCheckpointFile(readFileSync(checkpointPath, 'utf8'));
   const publicKeyPem = keyPath ? readFileSync(keyPath, 'utf8') : undefined;
   const keyId = keyIdOf(createPublicKey(publicKeyPem ?? file.publicKeyPem));
@@ -40,6 +41,11 @@ export async function verifyOffline(exportPath: string, checkpointPath: string, 
   });
   if (tty) process.stderr.write('\r\x1b[K');
   const c = file.checkpoint;
+  if (json) {
+    write(`${JSON.stringify({ tenant: c.tenantId, size: c.size, signedAt: c.signedAt, keyId: c.keyId, ...result })}\n`);
+    if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
+    return;
+  }
   if (result.ok) {
     write(
       `export of ${c.tenantId}: OK — its first ${c.size} events (up to position ${result.position}) reach the root signed at ${c.signedAt} by key ${c.keyId}\n`,
@@ -47,7 +53,7 @@ export async function verifyOffline(exportPath: string, checkpointPath: string, 
     return;
   }
   write(`export of ${c.tenantId}: DOES NOT MATCH the checkpoint of size ${c.size} signed at ${c.signedAt}: ${result.reason}\n`);
-  process.exitCode = 1;
+  process.exitCode = ExitCode.VERIFICATION_FAILED;
 }
 
 export function registerLedgerCommands(audit: Command, withApplication: WithApplication, trailArg: (value: string) => string): void {
@@ -85,8 +91,10 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
   audit
     .command('key')
     .description('print the public key that signs checkpoints (give it to your auditors) and its key id')
-    .action(async () => {
+    .option('--json', 'as {"keyId", "publicKeyPem"}')
+    .action(async (opts: { json?: boolean }) => {
       await withApplication(async ({ app }) => {
+        if (opts.json) return write(`${JSON.stringify({ keyId: app.signing.key.keyId, publicKeyPem: app.signing.key.publicPem() })}\n`);
         write(`# key id ${app.signing.key.keyId}\n${app.signing.key.publicPem()}`);
       });
     });
@@ -96,7 +104,8 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
     .description('prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), and check the proof here')
     .requiredOption('--tenant <id>', 'tenant id', trailArg)
     .requiredOption('--checkpoint <file>', 'a checkpoint file saved earlier (tenantry audit checkpoint --output)')
-    .action(async (opts: { tenant: string; checkpoint: string }) => {
+    .option('--json', 'the result as one JSON object (exit codes unchanged)')
+    .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
       const kept = parseCheckpointFile(readFileSync(opts.checkpoint, 'utf8')).checkpoint;
       await withApplication(async ({ app, services }) => {
         const proof = await services.auditLedger.consistency(systemCaller(app, 'cli'), opts.tenant, kept.size);
@@ -111,6 +120,13 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
             Buffer.from(latest?.rootHash ?? proof.toRoot, 'hex'),
             proof.proof.map((h) => Buffer.from(h, 'hex')),
           );
+        if (opts.json) {
+          write(
+            `${JSON.stringify({ tenant: opts.tenant, consistent: ok, fromSize: kept.size, toSize: proof.toSize, proof: proof.proof })}\n`,
+          );
+          if (!ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
+          return;
+        }
         if (ok) {
           write(
             `ledger of ${opts.tenant}: CONSISTENT — the checkpoint of size ${kept.size} (${kept.signedAt}) is a prefix of ${latest ? `the checkpoint of size ${latest.size} (${latest.signedAt})` : `the ledger of ${proof.toSize} events`}\n`,
@@ -120,7 +136,7 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
         write(
           `ledger of ${opts.tenant}: INCONSISTENT — today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}\n`,
         );
-        process.exitCode = 1;
+        process.exitCode = ExitCode.VERIFICATION_FAILED;
       });
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Application, openDocumentStore, openEventStore } from '../application/application.js';
 import { ConfigError, type Config } from '../config/config.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 
 export interface RunningProjector {
   app: Application;
@@ -17,10 +18,10 @@ export interface RunningProjector {
  * vault: gateways (best with TENANTRY_PROJECTOR=off) serve and write.
  */
 export async function startProjector(config: Config, logger: Logger): Promise<RunningProjector> {
-  if (config.readModels !== 'mongodb') {
+  if (config.readModels === 'memory') {
     throw new ConfigError(
       'TENANTRY_READ_MODELS',
-      '`tenantry project` needs mongodb: in-memory read models live inside each gateway, and a separate process cannot project them',
+      '`tenantry project` needs sqlite or mongodb: in-memory read models live inside each gateway, and a separate process cannot project them',
     );
   }
   if (config.eventStore === 'memory') {
@@ -74,7 +75,7 @@ async function project(config: () => Config): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     logger.fatal({ err: error }, 'projector failed to start');
-    process.exit(1);
+    process.exit(exitCodeFor(error));
   }
   // Runners' timers are unref'd (a gateway's HTTP server keeps its process up): this one keeps the projector up.
   const heartbeat = setInterval(() => logger.debug({ positions: positions(running.app) }, 'projector positions'), 60_000);
@@ -82,7 +83,7 @@ async function project(config: () => Config): Promise<void> {
   const shutdown = (signal: string): void => {
     if (signalled) {
       logger.warn({ signal }, 'second signal: exiting without waiting for the batch in flight (the next projector re-applies it)');
-      process.exit(130);
+      process.exit(ExitCode.INTERRUPTED);
     }
     signalled = true;
     logger.info({ signal }, 'shutting down: finishing the batch in flight, saving its checkpoint, releasing the leases');
@@ -95,7 +96,7 @@ async function project(config: () => Config): Promise<void> {
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        process.exit(ExitCode.INTERNAL);
       });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { allProjections } from '../projections/index.js';
 import { isValidId } from '../shared/ids.js';
+import { ExitCode } from './exit-codes.js';
 import { formatEta, formatRate, progress, withOperatorApplication } from './operator.js';
 
 function tenantArg(value: string): string {
@@ -45,7 +46,8 @@ export function registerProjectionCommands(program: Command, config: () => Confi
   projections
     .command('status')
     .description('per projection: the generation serving, its checkpoint, lag in events and seconds, a rebuild in progress')
-    .action(async () => {
+    .option('--json', 'one JSON object a line')
+    .action(async (opts: { json?: boolean }) => {
       const cfg = config();
       if (cfg.readModels === 'memory') {
         process.stderr.write(
@@ -54,6 +56,10 @@ export function registerProjectionCommands(program: Command, config: () => Confi
       }
       await withOperatorApplication(cfg, async ({ app }) => {
         for (const row of await app.projections.storedStatus()) {
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(row)}\n`);
+            continue;
+          }
           const building = row.building ? `  building ${row.building} at ${row.buildingPosition ?? 0}` : '';
           const parked = row.parked > 0 ? `  ${row.parked} parked event(s) in projection_parked` : '';
           process.stdout.write(
@@ -82,7 +88,7 @@ export function registerProjectionCommands(program: Command, config: () => Confi
       ) => {
         const cfg = config();
         // Option combinations are refused like bad option values: one line, exit code 2, no stack trace.
-        const refuse = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
+        const refuse = (message: string): never => command.error(`error: ${message}`, { exitCode: ExitCode.USAGE });
         if (opts.tenant && opts.blueGreen) refuse('--blue-green rebuilds every tenant; leave out --tenant');
         if (opts.tenant && opts.staged) refuse('--staged applies to blue/green rebuilds; leave out --tenant');
         if (opts.flushEvery !== undefined && !opts.staged) refuse('--flush-every goes with --staged');
@@ -115,7 +121,7 @@ export function registerProjectionCommands(program: Command, config: () => Confi
                   : `${name}: stopped after ${result.events} events; run the same command again to resume`,
               );
               if (!result.completed) {
-                process.exitCode = 130;
+                process.exitCode = ExitCode.INTERRUPTED;
                 return;
               }
             }

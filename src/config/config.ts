@@ -29,7 +29,7 @@ export interface Config {
    * log. better-sqlite3 waits synchronously, so the whole process waits: keep it short.
    */
   sqliteBusyTimeoutMs: number;
-  readModels: 'memory' | 'mongodb';
+  readModels: 'memory' | 'mongodb' | 'sqlite';
   mongoUri: string | null;
   mongoDb: string;
   /**
@@ -53,6 +53,10 @@ export interface Config {
   readYourWritesTimeoutMs: number;
   /** Projection lease time-to-live with shared (MongoDB) read models: a dead holder is replaced within it. */
   projectionLeaseMs: number;
+  /** The longest the MongoDB adapter waits for one operation before counting it as an outage. */
+  mongoOperationTimeoutMs: number;
+  /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
+  projectionStallMs: number;
   /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
   projectionOnPoison: 'stop' | 'park';
   logLevel: string;
@@ -141,6 +145,8 @@ export interface RequestLimits {
   ratePerMinute: number;
   /** Requests per minute into one tenant, all its principals together. */
   tenantRatePerMinute: number;
+  /** Failed authentications (no token, or a refused one) per minute of one client address; past it, RATE_LIMITED. */
+  authFailuresPerMinute: number;
   /** Longest run of a query operation; 0 = no limit. Mutations are never cut. */
   executionTimeoutMs: number;
   /** Largest accepted request body, in bytes. */
@@ -184,6 +190,7 @@ function requestLimits(env: Env): RequestLimits {
     maxCost: integer(env, 'TENANTRY_MAX_COST', DEFAULT_MAX_COST, 1, 10_000_000),
     ratePerMinute: integer(env, 'TENANTRY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     tenantRatePerMinute: integer(env, 'TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE', 3000, 1, 10_000_000),
+    authFailuresPerMinute: integer(env, 'TENANTRY_AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     executionTimeoutMs: integer(env, 'TENANTRY_EXECUTION_TIMEOUT_MS', 10_000, 0, 600_000),
     bodyLimitBytes: byteSize(env, 'TENANTRY_BODY_LIMIT', 1024 * 1024, 64 * 1024 * 1024),
     allowBatchedRequests: bool(env, 'TENANTRY_ALLOW_BATCHED_REQUESTS', false),
@@ -209,7 +216,19 @@ export function loadConfig(env: Env = process.env): Config {
       'is required when TENANTRY_EVENT_STORE=kurrentdb (e.g. kurrentdb://localhost:2113?tls=false)',
     );
   }
-  const readModels = oneOf(env, 'TENANTRY_READ_MODELS', ['memory', 'mongodb'] as const, 'memory');
+  // Durable read models beside a durable log by default; a log in memory (tests) keeps them in memory too.
+  const readModels = oneOf(
+    env,
+    'TENANTRY_READ_MODELS',
+    ['sqlite', 'memory', 'mongodb'] as const,
+    eventStore === 'memory' ? 'memory' : 'sqlite',
+  );
+  if (readModels === 'sqlite' && eventStore === 'memory') {
+    throw new ConfigError(
+      'TENANTRY_READ_MODELS',
+      'sqlite keeps read models on disk, but TENANTRY_EVENT_STORE=memory forgets the log at every stop: use memory read models with it',
+    );
+  }
   const mongoUri = optional(env, 'TENANTRY_MONGODB_URI');
   if (readModels === 'mongodb' && mongoUri === null) {
     throw new ConfigError(
@@ -231,10 +250,10 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const projector = oneOf(env, 'TENANTRY_PROJECTOR', ['embedded', 'off'] as const, 'embedded');
-  if (projector === 'off' && readModels !== 'mongodb') {
+  if (projector === 'off' && readModels === 'memory') {
     throw new ConfigError(
       'TENANTRY_PROJECTOR',
-      'off needs TENANTRY_READ_MODELS=mongodb: in-memory read models live inside this gateway, so nobody else could project them',
+      'off needs TENANTRY_READ_MODELS=sqlite or mongodb: in-memory read models live inside this gateway, so nobody else could project them',
     );
   }
   if (projector === 'off' && eventStore === 'memory') {
@@ -276,6 +295,8 @@ export function loadConfig(env: Env = process.env): Config {
     selfServiceTenants: bool(env, 'TENANTRY_SELF_SERVICE_TENANTS', false),
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
+    mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',

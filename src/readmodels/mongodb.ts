@@ -5,8 +5,11 @@
  *
  * - E11000 (code 11000) → DuplicateKeyError; in bulkWrite, the indexes of the
  *   failed operations → `duplicateKeyErrors` (never thrown);
- * - server selection / network / closed-client failures →
- *   DocumentStoreUnavailableError.
+ * - server selection / network / closed-client failures, the server's own
+ *   "shutting down / not primary / host unreachable" codes, and a
+ *   MongoBulkWriteError that only wraps one of these (the driver wraps every
+ *   failure of a bulk write, a closed connection included) →
+ *   DocumentStoreUnavailableError, never an error of the data.
  *
  * Also runs against FerretDB 1.24 (SQLite backend, used in CI). Its gaps and
  * what this adapter does about them (only when the server is FerretDB, except
@@ -101,7 +104,23 @@ export interface MongoDocumentStoreOptions {
   /** How long an operation waits for a reachable server. Default 5000 ms. */
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
+  /**
+   * How long an operation may wait for the server's answer on an open
+   * connection. Default 60000 ms: without a bound, an operation sent on a
+   * connection the network silently dropped (no reset reaches the client)
+   * waits forever, and so does the projection that awaits it.
+   */
+  socketTimeoutMS?: number;
   maxPoolSize?: number;
+  /**
+   * The longest the adapter waits for one data operation (find, write, bulk
+   * write), whatever the driver is waiting for inside it. Default 30000 ms.
+   * Past it the operation counts as an outage (DocumentStoreUnavailableError,
+   * fail fast until a ping answers), so a caller never awaits a store forever.
+   * The abandoned operation may still complete: projection writes are guarded
+   * by positions, leases and checkpoints by compare-and-set.
+   */
+  operationTimeoutMS?: number;
   appName?: string;
   /** Extra driver options, applied last. */
   clientOptions?: MongoClientOptions;
@@ -199,7 +218,23 @@ const isTransient = (err: unknown): boolean => err instanceof MongoError && err.
 
 type Raw = Record<string, unknown> & { _id: unknown };
 
+/**
+ * Server answers that mean "not now, try again" rather than "this operation is
+ * wrong": HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress,
+ * PrimarySteppedDown, SocketException, NotWritablePrimary,
+ * InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
+ * NotPrimaryOrSecondary.
+ */
+const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+
 function isUnavailable(err: unknown): boolean {
+  // A bulk write wraps whatever failed it (a closed connection, a failed server selection): judge what it wraps.
+  if (err instanceof MongoBulkWriteError) {
+    const wrapped = err.errorResponse as unknown;
+    if (wrapped instanceof Error && wrapped !== err && isUnavailable(wrapped)) return true;
+    return typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code) && (err.writeErrors as unknown[]).length === 0;
+  }
+  if (err instanceof MongoServerError && typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code)) return true;
   return (
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||
@@ -314,7 +349,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
     const scope = this.store.activeScope();
     if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
     try {
-      return await operation(scope?.session);
+      return await this.store.bounded(operation(scope?.session));
     } catch (err) {
       this.fail(err, scope);
     }
@@ -476,6 +511,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
       duplicateKeyErrors: [],
     };
     if (operations.length === 0) return empty;
+    this.store.failFast();
     const ordered = options?.ordered ?? true;
     if (this.store.isFerretDB && operations.some((op) => 'updateOne' in op || 'updateMany' in op || 'replaceOne' in op)) {
       return this.bulkWriteSequentially(operations, ordered);
@@ -483,7 +519,9 @@ class MongoCollection<T extends Document> implements Collection<T> {
     const scope = this.store.activeScope();
     if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
     try {
-      const r = await this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered, session: scope?.session });
+      const r = await this.store.bounded(
+        this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered, session: scope?.session }),
+      );
       return {
         insertedCount: r.insertedCount,
         matchedCount: r.matchedCount,
@@ -493,7 +531,8 @@ class MongoCollection<T extends Document> implements Collection<T> {
         duplicateKeyErrors: [],
       };
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) this.fail(err, scope);
+      // Not a bulk write's own failure (a closed connection, no server): an outage, mapped and failing fast like any other.
+      if (!(err instanceof MongoBulkWriteError) || isUnavailable(err)) this.fail(err, scope);
       if (scope && isTransient(err)) throw err;
       const reported = err.writeErrors as WriteError | WriteError[] | undefined;
       const writeErrors: WriteError[] = Array.isArray(reported) ? reported : reported ? [reported] : [];
@@ -589,6 +628,7 @@ export class MongoDocumentStore implements DocumentStore {
     readonly db: Db,
     readonly serverInfo: MongoServerInfo,
     readonly transactionMode: TransactionMode,
+    readonly operationTimeoutMS: number,
   ) {
     this.transactions = transactionMode !== 'off' && serverInfo.transactionSupport.supported;
   }
@@ -605,6 +645,7 @@ export class MongoDocumentStore implements DocumentStore {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
       ignoreUndefined: true,
       ...(options.connectTimeoutMS !== undefined ? { connectTimeoutMS: options.connectTimeoutMS } : {}),
+      socketTimeoutMS: options.socketTimeoutMS ?? 60_000,
       ...(options.maxPoolSize !== undefined ? { maxPoolSize: options.maxPoolSize } : {}),
       appName: options.appName ?? 'tenantry',
       ...options.clientOptions,
@@ -621,10 +662,35 @@ export class MongoDocumentStore implements DocumentStore {
       if (mode === 'on' && !transactionSupport.supported) throw new MongoTransactionsUnsupportedError(transactionSupport.reason);
       const serverInfo: MongoServerInfo = { version: String(info['version'] ?? 'unknown'), transactionSupport };
       if (ferretdbVersion !== undefined) serverInfo.ferretdbVersion = ferretdbVersion;
-      return new MongoDocumentStore(client, db, serverInfo, mode);
+      return new MongoDocumentStore(client, db, serverInfo, mode, options.operationTimeoutMS ?? 30_000);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw mapError(err, '');
+    }
+  }
+
+  /**
+   * `operation`, or a DocumentStoreUnavailableError once operationTimeoutMS
+   * has passed without an answer. The driver bounds server selection, but an
+   * operation can still wait without end inside it (an operation on a
+   * connection the server's restart left behind was seen to); a projection
+   * that awaits it would stand still, reporting nothing, for good.
+   */
+  async bounded<R>(operation: Promise<R>): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new DocumentStoreUnavailableError(`MongoDB did not answer within ${this.operationTimeoutMS} ms`)),
+        this.operationTimeoutMS,
+      );
+      timer.unref();
+    });
+    try {
+      return await Promise.race([operation, deadline]);
+    } finally {
+      clearTimeout(timer);
+      // An abandoned operation that fails later must not surface as an unhandled rejection.
+      operation.catch(() => undefined);
     }
   }
 
@@ -742,6 +808,8 @@ export class MongoDocumentStore implements DocumentStore {
    */
   private down = false;
   private probe: NodeJS.Timeout | null = null;
+  /** How long one probe ping may take before the next one is sent regardless. */
+  private static readonly PROBE_TIMEOUT_MS = 2_000;
 
   failFast(): void {
     if (this.down) throw new DocumentStoreUnavailableError('MongoDB unavailable (failing fast until it answers a ping again)');
@@ -750,15 +818,20 @@ export class MongoDocumentStore implements DocumentStore {
   markDown(): void {
     if (this.down) return;
     this.down = true;
-    let probing = false;
+    // A ping that never answers must not end the probing: each one is bounded
+    // (the driver's timeoutMS), and one that outlives even that is given up on.
+    let probingSince = 0;
     this.probe = setInterval(() => {
-      if (probing) return;
-      probing = true;
+      if (probingSince !== 0 && Date.now() - probingSince < 2 * MongoDocumentStore.PROBE_TIMEOUT_MS) return;
+      const started = Date.now();
+      probingSince = started;
       this.db
-        .command({ ping: 1 })
+        .command({ ping: 1 }, { timeoutMS: MongoDocumentStore.PROBE_TIMEOUT_MS })
         .then(() => this.markUp())
         .catch(() => undefined)
-        .finally(() => (probing = false));
+        .finally(() => {
+          if (probingSince === started) probingSince = 0;
+        });
     }, 500);
     this.probe.unref();
   }

@@ -103,7 +103,7 @@ export interface Collection<T extends Document = Document> {
 }
 
 export interface DocumentStore {
-  readonly kind: 'memory' | 'mongodb';
+  readonly kind: 'memory' | 'mongodb' | 'sqlite';
   collection<T extends Document = Document>(name: string): Collection<T>;
   listCollections(): Promise<string[]>;
   /** Atomically renames a collection, replacing `to` if it exists (used for blue/green switches). */

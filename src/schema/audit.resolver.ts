@@ -1,7 +1,7 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { AuditJobView } from '../application/audit-jobs.js';
 import type { AuditLogFilterInput } from '../application/audit.js';
-import type { AuditEntryView } from '../projections/audit/audit-entry.js';
+import { flowOf, type AuditEntryView } from '../projections/audit/audit-entry.js';
 import { badInput } from '../shared/errors.js';
 import {
   AuditCheckpoint,
@@ -40,6 +40,22 @@ interface AuditLogAppendedArgs {
 
 @Resolver(() => AuditLogEntry)
 export class AuditResolver {
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "For a flow's entry: the flow's namespace (null for other resources). With flowId it names the flow unambiguously.",
+  })
+  flowNamespace(@Root() entry: AuditEntryView): string | null {
+    return flowOf(entry)?.namespace ?? null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "For a flow's entry: the flow's id within its namespace (resourceId is `namespace.id`, and both may contain dots).",
+  })
+  flowId(@Root() entry: AuditEntryView): string | null {
+    return flowOf(entry)?.id ?? null;
+  }
+
   @Query(() => AuditLogConnection, { description: 'Newest first. Needs AUDITLOG:LIST (namespace-scoped grants see their subtree).' })
   auditLogs(
     @Arg('filter', () => AuditLogFilter, { nullable: true }) filter: AuditLogFilter | null,

@@ -201,6 +201,9 @@ export function checkCost(
 /** graphql-js's "Did you mean …?" endings, which give the schema away when introspection is off. */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
+/** A message without graphql-js's "Did you mean …?" endings. */
+export const stripSuggestions = (message: string): string => message.replace(SUGGESTION, '');
+
 /**
  * With production on, error messages lose their suggestions. This strips
  * them from the formatted message rather than using graphql-armor's
@@ -214,6 +217,6 @@ export function withoutSuggestions(
 ): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
   return (formatted, error) => {
     const result = format(formatted, error);
-    return { ...result, message: result.message.replace(SUGGESTION, '') };
+    return { ...result, message: stripSuggestions(result.message) };
   };
 }

@@ -8,7 +8,7 @@ import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { GraphQLError } from 'graphql';
 import type { RateLimiter } from './rate-limit.js';
-import { requestInfo, type RequestResolver } from './request-context.js';
+import { correlationIdOf, requestInfo, type RequestResolver } from './request-context.js';
 import type { SessionWatch } from './session-watch.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -47,13 +47,15 @@ function filterFrom(req: Request): AuditLogFilterInput {
 }
 
 /** Errors before the first byte answer in GraphQL's error shape with a matching HTTP status; anything unexpected is masked. */
-function sendError(res: Response, error: unknown, logger: Logger): void {
+function sendError(req: Request, res: Response, error: unknown, logger: Logger): void {
+  // As over GraphQL: every error names the request's correlation id (also in the X-Correlation-Id header).
+  const correlationId = correlationIdOf(req);
   if (error instanceof DomainError) {
     const retryAfter = error.extensions['retryAfterSeconds'];
     if (error.code === ErrorCode.RATE_LIMITED && typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
     res
       .status(STATUS[error.code] ?? 400)
-      .json({ errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code } }] });
+      .json({ errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code, correlationId } }] });
     return;
   }
   // The rate limiter answers in GraphQL's shape (for Apollo): the same refusal, as plain HTTP.
@@ -61,11 +63,11 @@ function sendError(res: Response, error: unknown, logger: Logger): void {
     const { http: _http, ...extensions } = error.extensions;
     const retryAfter = extensions['retryAfterSeconds'];
     res.set('Retry-After', String(typeof retryAfter === 'number' ? retryAfter : 60));
-    res.status(429).json({ errors: [{ message: error.message, extensions }] });
+    res.status(429).json({ errors: [{ message: error.message, extensions: { ...extensions, correlationId } }] });
     return;
   }
-  logger.error({ err: error }, 'audit export failed');
-  res.status(500).json({ errors: [{ message: 'internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+  logger.error({ err: error, correlationId }, 'audit export failed');
+  res.status(500).json({ errors: [{ message: 'internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId } }] });
 }
 
 /**
@@ -102,7 +104,7 @@ export function auditExportRouter(
       chunks = exportChunks(exported, format);
     } catch (error) {
       exported?.close();
-      sendError(res, error, logger);
+      sendError(req, res, error, logger);
       return;
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');

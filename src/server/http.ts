@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -16,9 +16,10 @@ import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
 import { hardening } from './hardening.js';
+import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
-import { Metrics } from './metrics.js';
-import { requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
+import { Metrics, OperationLabels, operationType } from './metrics.js';
+import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
 
@@ -37,7 +38,7 @@ export interface Gateway {
 }
 
 /** Logs masked errors with their cause and the correlation id the client receives; adds `extensions.position`. */
-function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+function observabilityPlugin(app: Application, metrics: Metrics, labels: OperationLabels): ApolloServerPlugin<GraphQLContext> {
   return {
     requestDidStart() {
       const started = process.hrtime.bigint();
@@ -53,8 +54,10 @@ function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPl
           return Promise.resolve();
         },
         willSendResponse({ response, contextValue, operationName, operation }) {
-          const type = operation?.operation ?? 'unknown';
+          const type = operationType(operation?.operation);
           const name = operationName ?? 'anonymous';
+          // Metric labels from a bounded set only (the log line keeps the name as sent).
+          const label = labels.label(operationName, contextValue.caller.principal != null);
           if (response.body.kind === 'single') {
             const result = response.body.singleResult;
             const correlationId = contextValue.caller.correlationId;
@@ -67,10 +70,10 @@ function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPl
             if (contextValue.position > 0) {
               result.extensions = { ...result.extensions, position: String(contextValue.position) };
             }
-            metrics.requests.inc({ operation: name, type, outcome: result.errors ? 'error' : 'ok' });
+            metrics.requests.inc({ operation: label, type, outcome: result.errors ? 'error' : 'ok' });
           }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.latency.observe({ operation: name, type }, seconds);
+          metrics.latency.observe({ operation: label, type }, seconds);
           // One structured line per operation; the correlation id ties it to the client's error and to the events' metadata.
           const codes = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []).map((e) => e.extensions?.['code']) : [];
           app.logger.info(
@@ -78,7 +81,7 @@ function observabilityPlugin(app: Application, metrics: Metrics): ApolloServerPl
               correlationId: contextValue.caller.correlationId,
               tenantId: contextValue.tenantId,
               principal: contextValue.caller.principal?.id ?? null,
-              operation: name,
+              operation: name.slice(0, 200),
               type,
               durationMs: Math.round(seconds * 1000),
               ...(codes.length > 0 ? { errors: codes } : {}),
@@ -101,6 +104,11 @@ export async function createGateway(
 ): Promise<Gateway> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Every response names its correlation id, the one its errors and log lines carry.
+  expressApp.use((req, res, next) => {
+    res.setHeader('X-Correlation-Id', correlationIdOf(req));
+    next();
+  });
   const server = http.createServer(expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events);
 
@@ -115,7 +123,7 @@ export async function createGateway(
       // No cache hints in this API: without this plugin Apollo does not wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
-      observabilityPlugin(app, metrics),
+      observabilityPlugin(app, metrics, new OperationLabels(apolloSchema)),
       ...limits.apollo.plugins,
     ],
   });
@@ -144,7 +152,13 @@ export async function createGateway(
     let projections: unknown = null;
     try {
       const lag = await app.projections.lag();
-      projections = lag.map((l) => ({ projection: l.projection, position: l.position, lagEvents: l.lagEvents, error: l.error }));
+      projections = lag.map((l) => ({
+        projection: l.projection,
+        position: l.position,
+        lagEvents: l.lagEvents,
+        error: l.error,
+        ...(l.stalled ? { stalled: l.stalled } : {}),
+      }));
       if (!lag.every((l) => l.lagEvents === 0 && l.error === null)) ready = false;
     } catch {
       ready = false;
@@ -157,7 +171,7 @@ export async function createGateway(
     res.send(await metrics.registry.metrics());
   });
 
-  const requests = new RequestResolver(app, services, authenticator);
+  const requests = new RequestResolver(app, services, authenticator, new AuthFailureLimiter(app.config.limits));
   const context = async ({ req }: { req: Request }): Promise<GraphQLContext> => {
     const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
     let resolved: ResolvedRequest;
@@ -165,7 +179,15 @@ export async function createGateway(
       resolved = await requests.resolve(requestInfo(req, pathTenant));
     } catch (error) {
       const { message, extensions } = error instanceof DomainError ? error : { message: 'authentication failed', extensions: {} };
-      const unavailable = error instanceof DomainError && error.code === ErrorCode.SERVICE_UNAVAILABLE;
+      const code = error instanceof DomainError ? error.code : ErrorCode.UNAUTHENTICATED;
+      if (code === ErrorCode.RATE_LIMITED) {
+        const seconds = (extensions as Record<string, unknown>)['retryAfterSeconds'];
+        const retryAfter = String(typeof seconds === 'number' ? seconds : 60);
+        throw new GraphQLError(message, {
+          extensions: { ...extensions, code, http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) } },
+        });
+      }
+      const unavailable = code === ErrorCode.SERVICE_UNAVAILABLE;
       throw new GraphQLError(message, {
         extensions: unavailable
           ? { ...extensions, code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } }
@@ -189,6 +211,7 @@ export async function createGateway(
     limits: app.config.limits,
     rateLimiter: limits.rateLimiter,
     sessions,
+    production: app.config.production,
   });
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.

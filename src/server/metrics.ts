@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { GraphQLSchema } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandHandler } from '../commands/handler.js';
 import type { EventStore } from '../eventstore/port.js';
@@ -60,6 +61,36 @@ export class LoopDelayMonitor {
     };
   }
 }
+
+/**
+ * The `operation` label's values: a metric series per client-chosen name
+ * would let any client grow the registry (and every scrape) without bound.
+ * Known names are the schema's root fields, as they are (`createFlow`) or
+ * capitalised (`CreateFlow`); any other name is `other`, none is `anonymous`,
+ * and a request without a principal is always `other`.
+ */
+export class OperationLabels {
+  private readonly known = new Set<string>();
+
+  constructor(schema: GraphQLSchema) {
+    for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      for (const field of Object.keys(type?.getFields() ?? {})) {
+        this.known.add(field);
+        this.known.add(field.charAt(0).toUpperCase() + field.slice(1));
+      }
+    }
+  }
+
+  label(operationName: string | null | undefined, authenticated: boolean): string {
+    if (!authenticated) return 'other';
+    if (operationName == null) return 'anonymous';
+    return this.known.has(operationName) ? operationName : 'other';
+  }
+}
+
+/** Operation types as labels: a bounded set whatever the request. */
+export const operationType = (type: string | undefined): string =>
+  type === 'query' || type === 'mutation' || type === 'subscription' ? type : 'unknown';
 
 /**
  * Prometheus metrics, one registry per gateway so that tests can run several
@@ -169,6 +200,18 @@ export class Metrics {
             if (next) seconds = Math.max(0, (now - Date.parse(next.metadata.occurredAt)) / 1000);
           }
           lagSeconds.set({ projection: status.projection }, seconds);
+        }
+      },
+    });
+    const stalled = new Gauge({
+      name: 'tenantry_projection_stalled_seconds',
+      help: 'Seconds a projection has been behind the log without moving, once the watchdog reports it stalled (0 otherwise); the reason is in /readyz and the log',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const runner of projections.runners) {
+          const stall = projections.watchdog.stall(runner.projection.name);
+          stalled.set({ projection: runner.projection.name }, stall ? stall.seconds : 0);
         }
       },
     });

@@ -9,7 +9,7 @@ import { GraphQLError } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Caller } from '../application/caller.js';
 import type { RequestLimits } from '../config/config.js';
-import { ErrorCode } from '../shared/errors.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
 
 const WINDOW_SECONDS = 60;
 
@@ -53,6 +53,40 @@ export class RateLimiter {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       throw rateLimited(scope, limiter.points, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), correlationId);
     }
+  }
+}
+
+/**
+ * Failed authentications (a missing, malformed, unknown, expired or revoked
+ * token) per client address, in their own budget: they never spend a
+ * principal's or a tenant's. Past the budget the address is refused before
+ * its token is even looked at (valid or not) until the window ends, so that
+ * guessing tokens, or making the gateway verify signatures for nothing, is
+ * slow.
+ */
+export class AuthFailureLimiter {
+  private readonly failures: RateLimiterMemory;
+
+  constructor(limits: Pick<RequestLimits, 'authFailuresPerMinute'>) {
+    this.failures = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: limits.authFailuresPerMinute, duration: WINDOW_SECONDS });
+  }
+
+  /** Throws RATE_LIMITED (`scope: "address"`) when this address has spent its failures. */
+  async check(ip: string | undefined, correlationId: string): Promise<void> {
+    const spent = await this.failures.get(ip ?? 'unknown');
+    if (spent && spent.consumedPoints >= this.failures.points) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(spent.msBeforeNext / 1000));
+      throw new DomainError(
+        ErrorCode.RATE_LIMITED,
+        `too many failed authentications from this address (${this.failures.points} a minute); retry in ${retryAfterSeconds} s`,
+        { scope: 'address', limit: this.failures.points, retryAfterSeconds, correlationId },
+      );
+    }
+  }
+
+  /** Counts one failed authentication of this address. */
+  async fail(ip: string | undefined): Promise<void> {
+    await this.failures.penalty(ip ?? 'unknown', 1);
   }
 }
 

@@ -5,7 +5,8 @@ import type { Application } from '../application/application.js';
 import { Caller } from '../application/caller.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { DomainError, ErrorCode } from '../shared/errors.js';
+import { DomainError, ErrorCode, unauthenticated } from '../shared/errors.js';
+import type { AuthFailureLimiter } from './rate-limit.js';
 
 /** What identifies a client and its tenant, whatever the transport (HTTP request, WebSocket upgrade, export download). */
 export interface RequestInfo {
@@ -32,13 +33,30 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
+/**
+ * The request's correlation id: the client's X-Correlation-Id (at most 128
+ * characters), else a new one, kept on the request so that the response
+ * header, the caller, the logs and every error of the request (or of every
+ * subscription of a WebSocket, whose upgrade request it is) carry the same.
+ */
+export function correlationIdOf(req: IncomingMessage): string {
+  const given = header(req, 'x-correlation-id')?.slice(0, 128);
+  if (given) {
+    req.headers['x-correlation-id'] = given;
+    return given;
+  }
+  const generated = randomUUID();
+  req.headers['x-correlation-id'] = generated;
+  return generated;
+}
+
 /** Reads a Node request (Express requests are Node requests too). `pathTenant` comes from the route. */
 export function requestInfo(req: IncomingMessage, pathTenant: string | null): RequestInfo {
   return {
     authorization: header(req, 'authorization'),
     ip: req.socket.remoteAddress ?? undefined,
     userAgent: header(req, 'user-agent'),
-    correlationId: header(req, 'x-correlation-id'),
+    correlationId: correlationIdOf(req),
     idempotencyKey: header(req, 'idempotency-key'),
     pathTenant,
     headerTenant: header(req, 'x-tenant-id'),
@@ -56,21 +74,27 @@ export function tenantFromPath(url: string | undefined, rest: string): string | 
 /**
  * Authenticates a request and picks its tenant, the same way for GraphQL over
  * HTTP, subscriptions over WebSocket and audit exports. Throws
- * UNAUTHENTICATED (with the correlation id the client should quote) when a
- * token is given and nobody accepts it; no token gives an anonymous caller.
+ * UNAUTHENTICATED (with the correlation id the client should quote) when
+ * there is no token or nobody accepts it, and RATE_LIMITED when the client's
+ * address has spent its failed-authentication budget.
  */
 export class RequestResolver {
   constructor(
     private readonly app: Application,
     private readonly services: Services,
     private readonly authenticator: Authenticator,
+    /** The failed-authentication budget per client address (none: unlimited). */
+    private readonly failures: AuthFailureLimiter | null = null,
   ) {}
 
   async resolve(info: RequestInfo): Promise<ResolvedRequest> {
     const correlationId = info.correlationId?.slice(0, 128) || randomUUID();
+    await this.failures?.check(info.ip, correlationId);
     let principal;
     try {
       principal = await this.authenticator.authenticate(info.authorization, { ip: info.ip });
+      // No token: nothing in the API is open to anonymous callers (HTTP 401), and it counts as a failed authentication.
+      if (principal === null) throw unauthenticated('authentication required: send Authorization: Bearer <token>');
     } catch (error) {
       // An outage while checking a token is not a bad token: the client should retry, not sign in again.
       if (error instanceof DocumentStoreUnavailableError) {
@@ -78,6 +102,7 @@ export class RequestResolver {
           correlationId,
         });
       }
+      await this.failures?.fail(info.ip);
       const message = error instanceof Error ? error.message : 'authentication failed';
       throw new DomainError(ErrorCode.UNAUTHENTICATED, message, { correlationId });
     }

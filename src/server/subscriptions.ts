@@ -1,6 +1,17 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../application/services.js';
@@ -9,11 +20,11 @@ import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import type { RequestLimits } from '../config/config.js';
 import { checkLiveRights, rootFields } from '../schema/live-rights.js';
-import { checkCost, requestLimitError, shapeRules, tokenLimit } from '../schema/query-limits.js';
-import { DomainError, ErrorCode } from '../shared/errors.js';
+import { checkCost, requestLimitError, shapeRules, stripSuggestions, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
-import { requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
+import { correlationIdOf, requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
 import type { SessionWatch } from './session-watch.js';
 
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
@@ -52,9 +63,14 @@ export function attachSubscriptions(
   requests: RequestResolver,
   services: Services,
   logger: Logger,
-  guard: { limits: RequestLimits; rateLimiter: RateLimiter; sessions: SessionWatch },
+  guard: { limits: RequestLimits; rateLimiter: RateLimiter; sessions: SessionWatch; production: boolean },
 ): Subscriptions {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // A message is bounded like an HTTP body (TENANTRY_BODY_LIMIT); past it ws closes the socket with 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: guard.limits.bodyLimitBytes });
+  // Production settings as over HTTP: no introspection, no "Did you mean …?" in messages.
+  const rules = [...specifiedRules, ...shapeRules(guard.limits), ...(guard.production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const clean = guard.production ? stripSuggestions : (message: string) => message;
+  const formatted = guard.production ? withoutSuggestions(formatError) : formatError;
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!GRAPHQL_PATH.test((request.url ?? '').split('?')[0] ?? '')) {
       socket.destroy();
@@ -84,8 +100,13 @@ export function attachSubscriptions(
     live.set(ctx, { fields, unwatch });
   };
 
-  const format = (errors: readonly { toJSON(): GraphQLFormattedError }[]): GraphQLFormattedError[] =>
-    errors.map((error) => formatError(error.toJSON(), error));
+  // Every error of a subscription names the connection's correlation id (its upgrade request's, as over HTTP).
+  const withCorrelation = (error: GraphQLFormattedError, extra: Extra): GraphQLFormattedError => ({
+    ...error,
+    extensions: { ...error.extensions, correlationId: correlationIdOf(extra.request) },
+  });
+  const format = (errors: readonly { toJSON(): GraphQLFormattedError }[], extra: Extra): GraphQLFormattedError[] =>
+    errors.map((error) => withCorrelation(formatted(error.toJSON(), error), extra));
 
   const disposable = useServer<Record<string, unknown>, Record<string, never>>(
     {
@@ -117,8 +138,12 @@ export function attachSubscriptions(
         } catch (error) {
           return [asGraphQLError(error)];
         }
-        const invalid = validate(schema, document, [...specifiedRules, ...shapeRules(guard.limits)]);
+        const invalid = validate(schema, document, rules);
         if (invalid.length > 0) return invalid;
+        // Only subscriptions: queries and mutations go over HTTP, where the execution timeout and the response-size cap apply.
+        if (getOperationAST(document, payload.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) {
+          return [asGraphQLError(badInput('query', 'only subscriptions are served over WebSocket: send queries and mutations over HTTP'))];
+        }
         try {
           checkCost(schema, document, payload.variables ?? undefined, guard.limits.maxCost);
           const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
@@ -133,20 +158,23 @@ export function attachSubscriptions(
         return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
       },
       // Same error contract as HTTP: codes from the contract, internals masked.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
-      onError: (_ctx, _id, _payload, errors) =>
+      onNext: (ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors, ctx.extra) } : undefined),
+      onError: (ctx, _id, _payload, errors) =>
         errors.map((e) => {
           if (e.extensions['code'] === ErrorCode.RATE_LIMITED) {
             const { http: _http, ...extensions } = e.extensions;
-            return { message: e.message, extensions };
+            return withCorrelation({ message: clean(e.message), extensions }, ctx.extra);
           }
           const refusal = requestLimitError(e) ?? (e.originalError instanceof DomainError ? e.originalError : null);
-          return {
-            message: refusal?.message ?? e.message,
-            ...(e.locations ? { locations: e.locations } : {}),
-            // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
-            extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },
-          };
+          return withCorrelation(
+            {
+              message: clean(refusal?.message ?? e.message),
+              ...(e.locations ? { locations: e.locations } : {}),
+              // A refused request keeps its code (QUERY_TOO_COMPLEX, RATE_LIMITED, ...); anything else the client sent wrong is BAD_USER_INPUT.
+              extensions: refusal ? { ...refusal.extensions, code: refusal.code } : { code: ErrorCode.BAD_USER_INPUT },
+            },
+            ctx.extra,
+          );
         }),
     },
     wss,

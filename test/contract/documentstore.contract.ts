@@ -1,5 +1,5 @@
 /**
- * THE DocumentStore contract: every adapter (memory, mongodb) runs exactly
+ * THE DocumentStore contract: every adapter (memory, mongodb, sqlite) runs exactly
  * these tests. Each test works in collections named with a random prefix, so
  * several test files (or runs) can share one database.
  */
@@ -112,7 +112,7 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
     describe('basics', () => {
       it('ping resolves and kind is declared', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
-        expect(['memory', 'mongodb']).toContain(store.kind);
+        expect(['memory', 'mongodb', 'sqlite']).toContain(store.kind);
       });
 
       it('collection handles carry their name', () => {

@@ -41,6 +41,7 @@ describe.skipIf(!ferretdb)('MongoDB read models stopped while mutations continue
         TENANTRY_VAULT: 'embedded',
         TENANTRY_PROJECTION_LEASE_MS: '1500',
         TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS: '3000',
+        TENANTRY_PROJECTION_STALL_MS: '5000',
       },
     });
     const g = gw;
@@ -73,7 +74,18 @@ describe.skipIf(!ferretdb)('MongoDB read models stopped while mutations continue
 
     ferret('start', dir, String(port));
 
-    await waitUntil('/readyz to answer 200 again', async () => (await fetch(`${g.url}/readyz`)).status === 200, 60_000);
+    let readiness = '';
+    await waitUntil(
+      '/readyz to answer 200 again',
+      async () => {
+        const res = await fetch(`${g.url}/readyz`);
+        readiness = await res.text();
+        return res.status === 200;
+      },
+      60_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; last /readyz: ${readiness}`);
+    });
     const listed = expectData(
       await g.gql<{ namespaces: { id: string; description: string | null }[] }>(
         `{ namespaces { id description } }`,

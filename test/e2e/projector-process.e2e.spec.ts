@@ -34,7 +34,7 @@ describe('production settings refuse at start what cannot work', () => {
     try {
       const run = await runCli(['serve'], { TENANTRY_DATA_DIR: dataDir, TENANTRY_PROJECTOR: 'off', TENANTRY_READ_MODELS: 'memory' });
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^tenantry: configuration error: TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=mongodb/m);
+      expect(run.stderr).toMatch(/^tenantry: configuration error: TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=sqlite or mongodb/m);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -45,7 +45,7 @@ describe('production settings refuse at start what cannot work', () => {
     try {
       const run = await runCli(['project'], { TENANTRY_DATA_DIR: dataDir, TENANTRY_READ_MODELS: 'memory' });
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^tenantry: configuration error: TENANTRY_READ_MODELS: `tenantry project` needs mongodb/m);
+      expect(run.stderr).toMatch(/^tenantry: configuration error: TENANTRY_READ_MODELS: `tenantry project` needs sqlite or mongodb/m);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

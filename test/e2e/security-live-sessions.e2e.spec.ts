@@ -6,11 +6,12 @@
  * token no longer authenticates (revoked, expired), 4403 when the rights or
  * the tenant are gone. A subscriber whose access stays keeps its socket.
  */
+import http from 'node:http';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bind, createTenant, createUserWithToken, serviceAccountToken, userToken } from '../support/access.js';
-import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const SECRET = 'a-test-jwt-secret-of-at-least-32-characters';
 /** Generous: the gateway re-checks every 300 ms, but a loaded machine may be slow to apply a change. */
@@ -65,8 +66,8 @@ describe('live sessions follow revocation', () => {
     return live;
   }
 
-  async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; !check();) {
+  async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; !(await check());) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -161,6 +162,60 @@ describe('live sessions follow revocation', () => {
     const live = await subscribe('doomed', token);
     expectData(await gw.gql(`mutation { deleteTenant(id: "doomed") { deleted } }`));
     await closesWith(live, 4403);
+  });
+
+  it('an audit export download is cut once the right to export is gone', async () => {
+    // A trail larger than the socket buffers (several MB): the paused client holds the download open.
+    expectData(await gw.gql(`mutation { createNamespace(input: {id: "big"}) { id } }`, {}, { tenant: 'live' }));
+    for (let i = 0; i < 24; i++) {
+      const variables = { blob: `${i}`.padEnd(250_000, 'x') };
+      expectData(
+        await gw.gql(
+          `mutation($v: JSON) { updateNamespace(id: "big", input: {variables: $v}) { revision } }`,
+          { v: variables },
+          { tenant: 'live' },
+        ),
+      );
+    }
+    const total = Buffer.byteLength(
+      await (
+        await fetch(`${gw.url}/api/v1/live/audit-logs/export?format=ndjson`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).text(),
+    );
+    expect(total).toBeGreaterThan(8_000_000);
+    const token = await createUserWithToken(gw, 'eve');
+    expectData(
+      await gw.gql(
+        `mutation { createRole(input: {id: "exporter", name: "Exporter", permissions: [{resource: "AUDITLOG", actions: ["VIEW", "LIST", "EXPORT"]}]}) { id } }`,
+        {},
+        { tenant: 'live' },
+      ),
+    );
+    const bindingId = await bind(gw, 'live', { principalType: 'USER', principalId: 'eve', roleId: 'exporter' });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http
+        .get(`${gw.url}/api/v1/live/audit-logs/export?format=ndjson`, { headers: { authorization: `Bearer ${token}` } }, resolve)
+        .on('error', reject);
+    });
+    expect(response.statusCode).toBe(200);
+    response.pause();
+    const exportUrl = `${gw.url}/api/v1/live/audit-logs/export?format=ndjson`;
+    expectData(await gw.gql(`mutation($id: ID!) { deleteBinding(id: $id) }`, { id: bindingId }, { tenant: 'live' }));
+    // Once a new export is refused, the deletion is applied; the open one is cut at the next re-check (every 300 ms).
+    await until(
+      async () => (await fetch(exportUrl, { headers: { authorization: `Bearer ${token}` } })).status !== 200,
+      'the deletion applied',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // A paused client sees the cut only when it reads: what arrives is not the whole export.
+    let received = 0;
+    response.on('data', (chunk: Buffer) => (received += chunk.length));
+    await new Promise<void>((resolve) => {
+      response.once('close', () => resolve());
+      response.resume();
+    });
+    expect(response.complete).toBe(false);
+    expect(received).toBeLessThan(total);
   });
 
   it('a subscriber whose access stays keeps its socket, and still receives entries', async () => {

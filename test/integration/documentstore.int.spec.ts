@@ -4,7 +4,11 @@
  * FerretDB started by test/support/global-setup.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryDocumentStore } from '../../src/readmodels/memory.js';
+import { SqliteDocumentStore } from '../../src/readmodels/sqlite.js';
 import { flattenAnd, MongoDocumentStore } from '../../src/readmodels/mongodb.js';
 import { DocumentStoreUnavailableError } from '../../src/readmodels/port.js';
 import { freePort } from '../support/global-setup.js';
@@ -14,6 +18,18 @@ import { mongoSkipReason, testDatabaseName, testMongoUri } from '../support/mong
 describeDocumentStoreContract('memory', async () => {
   const store = new MemoryDocumentStore();
   return { store, cleanup: () => store.close() };
+});
+
+describeDocumentStoreContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantry-docs-'));
+  const store = SqliteDocumentStore.open(join(dir, 'readmodels.sqlite'));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 const uri = testMongoUri();

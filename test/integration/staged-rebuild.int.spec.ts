@@ -1,7 +1,7 @@
 /**
  * Staged blue/green rebuilds (projections/runtime/staging.ts) must build
  * exactly what an ordinary rebuild builds, for every projection, and must
- * resume after a stop. Real stores: the memory DocumentStore, and MongoDB
+ * resume after a stop. Real stores: the memory and SQLite DocumentStores, and MongoDB
  * (FerretDB here) when a server is available.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -133,6 +133,13 @@ const base = (): Record<string, string> => ({
 });
 
 suite('memory read models', () => ({ ...base(), TENANTRY_READ_MODELS: 'memory' }));
+// Durable read models need a durable log beside them.
+suite('SQLite read models', () => ({
+  ...base(),
+  TENANTRY_EVENT_STORE: 'sqlite',
+  TENANTRY_READ_MODELS: 'sqlite',
+  TENANTRY_SQLITE_SYNCHRONOUS: 'NORMAL',
+}));
 
 if (uri) {
   const databases: string[] = [];

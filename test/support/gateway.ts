@@ -4,7 +4,10 @@
  * it with `gql()` exactly as a frontend would.
  *
  * Read models follow TENANTRY_TEST_READ_MODELS (memory by default; `mongodb`
- * runs every suite against the MongoDB-wire server of the test run).
+ * runs every suite against the MongoDB-wire server of the test run; `sqlite`
+ * against the durable embedded store in each gateway's data dir, except
+ * beside a log in memory, which keeps memory read models as the
+ * configuration demands).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +48,7 @@ export interface TestGateway extends Running {
 
 export interface TestGatewayOptions {
   eventStore?: 'memory' | 'sqlite';
-  readModels?: 'memory' | 'mongodb';
+  readModels?: 'memory' | 'mongodb' | 'sqlite';
   dataDir?: string;
   env?: Record<string, string>;
   logger?: Logger;
@@ -55,17 +58,20 @@ export interface TestGatewayOptions {
   wrapEvents?: OpenOptions['wrapEvents'];
 }
 
-export function testReadModels(): 'memory' | 'mongodb' {
-  return process.env['TENANTRY_TEST_READ_MODELS'] === 'mongodb' ? 'mongodb' : 'memory';
+export function testReadModels(): 'memory' | 'mongodb' | 'sqlite' {
+  const chosen = process.env['TENANTRY_TEST_READ_MODELS'];
+  return chosen === 'mongodb' || chosen === 'sqlite' ? chosen : 'memory';
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'tenantry-test-'));
-  const readModels = options.readModels ?? testReadModels();
+  const eventStore = options.eventStore ?? 'sqlite';
+  const chosen = options.readModels ?? testReadModels();
+  const readModels = chosen === 'sqlite' && eventStore === 'memory' ? 'memory' : chosen;
   const env: Record<string, string> = {
     TENANTRY_DATA_DIR: dataDir,
     TENANTRY_PORT: '0',
-    TENANTRY_EVENT_STORE: options.eventStore ?? 'sqlite',
+    TENANTRY_EVENT_STORE: eventStore,
     TENANTRY_READ_MODELS: readModels,
     TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
     TENANTRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),

@@ -28,14 +28,32 @@ describe('TENANTRY_MONGODB_TRANSACTIONS and TENANTRY_PROJECTOR', () => {
   });
 
   it('refuse the projector off where nobody else could project, and transactions on without MongoDB', () => {
-    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
-      /^TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=mongodb/,
+    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
+      /^TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=sqlite or mongodb/,
     );
     expect(refusal({ ...mongo, TENANTRY_EVENT_STORE: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
       /^TENANTRY_PROJECTOR: off needs an event log other processes can read/,
     );
     expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_MONGODB_TRANSACTIONS: 'on' }).variable).toBe(
       'TENANTRY_MONGODB_TRANSACTIONS',
+    );
+  });
+});
+
+describe('TENANTRY_READ_MODELS', () => {
+  it('defaults to sqlite (durable, in the data dir) beside a durable log, and to memory beside a log in memory', () => {
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused' }).readModels).toBe('sqlite');
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_EVENT_STORE: 'memory' }).readModels).toBe('memory');
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'memory' }).readModels).toBe('memory');
+  });
+
+  it('lets another process project SQLite read models, and refuses them beside a log in memory', () => {
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_PROJECTOR: 'off' })).toMatchObject({
+      readModels: 'sqlite',
+      projector: 'off',
+    });
+    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_EVENT_STORE: 'memory', TENANTRY_READ_MODELS: 'sqlite' }).variable).toBe(
+      'TENANTRY_READ_MODELS',
     );
   });
 });

@@ -4,8 +4,13 @@ import { AUDIT_LOG_APPENDED, type AuditEntry } from './entries.js';
 import type { AuditFilter } from './filters.js';
 import { currentToken } from './session.js';
 
-/** graphql-ws closes with 4403 when connection_init carries a token the server refuses. */
+/**
+ * graphql-ws closes with 4403 when connection_init carries a token the server
+ * refuses, or later when the rights or the tenant are gone; the server closes
+ * with 4401 once the token stops authenticating (revoked, expired).
+ */
 const FORBIDDEN_CLOSE = 4403;
+const UNAUTHORIZED_CLOSE = 4401;
 
 export interface FeedHandlers {
   onEntry(entry: AuditEntry): void;
@@ -23,6 +28,7 @@ function errorFrom(value: unknown): ApiError {
     return new ApiError(code, first?.message ?? 'subscription failed', first?.extensions ?? {});
   }
   if (value instanceof CloseEvent) {
+    if (value.code === UNAUTHORIZED_CLOSE) return new ApiError('UNAUTHENTICATED', 'the token was revoked or has expired');
     return value.code === FORBIDDEN_CLOSE
       ? new ApiError('UNAUTHENTICATED', 'the live connection was refused')
       : new ApiError('NETWORK', `the live connection closed (${value.code})`);

@@ -1,4 +1,12 @@
-import { ACTIONS, actionsFor, MANAGED_ROLE_IDS, RESOURCES, type Action, type Permission, type Resource } from '../../auth/permissions.js';
+import {
+  ACTIONS,
+  MANAGED_ROLE_IDS,
+  tenantActionsFor,
+  RESOURCES,
+  type Action,
+  type Permission,
+  type Resource,
+} from '../../auth/permissions.js';
 import { applyChanges, diff, type Changes, type Command, type Decider, type DomainEvent } from '../decider.js';
 import { validateDescription } from '../namespace/namespace.js';
 import { validateDisplayName, validateNamedEntity } from '../named-entity.js';
@@ -54,10 +62,13 @@ export function validatePermissions(value: unknown): Permission[] {
     if (seen.has(typed)) throw badInput(`${field}.resource`, `${typed} appears twice; list all its actions in one entry`);
     seen.add(typed);
     if (!Array.isArray(actions) || actions.length === 0) throw badInput(`${field}.actions`, `${field}.actions must be a non-empty list`);
-    const allowed = actionsFor(typed);
+    const allowed = tenantActionsFor(typed);
+    if (allowed.length === 0) {
+      throw badInput(`${field}.resource`, `${typed} has no action a tenant role can use: instance admins manage it`);
+    }
     actions.forEach((action: unknown, j) => {
       if (typeof action !== 'string' || !(allowed as string[]).includes(action)) {
-        throw badInput(`${field}.actions[${j}]`, `${typed} supports the actions ${allowed.join(', ')}`);
+        throw badInput(`${field}.actions[${j}]`, `${typed} supports the actions ${allowed.join(', ')} in a tenant role`);
       }
     });
     const unique = new Set(actions as Action[]);

@@ -58,6 +58,22 @@ export type AuditEntryDocument = Document &
     namespacePath: string[];
   };
 
+/**
+ * The flow an entry is about, as namespace and id apart: `resourceId` joins
+ * them with a dot, and both may hold dots (`a.b` + `c` and `a` + `b.c` give
+ * the same `a.b.c`). The entry's `namespace` is the flow's, so the id is what
+ * follows it. Derived from hashed fields, so as tamper-evident as they are.
+ */
+export function flowOf(entry: {
+  resourceType: string;
+  namespace: string | null;
+  resourceId: string;
+}): { namespace: string; id: string } | null {
+  const namespace = entry.namespace;
+  if (entry.resourceType !== 'FLOW' || !namespace || !entry.resourceId.startsWith(`${namespace}.`)) return null;
+  return { namespace, id: entry.resourceId.slice(namespace.length + 1) };
+}
+
 /** `a.b.c` → `['a', 'a.b', 'a.b.c']`; null → []. */
 export function namespacePathOf(namespace: string | null): string[] {
   if (namespace === null || namespace === '') return [];

@@ -8,6 +8,7 @@ import { CHECKPOINTS, PARKED, ProjectionRunner, type CheckpointDocument, type Ru
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection } from './projection.js';
 import { StagedGeneration } from './staging.js';
+import { ProjectionWatchdog, type Stall } from './watchdog.js';
 
 export interface ProjectionLag extends RunnerStatus {
   lagEvents: number;
@@ -15,6 +16,15 @@ export interface ProjectionLag extends RunnerStatus {
   serving: string;
   /** A generation being built, if any. */
   building: string | null;
+  /** Behind the head and not moving for the watchdog's threshold, with why; null otherwise. */
+  stalled: Stall | null;
+}
+
+export interface WatchdogOptions {
+  /** How long a projection may stay behind the head without moving before it is reported stalled. Default 30 s. */
+  stallMs?: number;
+  /** How often the watchdog looks. Default a quarter of stallMs, at most 5 s. */
+  intervalMs?: number;
 }
 
 export interface RebuildProgress {
@@ -93,6 +103,9 @@ export class Projections {
   private catchingUp: Promise<void> | null = null;
   private stopping = false;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  /** Reports projections that are behind and not moving (README, "Operations"). */
+  readonly watchdog: ProjectionWatchdog;
   /** How long a replaced generation is kept after a switch, for replicas that still read it until their alias refresh. */
   switchGraceMs = 10_000;
 
@@ -103,7 +116,9 @@ export class Projections {
     private readonly upcasters: UpcasterRegistry,
     private readonly logger: Logger,
     private readonly runnerOptions: RunnerOptions = {},
+    private readonly watchdogOptions: WatchdogOptions = {},
   ) {
+    this.watchdog = new ProjectionWatchdog(logger, watchdogOptions.stallMs ?? 30_000);
     this.aliases = new Aliases(store.collection<AliasDocument>(ALIASES));
     this.slots = projections.map((projection) => ({ projection, serving: targetFor(projection.version), live: null, building: null }));
   }
@@ -186,6 +201,9 @@ export class Projections {
       }
       this.refreshTimer = setInterval(() => void this.refreshAliases().catch(() => undefined), ALIAS_REFRESH_MS);
       this.refreshTimer.unref();
+      const every = this.watchdogOptions.intervalMs ?? Math.min(5_000, Math.max(50, this.watchdog.stallMs / 4));
+      this.watchTimer = setInterval(() => void this.watch(), every);
+      this.watchTimer.unref();
     });
   }
 
@@ -461,9 +479,25 @@ export class Projections {
     return { projection: name, completed: true, events: read, seconds: (performance.now() - started) / 1000 };
   }
 
+  /** One look of the watchdog (also called by tests). */
+  async watch(now = Date.now()): Promise<void> {
+    let head: number;
+    try {
+      head = await this.events.headPosition();
+    } catch {
+      return; // the log is unreachable: readiness says so; nothing to compare against
+    }
+    this.watchdog.check(
+      this.runners.map((r) => r.status()),
+      head,
+      now,
+    );
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     await this.catchingUp;
     const runners = this.slots.flatMap((s) => [s.live, s.building]).filter((r): r is ProjectionRunner => r !== null);
     await Promise.all(runners.map((runner) => runner.stop()));
@@ -495,9 +529,12 @@ export class Projections {
         error: null,
         failedAt: null,
         updatedAt: null,
+        activity: 'no runner',
+        activitySince: 0,
       };
       return {
         ...status,
+        stalled: slot.live ? this.watchdog.stall(slot.projection.name) : null,
         lagEvents: slot.live ? Math.max(0, head - status.position) : Math.max(1, head - status.position),
         serving: slot.serving,
         building: slot.building?.target ?? null,

@@ -32,6 +32,10 @@ export interface RunnerStatus {
   error: string | null;
   failedAt: number | null;
   updatedAt: string | null;
+  /** What the runner is doing now (awaiting, mostly), for the watchdog's reason. */
+  activity: string;
+  /** Epoch ms since when it has been doing it. */
+  activitySince: number;
 }
 
 export interface RunnerOptions {
@@ -132,6 +136,8 @@ export class ProjectionRunner implements ProjectionTarget {
   private failedAt: number | null = null;
   private updatedAt: string | null = null;
   private waiters: { position: number; resolve: () => void }[] = [];
+  private activity = 'not started';
+  private activitySince = Date.now();
   readonly checkpointId: string;
   readonly target: string;
   private readonly checkpoints: Collection<CheckpointDocument>;
@@ -204,7 +210,15 @@ export class ProjectionRunner implements ProjectionTarget {
       error: this.error,
       failedAt: this.failedAt,
       updatedAt: this.updatedAt,
+      activity: this.activity,
+      activitySince: this.activitySince,
     };
+  }
+
+  /** Records what the runner awaits now: a stall is reported with it. */
+  private doing(activity: string): void {
+    this.activity = activity;
+    this.activitySince = Date.now();
   }
 
   async prepare(): Promise<void> {
@@ -280,6 +294,7 @@ export class ProjectionRunner implements ProjectionTarget {
     const pollMs = this.options.standbyPollMs ?? 100;
     const retryLeaseAt = this.options.followOnly ? Number.POSITIVE_INFINITY : Date.now() + (this.lease?.ttlMs ?? 0) / 4;
     while (this.running && Date.now() < retryLeaseAt) {
+      this.doing('standing by: reading the checkpoint the lease holder moves');
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
       // The store answers again: a failure recorded before (an outage while following) is over.
       if (this.error !== null) {
@@ -292,6 +307,7 @@ export class ProjectionRunner implements ProjectionTarget {
         this.updatedAt = stored.updatedAt;
         this.resolveWaiters();
       }
+      this.doing('standing by: another replica holds the lease');
       await this.sleep(pollMs);
     }
   }
@@ -320,6 +336,7 @@ export class ProjectionRunner implements ProjectionTarget {
     while (this.running) {
       let stopRenewing = (): void => undefined;
       try {
+        if (this.lease) this.doing('acquiring the projection lease');
         if (this.options.followOnly || (this.lease && !(await this.lease.tryAcquire()))) {
           await this.standBy();
           continue;
@@ -332,7 +349,10 @@ export class ProjectionRunner implements ProjectionTarget {
         }
         this.holding = true;
         this.role = 'active';
-        if (this.lease) await this.reloadCheckpoint();
+        if (this.lease) {
+          this.doing('reading the checkpoint');
+          await this.reloadCheckpoint();
+        }
         // stop() may have come while we awaited the store: a subscription opened now would never be closed.
         if (!this.running) break;
         stopRenewing = this.keepLease();
@@ -343,10 +363,12 @@ export class ProjectionRunner implements ProjectionTarget {
           ...(prefix === undefined ? {} : { streamPrefix: prefix }),
         });
         const slicer = new Slicer();
+        this.doing(`waiting for events after position ${this.position}`);
         for await (const batch of this.subscription) {
           if (!this.running || (this.lease && !this.lease.held)) break;
           await this.applyBatch(batch);
           backoff = 50;
+          this.doing(`waiting for events after position ${this.position}`);
           // Batches follow each other without I/O in between when the log is far ahead: let requests in.
           await slicer.tick();
         }
@@ -356,7 +378,9 @@ export class ProjectionRunner implements ProjectionTarget {
         if (!this.running) break;
         this.recordFailure(error);
         await this.subscription?.close().catch(() => undefined);
+        this.doing('reading the checkpoint after a failure');
         await this.reloadCheckpoint();
+        this.doing(`retrying in ${backoff} ms after a failure`);
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5000);
       }
@@ -371,6 +395,7 @@ export class ProjectionRunner implements ProjectionTarget {
     const relevant = batch
       .filter((e) => e.position > this.position && this.projection.eventTypes.has(e.type))
       .map((e) => (this.projection.raw ? e : this.upcasters.upcast(e)));
+    this.doing(`applying ${relevant.length} events up to position ${last.position}`);
     if (!(relevant.length > 0 && transactionsOf(this.store) && (await this.applyInTransaction(relevant, last.position)))) {
       if (relevant.length > 0) {
         try {
@@ -380,6 +405,7 @@ export class ProjectionRunner implements ProjectionTarget {
           await this.isolate(relevant, error);
         }
       }
+      this.doing(`saving the checkpoint at position ${last.position}`);
       await this.saveCheckpoint(last.position);
     }
     this.error = null;

@@ -1,0 +1,296 @@
+/**
+ * Synchronous reads and writes of one collection's tables on one connection:
+ * documents (JSON by `_id` key), unique keys and ordered index entries kept
+ * in step with every write. Writers call these inside a write transaction.
+ */
+import type Database from 'better-sqlite3';
+import { DuplicateKeyError, type Filter, type IndexSpec, type Sort } from '../port.js';
+import type { Matcher } from '../memory/filters.js';
+import { uniqueKeys } from '../memory/indexes.js';
+import { sortDocuments } from '../memory/sort.js';
+import { deepEqual, idKey, type Plain } from '../memory/values.js';
+import { documentEntries } from './keys.js';
+import { columnName } from './catalog.js';
+import type { Catalog, CollectionInfo, IndexInfo } from './catalog.js';
+import { countSql, plan } from './planner.js';
+
+export const ID_INDEX = '_id_';
+
+/** Prepared statements of one connection, by SQL text (dropped when the catalog changes). */
+export class Statements {
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  private readonly open = new Set<Iterator<unknown>>();
+
+  get(sql: string): Database.Statement {
+    let statement = this.cache.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.cache.set(sql, statement);
+    }
+    // A statement still iterating (an unfinished stream) cannot run again: use another one.
+    return statement.busy ? this.db.prepare(sql) : statement;
+  }
+
+  /** Rows read lazily; `endAll` ends whatever is still open (before the connection closes). */
+  *iterate<R>(sql: string, params: readonly unknown[]): Generator<R> {
+    const iterator = this.get(sql).iterate(...params) as IterableIterator<R>;
+    this.open.add(iterator);
+    try {
+      yield* iterator;
+    } finally {
+      this.open.delete(iterator);
+      iterator.return?.();
+    }
+  }
+
+  endAll(): void {
+    for (const iterator of this.open) iterator.return?.();
+    this.open.clear();
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}
+
+export interface SelectOptions {
+  sort?: Sort;
+  skip?: number;
+  /** 0 or undefined: all. */
+  limit?: number;
+}
+
+interface Row {
+  doc: string;
+  id?: string;
+}
+
+/** Candidate documents of a filter, with whether they come in the order of `sort`. */
+function candidates(
+  statements: Statements,
+  info: CollectionInfo,
+  filter: Filter,
+  sort: Sort | undefined,
+): { rows: Iterable<Row>; sorted: boolean; dedupe: boolean } {
+  const p = plan(info, filter, sort);
+  switch (p.kind) {
+    case 'ids': {
+      const statement = statements.get(`SELECT doc FROM ${info.table} WHERE k = ?`);
+      const rows = function* (): Iterable<Row> {
+        for (const key of p.keys) {
+          const row = statement.get(key) as Row | undefined;
+          if (row) yield row;
+        }
+      };
+      return { rows: rows(), sorted: false, dedupe: false };
+    }
+    case 'index':
+      return { rows: statements.iterate<Row>(p.sql, p.params), sorted: p.sorted, dedupe: p.index.multikey };
+    case 'scan':
+      return { rows: statements.iterate<Row>(`SELECT doc FROM ${info.table}`, []), sorted: false, dedupe: false };
+  }
+}
+
+/** Matching documents, in the sort order, skipped and limited (fresh objects). */
+export function selectDocuments(
+  statements: Statements,
+  info: CollectionInfo,
+  filter: Filter,
+  matcher: Matcher,
+  options: SelectOptions = {},
+): Plain[] {
+  const skip = options.skip ?? 0;
+  const limit = options.limit ?? 0;
+  const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+  const { rows, sorted, dedupe } = candidates(statements, info, filter, sort);
+  const seen = dedupe ? new Set<string>() : null;
+  const out: Plain[] = [];
+  const streaming = !sort || sorted;
+  let skipped = 0;
+  for (const row of rows) {
+    if (seen) {
+      if (seen.has(row.id!)) continue;
+      seen.add(row.id!);
+    }
+    const doc = JSON.parse(row.doc) as Plain;
+    if (!matcher(doc)) continue;
+    if (streaming) {
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      out.push(doc);
+      if (limit > 0 && out.length >= limit) break;
+    } else out.push(doc);
+  }
+  if (streaming) return out;
+  const sortedDocs = sortDocuments(out, sort, limit > 0 ? skip + limit : undefined);
+  return limit > 0 ? sortedDocs.slice(skip, skip + limit) : sortedDocs.slice(skip);
+}
+
+/** Lazily read matching documents (the caller stops early by breaking). */
+export function* iterateDocuments(
+  statements: Statements,
+  info: CollectionInfo,
+  filter: Filter,
+  matcher: Matcher,
+  sort: Sort | undefined,
+): Generator<Plain> {
+  const { rows, sorted, dedupe } = candidates(statements, info, filter, sort);
+  if (sort && Object.keys(sort).length > 0 && !sorted) {
+    yield* selectDocuments(statements, info, filter, matcher, { sort });
+    return;
+  }
+  const seen = dedupe ? new Set<string>() : null;
+  for (const row of rows) {
+    if (seen) {
+      if (seen.has(row.id!)) continue;
+      seen.add(row.id!);
+    }
+    const doc = JSON.parse(row.doc) as Plain;
+    if (matcher(doc)) yield doc;
+  }
+}
+
+export function countDocuments(statements: Statements, info: CollectionInfo, filter: Filter, matcher: Matcher): number {
+  if (Object.keys(filter).length === 0) return (statements.get(`SELECT count(*) AS n FROM ${info.table}`).get() as { n: number }).n;
+  const p = plan(info, filter, undefined);
+  if (p.kind === 'index' && p.exact) return (statements.get(countSql(p)).get(...p.params) as { n: number }).n;
+  let n = 0;
+  for (const doc of iterateDocuments(statements, info, filter, matcher, undefined)) {
+    void doc;
+    n++;
+  }
+  return n;
+}
+
+/** Writes of one collection, inside a write transaction. */
+export class TableWriter {
+  constructor(
+    private readonly statements: Statements,
+    private readonly catalog: Catalog,
+    private readonly info: CollectionInfo,
+  ) {}
+
+  private uniqueCheck(key: string, doc: Plain): string[][] {
+    const all: string[][] = [];
+    for (const index of this.info.indexes) {
+      if (!index.unique) {
+        all.push([]);
+        continue;
+      }
+      const keys = uniqueKeys(index.unique, doc);
+      const owner = this.statements.get(`SELECT id FROM ${index.uniqueTable} WHERE key = ?`);
+      for (const k of keys) {
+        const row = owner.get(k) as { id: string } | undefined;
+        if (row && row.id !== key) throw new DuplicateKeyError(this.info.name, index.spec.name);
+      }
+      all.push(keys);
+    }
+    return all;
+  }
+
+  private addEntries(index: IndexInfo, key: string, doc: Plain): void {
+    if (!index.orderedTable) return;
+    const { entries, multikey } = documentEntries(doc, index.paths);
+    if (multikey && !index.multikey) this.catalog.markMultikey(this.info, index);
+    const columns = index.paths.map((_, i) => columnName(i));
+    const insert = this.statements.get(
+      `INSERT OR IGNORE INTO ${index.orderedTable} (${columns.join(', ')}, id) VALUES (${columns.map(() => '?').join(', ')}, ?)`,
+    );
+    for (const entry of entries) insert.run(...entry, key);
+  }
+
+  private removeEntries(index: IndexInfo, key: string, doc: Plain): void {
+    if (!index.orderedTable) return;
+    const { entries } = documentEntries(doc, index.paths);
+    const columns = index.paths.map((_, i) => `${columnName(i)} = ?`);
+    const remove = this.statements.get(`DELETE FROM ${index.orderedTable} WHERE ${columns.join(' AND ')} AND id = ?`);
+    for (const entry of entries) remove.run(...entry, key);
+  }
+
+  insert(doc: Plain): void {
+    const key = idKey(doc['_id']);
+    if (this.statements.get(`SELECT 1 FROM ${this.info.table} WHERE k = ?`).get(key)) {
+      throw new DuplicateKeyError(this.info.name, ID_INDEX);
+    }
+    const uniques = this.uniqueCheck(key, doc);
+    this.statements.get(`INSERT INTO ${this.info.table} (k, doc) VALUES (?, ?)`).run(key, JSON.stringify(doc));
+    this.info.indexes.forEach((index, i) => {
+      if (index.uniqueTable) {
+        const insert = this.statements.get(`INSERT OR REPLACE INTO ${index.uniqueTable} (key, id) VALUES (?, ?)`);
+        for (const k of uniques[i]!) insert.run(k, key);
+      }
+      this.addEntries(index, key, doc);
+    });
+  }
+
+  replace(prev: Plain, next: Plain): void {
+    const key = idKey(prev['_id']);
+    const uniques = this.uniqueCheck(key, next);
+    this.statements.get(`UPDATE ${this.info.table} SET doc = ? WHERE k = ?`).run(JSON.stringify(next), key);
+    this.info.indexes.forEach((index, i) => {
+      if (index.uniqueTable) {
+        const remove = this.statements.get(`DELETE FROM ${index.uniqueTable} WHERE key = ? AND id = ?`);
+        for (const k of uniqueKeys(index.unique!, prev)) remove.run(k, key);
+        const insert = this.statements.get(`INSERT OR REPLACE INTO ${index.uniqueTable} (key, id) VALUES (?, ?)`);
+        for (const k of uniques[i]!) insert.run(k, key);
+      }
+      if (index.orderedTable && !sameEntries(index, prev, next)) {
+        this.removeEntries(index, key, prev);
+        this.addEntries(index, key, next);
+      }
+    });
+  }
+
+  remove(doc: Plain): void {
+    const key = idKey(doc['_id']);
+    this.statements.get(`DELETE FROM ${this.info.table} WHERE k = ?`).run(key);
+    for (const index of this.info.indexes) {
+      if (index.uniqueTable) {
+        const remove = this.statements.get(`DELETE FROM ${index.uniqueTable} WHERE key = ? AND id = ?`);
+        for (const k of uniqueKeys(index.unique!, doc)) remove.run(k, key);
+      }
+      this.removeEntries(index, key, doc);
+    }
+  }
+
+  /** Declares and fills an index; throws DuplicateKeyError over existing duplicates (the transaction is then rolled back). */
+  createIndex(spec: IndexSpec): void {
+    const index = this.catalog.addIndex(this.info, spec);
+    this.statements.clear();
+    let after = '';
+    const page = this.statements.get(`SELECT k, doc FROM ${this.info.table} WHERE k > ? ORDER BY k LIMIT 1000`);
+    for (;;) {
+      const rows = page.all(after) as { k: string; doc: string }[];
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const doc = JSON.parse(row.doc) as Plain;
+        if (index.unique) {
+          const owner = this.statements.get(`SELECT id FROM ${index.uniqueTable} WHERE key = ?`);
+          const insert = this.statements.get(`INSERT INTO ${index.uniqueTable} (key, id) VALUES (?, ?)`);
+          for (const k of uniqueKeys(index.unique, doc)) {
+            const found = owner.get(k) as { id: string } | undefined;
+            if (found && found.id !== row.k) throw new DuplicateKeyError(this.info.name, spec.name);
+            if (!found) insert.run(k, row.k);
+          }
+        }
+        this.addEntries(index, row.k, doc);
+      }
+      after = rows[rows.length - 1]!.k;
+    }
+  }
+}
+
+function sameEntries(index: IndexInfo, prev: Plain, next: Plain): boolean {
+  for (const parts of index.paths) {
+    if (parts.length !== 1) return false;
+    const a = prev[parts[0]!];
+    const b = next[parts[0]!];
+    if (a !== b && !deepEqual(a, b)) return false;
+  }
+  return true;
+}

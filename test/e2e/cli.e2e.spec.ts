@@ -1,0 +1,209 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { ADMIN_TOKEN } from '../support/gateway.js';
+import { freePort } from '../support/process.js';
+import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** `tenantry …` as an operator runs it: its own process, the real stores (SQLite log in a fresh data dir). */
+function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+function storeEnv(): Record<string, string> {
+  return {
+    TENANTRY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tenantry-cli-')),
+    TENANTRY_EVENT_STORE: 'sqlite',
+    TENANTRY_READ_MODELS: 'memory',
+    TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+    TENANTRY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
+    TENANTRY_SQLITE_SYNCHRONOUS: 'NORMAL',
+  };
+}
+
+const jsonLines = <T>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+
+interface TenantJson {
+  id: string;
+  name: string;
+  domains: string[];
+  deleted: boolean;
+  revision: number;
+}
+
+describe('tenantry CLI conventions', { timeout: 120_000 }, () => {
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    env = storeEnv();
+    const created = await cli(['tenants', 'create', '--tenant', 'acme', '--name', 'Acme', '--admin-username', 'admin'], env);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(ExitCode.OK);
+  }, 120_000);
+
+  it('--version prints the version in package.json', async () => {
+    const run = await cli(['--version'], {});
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(run).toMatchObject({ code: ExitCode.OK, stdout: `${pkg.version}\n` });
+  });
+
+  it(`exit code ${ExitCode.USAGE}: an unknown command, a bad option value, a configuration error`, async () => {
+    const unknown = await cli(['tenants', 'frobnicate'], env);
+    expect(unknown.code).toBe(ExitCode.USAGE);
+    expect(unknown.stderr).toMatch(/unknown command/);
+    const badValue = await cli(['tenants', 'get', '--tenant', 'Not Valid'], env);
+    expect(badValue.code).toBe(ExitCode.USAGE);
+    const config = await cli(['tenants', 'list'], { ...env, TENANTRY_EVENT_STORE: 'paper' });
+    expect(config.code).toBe(ExitCode.USAGE);
+    expect(config.stderr).toMatch(/configuration error: TENANTRY_EVENT_STORE/);
+  });
+
+  it(`exit code ${ExitCode.BAD_INPUT}: input the domain refuses (an empty name, an import that is not an export)`, async () => {
+    const emptyName = await cli(['tenants', 'update', '--tenant', 'acme', '--name', ''], env);
+    expect(emptyName.code).toBe(ExitCode.BAD_INPUT);
+    expect(emptyName.stderr).toMatch(/BAD_USER_INPUT/);
+    const notAnExport = await cli(['events', 'import', '--tenant', 'other'], env, '{"hello":"world"}\n');
+    expect(notAnExport.code).toBe(ExitCode.BAD_INPUT);
+  });
+
+  it(`exit code ${ExitCode.NOT_FOUND_OR_CONFLICT}: an unknown tenant, a tenant that exists, a revision that moved on`, async () => {
+    const missing = await cli(['tenants', 'get', '--tenant', 'nobody'], env);
+    expect(missing.code).toBe(ExitCode.NOT_FOUND_OR_CONFLICT);
+    expect(missing.stderr).toMatch(/TENANT_NOT_FOUND/);
+    const exists = await cli(['tenants', 'create', '--tenant', 'acme', '--name', 'Again'], env);
+    expect(exists.code).toBe(ExitCode.NOT_FOUND_OR_CONFLICT);
+    expect(exists.stderr).toMatch(/CONFLICT/);
+    const stale = await cli(['tenants', 'update', '--tenant', 'acme', '--name', 'X', '--expected-revision', '99'], env);
+    expect(stale.code).toBe(ExitCode.NOT_FOUND_OR_CONFLICT);
+  });
+
+  it(`exit code ${ExitCode.STORE_UNAVAILABLE}: the read models' MongoDB does not answer`, async () => {
+    const port = await freePort(); // nothing listens there
+    const run = await cli(['tenants', 'list'], {
+      ...env,
+      TENANTRY_READ_MODELS: 'mongodb',
+      TENANTRY_MONGODB_URI: `mongodb://127.0.0.1:${port}/?serverSelectionTimeoutMS=1000`,
+    });
+    expect(run.code).toBe(ExitCode.STORE_UNAVAILABLE);
+    expect(run.stderr).toMatch(/store unavailable/);
+  });
+
+  it(`exit code ${ExitCode.VERIFICATION_FAILED}: an export that does not match its signed checkpoint (offline verifier)`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-cli-verify-'));
+    const exported = await cli(['events', 'export', '--tenant', 'acme'], env);
+    expect(exported.code).toBe(ExitCode.OK);
+    const exportFile = path.join(dir, 'acme.ndjson');
+    writeFileSync(exportFile, exported.stdout);
+    const checkpointFile = path.join(dir, 'acme.checkpoint.json');
+    expect((await cli(['audit', 'checkpoint', '--tenant', 'acme', '--output', checkpointFile], env)).code).toBe(ExitCode.OK);
+
+    const ok = await cli(['audit', 'verify', '--export', exportFile, '--checkpoint', checkpointFile, '--json'], env);
+    expect(ok.code).toBe(ExitCode.OK);
+    expect(jsonLines<{ ok: boolean }>(ok.stdout)[0]?.ok).toBe(true);
+
+    writeFileSync(exportFile, exported.stdout.replace('"name":"Acme"', '"name":"Acne"'));
+    const tampered = await cli(['audit', 'verify', '--export', exportFile, '--checkpoint', checkpointFile], env);
+    expect(tampered.code).toBe(ExitCode.VERIFICATION_FAILED);
+    expect(tampered.stdout).toMatch(/DOES NOT MATCH/);
+  });
+
+  it('tenants list / get / update / delete / restore, with --json for scripts', async () => {
+    const listed = await cli(['tenants', 'list', '--json'], env);
+    expect(listed.code).toBe(ExitCode.OK);
+    expect(jsonLines<TenantJson>(listed.stdout).map((t) => t.id)).toEqual(['acme', 'main']);
+
+    const updated = await cli(['tenants', 'update', '--tenant', 'acme', '--name', 'Acme Corp', '--domain', 'acme.example', '--json'], env);
+    expect(updated.code).toBe(ExitCode.OK);
+    expect(jsonLines<TenantJson>(updated.stdout)[0]).toMatchObject({ name: 'Acme Corp', domains: ['acme.example'] });
+
+    expect((await cli(['tenants', 'delete', '--tenant', 'acme'], env)).code).toBe(ExitCode.OK);
+    expect(jsonLines<TenantJson>((await cli(['tenants', 'list', '--json'], env)).stdout).map((t) => t.id)).toEqual(['main']);
+    const withDeleted = jsonLines<TenantJson>((await cli(['tenants', 'list', '--deleted', '--json'], env)).stdout);
+    expect(withDeleted.find((t) => t.id === 'acme')?.deleted).toBe(true);
+
+    expect((await cli(['tenants', 'restore', '--tenant', 'acme'], env)).code).toBe(ExitCode.OK);
+    const got = await cli(['tenants', 'get', '--tenant', 'acme', '--json'], env);
+    expect(jsonLines<TenantJson>(got.stdout)[0]).toMatchObject({ id: 'acme', name: 'Acme Corp', deleted: false });
+    // Human form: tab-separated, one line.
+    expect((await cli(['tenants', 'get', '--tenant', 'acme'], env)).stdout).toMatch(/^acme\tAcme Corp\tactive\t\d+\tacme\.example\n$/);
+  });
+
+  it('--json on the other read commands: projections status, audit key, audit checkpoints', async () => {
+    const status = await cli(['projections', 'status', '--json'], env);
+    expect(status.code).toBe(ExitCode.OK);
+    expect(jsonLines<{ projection: string }>(status.stdout).length).toBeGreaterThan(3);
+    const key = await cli(['audit', 'key', '--json'], env);
+    expect(jsonLines<{ keyId: string; publicKeyPem: string }>(key.stdout)[0]?.publicKeyPem).toMatch(/BEGIN PUBLIC KEY/);
+    const checkpoints = await cli(['audit', 'checkpoints', '--tenant', 'acme', '--json'], env);
+    expect(checkpoints.code).toBe(ExitCode.OK);
+    expect(() => jsonLines(checkpoints.stdout)).not.toThrow();
+  });
+});
+
+describe('tenantry events import: progress and interruption', { timeout: 120_000 }, () => {
+  it('counts against the export head, and an interrupted import says how to resume; re-running it completes', async () => {
+    const env = storeEnv();
+    expect((await cli(['tenants', 'create', '--tenant', 'acme', '--name', 'Acme', '--admin-user', 'admin'], env)).code).toBe(0);
+    const exported = await cli(['events', 'export', '--tenant', 'acme'], env);
+    const lines = exported.stdout.split('\n').filter((l) => l);
+    const head = (JSON.parse(lines[0] ?? '{}') as { headPosition: number }).headPosition;
+    expect(lines.length).toBeGreaterThan(2);
+
+    // Half the export on a pipe that stays open, then Ctrl-C: the import is checked whole before anything is written, so
+    // it stops while reading its input, writes nothing and says how to resume.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'events', 'import', '--tenant', 'copy'], {
+      cwd: root,
+      env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write(`${lines.slice(0, 2).join('\n')}\n`);
+    for (const deadline = Date.now() + 60_000; !stderr.includes('import copy: reading the export');) {
+      if (Date.now() > deadline) throw new Error(`the import never started reading: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await closed).toBe(ExitCode.INTERRUPTED);
+    expect(stderr).toMatch(/interrupted .*run the same command with the same input again to resume/);
+    expect((await cli(['tenants', 'list', '--json'], env)).stdout).not.toContain('"copy"');
+
+    const resumed = await cli(['events', 'import', '--tenant', 'copy'], env, exported.stdout);
+    expect(resumed.code).toBe(ExitCode.OK);
+    // Progress counts against the head position named in the export's header, from the first event on.
+    expect(resumed.stderr).toContain(`import copy: 0/${head}`);
+    expect(resumed.stderr).toMatch(/imported \d+ events of tenant acme as copy/);
+    const copy = await cli(['events', 'export', '--tenant', 'copy'], env);
+    expect(copy.stdout.split('\n').filter((l) => l).length).toBe(lines.length);
+  });
+});
