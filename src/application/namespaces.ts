@@ -188,12 +188,17 @@ export class NamespaceService {
     id: string,
     force: boolean,
     cascade?: (caller: Caller, tenantId: string, namespace: string) => Promise<number>,
+    expectedRevision?: number | null,
   ) {
     const access = await this.tenants.enter(caller, tenantId);
     validateId('namespace', 'id', id);
     access.require('NAMESPACE', 'DELETE', id);
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     if (!doc?.existing) throw notFound(`namespace ${id}`);
+    // Checked before the cascade deletes anything; the namespace's own delete checks it again.
+    if (expectedRevision != null && expectedRevision !== doc.revision) {
+      throw conflict(`namespace ${id} is at revision ${doc.revision}, not ${expectedRevision}`, doc.revision);
+    }
     let position = 0;
     if (doc.flowCount > 0 || doc.secretCount > 0) {
       if (!force) {
@@ -207,11 +212,12 @@ export class NamespaceService {
       if (doc.secretCount > 0) access.require('SECRET', 'DELETE', id);
       position = await cascade(caller, tenantId, id);
     }
-    const result = await this.app.execute(namespaceDecider, namespaceStream(tenantId, id), {
-      type: 'DeleteNamespace',
-      data: { id },
-      metadata: caller.commandMetadata(tenantId),
-    });
+    const result = await this.app.execute(
+      namespaceDecider,
+      namespaceStream(tenantId, id),
+      { type: 'DeleteNamespace', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision: position > 0 ? null : expectedRevision },
+    );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: Math.max(position, result.position) };
   }
 

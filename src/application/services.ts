@@ -12,6 +12,7 @@ import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
 import { FlowService } from './flows.js';
 import { NamespaceService } from './namespaces.js';
+import { NamespaceDeletionService } from './namespace-deletion.js';
 import { NamespaceUsageService } from './namespace-usage.js';
 import { ResolvedFlowService } from './resolved-flows.js';
 import { SecretService } from './secrets.js';
@@ -37,6 +38,7 @@ export class Services {
   readonly secrets: SecretService;
   readonly resolvedFlows: ResolvedFlowService;
   readonly namespaceUsage: NamespaceUsageService;
+  readonly namespaceDeletion: NamespaceDeletionService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
@@ -56,6 +58,14 @@ export class Services {
     this.flows = new FlowService(app, this.tenants, this.namespaces, this.namespaceUsage);
     this.namespaceCascades.push((caller, tenantId, ns) => this.flows.deleteAllIn(caller, tenantId, ns));
     this.secrets = new SecretService(app, this.tenants);
+    this.namespaceDeletion = new NamespaceDeletionService(
+      this.tenants,
+      this.namespaces,
+      this.flows,
+      this.secrets,
+      this.bindings,
+      (caller, tenantId, ns) => this.cascadeNamespace(caller, tenantId, ns),
+    );
     this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }

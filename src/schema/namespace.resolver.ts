@@ -8,6 +8,7 @@ import {
   CreateNamespaceInput,
   InheritedVariable,
   Namespace,
+  NamespaceDeletionPlan,
   NamespaceUsage,
   PluginDefault,
   PluginDefaultInput,
@@ -131,14 +132,31 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.restore(ctx.caller, requireTenant(ctx), id, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Refused while flows or secrets remain, unless force (which deletes them too).' })
+  @Query(() => NamespaceDeletionPlan, {
+    description: 'The dry run of deleteNamespace: exactly what it would delete with the same arguments. Needs NAMESPACE:DELETE.',
+  })
+  deleteNamespaceDryRun(
+    @Arg('id', () => ID) id: string,
+    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.namespaceDeletion.plan(ctx.caller, requireTenant(ctx), id, { force, includeChildren });
+  }
+
+  @Mutation(() => Namespace, {
+    description:
+      'Refused while flows or secrets remain, unless force (which deletes them, and the bindings scoped to the namespace, too); includeChildren deletes the namespaces below it first.',
+  })
   async deleteNamespace(
     @Arg('id', () => ID) id: string,
     @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const cascade = (caller: typeof ctx.caller, tenantId: string, ns: string) => ctx.services.cascadeNamespace(caller, tenantId, ns);
-    return reached(ctx, await ctx.services.namespaces.delete(ctx.caller, requireTenant(ctx), id, force, cascade)).namespace;
+    const options = { force, includeChildren, expectedRevision };
+    return reached(ctx, await ctx.services.namespaceDeletion.delete(ctx.caller, requireTenant(ctx), id, options)).namespace;
   }
 
   /** Root to leaf: the namespace's ancestors that exist, then itself. Batched across a list by the DataLoader. */

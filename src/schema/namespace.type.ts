@@ -89,3 +89,43 @@ export class NamespaceUsage {
   @Field(() => Int, { nullable: true, description: 'Revision of the target namespace whose setting decided; null when it has none.' })
   revision!: number | null;
 }
+
+@ObjectType()
+export class DeletionPlanNamespace {
+  @Field(() => String) id!: string;
+  @Field(() => Boolean, { description: 'false: a placeholder that only holds flows or secrets.' }) existing!: boolean;
+  @Field(() => Int) revision!: number;
+}
+
+@ObjectType()
+export class DeletionPlanFlow {
+  @Field(() => String) namespace!: string;
+  @Field(() => String) id!: string;
+  @Field(() => Int) revision!: number;
+}
+
+@ObjectType()
+export class DeletionPlanSecret {
+  @Field(() => String) namespace!: string;
+  @Field(() => String) key!: string;
+  @Field(() => Int) version!: number;
+}
+
+@ObjectType()
+export class DeletionPlanBinding {
+  @Field(() => String) id!: string;
+  @Field(() => String) principalType!: string;
+  @Field(() => String) principalId!: string;
+  @Field(() => String) roleId!: string;
+  @Field(() => String) namespace!: string;
+}
+
+@ObjectType({ description: 'What deleteNamespace with the same arguments would delete; nothing is written.' })
+export class NamespaceDeletionPlan {
+  @Field(() => [DeletionPlanNamespace], { description: 'Deepest first; the namespace asked for last.' })
+  namespaces!: DeletionPlanNamespace[];
+  @Field(() => [DeletionPlanFlow]) flows!: DeletionPlanFlow[];
+  @Field(() => [DeletionPlanSecret], { description: 'Metadata only.' }) secrets!: DeletionPlanSecret[];
+  @Field(() => [DeletionPlanBinding]) bindings!: DeletionPlanBinding[];
+  @Field(() => String, { nullable: true, description: 'Why the delete would be refused (CONFLICT), or null.' }) refusal!: string | null;
+}

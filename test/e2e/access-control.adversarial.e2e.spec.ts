@@ -94,6 +94,32 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
       { doc: `mutation { updateNamespace(id: "vault", input: {description: "pwned"}) { id description variables } }` },
     ],
     'Mutation.deleteNamespace': [{ doc: `mutation { deleteNamespace(id: "vault", force: true) { id description } }` }],
+    'Query.deleteNamespaceDryRun': [
+      {
+        doc: `{ deleteNamespaceDryRun(id: "vault", force: true, includeChildren: true) { namespaces { id } flows { id } secrets { key } bindings { id } refusal } }`,
+      },
+    ],
+    'Mutation.restoreNamespace': [{ doc: `mutation { restoreNamespace(id: "vault") { id description variables } }` }],
+    'Mutation.setNamespaceVariable': [{ doc: `mutation { setNamespaceVariable(id: "vault", key: "k", value: "pwned") { id variables } }` }],
+    'Mutation.unsetNamespaceVariable': [{ doc: `mutation { unsetNamespaceVariable(id: "vault", key: "key") { id variables } }` }],
+    'Mutation.setNamespacePluginDefault': [
+      { doc: `mutation { setNamespacePluginDefault(id: "vault", pluginDefault: {type: "io.kestra", values: {a: 1}}) { id variables } }` },
+    ],
+    'Mutation.unsetNamespacePluginDefault': [
+      { doc: `mutation { unsetNamespacePluginDefault(id: "vault", type: "io.kestra") { id variables } }` },
+    ],
+    'Query.mayUseNamespace': [{ doc: `{ mayUseNamespace(from: "elsewhere", to: "vault") { allowed rule revision } }` }],
+    'Query.resolvedFlow': [
+      {
+        doc: `{ resolvedFlow(namespace: "vault", id: "victim-flow") { variables { key value } plugins { properties } references { name } } }`,
+      },
+    ],
+    'Query.validateFlow': [
+      {
+        doc: `{ validateFlow(source: "id: x\\nnamespace: vault\\ntasks:\\n  - id: a\\n    type: io.kestra.Log\\n    m: \\"{{ namespace.key }}\\"\\n") { valid problems { message } resolved { variables { key value } } } }`,
+      },
+    ],
+    'Mutation.restoreFlow': [{ doc: `mutation { restoreFlow(namespace: "vault", id: "victim-flow") { id source } }` }],
     // --- flows
     'Query.flows': [
       {
