@@ -113,6 +113,36 @@ describe('every mutation produces exactly one audit entry per event, with the ri
         }),
     },
     {
+      mutation: 'setNamespaceVariable',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { setNamespaceVariable(id: "company", key: "tier", value: "gold") { id } }`,
+      check: (entries) =>
+        expect(entries[0]?.changes).toEqual({ variables: { before: { region: 'eu' }, after: { region: 'eu', tier: 'gold' } } }),
+    },
+    {
+      mutation: 'unsetNamespaceVariable',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { unsetNamespaceVariable(id: "company", key: "tier") { id } }`,
+      check: (entries) =>
+        expect(entries[0]?.changes).toEqual({ variables: { before: { region: 'eu', tier: 'gold' }, after: { region: 'eu' } } }),
+    },
+    {
+      mutation: 'setNamespacePluginDefault',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { setNamespacePluginDefault(id: "company", pluginDefault: {type: "io.kestra.plugin.aws", values: {region: "eu"}}) { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE' }),
+    },
+    {
+      mutation: 'unsetNamespacePluginDefault',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { unsetNamespacePluginDefault(id: "company", type: "io.kestra.plugin.aws") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE' }),
+    },
+    {
       mutation: 'putSecret',
       who: 'alice',
       tenant: 'walk',
@@ -141,6 +171,14 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       who: 'alice',
       tenant: 'walk',
       query: `mutation { restoreFlowRevision(namespace: "company", id: "etl", revision: 1) { revision } }`,
+    },
+    { mutation: 'deleteFlow', who: 'alice', tenant: 'walk', query: `mutation { deleteFlow(namespace: "company", id: "etl") { id } }` },
+    {
+      mutation: 'restoreFlow',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { restoreFlow(namespace: "company", id: "etl") { revision } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'FLOW', action: 'RESTORE', eventType: 'FlowCreated' }),
     },
     { mutation: 'deleteFlow', who: 'alice', tenant: 'walk', query: `mutation { deleteFlow(namespace: "company", id: "etl") { id } }` },
     {
@@ -240,6 +278,13 @@ describe('every mutation produces exactly one audit entry per event, with the ri
         expect(entries.map((e) => e.eventType).sort()).toEqual(['FlowDeleted', 'NamespaceDeleted', 'SecretDeleted']);
         expect(entries.at(-1)?.eventType).toBe('NamespaceDeleted');
       },
+    },
+    {
+      mutation: 'restoreNamespace',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { restoreNamespace(id: "company") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'RESTORE', eventType: 'NamespaceCreated' }),
     },
     {
       mutation: 'createTenant',

@@ -352,6 +352,15 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
       expectedRevision: rarely(number),
     }),
     deleteNamespace: fc.record({ id: namespaceId, force: fc.boolean() }),
+    restoreNamespace: fc.record({ id: namespaceId, expectedRevision: rarely(number) }),
+    setNamespaceVariable: fc.record({ id: namespaceId, key: text, value: jsonObject, expectedRevision: rarely(number) }),
+    unsetNamespaceVariable: fc.record({ id: namespaceId, key: text, expectedRevision: rarely(number) }),
+    setNamespacePluginDefault: fc.record({
+      id: namespaceId,
+      pluginDefault: fc.record({ type: pluginType, forced: optional(fc.boolean()), values: optional(jsonObject) }),
+      expectedRevision: rarely(number),
+    }),
+    unsetNamespacePluginDefault: fc.record({ id: namespaceId, type: pluginType, forced: fc.boolean(), expectedRevision: rarely(number) }),
     putSecret: fc.record({
       input: fc.record({
         namespace: namespaceId,
@@ -372,6 +381,7 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
       { weight: 2, arbitrary: fc.record(flowArgs) },
     ),
     restoreFlowRevision: fc.tuple(flowRef, number).map(([ref, revision]) => ({ ...ref, revision })),
+    restoreFlow: fc.tuple(flowRef, rarely(number)).map(([ref, expectedRevision]) => ({ ...ref, expectedRevision })),
     createRole: fc.record({ input: fc.record({ id: roleId, name: optional(text), description: optional(text), permissions }) }),
     updateRole: fc.record({
       id: roleId,
