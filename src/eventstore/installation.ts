@@ -77,7 +77,7 @@ export class InstallationGuard {
     if (marker && head < marker.position) {
       throw new DamagedDataDirError(
         `${this.logFile} ends at position ${head}, but it held events up to ${marker.position} on ${marker.updatedAt}: ` +
-          'events are missing (an older copy or a truncated file). Run tenantry events check, and restore the data dir from a backup',
+          'events are missing (an older copy or a truncated file). Restore the data dir from a backup (tenantry restore)',
       );
     }
     this.record(logId, head);
