@@ -3,6 +3,24 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Files whose tests never use the suite's read-model choice (they never start
+ * a gateway through test/support/gateway.ts): each store they test is named in
+ * the test itself (memory, SQLite and MongoDB side by side, or FerretDB
+ * started by the test). CI runs the suite twice, the second time with
+ * TENANTRY_TEST_READ_MODELS=mongodb; these run in the first pass only, where
+ * they already test against MongoDB when TENANTRY_TEST_MONGODB_URI is set.
+ */
+const READ_MODEL_INDEPENDENT = [
+  'test/unit/**',
+  'test/integration/**',
+  'test/e2e/projector-process.e2e.spec.ts',
+  'test/e2e/rebuild-cli.e2e.spec.ts',
+  'test/e2e/replicas.e2e.spec.ts',
+  'test/e2e/sqlite-crash.e2e.spec.ts',
+];
+const secondPass = process.env['TENANTRY_TEST_READ_MODELS'] === 'mongodb';
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (main) and ESM (module) builds. Node resolves the CJS
@@ -13,6 +31,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.spec.ts'],
+    exclude: ['**/node_modules/**', ...(secondPass ? READ_MODEL_INDEPENDENT : [])],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['reflect-metadata', './test/support/signing.ts'],
     testTimeout: 30_000,

@@ -94,7 +94,7 @@ export class InstallationGuard {
       updatedAt: now,
     };
     const temporary = `${this.markerPath}.tmp`;
-    const fd = openSync(temporary, 'w');
+    const fd = openSync(temporary, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(next, null, 2)}\n`);
       fsyncSync(fd);

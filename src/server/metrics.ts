@@ -203,15 +203,19 @@ export class Metrics {
     const loopDelay = new LoopDelayMonitor(LOOP_DELAY_WINDOW_MS);
     this.loopDelay = loopDelay;
     const windowSeconds = LOOP_DELAY_WINDOW_MS / 1000;
-    const delay = new Gauge({
-      name: 'tenantry_event_loop_delay_seconds',
-      help: `Event-loop delay (how late a timer due every ${LOOP_DELAY_RESOLUTION_MS} ms ran), quantiles over the last ${windowSeconds} s window`,
-      labelNames: ['quantile'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [quantile, seconds] of loopDelay.window().quantiles) delay.set({ quantile: String(quantile) }, seconds);
-      },
-    });
+    // One gauge per percentile, named as prom-client names its own (nodejs_eventloop_lag_p50_seconds): a `quantile`
+    // label is reserved for summaries, and these are read from a perf_hooks histogram, not observed one by one.
+    for (const quantile of LOOP_DELAY_QUANTILES) {
+      const percentile = Math.round(quantile * 100);
+      const gauge: Gauge = new Gauge({
+        name: `tenantry_event_loop_delay_p${percentile}_seconds`,
+        help: `Event-loop delay (how late a timer due every ${LOOP_DELAY_RESOLUTION_MS} ms ran), ${percentile}th percentile over the last ${windowSeconds} s window`,
+        registers: [this.registry],
+        collect() {
+          gauge.set(loopDelay.window().quantiles.get(quantile) ?? 0);
+        },
+      });
+    }
     const delayMax = new Gauge({
       name: 'tenantry_event_loop_delay_max_seconds',
       help: `Longest event-loop delay in the last ${windowSeconds} s window`,
