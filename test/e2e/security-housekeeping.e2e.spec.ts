@@ -39,7 +39,10 @@ describe('security: housekeeping', () => {
   let gw: TestGateway;
   let port: number;
   beforeAll(async () => {
-    gw = await startTestGateway({ env: { TENANTRY_HEADERS_TIMEOUT_MS: '500', TENANTRY_REQUEST_TIMEOUT_MS: '1000' } });
+    // The embedded vault in every run (beside MongoDB read models it would otherwise live in MongoDB): its file is checked too.
+    gw = await startTestGateway({
+      env: { TENANTRY_HEADERS_TIMEOUT_MS: '500', TENANTRY_REQUEST_TIMEOUT_MS: '1000', TENANTRY_VAULT: 'embedded' },
+    });
     port = Number(new URL(gw.url).port);
     expectData(await gw.gql(`mutation { createTenant(input: {id: "acme", name: "Acme", adminUserId: "admin"}) { id } }`));
     expectData(await gw.gql(`mutation { createNamespace(input: {id: "company"}) { id } }`, {}, { tenant: 'acme' }));
