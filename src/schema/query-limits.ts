@@ -30,10 +30,42 @@ import type { RequestLimits } from '../config/config.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 
 export type LimitReason =
-  'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_TOKENS' | 'MAX_COST' | 'EXECUTION_TIMEOUT' | 'MAX_RESPONSE_SIZE';
+  | 'MAX_DEPTH'
+  | 'MAX_ALIASES'
+  | 'MAX_DIRECTIVES'
+  | 'MAX_TOKENS'
+  | 'MAX_COST'
+  | 'MAX_VARIABLE_DEPTH'
+  | 'EXECUTION_TIMEOUT'
+  | 'MAX_RESPONSE_SIZE';
 
 export const tooComplex = (reason: LimitReason, limit: number, message: string, found?: number): DomainError =>
   new DomainError(ErrorCode.QUERY_TOO_COMPLEX, message, { reason, limit, ...(found === undefined ? {} : { found }) });
+
+/**
+ * Deepest nesting of arrays and objects in a request's variables. The body
+ * parser reads a hundred thousand levels; graphql-js and type-graphql walk
+ * argument values recursively and overflow the stack a few thousand levels
+ * down. No argument of the schema needs more than a few levels, and JSON
+ * values the domain stores are limited to 32, so 64 refuses nothing real.
+ */
+export const MAX_VARIABLE_DEPTH = 64;
+
+/** Refuses variables nested deeper than MAX_VARIABLE_DEPTH; walks them without recursion, stopping at the first too deep. */
+export function checkVariableDepth(variables: unknown, max = MAX_VARIABLE_DEPTH): void {
+  const stack: [unknown, number][] = [[variables, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [value, depth] = next;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) {
+      const cause = tooComplex('MAX_VARIABLE_DEPTH', max, `the variables are nested deeper than ${max} levels`);
+      throw new GraphQLError(cause.message, { originalError: cause, extensions: { http: { status: 400 } } });
+    }
+    for (const item of Array.isArray(value) ? value : Object.values(value)) {
+      if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+    }
+  }
+}
 
 /** Turns graphql-armor's rejection ("Syntax Error: Query depth limit of 6 exceeded, found 7.") into ours. */
 function armorRejection(reason: LimitReason, limit: number, error: GraphQLError): DomainError {

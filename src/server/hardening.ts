@@ -8,7 +8,7 @@ import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, FormattedExecutionResult, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
-import { checkCost, pageSizeVariables, shapeRules, tokenLimit, tooComplex, withoutSuggestions } from '../schema/query-limits.js';
+import { checkCost, checkVariableDepth, pageSizeVariables, shapeRules, tokenLimit, tooComplex, withoutSuggestions } from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers, type DeadlineContext } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -26,6 +26,7 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
     requestDidStart() {
       return Promise.resolve({
         didResolveOperation({ document, request }) {
+          checkVariableDepth(request.variables);
           let cached = verdicts.get(document);
           if (!cached) verdicts.set(document, (cached = { pageVariables: pageSizeVariables(document), byValues: new Map() }));
           const variables: Record<string, unknown> = request.variables ?? {};
@@ -35,7 +36,7 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
               cached.pageVariables.map((name): unknown => (Object.prototype.hasOwnProperty.call(variables, name) ? variables[name] : null)),
             );
           } catch {
-            // Too deep to serialise (hostile input): not a cache key; variable coercion will refuse it.
+            // Not serialisable as a key (a value too large): the cost is checked without the cache.
           }
           if (key === null || key.length > 2048) {
             checkCost(schema, document, request.variables, maxCost);

@@ -20,7 +20,7 @@ import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import type { RequestLimits } from '../config/config.js';
 import { checkLiveRights, rootFields } from '../schema/live-rights.js';
-import { checkCost, requestLimitError, shapeRules, stripSuggestions, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import { checkCost, checkVariableDepth, requestLimitError, shapeRules, stripSuggestions, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
 import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
@@ -172,6 +172,7 @@ export function attachSubscriptions(
           return [asGraphQLError(badInput('query', 'only subscriptions are served over WebSocket: send queries and mutations over HTTP'))];
         }
         try {
+          checkVariableDepth(payload.variables);
           checkCost(schema, document, payload.variables ?? undefined, guard.limits.maxCost);
           const { caller, tenantId } = await resolve(ctx.connectionParams, ctx.extra);
           await guard.rateLimiter.admit(caller, tenantId, ctx.extra.request.socket.remoteAddress);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bind, createTenant, createUserWithToken } from '../support/access.js';
-import { errorCode, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, errorCode, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
  * Issue 14, "parsing is bounded and happens after authorization": a flow
@@ -66,5 +66,26 @@ describe('security: parsing is bounded and happens after authorization', () => {
     expect(big.errors?.[0]?.message).toMatch(/more than the 524288 allowed/);
     const deep = await gw.gql(CREATE, { s: `id: deep\nnamespace: company\nx: ${'['.repeat(300)}${']'.repeat(300)}\n` }, { tenant: 'acme' });
     expect(deep.errors?.[0]?.message).toMatch(/nested too deeply/);
+  });
+
+  it('variables nested thousands of levels deep are refused as QUERY_TOO_COMPLEX before any resolver (found by the fuzz test: a stack overflow)', async () => {
+    const before = await gw.eventCount();
+    const query = `mutation($v: JSON!) { setNamespaceVariable(id: "company", key: "k", value: $v) { id } }`;
+    for (const depth of [65, 5_000, 50_000]) {
+      for (const value of [`${'['.repeat(depth)}1${']'.repeat(depth)}`, `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`]) {
+        // Spliced as text: JSON.stringify itself overflows on values this deep.
+        const response = await fetch(`${gw.url}/api/v1/acme/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: `{"query":${JSON.stringify(query)},"variables":{"v":${value}}}`,
+        });
+        expect(response.status).toBe(400);
+        const body = (await response.json()) as { errors?: { extensions: { code: string; reason?: string; limit?: number } }[] };
+        expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', reason: 'MAX_VARIABLE_DEPTH', limit: 64 });
+      }
+    }
+    const shallow = await gw.gql(query, { v: { a: [1, { b: 2 }] } }, { tenant: 'acme' });
+    expect(shallow.errors).toBeUndefined();
+    expect(await gw.eventCount()).toBe(before + 1);
   });
 });
