@@ -105,7 +105,8 @@ describe('audit fan-out: store reads per mutation do not grow with subscriptions
   let n = 0;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ wrapDocuments: counting.wrap });
+    // The session watch (every 2 s by default) would race the hub's own re-check that the last test isolates.
+    gw = await startTestGateway({ wrapDocuments: counting.wrap, env: { TENANTRY_SESSION_RECHECK_MS: '60000' } });
     for (const tenant of ['acme', 'fresh', 'big', 'quiet']) await createTenant(gw, tenant);
   });
   afterAll(async () => {
