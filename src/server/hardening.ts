@@ -8,7 +8,15 @@ import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, FormattedExecutionResult, GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { formatError } from '../schema/errors.js';
-import { checkCost, checkVariableDepth, pageSizeVariables, shapeRules, tokenLimit, tooComplex, withoutSuggestions } from '../schema/query-limits.js';
+import {
+  checkCost,
+  checkVariableDepth,
+  pageSizeVariables,
+  shapeRules,
+  tokenLimit,
+  tooComplex,
+  withoutSuggestions,
+} from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers, type DeadlineContext } from './execution-timeout.js';
 import { RateLimiter } from './rate-limit.js';
 

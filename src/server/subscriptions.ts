@@ -20,7 +20,15 @@ import { formatError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import type { RequestLimits } from '../config/config.js';
 import { checkLiveRights, rootFields } from '../schema/live-rights.js';
-import { checkCost, checkVariableDepth, requestLimitError, shapeRules, stripSuggestions, tokenLimit, withoutSuggestions } from '../schema/query-limits.js';
+import {
+  checkCost,
+  checkVariableDepth,
+  requestLimitError,
+  shapeRules,
+  stripSuggestions,
+  tokenLimit,
+  withoutSuggestions,
+} from '../schema/query-limits.js';
 import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
