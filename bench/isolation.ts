@@ -91,12 +91,15 @@ try {
   const instance = gw.url();
   // A's requests come from its own admin's API token, as a tenant's would (the bootstrap admin is exempt from rate limits).
   await gql(instance, `mutation { createUser(input: {id: "alice", email: "alice@a.example"}) { id } }`);
-  await gql(instance, `mutation { createTenant(input: {id: "a", name: "Tenant a", adminUserId: "alice"}) { id } }`);
+  await gql(instance, `mutation { createTenant(input: {id: "a", name: "Tenant a", adminUserId: "admin"}) { id } }`);
   await gql(instance, `mutation { createTenant(input: {id: "b", name: "Tenant b", adminUserId: "admin"}) { id } }`);
   const a = gw.url('a');
+  // The bootstrap admin seeds; alice, an admin of tenant a only, sends A's load.
+  await gql(a, `mutation { createBinding(input: {principalType: USER, principalId: "alice", roleId: "admin"}) { id } }`);
+  // User tokens are minted on the instance endpoint (the tenant endpoint mints service-account tokens).
   const aliceToken = (
     await gql<{ createApiToken: { token: string } }>(
-      a,
+      instance,
       `mutation { createApiToken(input: {principalId: "alice", name: "bench"}) { token } }`,
     )
   ).createApiToken.token;
