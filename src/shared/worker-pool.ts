@@ -56,6 +56,13 @@ export interface WorkerPoolOptions {
   maxQueue: number;
   /** Threads beyond the first end after this long without work. */
   idleTimeoutMs?: number;
+  /**
+   * Added to the threads' nice value (Linux; piscina applies it through its
+   * optional @napi-rs/nice, and silently does not where that is missing).
+   * The event loop keeps the default priority, so requests that need only it
+   * are served first when the cores are busy with parsing.
+   */
+  niceIncrement?: number;
 }
 
 /** What `run()` throws when the pool is full: the client may retry shortly. */
@@ -132,6 +139,7 @@ export class WorkerPool<Task, Result> {
       minThreads: 1,
       maxThreads: this.options.threads,
       idleTimeout: this.options.idleTimeoutMs ?? 30_000,
+      niceIncrement: this.options.niceIncrement ?? 0,
       // Bounded above, by tasks in flight: piscina's own bound also counts threads still starting.
       maxQueue: Infinity,
     });

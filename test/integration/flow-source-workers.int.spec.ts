@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   configureFlowSourceWorkers,
   flowSourceWorkers,
   INLINE_PARSE_MAX_CHARS,
+  PARSER_NICE_INCREMENT,
   parseFlowSourceAsync,
   QUEUE_PER_THREAD,
 } from '../../src/aggregates/flow/flow-source.async.js';
@@ -145,5 +147,22 @@ describe('parseFlowSourceAsync: the answers of parseFlowSource, large sources pa
     expect(pool.completed).toBe(2);
     await pool.destroy();
     expect(pool.alive).toBe(0);
+  });
+
+  /** Nice value of each thread of this process, by thread id (Linux: field 19 of /proc/self/task/<tid>/stat). */
+  function threadNiceness(): Map<number, number> {
+    const nice = new Map<number, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      nice.set(Number(tid), Number(fields[16]));
+    }
+    return nice;
+  }
+
+  it.skipIf(process.platform !== 'linux')('parser threads run at a lower priority than the event loop, which keeps its own', async () => {
+    expect((await parseFlowSourceAsync(large)).id).toBe('big');
+    const nice = threadNiceness();
+    expect(nice.get(process.pid)).toBe(0);
+    expect([...nice.values()].filter((value) => value === PARSER_NICE_INCREMENT).length).toBeGreaterThanOrEqual(1);
   });
 });
