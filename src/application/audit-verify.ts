@@ -12,6 +12,7 @@ import {
   type ChainLink,
 } from '../projections/audit/audit-entry.js';
 import { canonicalJson } from '../shared/json.js';
+import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
 
 /**
@@ -63,12 +64,16 @@ export async function* entriesFromLog(
   tenantId: string,
   upTo: number,
   from: ChainLink = GENESIS,
-  pageSize = 250,
+  /** The largest page read (tests make it small to cross page boundaries). */
+  pageSize = EVENT_PAGE_MAX,
 ): AsyncGenerator<AuditEntryView> {
   let after = from.position;
   let previous: string | null = from.hash;
+  const sizer = new PageSizer(Math.min(pageSize, EVENT_PAGE_MAX));
   for (;;) {
-    const page = await events.readAll({ after, maxCount: pageSize, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
+    const { page, full } = await sizer.read((maxCount) =>
+      events.readAll({ after, maxCount, streamPrefix: tenantPrefix(tenantId), fromStorage: true }),
+    );
     for (const event of page) {
       if (event.position > upTo) return;
       if (!AUDITED_EVENT_TYPES.has(event.type)) continue;
@@ -77,7 +82,7 @@ export async function* entriesFromLog(
       yield entry;
     }
     const last = page.at(-1);
-    if (!last || page.length < pageSize) return;
+    if (!last || !full) return;
     after = last.position;
   }
 }

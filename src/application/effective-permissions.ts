@@ -10,6 +10,7 @@ import { STREAMS, type StreamDocument } from '../projections/streams/streams.pro
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { validateId } from '../shared/ids.js';
+import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
@@ -34,15 +35,14 @@ export interface EffectivePermissionsQuery {
   principalType?: PrincipalType | null;
 }
 
-const PAGE = 1000;
-
 /** Every event of the streams under `prefix`, in log order, page by page. */
 async function* eventsUnder(app: Application, prefix: string): AsyncGenerator<RecordedEvent> {
+  const sizer = new PageSizer(EVENT_PAGE_MAX);
   for (let after = 0; ;) {
-    const page = await app.events.readAll({ after, maxCount: PAGE, streamPrefix: prefix });
+    const { page, full } = await sizer.read((maxCount) => app.events.readAll({ after, maxCount, streamPrefix: prefix }));
     for (const event of page) yield app.upcasters.upcast(event);
     const last = page.at(-1);
-    if (page.length < PAGE || !last) return;
+    if (!full || !last) return;
     after = last.position;
   }
 }

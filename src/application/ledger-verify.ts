@@ -11,6 +11,7 @@ import type { SignedCheckpoint, TrustedKeys } from '../ledger/checkpoint.js';
 import { eventLeaf } from '../ledger/leaf.js';
 import type { LedgerLeaf, LedgerStore } from '../ledger/store.js';
 import { Frontier, type Hash } from '../shared/merkle.js';
+import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
 
 export type LedgerProblemSource = 'eventLog' | 'ledger' | 'checkpoint';
@@ -152,8 +153,11 @@ export async function verifyLedger(input: {
   };
 
   let after = position;
+  const sizer = new PageSizer(EVENT_PAGE_MAX);
   for (;;) {
-    const page: RecordedEvent[] = await events.readAll({ after, maxCount: PAGE, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
+    const { page, full } = await sizer.read((maxCount): Promise<RecordedEvent[]> =>
+      events.readAll({ after, maxCount, streamPrefix: tenantPrefix(tenantId), fromStorage: true }),
+    );
     for (const event of page) {
       const leaf = eventLeaf(event);
       if (candidate === null) {
@@ -197,7 +201,7 @@ export async function verifyLedger(input: {
       await slicer.tick();
     }
     const last = page.at(-1);
-    if (!last || page.length < PAGE) break;
+    if (!last || !full) break;
     after = last.position;
   }
   input.onProgress?.(checked);

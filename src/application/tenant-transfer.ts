@@ -3,6 +3,7 @@ import { tenantStream } from './tenants.js';
 import type { Application } from './application.js';
 import { parseStreamName, tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
 import { badInput, conflict, tenantNotFound } from '../shared/errors.js';
+import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { isValidId, validateId } from '../shared/ids.js';
 
 /**
@@ -80,14 +81,17 @@ export async function* exportTenant(
   yield `${JSON.stringify(header)}\n`;
   let after = 0;
   let events = 0;
+  const sizer = new PageSizer(EVENT_PAGE_MAX);
   for (;;) {
     // As stored (an auditor may check the export against signed checkpoints offline).
-    const batch = await app.events.readAll({ after, maxCount: 1000, streamPrefix: tenantPrefix(tenantId), fromStorage: true });
+    const { page: batch, full } = await sizer.read((maxCount) =>
+      app.events.readAll({ after, maxCount, streamPrefix: tenantPrefix(tenantId), fromStorage: true }),
+    );
     const inRange = batch.filter((e) => e.position <= head);
     for (const event of inRange) yield `${JSON.stringify(event)}\n`;
     events += inRange.length;
     const last = batch.at(-1);
-    if (!last || inRange.length < batch.length) break;
+    if (!last || inRange.length < batch.length || !full) break;
     after = last.position;
     onProgress?.({ events, position: after, head });
   }

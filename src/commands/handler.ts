@@ -5,6 +5,7 @@ import { WrongExpectedRevisionError, type EventMetadata, type EventStore, type N
 import { eventInfo } from '../events/catalog.js';
 import type { UpcasterRegistry } from '../events/upcasting.js';
 import { conflict } from '../shared/errors.js';
+import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
 import { AggregateCache } from './aggregate-cache.js';
 import { EMPTY_CURSOR, noSnapshots, SNAPSHOT_EVERY, type Loaded, type SnapshotStore } from './snapshots.js';
@@ -87,8 +88,6 @@ export interface CommandHandlerOptions {
 }
 
 const DEFAULT_CONFLICT_RETRY_MS = 10_000;
-/** Events read from the log per call while folding a stream. */
-const FOLD_PAGE = 500;
 /** Most events one command writes (the run a retry looks for). */
 const MAX_COMMAND_EVENTS = 100;
 
@@ -217,17 +216,19 @@ export class CommandHandler {
     const taken: Loaded<unknown>[] = [];
     let loaded = from;
     // At most one snapshot interval is expected after the start (time travel from a snapshot, a warm cache): read that first.
-    let size = options.until === undefined && !options.further ? FOLD_PAGE : this.snapshotEvery + 1;
+    const sizer = new PageSizer(EVENT_PAGE_MAX);
+    let size = options.until === undefined && !options.further ? sizer.size : this.snapshotEvery + 1;
     let asked = false;
+    const readFrom = (revision: number) => (maxCount: number) => this.store.readStream(stream, { fromRevision: revision, maxCount });
     try {
-      for (; ; size = FOLD_PAGE) {
-        let page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
-        if (!asked && options.further && page.length === size) {
+      for (; ; size = sizer.size) {
+        let { page, full } = await sizer.read(readFrom(loaded.revision), size);
+        if (!asked && options.further && full) {
           asked = true;
           const closer = await options.further(loaded.revision + page.length);
           if (closer) {
             loaded = closer;
-            page = await this.store.readStream(stream, { fromRevision: loaded.revision, maxCount: size });
+            ({ page, full } = await sizer.read(readFrom(loaded.revision), size));
           }
         }
         for (const raw of page) {
@@ -237,7 +238,7 @@ export class CommandHandler {
           if (options.schema !== null && loaded.revision % this.snapshotEvery === 0) taken.push(loaded);
           await slicer.tick();
         }
-        if (page.length < size) return loaded;
+        if (!full) return loaded;
       }
     } finally {
       if (options.schema !== null) await this.saveSnapshots(stream, options.schema, taken);

@@ -12,8 +12,16 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
-/** Default slice: short enough for an event-loop delay p99 well under 50 ms. */
-export const DEFAULT_SLICE_MS = 8;
+/**
+ * Default slice. A light request that arrives while long work runs waits up
+ * to one slice at each step that goes through the event loop (the socket,
+ * the store, the response), so the slice bounds what one tenant's heavy
+ * request adds to another's light one; 3 ms keeps that within the light
+ * request's own time on a small machine (8 ms slices let it triple, see
+ * bench/README.md, isolation), at a cost of a yield (a few microseconds)
+ * per 3 ms of work.
+ */
+export const DEFAULT_SLICE_MS = 3;
 
 const NEVER: AbortSignal = new AbortController().signal;
 

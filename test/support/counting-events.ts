@@ -12,11 +12,14 @@ export class CountingEvents {
   streamReads = 0;
   /** Events returned by readAll. */
   logEventsRead = 0;
+  /** The most events one readAll returned. */
+  largestLogRead = 0;
 
   reset(): void {
     this.streamEventsRead = 0;
     this.streamReads = 0;
     this.logEventsRead = 0;
+    this.largestLogRead = 0;
   }
 
   readonly wrap = (inner: EventStore): EventStore => {
@@ -44,6 +47,7 @@ export class CountingEvents {
             return async (...args: unknown[]) => {
               const events = (await call(...args)) as RecordedEvent[];
               this.logEventsRead += events.length;
+              this.largestLogRead = Math.max(this.largestLogRead, events.length);
               return events;
             };
           default:
