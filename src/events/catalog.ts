@@ -30,6 +30,10 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   TenantDeleted: { resourceType: 'TENANT', action: 'DELETE', resourceId: byField('id') },
   TenantRestored: { resourceType: 'TENANT', action: 'RESTORE', resourceId: byField('id') },
   UserCreated: { resourceType: 'USER', action: 'CREATE', resourceId: byField('id') },
+  // Disabling and enabling are updates of the user (the event type tells which).
+  UserUpdated: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
+  UserDisabled: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
+  UserEnabled: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
   UserDeleted: { resourceType: 'USER', action: 'DELETE', resourceId: byField('id') },
   NamespaceCreated: {
     resourceType: 'NAMESPACE',

@@ -138,6 +138,24 @@ describe('live sessions follow revocation', () => {
     expect((await gw.gql(`mutation { deleteUser(id: "admin") }`)).errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
   });
 
+  it('its user disabled: 4401 for its API token and its JWT; both refused while disabled, accepted again once enabled', async () => {
+    const token = await createUserWithToken(gw, 'sleeper');
+    await bind(gw, 'live', { principalType: 'USER', principalId: 'sleeper', roleId: 'developer' });
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({ sub: 'sleeper', iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    const viaToken = await subscribe('live', token);
+    const viaJwt = await subscribe('live', jwt);
+    expectData(await gw.gql(`mutation { disableUser(id: "sleeper") { disabled } }`));
+    await closesWith(viaToken, 4401);
+    await closesWith(viaJwt, 4401);
+    for (const t of [token, jwt]) expect((await gw.gql(`{ me { id } }`, {}, { token: t })).status).toBe(401);
+    expectData(await gw.gql(`mutation { enableUser(id: "sleeper") { disabled } }`));
+    for (const t of [token, jwt])
+      expect(expectData(await gw.gql<{ me: { id: string } }>(`{ me { id } }`, {}, { token: t })).me.id).toBe('sleeper');
+  });
+
   it('an expired JWT: 4401, though nobody did anything', async () => {
     await createUserWithToken(gw, 'jay');
     await bind(gw, 'live', { principalType: 'USER', principalId: 'jay', roleId: 'developer' });
