@@ -1,10 +1,10 @@
 import { bindingDecider, PRINCIPAL_TYPES, type BindingState, type PrincipalType } from '../aggregates/binding/binding.js';
-import { requireNoEscalation, rightsOf } from '../auth/escalation.js';
+import { requireNoEscalation, rightsOf, type GivenRight } from '../auth/escalation.js';
 import { derivedId } from '../commands/handler.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
-import { badInput, conflict, notFound } from '../shared/errors.js';
+import { badInput, conflict, DomainError, ErrorCode, notFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
@@ -109,17 +109,55 @@ export class BindingService {
     };
   }
 
-  async delete(caller: Caller, tenantId: string, id: string) {
+  /** expectedRevision: the binding stream's revision (1 while it exists: bindings are immutable). */
+  async delete(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
     (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
     const what = `binding ${id}`;
     if (!isValidId('name', id)) throw notFound(what);
-    const result = await this.app.execute(bindingDecider, bindingStream(tenantId, id), {
-      type: 'DeleteBinding',
-      data: { id },
-      metadata: caller.commandMetadata(tenantId),
-    });
+    const result = await this.app.execute(
+      bindingDecider,
+      bindingStream(tenantId, id),
+      { type: 'DeleteBinding', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
     caller.invalidateAccess();
     return { deleted: true, position: result.position };
+  }
+
+  /** The bindings that name this principal. */
+  async boundTo(tenantId: string, principalType: PrincipalType, principalId: string): Promise<BindingView[]> {
+    return (await this.collection(tenantId).find({ principalType, principalId }, { sort: { createdAt: 1, id: 1 } })).map(toView);
+  }
+
+  /** What the principal's bindings grant, as creating them would (see escalation.ts); a binding of a deleted role grants nothing. */
+  async rightsBoundTo(tenantId: string, principalType: PrincipalType, principalId: string): Promise<GivenRight[]> {
+    const rights: GivenRight[] = [];
+    for (const binding of await this.boundTo(tenantId, principalType, principalId)) {
+      const permissions = await this.roles.permissionsOf(tenantId, binding.roleId);
+      if (permissions) rights.push(...rightsOf(permissions, binding.namespace));
+    }
+    return rights;
+  }
+
+  /**
+   * Deletes every binding of the principal, each by its own command (its own
+   * BindingDeleted event and audit entry), after checking BINDING:DELETE once
+   * when there are any. Returns the last position written (0: none).
+   */
+  async deleteAllOf(caller: Caller, tenantId: string, principalType: PrincipalType, principalId: string): Promise<number> {
+    const bound = await this.boundTo(tenantId, principalType, principalId);
+    if (bound.length === 0) return 0;
+    (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
+    let position = 0;
+    for (const binding of bound) {
+      try {
+        position = Math.max(position, (await this.delete(caller, tenantId, binding.id)).position);
+      } catch (error) {
+        // Deleted meanwhile by someone else: what this cascade wanted already holds.
+        if (!(error instanceof DomainError && error.code === ErrorCode.NOT_FOUND)) throw error;
+      }
+    }
+    return position;
   }
 }
 

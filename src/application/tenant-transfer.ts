@@ -1,4 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
+import { GROUP_EVENT_TYPES } from '../aggregates/group/group.js';
 import { tenantStream } from './tenants.js';
 import type { Application } from './application.js';
 import { parseStreamName, tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
@@ -41,7 +42,7 @@ const TENANT_CATEGORIES: Record<string, readonly string[]> = {
   namespace: ['NamespaceCreated', 'NamespaceUpdated', 'NamespaceDeleted'],
   binding: ['BindingCreated', 'BindingDeleted'],
   role: ['RoleCreated', 'RoleUpdated', 'RoleDeleted'],
-  group: ['GroupCreated', 'GroupMemberAdded', 'GroupMemberRemoved'],
+  group: GROUP_EVENT_TYPES,
   'service-account': ['ServiceAccountCreated', 'ServiceAccountDeleted'],
   'api-token': ['ApiTokenCreated', 'ApiTokenRevoked'],
   flow: ['FlowCreated', 'FlowUpdated', 'FlowDeleted'],

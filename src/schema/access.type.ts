@@ -78,7 +78,8 @@ export class Group {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
   @Field(() => [ID], { description: 'User ids.' }) members!: string[];
-  @Field(() => Int) revision!: number;
+  @Field(() => Boolean, { description: 'A disabled group’s bindings grant its members nothing until it is enabled.' }) disabled!: boolean;
+  @Field(() => Int, { description: 'Events in the group stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
 }
@@ -88,6 +89,12 @@ export class CreateGroupInput {
   @Field(() => ID) id!: string;
   @Field(() => String, { nullable: true, description: 'Display name; defaults to the id.' }) name?: string | null;
   @Field(() => String, { nullable: true }) description?: string | null;
+}
+
+@InputType({ description: 'What updateGroup and updateServiceAccount change; absent fields stay as they are.' })
+export class UpdateNamedEntityInput {
+  @Field(() => String, { nullable: true, description: 'Display name; null: unchanged.' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: 'null: cleared.' }) description?: string | null;
 }
 
 @ObjectType({ description: 'A non-human principal of one tenant; it authenticates with API tokens.' })

@@ -5,7 +5,7 @@
  * input) writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, createUserWithToken } from '../support/access.js';
+import { bind, createTenant, createUserWithToken } from '../support/access.js';
 import { errorCode, expectData, startTestGateway, type GqlResult, type TestGateway } from '../support/gateway.js';
 
 interface AuditNode {
@@ -129,6 +129,153 @@ describe('governance lifecycles', () => {
       expect(expectData(await gw.gql(`mutation { deleteUser(id: "uri", expectedRevision: 1) }`)).deleteUser).toBe(true);
       expect((await auditOf(null, 'USER', 'uri')).at(-1)).toMatchObject({ eventType: 'UserDeleted', action: 'DELETE' });
       expect(expectData(await gw.gql(`{ user(id: "uri") { id } }`)).user).toBeNull();
+    });
+  });
+
+  describe('groups', () => {
+    const GROUP = `id name description members disabled revision`;
+    const T = { tenant: 'gov' };
+
+    /** What the user holds through group `g` (effectivePermissions' `via`). */
+    async function viaGroup(userId: string, group: string): Promise<string[]> {
+      const result = await gw.gql<{ effectivePermissions: { resource: string; action: string; via: string }[] }>(
+        `query($p: ID!) { effectivePermissions(principalId: $p) { resource action via } }`,
+        { p: userId },
+        T,
+      );
+      return expectData(result)
+        .effectivePermissions.filter((p) => p.via.startsWith(`group:${group} `))
+        .map((p) => `${p.resource}:${p.action}`);
+    }
+
+    /** A user holding only the given permissions in gov, through a custom role. */
+    async function userWith(id: string, permissions: { resource: string; actions: string[] }[]): Promise<string> {
+      const token = await createUserWithToken(gw, id);
+      expectData(
+        await gw.gql(`mutation($i: CreateRoleInput!) { createRole(input: $i) { id } }`, { i: { id: `${id}-role`, permissions } }, T),
+      );
+      await bind(gw, 'gov', { principalType: 'USER', principalId: id, roleId: `${id}-role` });
+      return token;
+    }
+
+    it('group(id), updateGroup (audited with before/after), refusals write nothing', async () => {
+      expectData(await gw.gql(`mutation { createGroup(input: {id: "ops", name: "Ops"}) { id } }`, {}, T));
+      expect(expectData(await gw.gql(`{ group(id: "ops") { ${GROUP} } }`, {}, T)).group).toMatchObject({
+        id: 'ops',
+        disabled: false,
+        revision: 1,
+      });
+      const updated = expectData(
+        await gw.gql<{ updateGroup: { name: string; description: string; revision: number } }>(
+          `mutation { updateGroup(id: "ops", input: {name: "Operations", description: "on call"}, expectedRevision: 1) { ${GROUP} } }`,
+          {},
+          T,
+        ),
+      ).updateGroup;
+      expect(updated).toMatchObject({ name: 'Operations', description: 'on call', revision: 2 });
+      expect((await auditOf('gov', 'GROUP', 'ops')).at(-1)).toMatchObject({
+        eventType: 'GroupUpdated',
+        action: 'UPDATE',
+        changes: { name: { before: 'Ops', after: 'Operations' }, description: { before: null, after: 'on call' } },
+      });
+      const stale = await refused('CONFLICT', () =>
+        gw.gql(`mutation { updateGroup(id: "ops", input: {name: "x"}, expectedRevision: 1) { id } }`, {}, T),
+      );
+      expect(stale.errors?.[0]?.extensions['actualRevision']).toBe(2);
+      await refused('BAD_USER_INPUT', () => gw.gql(`mutation { updateGroup(id: "ops", input: {name: "  "}) { id } }`, {}, T));
+      await refused('NOT_FOUND', () => gw.gql(`mutation { updateGroup(id: "nope", input: {name: "x"}) { id } }`, {}, T));
+      const viewer = await userWith('gviewer', [{ resource: 'GROUP', actions: ['VIEW', 'LIST'] }]);
+      await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { updateGroup(id: "ops", input: {name: "x"}) { id } }`, {}, { ...T, token: viewer }),
+      );
+      await refused('FORBIDDEN', () => gw.gql(`mutation { disableGroup(id: "ops") { id } }`, {}, { ...T, token: viewer }));
+    });
+
+    it('disableGroup: its bindings grant its members nothing (effectivePermissions); enableGroup needs what binding would', async () => {
+      await createUserWithToken(gw, 'gina');
+      expectData(await gw.gql(`mutation { createGroup(input: {id: "devs"}) { id } }`, {}, T));
+      expectData(await gw.gql(`mutation { addGroupMember(groupId: "devs", userId: "gina", expectedRevision: 1) { id } }`, {}, T));
+      await bind(gw, 'gov', { principalType: 'GROUP', principalId: 'devs', roleId: 'developer' });
+      expect(await viaGroup('gina', 'devs')).toContain('FLOW:CREATE');
+
+      const disabled = expectData(
+        await gw.gql<{ disableGroup: { disabled: boolean; revision: number } }>(
+          `mutation { disableGroup(id: "devs", expectedRevision: 2) { ${GROUP} } }`,
+          {},
+          T,
+        ),
+      ).disableGroup;
+      expect(disabled).toMatchObject({ disabled: true, revision: 3 });
+      expect(await viaGroup('gina', 'devs')).toEqual([]);
+      const ofGroup = await gw.gql<{ effectivePermissions: unknown[] }>(
+        `{ effectivePermissions(principalId: "devs", principalType: GROUP) { via } }`,
+        {},
+        T,
+      );
+      expect(expectData(ofGroup).effectivePermissions).toEqual([]);
+
+      // GROUP:UPDATE alone cannot give the members the developer role back: enabling needs what binding it would.
+      const groupAdmin = await userWith('gadmin', [{ resource: 'GROUP', actions: ['VIEW', 'LIST', 'UPDATE'] }]);
+      const noCreate = await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { enableGroup(id: "devs") { id } }`, {}, { ...T, token: groupAdmin }),
+      );
+      expect(noCreate.errors?.[0]?.extensions['permission']).toBe('BINDING:CREATE');
+      const binder = await userWith('gbinder', [
+        { resource: 'GROUP', actions: ['VIEW', 'LIST', 'UPDATE'] },
+        { resource: 'BINDING', actions: ['CREATE'] },
+      ]);
+      const escalating = await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { enableGroup(id: "devs") { id } }`, {}, { ...T, token: binder }),
+      );
+      expect(escalating.errors?.[0]?.extensions['permission']).toBe('BINDING:ESCALATE');
+      expect(escalating.errors?.[0]?.message).toMatch(/enabling group devs would grant .*FLOW:CREATE/);
+      await refused('CONFLICT', () => gw.gql(`mutation { enableGroup(id: "devs", expectedRevision: 2) { id } }`, {}, T));
+
+      expect(
+        expectData(
+          await gw.gql<{ enableGroup: { disabled: boolean } }>(
+            `mutation { enableGroup(id: "devs", expectedRevision: 3) { disabled } }`,
+            {},
+            T,
+          ),
+        ).enableGroup.disabled,
+      ).toBe(false);
+      expect(await viaGroup('gina', 'devs')).toContain('FLOW:CREATE');
+      expect((await auditOf('gov', 'GROUP', 'devs')).map((e) => `${e.eventType}:${e.action}`)).toEqual([
+        'GroupCreated:CREATE',
+        'GroupMemberAdded:ADD_MEMBER',
+        'GroupDisabled:UPDATE',
+        'GroupEnabled:UPDATE',
+      ]);
+    });
+
+    it('deleteGroup deletes its bindings and memberships, each in the audit log; refusals delete nothing', async () => {
+      await createUserWithToken(gw, 'gus');
+      expectData(await gw.gql(`mutation { createGroup(input: {id: "temp"}) { id } }`, {}, T));
+      expectData(await gw.gql(`mutation { addGroupMember(groupId: "temp", userId: "gus") { id } }`, {}, T));
+      const bindingId = await bind(gw, 'gov', { principalType: 'GROUP', principalId: 'temp', roleId: 'viewer' });
+
+      await refused('CONFLICT', () => gw.gql(`mutation { deleteGroup(id: "temp", expectedRevision: 1) }`, {}, T));
+      // GROUP:DELETE without BINDING:DELETE cannot take the group's bindings with it.
+      const deleter = await userWith('gdeleter', [{ resource: 'GROUP', actions: ['VIEW', 'DELETE'] }]);
+      await refused('FORBIDDEN', () => gw.gql(`mutation { deleteGroup(id: "temp") }`, {}, { ...T, token: deleter }));
+      await refused('NOT_FOUND', () => gw.gql(`mutation { deleteGroup(id: "nope") }`, {}, T));
+
+      expect(expectData(await gw.gql(`mutation { deleteGroup(id: "temp", expectedRevision: 2) }`, {}, T)).deleteGroup).toBe(true);
+      expect(expectData(await gw.gql(`{ group(id: "temp") { id } }`, {}, T)).group).toBeNull();
+      expect(expectData(await gw.gql<{ bindings: unknown[] }>(`{ bindings(principalId: "temp") { id } }`, {}, T)).bindings).toEqual([]);
+      expect(await viaGroup('gus', 'temp')).toEqual([]);
+      expect((await auditOf('gov', 'GROUP', 'temp')).map((e) => `${e.eventType}:${e.action}`)).toEqual([
+        'GroupCreated:CREATE',
+        'GroupMemberAdded:ADD_MEMBER',
+        'GroupMemberRemoved:REMOVE_MEMBER',
+        'GroupDeleted:DELETE',
+      ]);
+      expect((await auditOf('gov', 'BINDING', bindingId)).map((e) => `${e.eventType}:${e.action}`)).toEqual([
+        'BindingCreated:GRANT',
+        'BindingDeleted:REVOKE',
+      ]);
+      await refused('CONFLICT', () => gw.gql(`mutation { createGroup(input: {id: "temp"}) { id } }`, {}, T));
     });
   });
 });
