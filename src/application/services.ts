@@ -48,7 +48,7 @@ export class Services {
     this.roles = new RoleService(app, this.tenants);
     this.bindings = new BindingService(app, this.tenants, this.roles, this.principals);
     this.groups = new GroupService(app, this.tenants, this.principals, this.bindings);
-    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals);
+    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals, this.bindings);
     this.apiTokens = new ApiTokenService(app, this.tenants, this.principals);
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);

@@ -1,5 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { GROUP_EVENT_TYPES } from '../aggregates/group/group.js';
+import { SERVICE_ACCOUNT_EVENT_TYPES } from '../aggregates/service-account/service-account.js';
 import { tenantStream } from './tenants.js';
 import type { Application } from './application.js';
 import { parseStreamName, tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
@@ -43,7 +44,7 @@ const TENANT_CATEGORIES: Record<string, readonly string[]> = {
   binding: ['BindingCreated', 'BindingDeleted'],
   role: ['RoleCreated', 'RoleUpdated', 'RoleDeleted'],
   group: GROUP_EVENT_TYPES,
-  'service-account': ['ServiceAccountCreated', 'ServiceAccountDeleted'],
+  'service-account': SERVICE_ACCOUNT_EVENT_TYPES,
   'api-token': ['ApiTokenCreated', 'ApiTokenRevoked'],
   flow: ['FlowCreated', 'FlowUpdated', 'FlowDeleted'],
   secret: ['SecretPut', 'SecretDeleted'],

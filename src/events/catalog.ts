@@ -57,6 +57,9 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   GroupMemberAdded: { resourceType: 'GROUP', action: 'ADD_MEMBER', resourceId: byField('id') },
   GroupMemberRemoved: { resourceType: 'GROUP', action: 'REMOVE_MEMBER', resourceId: byField('id') },
   ServiceAccountCreated: { resourceType: 'SERVICE_ACCOUNT', action: 'CREATE', resourceId: byField('id') },
+  ServiceAccountUpdated: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
+  ServiceAccountDisabled: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
+  ServiceAccountEnabled: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
   ServiceAccountDeleted: { resourceType: 'SERVICE_ACCOUNT', action: 'DELETE', resourceId: byField('id') },
   // API tokens carry a salted hash of the secret (not reversible), never the secret.
   ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },

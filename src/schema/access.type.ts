@@ -102,8 +102,11 @@ export class ServiceAccount {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => Boolean, { description: 'A disabled service account’s tokens do not authenticate until it is enabled.' }) disabled!: boolean;
+  @Field(() => Int, { description: 'Events in the service account stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => String) createdBy!: string;
+  @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
 }
 
 @InputType()

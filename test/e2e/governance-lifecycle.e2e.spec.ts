@@ -5,7 +5,7 @@
  * input) writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bind, createTenant, createUserWithToken } from '../support/access.js';
+import { bind, createTenant, createUserWithToken, serviceAccountToken } from '../support/access.js';
 import { errorCode, expectData, startTestGateway, type GqlResult, type TestGateway } from '../support/gateway.js';
 
 interface AuditNode {
@@ -276,6 +276,104 @@ describe('governance lifecycles', () => {
         'BindingDeleted:REVOKE',
       ]);
       await refused('CONFLICT', () => gw.gql(`mutation { createGroup(input: {id: "temp"}) { id } }`, {}, T));
+    });
+  });
+
+  describe('service accounts', () => {
+    const SA = `id name description disabled revision createdAt createdBy updatedAt`;
+    const T = { tenant: 'gov' };
+
+    it('serviceAccount(id), updateServiceAccount (audited), disable stops its tokens, enable needs what binding would', async () => {
+      const { token } = await serviceAccountToken(gw, 'gov', 'robot');
+      await bind(gw, 'gov', { principalType: 'SERVICE_ACCOUNT', principalId: 'robot', roleId: 'developer' });
+      expect(expectData(await gw.gql(`{ serviceAccount(id: "robot") { ${SA} } }`, {}, T)).serviceAccount).toMatchObject({
+        id: 'robot',
+        disabled: false,
+        revision: 1,
+        createdBy: 'admin',
+      });
+      const updated = expectData(
+        await gw.gql<{ updateServiceAccount: { name: string; revision: number; createdBy: string } }>(
+          `mutation { updateServiceAccount(id: "robot", input: {name: "CI robot", description: "deploys"}, expectedRevision: 1) { ${SA} } }`,
+          {},
+          T,
+        ),
+      ).updateServiceAccount;
+      expect(updated).toMatchObject({ name: 'CI robot', revision: 2, createdBy: 'admin' });
+      expect((await auditOf('gov', 'SERVICE_ACCOUNT', 'robot')).at(-1)).toMatchObject({
+        eventType: 'ServiceAccountUpdated',
+        changes: { name: { before: 'robot', after: 'CI robot' }, description: { before: null, after: 'deploys' } },
+      });
+      await refused('CONFLICT', () =>
+        gw.gql(`mutation { updateServiceAccount(id: "robot", input: {name: "x"}, expectedRevision: 1) { id } }`, {}, T),
+      );
+      await refused('BAD_USER_INPUT', () => gw.gql(`mutation { updateServiceAccount(id: "robot", input: {name: ""}) { id } }`, {}, T));
+      await refused('NOT_FOUND', () => gw.gql(`mutation { disableServiceAccount(id: "nobody") { id } }`, {}, T));
+
+      expect((await gw.gql(`{ namespaces { id } }`, {}, { ...T, token })).status).toBe(200);
+      const disabled = expectData(
+        await gw.gql<{ disableServiceAccount: { disabled: boolean; revision: number } }>(
+          `mutation { disableServiceAccount(id: "robot", expectedRevision: 2) { disabled revision } }`,
+          {},
+          T,
+        ),
+      ).disableServiceAccount;
+      expect(disabled).toEqual({ disabled: true, revision: 3 });
+      const refusedToken = await gw.gql(`{ namespaces { id } }`, {}, { ...T, token });
+      expect(refusedToken.status).toBe(401);
+      expect(errorCode(refusedToken)).toBe('UNAUTHENTICATED');
+
+      // SERVICE_ACCOUNT:UPDATE and BINDING:CREATE, without the developer rights its binding gives: enabling would escalate.
+      const saAdmin = await createUserWithToken(gw, 'saadmin');
+      expectData(
+        await gw.gql(
+          `mutation($i: CreateRoleInput!) { createRole(input: $i) { id } }`,
+          {
+            i: {
+              id: 'sa-admin',
+              permissions: [
+                { resource: 'SERVICE_ACCOUNT', actions: ['VIEW', 'UPDATE'] },
+                { resource: 'BINDING', actions: ['CREATE'] },
+              ],
+            },
+          },
+          T,
+        ),
+      );
+      await bind(gw, 'gov', { principalType: 'USER', principalId: 'saadmin', roleId: 'sa-admin' });
+      const escalating = await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { enableServiceAccount(id: "robot") { id } }`, {}, { ...T, token: saAdmin }),
+      );
+      expect(escalating.errors?.[0]?.extensions['permission']).toBe('BINDING:ESCALATE');
+      // Disabling takes rights away: SERVICE_ACCOUNT:UPDATE is enough (a no-op here, it is disabled already).
+      expectData(await gw.gql(`mutation { disableServiceAccount(id: "robot") { id } }`, {}, { ...T, token: saAdmin }));
+
+      expectData(await gw.gql(`mutation { enableServiceAccount(id: "robot", expectedRevision: 3) { id } }`, {}, T));
+      expect((await gw.gql(`{ namespaces { id } }`, {}, { ...T, token })).status).toBe(200);
+      expect((await auditOf('gov', 'SERVICE_ACCOUNT', 'robot')).map((e) => `${e.eventType}:${e.action}`)).toEqual([
+        'ServiceAccountCreated:CREATE',
+        'ServiceAccountUpdated:UPDATE',
+        'ServiceAccountDisabled:UPDATE',
+        'ServiceAccountEnabled:UPDATE',
+      ]);
+      const viewer = await createUserWithToken(gw, 'saviewer');
+      await bind(gw, 'gov', { principalType: 'USER', principalId: 'saviewer', roleId: 'viewer' });
+      await refused('FORBIDDEN', () => gw.gql(`mutation { disableServiceAccount(id: "robot") { id } }`, {}, { ...T, token: viewer }));
+      await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { updateServiceAccount(id: "robot", input: {name: "x"}) { id } }`, {}, { ...T, token: viewer }),
+      );
+    });
+
+    it('deleteServiceAccount with expectedRevision: stale is CONFLICT, right deletes (audited)', async () => {
+      await serviceAccountToken(gw, 'gov', 'old-bot');
+      await refused('CONFLICT', () => gw.gql(`mutation { deleteServiceAccount(id: "old-bot", expectedRevision: 3) }`, {}, T));
+      expect(
+        expectData(await gw.gql(`mutation { deleteServiceAccount(id: "old-bot", expectedRevision: 1) }`, {}, T)).deleteServiceAccount,
+      ).toBe(true);
+      expect((await auditOf('gov', 'SERVICE_ACCOUNT', 'old-bot')).at(-1)).toMatchObject({
+        eventType: 'ServiceAccountDeleted',
+        action: 'DELETE',
+      });
     });
   });
 });

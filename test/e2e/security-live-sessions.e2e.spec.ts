@@ -108,6 +108,17 @@ describe('live sessions follow revocation', () => {
     await closesWith(live, 4401);
   });
 
+  it('its service account disabled: 4401; the token is refused while disabled and accepted once enabled', async () => {
+    const sa = await serviceAccountToken(gw, 'live', 'napper');
+    await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'napper', roleId: 'developer' });
+    const live = await subscribe('live', sa.token);
+    expectData(await gw.gql(`mutation { disableServiceAccount(id: "napper") { disabled } }`, {}, { tenant: 'live' }));
+    await closesWith(live, 4401);
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(401);
+    expectData(await gw.gql(`mutation { enableServiceAccount(id: "napper") { disabled } }`, {}, { tenant: 'live' }));
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(200);
+  });
+
   it('its service account deleted: 4401; the token is refused, and the id cannot come back', async () => {
     const sa = await serviceAccountToken(gw, 'live', 'doomed-bot');
     await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'doomed-bot', roleId: 'developer' });
