@@ -26,6 +26,8 @@ export interface ApiTokenView {
   lastUsedAt: string | null;
   revoked: boolean;
   revokedAt: string | null;
+  /** Events in the token's stream: 1, or 2 once revoked (what expectedRevision is compared with). */
+  revision: number;
 }
 
 export interface CreateApiTokenInput {
@@ -57,6 +59,7 @@ const toView = (doc: ApiTokenDocument): ApiTokenView => ({
   lastUsedAt: doc.lastUsedAt,
   revoked: doc.revoked,
   revokedAt: doc.revokedAt,
+  revision: doc.revoked ? 2 : 1,
 });
 
 const isSelf = (principal: Principal, userId: string): boolean => principal.type === 'USER' && principal.id === userId;
@@ -148,6 +151,7 @@ export class ApiTokenService {
         lastUsedAt: null,
         revoked: false,
         revokedAt: null,
+        revision: result.revision,
         token: issued.token,
       },
       position: result.position,
@@ -159,15 +163,16 @@ export class ApiTokenService {
    * a user token may be revoked by its user or an instance admin. Anyone else
    * gets NOT_FOUND: token ids are not a way to probe for tokens.
    */
-  async revoke(caller: Caller, tenantId: string | null, id: string) {
+  async revoke(caller: Caller, tenantId: string | null, id: string, expectedRevision?: number | null) {
     const principal = caller.authenticated();
     const doc = await this.findRevocable(caller, principal, tenantId, id);
     if (!doc) throw notFound(`API token ${id}`);
-    const result = await this.app.execute(apiTokenDecider, apiTokenStream(doc.tenantId, id), {
-      type: 'RevokeApiToken',
-      data: { id },
-      metadata: caller.commandMetadata(doc.tenantId),
-    });
+    const result = await this.app.execute(
+      apiTokenDecider,
+      apiTokenStream(doc.tenantId, id),
+      { type: 'RevokeApiToken', data: { id }, metadata: caller.commandMetadata(doc.tenantId) },
+      { expectedRevision },
+    );
     return { revoked: true, position: result.position };
   }
 

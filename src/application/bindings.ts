@@ -18,6 +18,8 @@ export interface BindingView {
   principalId: string;
   roleId: string;
   namespace: string | null;
+  /** Events in the binding's stream: 1 while it exists (bindings never change). */
+  revision: number;
   createdAt: string;
   createdBy: string;
 }
@@ -44,6 +46,7 @@ const toView = (doc: BindingDocument): BindingView => ({
   principalId: doc.principalId,
   roleId: doc.roleId,
   namespace: doc.namespace,
+  revision: 1,
   createdAt: doc.createdAt,
   createdBy: doc.createdBy,
 });
@@ -164,5 +167,5 @@ export class BindingService {
 function fromState(state: BindingState, createdAt: string, createdBy: string): BindingView {
   if (state.status === 'absent') throw notFound('binding');
   const { id, principalType, principalId, roleId, namespace } = state;
-  return { id, principalType, principalId, roleId, namespace, createdAt, createdBy };
+  return { id, principalType, principalId, roleId, namespace, revision: 1, createdAt, createdBy };
 }

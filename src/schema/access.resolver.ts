@@ -76,8 +76,12 @@ export class RoleResolver {
   }
 
   @Mutation(() => Boolean, { description: 'CONFLICT while bindings use the role; managed roles: BAD_USER_INPUT.' })
-  async deleteRole(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.roles.delete(ctx.caller, requireTenant(ctx), id)).deleted;
+  async deleteRole(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.roles.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
   }
 }
 
@@ -279,8 +283,12 @@ export class ApiTokenResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Refused from then on. Revoking twice is a no-op.' })
-  async revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.apiTokens.revoke(ctx.caller, ctx.tenantId, id)).revoked;
+  async revokeApiToken(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.apiTokens.revoke(ctx.caller, ctx.tenantId, id, expectedRevision)).revoked;
   }
 }
 

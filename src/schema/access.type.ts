@@ -60,6 +60,8 @@ export class Binding {
   @Field(() => ID) principalId!: string;
   @Field(() => ID) roleId!: string;
   @Field(() => String, { nullable: true, description: 'null: tenant-wide.' }) namespace!: string | null;
+  @Field(() => Int, { description: 'Events in the binding stream: always 1 while it exists (bindings never change); for deleteBinding.' })
+  revision!: number;
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => String) createdBy!: string;
 }
@@ -128,6 +130,7 @@ export class ApiToken {
   @Field(() => DateTimeScalar, { nullable: true, description: 'Recorded at most once a minute.' }) lastUsedAt!: string | null;
   @Field(() => Boolean) revoked!: boolean;
   @Field(() => DateTimeScalar, { nullable: true }) revokedAt!: string | null;
+  @Field(() => Int, { description: 'Events in the token stream: 1, or 2 once revoked; for revokeApiToken.' }) revision!: number;
 }
 
 @ObjectType({ description: 'A new API token. `token` is shown here once and never again: only a salted hash is kept.' })
