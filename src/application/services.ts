@@ -7,6 +7,7 @@ import { PrincipalDirectory } from './principals.js';
 import { RoleService } from './roles.js';
 import { ServiceAccountService } from './service-accounts.js';
 import { AuditService } from './audit.js';
+import { DefaultAuthenticationService } from './default-authentications.js';
 import { AuditVerificationJobs } from './audit-jobs.js';
 import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
@@ -39,6 +40,7 @@ export class Services {
   readonly resolvedFlows: ResolvedFlowService;
   readonly namespaceUsage: NamespaceUsageService;
   readonly namespaceDeletion: NamespaceDeletionService;
+  readonly defaultAuthentications: DefaultAuthenticationService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
@@ -66,7 +68,8 @@ export class Services {
       this.bindings,
       (caller, tenantId, ns) => this.cascadeNamespace(caller, tenantId, ns),
     );
-    this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets);
+    this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets, this.principals);
+    this.defaultAuthentications = new DefaultAuthenticationService(app, this.tenants, this.namespaces, this.principals);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 

@@ -112,6 +112,16 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Mutation.unsetNamespacePluginDefault': [
       { doc: `mutation { unsetNamespacePluginDefault(id: "vault", type: "io.kestra") { id variables } }` },
     ],
+    'Mutation.setNamespaceDefaultAuthentication': [
+      {
+        doc: `mutation { setNamespaceDefaultAuthentication(id: "vault", input: {provider: "aws", secretRefs: {accessKeyId: "K"}}) { id variables defaultAuthentications { provider } } }`,
+      },
+    ],
+    'Mutation.unsetNamespaceDefaultAuthentication': [
+      {
+        doc: `mutation { unsetNamespaceDefaultAuthentication(id: "vault", provider: "aws") { id variables defaultAuthentications { provider } } }`,
+      },
+    ],
     'Query.mayUseNamespace': [{ doc: `{ mayUseNamespace(from: "elsewhere", to: "vault") { allowed rule revision } }` }],
     'Query.resolvedFlow': [
       {

@@ -143,6 +143,28 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE' }),
     },
     {
+      mutation: 'setNamespaceDefaultAuthentication',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { setNamespaceDefaultAuthentication(id: "company", input: {provider: "aws", secretRefs: {accessKeyId: "AWS_KEY"}}) { id } }`,
+      check: (entries) =>
+        expect(entries[0]?.changes).toMatchObject({
+          defaultAuthentications: {
+            before: [],
+            after: [
+              { provider: 'aws', pluginType: 'io.kestra.plugin.aws', serviceAccountId: null, secretRefs: { accessKeyId: 'AWS_KEY' } },
+            ],
+          },
+        }),
+    },
+    {
+      mutation: 'unsetNamespaceDefaultAuthentication',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { unsetNamespaceDefaultAuthentication(id: "company", provider: "aws") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE', resourceId: 'company' }),
+    },
+    {
       mutation: 'putSecret',
       who: 'alice',
       tenant: 'walk',

@@ -381,6 +381,23 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
       pluginDefault: fc.record({ type: pluginType, forced: optional(fc.boolean()), values: optional(jsonObject) }),
       expectedRevision: rarely(number),
     }),
+    setNamespaceDefaultAuthentication: fc.record({
+      id: namespaceId,
+      input: fc.record({
+        provider: fc.oneof(fc.constantFrom('aws', 'gcp', 'azure'), text),
+        pluginType: optional(pluginType),
+        serviceAccountId: optional(idOf(nameId, ['fuzz-sa'])),
+        secretRefs: optional(
+          fc.oneof(jsonObject, fc.dictionary(fc.constantFrom('accessKeyId', 'secretKeyId', 'token'), fc.oneof(idOf(secretKeyValid), text))),
+        ),
+      }),
+      expectedRevision: rarely(number),
+    }),
+    unsetNamespaceDefaultAuthentication: fc.record({
+      id: namespaceId,
+      provider: fc.oneof(fc.constantFrom('aws', 'gcp'), text),
+      expectedRevision: rarely(number),
+    }),
     unsetNamespacePluginDefault: fc.record({ id: namespaceId, type: pluginType, forced: fc.boolean(), expectedRevision: rarely(number) }),
     putSecret: fc.record({
       input: fc.record({
