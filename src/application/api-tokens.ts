@@ -176,6 +176,26 @@ export class ApiTokenService {
     return { revoked: true, position: result.position };
   }
 
+  /**
+   * Revokes every live token of a principal, each by its own command (its own
+   * ApiTokenRevoked and audit entry). Not authorized here: the deletion that
+   * cascades into it is. `scope`: the tenant of a service account, or
+   * `_instance` for a user. Returns the last position written (0: none).
+   */
+  async revokeAllOf(caller: Caller, scope: string, principalType: TokenPrincipalType, principalId: string): Promise<number> {
+    const live = await this.collection(scope).find({ principalType, principalId, revoked: false }, { sort: { createdAt: 1 } });
+    let position = 0;
+    for (const token of live) {
+      const result = await this.app.commands.handle(apiTokenDecider, apiTokenStream(scope, token.id), {
+        type: 'RevokeApiToken',
+        data: { id: token.id },
+        metadata: caller.commandMetadata(scope),
+      });
+      position = Math.max(position, result.position);
+    }
+    return position;
+  }
+
   private async findRevocable(caller: Caller, principal: Principal, tenantId: string | null, id: string): Promise<ApiTokenDocument | null> {
     if (!isValidId('name', id)) return null;
     if (tenantId !== null) {

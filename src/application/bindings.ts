@@ -151,15 +151,43 @@ export class BindingService {
     const bound = await this.boundTo(tenantId, principalType, principalId);
     if (bound.length === 0) return 0;
     (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
+    return this.deleteEach(caller, tenantId, bound);
+  }
+
+  /**
+   * deleteUser: every binding of the user in every tenant, deleted tenants
+   * included. Not authorized here: deleting a user is an instance admin's
+   * right, and its bindings go with it. Returns the last position written.
+   */
+  async deleteAllOfUser(caller: Caller, userId: string): Promise<number> {
+    const bound = await this.app.readModels
+      .instanceCollection<BindingDocument>(BINDINGS)
+      .find({ principalType: 'USER', principalId: userId }, { sort: { tenantId: 1, createdAt: 1 } });
+    let position = 0;
+    for (const tenantId of new Set(bound.map((b) => b.tenantId))) {
+      const views = bound.filter((b) => b.tenantId === tenantId).map(toView);
+      position = Math.max(position, await this.deleteEach(caller, tenantId, views));
+    }
+    return position;
+  }
+
+  /** One DeleteBinding command per binding (its own event and audit entry). */
+  private async deleteEach(caller: Caller, tenantId: string, bound: readonly BindingView[]): Promise<number> {
     let position = 0;
     for (const binding of bound) {
       try {
-        position = Math.max(position, (await this.delete(caller, tenantId, binding.id)).position);
+        const result = await this.app.commands.handle(bindingDecider, bindingStream(tenantId, binding.id), {
+          type: 'DeleteBinding',
+          data: { id: binding.id },
+          metadata: caller.commandMetadata(tenantId),
+        });
+        position = Math.max(position, result.position);
       } catch (error) {
         // Deleted meanwhile by someone else: what this cascade wanted already holds.
         if (!(error instanceof DomainError && error.code === ErrorCode.NOT_FOUND)) throw error;
       }
     }
+    caller.invalidateAccess();
     return position;
   }
 }

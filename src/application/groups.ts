@@ -2,8 +2,8 @@ import { groupDecider, type GroupCommand, type GroupState } from '../aggregates/
 import type { NamedEntityPatch } from '../aggregates/named-entity.js';
 import { requireNoEscalation } from '../auth/escalation.js';
 import { streamName } from '../eventstore/port.js';
-import type { GroupDocument } from '../projections/groups/groups.projection.js';
-import { conflict, notFound } from '../shared/errors.js';
+import { GROUPS, type GroupDocument } from '../projections/groups/groups.projection.js';
+import { conflict, DomainError, ErrorCode, notFound } from '../shared/errors.js';
 import { validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
 import type { BindingService } from './bindings.js';
@@ -130,6 +130,32 @@ export class GroupService {
     );
     caller.invalidateAccess();
     return { deleted: true, position: result.position };
+  }
+
+  /**
+   * deleteUser: the user leaves every group of every tenant, each by its own
+   * GroupMemberRemoved. Not authorized here: deleting a user is an instance
+   * admin's right, and its memberships go with it. Returns the last position.
+   */
+  async removeFromAllGroups(caller: Caller, userId: string): Promise<number> {
+    const groups = await this.app.readModels
+      .instanceCollection<GroupDocument>(GROUPS)
+      .find({ members: userId }, { sort: { tenantId: 1, id: 1 } });
+    let position = 0;
+    for (const group of groups) {
+      try {
+        const result = await this.app.commands.handle(groupDecider, groupStream(group.tenantId, group.id), {
+          type: 'RemoveGroupMember',
+          data: { id: group.id, userId },
+          metadata: caller.commandMetadata(group.tenantId),
+        });
+        position = Math.max(position, result.position);
+      } catch (error) {
+        // Removed (or the group deleted) meanwhile: what this cascade wanted already holds.
+        if (!(error instanceof DomainError && error.code === ErrorCode.NOT_FOUND)) throw error;
+      }
+    }
+    return position;
   }
 
   /**

@@ -8,9 +8,10 @@ import { requireNoEscalation } from '../auth/escalation.js';
 import { streamName } from '../eventstore/port.js';
 import type { ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { docId } from '../projections/runtime/projection.js';
-import { notFound } from '../shared/errors.js';
+import { conflict, notFound } from '../shared/errors.js';
 import { validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
+import type { ApiTokenService } from './api-tokens.js';
 import type { BindingService } from './bindings.js';
 import type { Caller } from './caller.js';
 import type { PrincipalDirectory } from './principals.js';
@@ -60,6 +61,7 @@ export class ServiceAccountService {
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
     private readonly bindings: BindingService,
+    private readonly apiTokens: ApiTokenService,
   ) {
     this.reads = new TenantWideReads(tenants, 'SERVICE_ACCOUNT', (tenantId) => principals.serviceAccounts(tenantId), toView);
   }
@@ -135,17 +137,29 @@ export class ServiceAccountService {
   }
 
   /**
-   * SERVICE_ACCOUNT:DELETE. Its tokens stop authenticating at once (the
-   * verifier finds no service account), open sessions end with them, and
-   * its id is never used again, so neither its tokens nor its bindings
-   * (which stay, granting nothing, until deleted) can come back.
+   * SERVICE_ACCOUNT:DELETE, and BINDING:DELETE when bindings name it. Its
+   * tokens are revoked and its bindings deleted, each by its own command
+   * (its own audit entry), then the account; a stale expectedRevision, or a
+   * missing right, is refused before anything is written. Its tokens stop
+   * authenticating at once, open sessions end with them, and its id is never
+   * used again.
    */
   async delete(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
-    (await this.tenants.enter(caller, tenantId)).require('SERVICE_ACCOUNT', 'DELETE');
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('SERVICE_ACCOUNT', 'DELETE');
     validateId('name', 'id', id);
+    const stream = serviceAccountStream(tenantId, id);
+    const current = await this.app.commands.load(serviceAccountDecider, stream);
+    if (current.state.status !== 'active') throw notFound(`service account ${id}`);
+    if (expectedRevision != null && expectedRevision !== current.revision) {
+      throw conflict(`${stream} is at revision ${current.revision}, not ${expectedRevision}`, current.revision);
+    }
+    if ((await this.bindings.boundTo(tenantId, 'SERVICE_ACCOUNT', id)).length > 0) access.require('BINDING', 'DELETE');
+    await this.apiTokens.revokeAllOf(caller, tenantId, 'SERVICE_ACCOUNT', id);
+    await this.bindings.deleteAllOf(caller, tenantId, 'SERVICE_ACCOUNT', id);
     const result = await this.app.execute(
       serviceAccountDecider,
-      serviceAccountStream(tenantId, id),
+      stream,
       { type: 'DeleteServiceAccount', data: { id }, metadata: caller.commandMetadata(tenantId) },
       { expectedRevision },
     );

@@ -1,3 +1,4 @@
+import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import type { Application } from './application.js';
 import { ApiTokenService } from './api-tokens.js';
 import { BindingService } from './bindings.js';
@@ -45,13 +46,17 @@ export class Services {
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
     this.namespaces = new NamespaceService(app, this.tenants);
-    this.users = new UserService(app);
     this.principals = new PrincipalDirectory(app);
     this.roles = new RoleService(app, this.tenants);
     this.bindings = new BindingService(app, this.tenants, this.roles, this.principals);
     this.groups = new GroupService(app, this.tenants, this.principals, this.bindings);
-    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals, this.bindings);
     this.apiTokens = new ApiTokenService(app, this.tenants, this.principals);
+    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals, this.bindings, this.apiTokens);
+    this.users = new UserService(app, {
+      revokeTokens: (caller, userId) => this.apiTokens.revokeAllOf(caller, INSTANCE_SCOPE, 'USER', userId),
+      leaveGroups: (caller, userId) => this.groups.removeFromAllGroups(caller, userId),
+      deleteBindings: (caller, userId) => this.bindings.deleteAllOfUser(caller, userId),
+    });
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);
     this.auditJobs = new AuditVerificationJobs(app, this.audit);

@@ -1,9 +1,9 @@
-import { userDecider, type UserCommand, type UserState } from '../aggregates/user/user.js';
+import { requireDeletable, userDecider, type UserCommand, type UserState } from '../aggregates/user/user.js';
 import { isInstanceAdmin, type Principal } from '../auth/principal.js';
 import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
-import { forbidden, notFound } from '../shared/errors.js';
-import { isValidId } from '../shared/ids.js';
+import { conflict, forbidden, notFound } from '../shared/errors.js';
+import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
 import { userStream } from './tenants.js';
@@ -41,9 +41,19 @@ type UserChange = WithoutMetadata<Extract<UserCommand, { type: 'UpdateUser' | 'D
 
 const mayManageUsers = (principal: Principal): boolean => isInstanceAdmin(principal) || principal.type === 'SYSTEM';
 
+/** What deleting a user takes with it, in every tenant (each step writes its own events). */
+export interface UserDeletionCascade {
+  revokeTokens(caller: Caller, userId: string): Promise<number>;
+  leaveGroups(caller: Caller, userId: string): Promise<number>;
+  deleteBindings(caller: Caller, userId: string): Promise<number>;
+}
+
 /** Users are instance-level; only instance admins manage them. */
 export class UserService {
-  constructor(private readonly app: Application) {}
+  constructor(
+    private readonly app: Application,
+    private readonly cascade: UserDeletionCascade,
+  ) {}
 
   private get users() {
     return this.app.readModels.instanceCollection<UserDocument>(USERS);
@@ -111,14 +121,25 @@ export class UserService {
   }
 
   /**
-   * Instance admins only; never the built-in admin. The user's tokens and
-   * JWTs stop authenticating at once (the verifiers find no user), open
-   * sessions end with them, and the id is never used again, so neither
-   * tokens nor bindings nor group memberships (which stay, granting
-   * nothing, until deleted) can come back to life.
+   * Instance admins only; never the built-in admin. Its API tokens are
+   * revoked, it leaves every group and its bindings are deleted, in every
+   * tenant, each by its own command (its own audit entry), then the user; a
+   * stale expectedRevision (or the built-in admin) is refused before
+   * anything is written. Its JWTs stop authenticating at once (the verifier
+   * finds no user), open sessions end, and the id is never used again.
    */
   async delete(caller: Caller, id: string, expectedRevision?: number | null) {
     if (!mayManageUsers(caller.authenticated())) throw forbidden('USER:DELETE');
+    const stream = userStream(validateId('user', 'id', id));
+    const current = await this.app.commands.load(userDecider, stream);
+    // The decider's refusals (bad id, built-in admin, no such user), before the cascade writes anything.
+    requireDeletable(id, current.state);
+    if (expectedRevision != null && expectedRevision !== current.revision) {
+      throw conflict(`${stream} is at revision ${current.revision}, not ${expectedRevision}`, current.revision);
+    }
+    await this.cascade.revokeTokens(caller, id);
+    await this.cascade.leaveGroups(caller, id);
+    await this.cascade.deleteBindings(caller, id);
     const result = await this.app.execute(
       userDecider,
       userStream(id),

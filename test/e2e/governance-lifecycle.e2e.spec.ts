@@ -123,12 +123,45 @@ describe('governance lifecycles', () => {
       await refused('FORBIDDEN', () => gw.gql(`mutation { enableUser(id: "ula") { id } }`, {}, { token: other }));
     });
 
-    it('deleteUser with expectedRevision: stale is CONFLICT, right deletes (audited)', async () => {
-      await createUserWithToken(gw, 'uri');
+    it('deleteUser revokes its tokens, ends its memberships and deletes its bindings in every tenant, each audited', async () => {
+      const token = await createUserWithToken(gw, 'uri');
+      const tokenId = token.split('_')[1] ?? '';
+      await createTenant(gw, 'gov2');
+      for (const tenant of ['gov', 'gov2']) {
+        expectData(await gw.gql(`mutation { createGroup(input: {id: "uri-team"}) { id } }`, {}, { tenant }));
+        expectData(await gw.gql(`mutation { addGroupMember(groupId: "uri-team", userId: "uri") { id } }`, {}, { tenant }));
+      }
+      const bindings = [
+        await bind(gw, 'gov', { principalType: 'USER', principalId: 'uri', roleId: 'viewer' }),
+        await bind(gw, 'gov2', { principalType: 'USER', principalId: 'uri', roleId: 'developer', namespace: 'team' }),
+      ];
       await refused('CONFLICT', () => gw.gql(`mutation { deleteUser(id: "uri", expectedRevision: 5) }`));
+      await refused('BAD_USER_INPUT', () => gw.gql(`mutation { deleteUser(id: "admin") }`));
+      await refused('NOT_FOUND', () => gw.gql(`mutation { deleteUser(id: "nobody") }`));
+      await refused('FORBIDDEN', () => gw.gql(`mutation { deleteUser(id: "uri") }`, {}, { token }));
+
       expect(expectData(await gw.gql(`mutation { deleteUser(id: "uri", expectedRevision: 1) }`)).deleteUser).toBe(true);
       expect((await auditOf(null, 'USER', 'uri')).at(-1)).toMatchObject({ eventType: 'UserDeleted', action: 'DELETE' });
       expect(expectData(await gw.gql(`{ user(id: "uri") { id } }`)).user).toBeNull();
+      expect((await auditOf(null, 'API_TOKEN', tokenId)).map((e) => e.eventType)).toEqual(['ApiTokenCreated', 'ApiTokenRevoked']);
+      const tokens = expectData(
+        await gw.gql<{ apiTokens: { id: string; revoked: boolean }[] }>(`{ apiTokens(principalId: "uri") { id revoked } }`),
+      );
+      expect(tokens.apiTokens.find((t) => t.id === tokenId)?.revoked).toBe(true);
+      for (const [i, tenant] of ['gov', 'gov2'].entries()) {
+        const group = expectData(
+          await gw.gql<{ group: { members: string[] } }>(`{ group(id: "uri-team") { members } }`, {}, { tenant }),
+        ).group;
+        expect(group.members).toEqual([]);
+        expect((await auditOf(tenant, 'GROUP', 'uri-team')).at(-1)).toMatchObject({
+          eventType: 'GroupMemberRemoved',
+          action: 'REMOVE_MEMBER',
+        });
+        expect(
+          expectData(await gw.gql<{ bindings: unknown[] }>(`{ bindings(principalId: "uri") { id } }`, {}, { tenant })).bindings,
+        ).toEqual([]);
+        expect((await auditOf(tenant, 'BINDING', bindings[i] ?? '')).map((e) => e.action)).toEqual(['GRANT', 'REVOKE']);
+      }
     });
   });
 
@@ -364,9 +397,23 @@ describe('governance lifecycles', () => {
       );
     });
 
-    it('deleteServiceAccount with expectedRevision: stale is CONFLICT, right deletes (audited)', async () => {
-      await serviceAccountToken(gw, 'gov', 'old-bot');
+    it('deleteServiceAccount revokes its tokens and deletes its bindings, each audited; refusals delete nothing', async () => {
+      const { token, tokenId } = await serviceAccountToken(gw, 'gov', 'old-bot');
+      const bindingId = await bind(gw, 'gov', { principalType: 'SERVICE_ACCOUNT', principalId: 'old-bot', roleId: 'viewer' });
       await refused('CONFLICT', () => gw.gql(`mutation { deleteServiceAccount(id: "old-bot", expectedRevision: 3) }`, {}, T));
+      await refused('NOT_FOUND', () => gw.gql(`mutation { deleteServiceAccount(id: "no-bot") }`, {}, T));
+      // SERVICE_ACCOUNT:DELETE without BINDING:DELETE cannot take its bindings with it.
+      const deleter = await createUserWithToken(gw, 'sadeleter');
+      expectData(
+        await gw.gql(
+          `mutation { createRole(input: {id: "sa-deleter", permissions: [{resource: "SERVICE_ACCOUNT", actions: ["VIEW", "DELETE"]}]}) { id } }`,
+          {},
+          T,
+        ),
+      );
+      await bind(gw, 'gov', { principalType: 'USER', principalId: 'sadeleter', roleId: 'sa-deleter' });
+      await refused('FORBIDDEN', () => gw.gql(`mutation { deleteServiceAccount(id: "old-bot") }`, {}, { ...T, token: deleter }));
+
       expect(
         expectData(await gw.gql(`mutation { deleteServiceAccount(id: "old-bot", expectedRevision: 1) }`, {}, T)).deleteServiceAccount,
       ).toBe(true);
@@ -374,6 +421,10 @@ describe('governance lifecycles', () => {
         eventType: 'ServiceAccountDeleted',
         action: 'DELETE',
       });
+      expect((await auditOf('gov', 'API_TOKEN', tokenId)).map((e) => e.eventType)).toEqual(['ApiTokenCreated', 'ApiTokenRevoked']);
+      expect((await auditOf('gov', 'BINDING', bindingId)).map((e) => e.action)).toEqual(['GRANT', 'REVOKE']);
+      expect(expectData(await gw.gql<{ bindings: unknown[] }>(`{ bindings(principalId: "old-bot") { id } }`, {}, T)).bindings).toEqual([]);
+      expect((await gw.gql(`{ namespaces { id } }`, {}, { ...T, token })).status).toBe(401);
     });
   });
 });

@@ -48,6 +48,14 @@ function refuseBuiltIn(id: string, what: string): void {
   if (BUILT_IN_USER_IDS.has(id)) throw badInput('id', `${id} is the built-in instance admin and cannot be ${what}`);
 }
 
+/** DeleteUser's refusals, also run before the deletion's cascade writes anything: the id, the built-in admin, no such user. */
+export function requireDeletable(value: string, state: UserState): string {
+  const id = validateId('user', 'id', value);
+  refuseBuiltIn(id, 'deleted');
+  if (state.status !== 'active') throw notFound(`user ${id}`);
+  return id;
+}
+
 export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
   name: 'user',
   stateVersion: 2,
@@ -102,9 +110,7 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
         return state.disabled ? [{ type: 'UserEnabled', data: { id } }] : [];
       }
       case 'DeleteUser': {
-        const id = validateId('user', 'id', command.data.id);
-        refuseBuiltIn(id, 'deleted');
-        if (state.status !== 'active') throw notFound(`user ${id}`);
+        const id = requireDeletable(command.data.id, state);
         return [{ type: 'UserDeleted', data: { id } }];
       }
       default:
