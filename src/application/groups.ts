@@ -161,14 +161,16 @@ export class GroupService {
   /**
    * The user must exist (users are instance-wide). Adding a member twice
    * changes nothing. A new member gets every grant of the group's bindings:
-   * the caller must hold them all at their scopes (see escalation.ts).
+   * the caller must hold them all at their scopes (see escalation.ts), even
+   * while the group is disabled, since whoever enables it later would
+   * otherwise hand them out unknowingly.
    */
   async addMember(caller: Caller, tenantId: string, groupId: string, userId: string, expectedRevision?: number | null) {
     const access = await this.tenants.enter(caller, tenantId);
     access.require('GROUP', 'UPDATE');
     validateId('name', 'groupId', groupId);
     await this.principals.require(tenantId, 'USER', userId, 'userId');
-    const given = await this.app.authorizer.grants({ type: 'GROUP', id: groupId }, tenantId);
+    const given = await this.bindings.rightsBoundTo(tenantId, 'GROUP', groupId);
     requireNoEscalation(access, given, `adding ${userId} to group ${groupId}`);
     return this.run(caller, tenantId, groupId, { type: 'AddGroupMember', data: { id: groupId, userId } }, expectedRevision);
   }

@@ -170,10 +170,10 @@ describe('governance lifecycles', () => {
     const T = { tenant: 'gov' };
 
     /** What the user holds through group `g` (effectivePermissions' `via`). */
-    async function viaGroup(userId: string, group: string): Promise<string[]> {
+    async function viaGroup(userId: string, group: string, asOf: string | null = null): Promise<string[]> {
       const result = await gw.gql<{ effectivePermissions: { resource: string; action: string; via: string }[] }>(
-        `query($p: ID!) { effectivePermissions(principalId: $p) { resource action via } }`,
-        { p: userId },
+        `query($p: ID!, $asOf: DateTime) { effectivePermissions(principalId: $p, asOf: $asOf) { resource action via } }`,
+        { p: userId, asOf },
         T,
       );
       return expectData(result)
@@ -232,8 +232,8 @@ describe('governance lifecycles', () => {
       expect(await viaGroup('gina', 'devs')).toContain('FLOW:CREATE');
 
       const disabled = expectData(
-        await gw.gql<{ disableGroup: { disabled: boolean; revision: number } }>(
-          `mutation { disableGroup(id: "devs", expectedRevision: 2) { ${GROUP} } }`,
+        await gw.gql<{ disableGroup: { disabled: boolean; revision: number; updatedAt: string } }>(
+          `mutation { disableGroup(id: "devs", expectedRevision: 2) { ${GROUP} updatedAt } }`,
           {},
           T,
         ),
@@ -262,6 +262,11 @@ describe('governance lifecycles', () => {
       );
       expect(escalating.errors?.[0]?.extensions['permission']).toBe('BINDING:ESCALATE');
       expect(escalating.errors?.[0]?.message).toMatch(/enabling group devs would grant .*FLOW:CREATE/);
+      // Nor can it join a disabled group whose bindings it does not hold: enabling would hand them out later.
+      const joining = await refused('FORBIDDEN', () =>
+        gw.gql(`mutation { addGroupMember(groupId: "devs", userId: "gadmin") { id } }`, {}, { ...T, token: groupAdmin }),
+      );
+      expect(joining.errors?.[0]?.extensions['permission']).toBe('BINDING:ESCALATE');
       await refused('CONFLICT', () => gw.gql(`mutation { enableGroup(id: "devs", expectedRevision: 2) { id } }`, {}, T));
 
       expect(
@@ -274,6 +279,8 @@ describe('governance lifecycles', () => {
         ).enableGroup.disabled,
       ).toBe(false);
       expect(await viaGroup('gina', 'devs')).toContain('FLOW:CREATE');
+      // Time travel replays the disable too: while it was disabled, the group gave nothing.
+      expect(await viaGroup('gina', 'devs', disabled.updatedAt)).toEqual([]);
       expect((await auditOf('gov', 'GROUP', 'devs')).map((e) => `${e.eventType}:${e.action}`)).toEqual([
         'GroupCreated:CREATE',
         'GroupMemberAdded:ADD_MEMBER',
