@@ -204,6 +204,33 @@ describe('expectedRevision on every mutation that changes an existing thing', ()
       },
     },
     {
+      name: 'setNamespaceDefaultAuthentication',
+      tenant: T,
+      doc: `mutation($id: ID!, $rev: Int) { setNamespaceDefaultAuthentication(id: $id, input: {provider: "aws", secretRefs: {accessKeyId: "AWS_KEY"}}, expectedRevision: $rev) { id } }`,
+      async setup(i) {
+        const id = `company.auth${i}`;
+        const created = await ok<{ createNamespace: { revision: number } }>(
+          `mutation($id: ID!) { createNamespace(input: {id: $id}) { revision } }`,
+          { id },
+        );
+        return { revision: created.createNamespace.revision, vars: { id } };
+      },
+    },
+    {
+      name: 'unsetNamespaceDefaultAuthentication',
+      tenant: T,
+      doc: `mutation($id: ID!, $rev: Int) { unsetNamespaceDefaultAuthentication(id: $id, provider: "aws", expectedRevision: $rev) { id } }`,
+      async setup(i) {
+        const id = `company.auth${i}`;
+        await ok(`mutation($id: ID!) { createNamespace(input: {id: $id}) { id } }`, { id });
+        const set = await ok<{ setNamespaceDefaultAuthentication: { revision: number } }>(
+          `mutation($id: ID!) { setNamespaceDefaultAuthentication(id: $id, input: {provider: "aws", serviceAccountId: null, secretRefs: {accessKeyId: "AWS_KEY"}}) { revision } }`,
+          { id },
+        );
+        return { revision: set.setNamespaceDefaultAuthentication.revision, vars: { id } };
+      },
+    },
+    {
       name: 'deleteTenant',
       tenant: null,
       doc: `mutation($id: ID!, $rev: Int) { deleteTenant(id: $id, expectedRevision: $rev) { id } }`,
