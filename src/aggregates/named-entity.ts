@@ -24,3 +24,19 @@ export function validateNamedEntity(input: { id: unknown; name?: unknown; descri
   const name = input.name === undefined || input.name === null ? id : validateDisplayName(input.name);
   return { id, name, description: validateDescription(input.description) };
 }
+
+/** What an update may change about a group or a service account. */
+export type NamedEntitySettings = Pick<NamedEntity, 'name' | 'description'>;
+
+export interface NamedEntityPatch {
+  name?: unknown;
+  description?: unknown;
+}
+
+/** A validated patch: a null name means unchanged, a null description clears it. */
+export function validateNamedEntityPatch(patch: NamedEntityPatch): Partial<NamedEntitySettings> {
+  const out: Partial<NamedEntitySettings> = {};
+  if (patch.name !== undefined && patch.name !== null) out.name = validateDisplayName(patch.name);
+  if (patch.description !== undefined) out.description = validateDescription(patch.description);
+  return out;
+}

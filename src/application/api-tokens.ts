@@ -26,6 +26,8 @@ export interface ApiTokenView {
   lastUsedAt: string | null;
   revoked: boolean;
   revokedAt: string | null;
+  /** Events in the token's stream: 1, or 2 once revoked (what expectedRevision is compared with). */
+  revision: number;
 }
 
 export interface CreateApiTokenInput {
@@ -57,6 +59,7 @@ const toView = (doc: ApiTokenDocument): ApiTokenView => ({
   lastUsedAt: doc.lastUsedAt,
   revoked: doc.revoked,
   revokedAt: doc.revokedAt,
+  revision: doc.revoked ? 2 : 1,
 });
 
 const isSelf = (principal: Principal, userId: string): boolean => principal.type === 'USER' && principal.id === userId;
@@ -148,6 +151,7 @@ export class ApiTokenService {
         lastUsedAt: null,
         revoked: false,
         revokedAt: null,
+        revision: result.revision,
         token: issued.token,
       },
       position: result.position,
@@ -159,16 +163,37 @@ export class ApiTokenService {
    * a user token may be revoked by its user or an instance admin. Anyone else
    * gets NOT_FOUND: token ids are not a way to probe for tokens.
    */
-  async revoke(caller: Caller, tenantId: string | null, id: string) {
+  async revoke(caller: Caller, tenantId: string | null, id: string, expectedRevision?: number | null) {
     const principal = caller.authenticated();
     const doc = await this.findRevocable(caller, principal, tenantId, id);
     if (!doc) throw notFound(`API token ${id}`);
-    const result = await this.app.execute(apiTokenDecider, apiTokenStream(doc.tenantId, id), {
-      type: 'RevokeApiToken',
-      data: { id },
-      metadata: caller.commandMetadata(doc.tenantId),
-    });
+    const result = await this.app.execute(
+      apiTokenDecider,
+      apiTokenStream(doc.tenantId, id),
+      { type: 'RevokeApiToken', data: { id }, metadata: caller.commandMetadata(doc.tenantId) },
+      { expectedRevision },
+    );
     return { revoked: true, position: result.position };
+  }
+
+  /**
+   * Revokes every live token of a principal, each by its own command (its own
+   * ApiTokenRevoked and audit entry). Not authorized here: the deletion that
+   * cascades into it is. `scope`: the tenant of a service account, or
+   * `_instance` for a user. Returns the last position written (0: none).
+   */
+  async revokeAllOf(caller: Caller, scope: string, principalType: TokenPrincipalType, principalId: string): Promise<number> {
+    const live = await this.collection(scope).find({ principalType, principalId, revoked: false }, { sort: { createdAt: 1 } });
+    let position = 0;
+    for (const token of live) {
+      const result = await this.app.commands.handle(apiTokenDecider, apiTokenStream(scope, token.id), {
+        type: 'RevokeApiToken',
+        data: { id: token.id },
+        metadata: caller.commandMetadata(scope),
+      });
+      position = Math.max(position, result.position);
+    }
+    return position;
   }
 
   private async findRevocable(caller: Caller, principal: Principal, tenantId: string | null, id: string): Promise<ApiTokenDocument | null> {

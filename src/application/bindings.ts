@@ -1,10 +1,10 @@
 import { bindingDecider, PRINCIPAL_TYPES, type BindingState, type PrincipalType } from '../aggregates/binding/binding.js';
-import { requireNoEscalation, rightsOf } from '../auth/escalation.js';
+import { requireNoEscalation, rightsOf, type GivenRight } from '../auth/escalation.js';
 import { derivedId } from '../commands/handler.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
-import { badInput, conflict, notFound } from '../shared/errors.js';
+import { badInput, conflict, DomainError, ErrorCode, notFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
@@ -18,6 +18,8 @@ export interface BindingView {
   principalId: string;
   roleId: string;
   namespace: string | null;
+  /** Events in the binding's stream: 1 while it exists (bindings never change). */
+  revision: number;
   createdAt: string;
   createdBy: string;
 }
@@ -44,6 +46,7 @@ const toView = (doc: BindingDocument): BindingView => ({
   principalId: doc.principalId,
   roleId: doc.roleId,
   namespace: doc.namespace,
+  revision: 1,
   createdAt: doc.createdAt,
   createdBy: doc.createdBy,
 });
@@ -109,22 +112,88 @@ export class BindingService {
     };
   }
 
-  async delete(caller: Caller, tenantId: string, id: string) {
+  /** expectedRevision: the binding stream's revision (1 while it exists: bindings are immutable). */
+  async delete(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
     (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
     const what = `binding ${id}`;
     if (!isValidId('name', id)) throw notFound(what);
-    const result = await this.app.execute(bindingDecider, bindingStream(tenantId, id), {
-      type: 'DeleteBinding',
-      data: { id },
-      metadata: caller.commandMetadata(tenantId),
-    });
+    const result = await this.app.execute(
+      bindingDecider,
+      bindingStream(tenantId, id),
+      { type: 'DeleteBinding', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
     caller.invalidateAccess();
     return { deleted: true, position: result.position };
+  }
+
+  /** The bindings that name this principal. */
+  async boundTo(tenantId: string, principalType: PrincipalType, principalId: string): Promise<BindingView[]> {
+    return (await this.collection(tenantId).find({ principalType, principalId }, { sort: { createdAt: 1, id: 1 } })).map(toView);
+  }
+
+  /** What the principal's bindings grant, as creating them would (see escalation.ts); a binding of a deleted role grants nothing. */
+  async rightsBoundTo(tenantId: string, principalType: PrincipalType, principalId: string): Promise<GivenRight[]> {
+    const rights: GivenRight[] = [];
+    for (const binding of await this.boundTo(tenantId, principalType, principalId)) {
+      const permissions = await this.roles.permissionsOf(tenantId, binding.roleId);
+      if (permissions) rights.push(...rightsOf(permissions, binding.namespace));
+    }
+    return rights;
+  }
+
+  /**
+   * Deletes every binding of the principal, each by its own command (its own
+   * BindingDeleted event and audit entry), after checking BINDING:DELETE once
+   * when there are any. Returns the last position written (0: none).
+   */
+  async deleteAllOf(caller: Caller, tenantId: string, principalType: PrincipalType, principalId: string): Promise<number> {
+    const bound = await this.boundTo(tenantId, principalType, principalId);
+    if (bound.length === 0) return 0;
+    (await this.tenants.enter(caller, tenantId)).require('BINDING', 'DELETE');
+    return this.deleteEach(caller, tenantId, bound);
+  }
+
+  /**
+   * deleteUser: every binding of the user in every tenant, deleted tenants
+   * included. Not authorized here: deleting a user is an instance admin's
+   * right, and its bindings go with it. Returns the last position written.
+   */
+  async deleteAllOfUser(caller: Caller, userId: string): Promise<number> {
+    const bound = await this.app.readModels
+      .instanceCollection<BindingDocument>(BINDINGS)
+      .find({ principalType: 'USER', principalId: userId }, { sort: { tenantId: 1, createdAt: 1 } });
+    let position = 0;
+    for (const tenantId of new Set(bound.map((b) => b.tenantId))) {
+      const views = bound.filter((b) => b.tenantId === tenantId).map(toView);
+      position = Math.max(position, await this.deleteEach(caller, tenantId, views));
+    }
+    return position;
+  }
+
+  /** One DeleteBinding command per binding (its own event and audit entry). */
+  private async deleteEach(caller: Caller, tenantId: string, bound: readonly BindingView[]): Promise<number> {
+    let position = 0;
+    for (const binding of bound) {
+      try {
+        const result = await this.app.commands.handle(bindingDecider, bindingStream(tenantId, binding.id), {
+          type: 'DeleteBinding',
+          data: { id: binding.id },
+          metadata: caller.commandMetadata(tenantId),
+        });
+        position = Math.max(position, result.position);
+      } catch (error) {
+        // Deleted meanwhile by someone else: what this cascade wanted already holds.
+        if (!(error instanceof DomainError && error.code === ErrorCode.NOT_FOUND)) throw error;
+      }
+    }
+    caller.invalidateAccess();
+    return position;
   }
 }
 
 function fromState(state: BindingState, createdAt: string, createdBy: string): BindingView {
   if (state.status === 'absent') throw notFound('binding');
   const { id, principalType, principalId, roleId, namespace } = state;
-  return { id, principalType, principalId, roleId, namespace, createdAt, createdBy };
+  return { id, principalType, principalId, roleId, namespace, revision: 1, createdAt, createdBy };
 }

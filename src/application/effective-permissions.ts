@@ -116,11 +116,18 @@ export async function accessDataAsOf(
   const customRoles = new Map<string, Permission[]>();
   for (const role of roles) if (role.status === 'active') customRoles.set(role.id, role.permissions);
   const memberOf: string[] = [];
+  // A disabled group grants nothing: not to its members, and nothing as a subject of its own.
+  const disabled = new Set<string>();
   for (const group of groups) {
-    if (group.status === 'active' && subject.type === 'USER' && group.members.includes(subject.id)) memberOf.push(group.id);
+    if (group.status !== 'active') continue;
+    if (group.disabled) disabled.add(group.id);
+    else if (subject.type === 'USER' && group.members.includes(subject.id)) memberOf.push(group.id);
   }
   return {
-    bindings: bindings.filter((b): b is BindingData & { status: 'active' } => b.status === 'active'),
+    bindings: bindings.filter(
+      (b): b is BindingData & { status: 'active' } =>
+        b.status === 'active' && !(b.principalType === 'GROUP' && disabled.has(b.principalId)),
+    ),
     groups: memberOf,
     customRoles,
   };

@@ -263,7 +263,7 @@ export class FlowService {
   }
 
   /** Saves an older revision's source as a new revision. */
-  async restore(caller: Caller, tenantId: string, namespace: string, id: string, revision: number) {
+  async restore(caller: Caller, tenantId: string, namespace: string, id: string, revision: number, expectedRevision?: number | null) {
     const access = await this.tenants.enter(caller, tenantId);
     this.validateFlowKey(namespace, id);
     if (!Number.isInteger(revision) || revision < 1) throw badInput('revision', 'revision must be a positive integer');
@@ -272,7 +272,7 @@ export class FlowService {
     if (saved) await this.usage?.requireAllowed(tenantId, namespace, saved.source);
     return this.run(tenantId, namespace, id, {
       type: 'RestoreFlowRevision',
-      data: { namespace, id, revision, saved },
+      data: { namespace, id, revision, saved, expectedRevision },
       metadata: caller.commandMetadata(tenantId),
     });
   }
@@ -326,11 +326,15 @@ export class FlowService {
   }
 
   /** Soft delete: the flow stays readable with `deleted: true`; its namespace no longer counts it. */
-  async delete(caller: Caller, tenantId: string, namespace: string, id: string) {
+  async delete(caller: Caller, tenantId: string, namespace: string, id: string, expectedRevision?: number | null) {
     const access = await this.tenants.enter(caller, tenantId);
     this.validateFlowKey(namespace, id);
     access.require('FLOW', 'DELETE', namespace);
-    return this.run(tenantId, namespace, id, { type: 'DeleteFlow', data: { namespace, id }, metadata: caller.commandMetadata(tenantId) });
+    return this.run(tenantId, namespace, id, {
+      type: 'DeleteFlow',
+      data: { namespace, id, expectedRevision },
+      metadata: caller.commandMetadata(tenantId),
+    });
   }
 
   /**

@@ -1,11 +1,12 @@
-import { groupDecider, type GroupState } from '../aggregates/group/group.js';
+import { groupDecider, type GroupCommand, type GroupState } from '../aggregates/group/group.js';
+import type { NamedEntityPatch } from '../aggregates/named-entity.js';
 import { requireNoEscalation } from '../auth/escalation.js';
 import { streamName } from '../eventstore/port.js';
-import type { GroupDocument } from '../projections/groups/groups.projection.js';
-import { docId } from '../projections/runtime/projection.js';
-import { notFound } from '../shared/errors.js';
+import { GROUPS, type GroupDocument } from '../projections/groups/groups.projection.js';
+import { conflict, DomainError, ErrorCode, notFound } from '../shared/errors.js';
 import { validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
+import type { BindingService } from './bindings.js';
 import type { Caller } from './caller.js';
 import type { PrincipalDirectory } from './principals.js';
 import type { TenantService } from './tenants.js';
@@ -17,6 +18,8 @@ export interface GroupView {
   description: string | null;
   /** User ids, sorted. */
   members: string[];
+  /** A disabled group's bindings grant its members nothing. */
+  disabled: boolean;
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -35,10 +38,13 @@ const toView = (doc: GroupDocument): GroupView => ({
   name: doc.name,
   description: doc.description,
   members: doc.members,
+  disabled: doc.disabled === true,
   revision: doc.revision,
   createdAt: doc.createdAt,
   updatedAt: doc.updatedAt,
 });
+
+type WithoutMetadata<T> = T extends unknown ? Omit<T, 'metadata'> : never;
 
 /** Groups of a tenant. Members inherit the group's bindings, so membership changes are access changes. */
 export class GroupService {
@@ -48,6 +54,7 @@ export class GroupService {
     private readonly app: Application,
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
+    private readonly bindings: BindingService,
   ) {
     this.reads = new TenantWideReads(tenants, 'GROUP', (tenantId) => principals.groups(tenantId), toView);
   }
@@ -63,54 +70,138 @@ export class GroupService {
   async create(caller: Caller, tenantId: string, input: CreateGroupInput) {
     (await this.tenants.enter(caller, tenantId)).require('GROUP', 'CREATE');
     const id = validateId('name', 'id', input.id);
-    const result = await this.app.execute(groupDecider, groupStream(tenantId, id), {
-      type: 'CreateGroup',
-      data: { id, name: input.name, description: input.description },
-      metadata: caller.commandMetadata(tenantId),
-    });
-    return { group: await this.view(tenantId, result.state, result.revision), position: result.position };
+    return this.run(caller, tenantId, id, { type: 'CreateGroup', data: { id, name: input.name, description: input.description } });
+  }
+
+  /** GROUP:UPDATE: the display name and the description (null clears it). */
+  async update(caller: Caller, tenantId: string, id: string, patch: NamedEntityPatch, expectedRevision?: number | null) {
+    (await this.tenants.enter(caller, tenantId)).require('GROUP', 'UPDATE');
+    validateId('name', 'id', id);
+    return this.run(caller, tenantId, id, { type: 'UpdateGroup', data: { id, patch } }, expectedRevision);
+  }
+
+  /** GROUP:UPDATE. Its bindings grant its members nothing until it is enabled again; members and bindings stay. */
+  async disable(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
+    (await this.tenants.enter(caller, tenantId)).require('GROUP', 'UPDATE');
+    validateId('name', 'id', id);
+    return this.run(caller, tenantId, id, { type: 'DisableGroup', data: { id } }, expectedRevision);
+  }
+
+  /**
+   * GROUP:UPDATE. Enabling gives the members every right of the group's
+   * bindings again, so it needs what creating those bindings would:
+   * BINDING:CREATE, and every right they grant at its scope (or
+   * BINDING:ESCALATE; see escalation.ts).
+   */
+  async enable(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
+    const access = await this.tenants.enter(caller, tenantId);
+    access.require('GROUP', 'UPDATE');
+    validateId('name', 'id', id);
+    const given = await this.bindings.rightsBoundTo(tenantId, 'GROUP', id);
+    if (given.length > 0) {
+      access.require('BINDING', 'CREATE');
+      requireNoEscalation(access, given, `enabling group ${id}`);
+    }
+    return this.run(caller, tenantId, id, { type: 'EnableGroup', data: { id } }, expectedRevision);
+  }
+
+  /**
+   * GROUP:DELETE, and BINDING:DELETE when bindings name the group. Each
+   * binding of the group is deleted by its own command, then each membership
+   * ends and the group with them (one event each, one audit entry each). A
+   * stale expectedRevision is refused before anything is deleted. Its id is
+   * never used again.
+   */
+  async delete(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
+    (await this.tenants.enter(caller, tenantId)).require('GROUP', 'DELETE');
+    validateId('name', 'id', id);
+    const stream = groupStream(tenantId, id);
+    const current = await this.app.commands.load(groupDecider, stream);
+    if (current.state.status !== 'active') throw notFound(`group ${id}`);
+    if (expectedRevision != null && expectedRevision !== current.revision) {
+      throw conflict(`${stream} is at revision ${current.revision}, not ${expectedRevision}`, current.revision);
+    }
+    await this.bindings.deleteAllOf(caller, tenantId, 'GROUP', id);
+    const result = await this.app.execute(
+      groupDecider,
+      stream,
+      { type: 'DeleteGroup', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
+    caller.invalidateAccess();
+    return { deleted: true, position: result.position };
+  }
+
+  /**
+   * deleteUser: the user leaves every group of every tenant, each by its own
+   * GroupMemberRemoved. Not authorized here: deleting a user is an instance
+   * admin's right, and its memberships go with it. Returns the last position.
+   */
+  async removeFromAllGroups(caller: Caller, userId: string): Promise<number> {
+    const groups = await this.app.readModels
+      .instanceCollection<GroupDocument>(GROUPS)
+      .find({ members: userId }, { sort: { tenantId: 1, id: 1 } });
+    let position = 0;
+    for (const group of groups) {
+      try {
+        const result = await this.app.commands.handle(groupDecider, groupStream(group.tenantId, group.id), {
+          type: 'RemoveGroupMember',
+          data: { id: group.id, userId },
+          metadata: caller.commandMetadata(group.tenantId),
+        });
+        position = Math.max(position, result.position);
+      } catch (error) {
+        // Removed (or the group deleted) meanwhile: what this cascade wanted already holds.
+        if (!(error instanceof DomainError && error.code === ErrorCode.NOT_FOUND)) throw error;
+      }
+    }
+    return position;
   }
 
   /**
    * The user must exist (users are instance-wide). Adding a member twice
    * changes nothing. A new member gets every grant of the group's bindings:
-   * the caller must hold them all at their scopes (see escalation.ts).
+   * the caller must hold them all at their scopes (see escalation.ts), even
+   * while the group is disabled, since whoever enables it later would
+   * otherwise hand them out unknowingly.
    */
-  async addMember(caller: Caller, tenantId: string, groupId: string, userId: string) {
+  async addMember(caller: Caller, tenantId: string, groupId: string, userId: string, expectedRevision?: number | null) {
     const access = await this.tenants.enter(caller, tenantId);
     access.require('GROUP', 'UPDATE');
     validateId('name', 'groupId', groupId);
     await this.principals.require(tenantId, 'USER', userId, 'userId');
-    const given = await this.app.authorizer.grants({ type: 'GROUP', id: groupId }, tenantId);
+    const given = await this.bindings.rightsBoundTo(tenantId, 'GROUP', groupId);
     requireNoEscalation(access, given, `adding ${userId} to group ${groupId}`);
-    return this.changeMembers(caller, tenantId, groupId, { type: 'AddGroupMember', userId });
+    return this.run(caller, tenantId, groupId, { type: 'AddGroupMember', data: { id: groupId, userId } }, expectedRevision);
   }
 
-  async removeMember(caller: Caller, tenantId: string, groupId: string, userId: string) {
+  async removeMember(caller: Caller, tenantId: string, groupId: string, userId: string, expectedRevision?: number | null) {
     (await this.tenants.enter(caller, tenantId)).require('GROUP', 'UPDATE');
     validateId('name', 'groupId', groupId);
-    return this.changeMembers(caller, tenantId, groupId, { type: 'RemoveGroupMember', userId });
+    return this.run(caller, tenantId, groupId, { type: 'RemoveGroupMember', data: { id: groupId, userId } }, expectedRevision);
   }
 
-  private async changeMembers(
+  /** One command on the group's stream; the answer comes from its result (the read model may not have applied it yet). */
+  private async run(
     caller: Caller,
     tenantId: string,
     id: string,
-    change: { type: 'AddGroupMember' | 'RemoveGroupMember'; userId: string },
+    command: WithoutMetadata<GroupCommand>,
+    expectedRevision?: number | null,
   ) {
-    const result = await this.app.execute(groupDecider, groupStream(tenantId, id), {
-      type: change.type,
-      data: { id, userId: change.userId },
-      metadata: caller.commandMetadata(tenantId),
-    });
+    const result = await this.app.execute(
+      groupDecider,
+      groupStream(tenantId, id),
+      { ...command, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
     caller.invalidateAccess();
-    return { group: await this.view(tenantId, result.state, result.revision), position: result.position };
+    return { group: view(result.state, result.revision, result.loaded), position: result.position };
   }
+}
 
-  private async view(tenantId: string, state: GroupState, revision: number): Promise<GroupView> {
-    if (state.status === 'absent') throw notFound('group');
-    const doc = await this.principals.groups(tenantId).findOne({ _id: docId(tenantId, state.id) });
-    const { id, name, description, members } = state;
-    return { id, name, description, members, revision, createdAt: doc?.createdAt ?? null, updatedAt: doc?.updatedAt ?? null };
-  }
+function view(state: GroupState, revision: number, at: { createdAt: string | null; lastAt: string | null }): GroupView {
+  if (state.status !== 'active') throw notFound('group');
+  const { id, name, description, members, disabled } = state;
+  return { id, name, description, members, disabled, revision, createdAt: at.createdAt, updatedAt: at.lastAt };
 }

@@ -5,6 +5,7 @@ import {
   type NamespaceState,
   type PluginDefault,
 } from '../aggregates/namespace/namespace.js';
+import type { DefaultAuthentication } from '../aggregates/namespace/default-authentication.js';
 import { modeOfList, type AllowedNamespacesMode } from '../aggregates/namespace/allowed-namespaces.js';
 import { namespaceScopeFilter } from '../auth/authorizer.js';
 import { streamName } from '../eventstore/port.js';
@@ -29,6 +30,8 @@ export interface NamespaceView {
   pluginDefaults: PluginDefault[];
   allowedNamespaces: string[];
   allowedNamespacesMode: AllowedNamespacesMode;
+  /** Its own default authentications (inherited ones: resolve along the lineage, nearest first). */
+  defaultAuthentications: DefaultAuthentication[];
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -48,6 +51,7 @@ export function namespaceView(doc: NamespaceDocument): NamespaceView {
     pluginDefaults: doc.pluginDefaults.map((p) => ({ type: p.type, forced: p.forced, values: JSON.parse(p.valuesJson) as JsonObject })),
     allowedNamespaces: doc.allowedNamespaces,
     allowedNamespacesMode: doc.allowedNamespacesMode ?? modeOfList(doc.allowedNamespaces),
+    defaultAuthentications: doc.defaultAuthentications ?? [],
     revision: doc.revision,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
@@ -68,6 +72,7 @@ function fromState(tenantId: string, state: NamespaceState, revision: number, do
     pluginDefaults: active ? state.pluginDefaults : [],
     allowedNamespaces: active ? state.allowedNamespaces : [],
     allowedNamespacesMode: active ? state.allowedNamespacesMode : 'ALL',
+    defaultAuthentications: active ? state.defaultAuthentications : [],
     revision,
     createdAt: doc?.createdAt ?? null,
     updatedAt: doc?.updatedAt ?? null,

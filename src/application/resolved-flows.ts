@@ -3,18 +3,28 @@ import { validatePluginDefaults } from '../aggregates/namespace/namespace.js';
 import { documentReferences, type ExpressionReference } from '../aggregates/flow/flow-expressions.js';
 import { flowPlugins, namespaceReferences, type FlowPlugin, type NamespaceReference } from '../aggregates/flow/flow-plugins.js';
 import { parseFlowDocument } from '../aggregates/flow/flow-source.js';
-import { applyPluginDefaults, type AppliedDefault, type DefaultLevel, type PropertySource } from '../aggregates/plugin-defaults.js';
+import {
+  applyPluginDefaults,
+  typeMatches,
+  type AppliedDefault,
+  type DefaultLevel,
+  type PropertySource,
+} from '../aggregates/plugin-defaults.js';
 import { secretDecider } from '../aggregates/secret/secret.js';
+import { serviceAccountDecider } from '../aggregates/service-account/service-account.js';
 import { docId } from '../projections/runtime/projection.js';
 import { DomainError, forbidden } from '../shared/errors.js';
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonValue } from '../shared/json.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
+import { inheritedDefaultAuthentications, type InheritedDefaultAuthentication } from './default-authentications.js';
 import type { FlowService } from './flows.js';
 import { usageTarget } from './namespace-usage.js';
 import { namespaceView, type NamespaceService, type NamespaceView } from './namespaces.js';
+import type { PrincipalDirectory } from './principals.js';
 import { secretStream, type SecretService } from './secrets.js';
+import { serviceAccountStream } from './service-accounts.js';
 import type { TenantService } from './tenants.js';
 
 /**
@@ -30,6 +40,36 @@ import type { TenantService } from './tenants.js';
 export interface ResolvedPlugin extends FlowPlugin {
   pluginDefaults: AppliedDefault[];
   propertySources: PropertySource[];
+  /** The namespace default authentication its type falls under (nearest namespace first), or null. */
+  defaultAuthentication: AppliedAuthentication | null;
+}
+
+/** FOUND; MISSING; NOT_VISIBLE: the caller may not look (SECRET:LIST somewhere on the lineage, SERVICE_ACCOUNT:VIEW). */
+export type ReferenceStatus = 'FOUND' | 'MISSING' | 'NOT_VISIBLE';
+
+export interface CheckedSecretRef {
+  field: string;
+  key: string;
+  status: ReferenceStatus;
+  /** Where the secret was found (nearest to the flow's namespace). */
+  namespace: string | null;
+  /** The secret's version. */
+  revision: number | null;
+}
+
+export interface AppliedAuthentication extends Omit<InheritedDefaultAuthentication, 'secretRefs'> {
+  /** FOUND, MISSING (deleted or never created), DISABLED or NOT_VISIBLE; null when it names no service account. */
+  serviceAccountStatus: ReferenceStatus | 'DISABLED' | null;
+  secretRefs: CheckedSecretRef[];
+}
+
+/** The entry with the longest plugin type prefix that the plugin's type falls under. */
+function authenticationFor(type: string, inherited: readonly InheritedDefaultAuthentication[]): InheritedDefaultAuthentication | null {
+  let best: InheritedDefaultAuthentication | null = null;
+  for (const auth of inherited) {
+    if (typeMatches(auth.pluginType, type) && (!best || auth.pluginType.length > best.pluginType.length)) best = auth;
+  }
+  return best;
 }
 
 export interface GovernanceRevision {
@@ -113,7 +153,27 @@ export class ResolvedFlowService {
     private readonly flows: FlowService,
     private readonly namespaces: NamespaceService,
     private readonly secrets: SecretService,
+    private readonly principals: PrincipalDirectory,
   ) {}
+
+  /** Whether a service account exists (and is enabled), now or at `asOf`. */
+  private async serviceAccountStatus(
+    caller: Caller,
+    tenantId: string,
+    id: string,
+    asOf: Date | null,
+  ): Promise<'FOUND' | 'MISSING' | 'DISABLED'> {
+    if (asOf) {
+      const { state } = await this.app.commands.loadAsOf(serviceAccountDecider, serviceAccountStream(tenantId, id), asOf, {
+        slicer: caller.slicer(),
+      });
+      if (state.status !== 'active') return 'MISSING';
+      return state.disabled ? 'DISABLED' : 'FOUND';
+    }
+    const doc = await this.principals.serviceAccounts(tenantId).findOne({ _id: docId(tenantId, id) });
+    if (!doc) return 'MISSING';
+    return doc.disabled === true ? 'DISABLED' : 'FOUND';
+  }
 
   /** The namespaces of `ids` that exist: as they are now, or as they were at `asOf`. */
   private async namespacesAt(caller: Caller, tenantId: string, ids: string[], asOf: Date | null): Promise<Map<string, NamespaceView>> {
@@ -207,10 +267,15 @@ export class ResolvedFlowService {
       ...lineage.map((ns) => ({ namespace: ns.id, pluginDefaults: ns.pluginDefaults })),
       { namespace: null, pluginDefaults: flowDefaults },
     ];
-    const resolvedPlugins = plugins.map((plugin) => {
+    const withDefaults = plugins.map((plugin) => {
       const applied = applyPluginDefaults(plugin.type, plugin.properties, levels);
       return { ...plugin, properties: applied.properties, pluginDefaults: applied.applied, propertySources: applied.sources };
     });
+
+    // Namespace default authentication: per plugin, the nearest entry of the provider its type falls under.
+    const inheritedAuths = inheritedDefaultAuthentications(lineage);
+    const authOf = new Map(withDefaults.map((plugin) => [plugin, authenticationFor(plugin.type, inheritedAuths)] as const));
+    const applicable = [...new Set([...authOf.values()].filter((a): a is InheritedDefaultAuthentication => a !== null))];
 
     // Variables: root to leaf, the nearest wins.
     const variables = new Map<string, VisibleVariable & { revision: number }>();
@@ -234,7 +299,8 @@ export class ResolvedFlowService {
         pending.push([{ ...inner, path: `${ref.path} → namespace.${ref.name}${inner.path ? `.${inner.path}` : ''}` }, depth + 1]);
       }
     }
-    const secretKeys = [...new Set(expressionRefs.filter((r) => r.kind === 'SECRET').map((r) => r.name))];
+    const authKeys = applicable.flatMap((a) => Object.values(a.secretRefs));
+    const secretKeys = [...new Set([...expressionRefs.filter((r) => r.kind === 'SECRET').map((r) => r.name), ...authKeys])];
     const listable = lineageIds.filter((ns) => access.can('SECRET', 'LIST', ns));
     const secrets = await this.secretsAt(caller, tenantId, listable, secretKeys, asOf);
     const references = expressionRefs.map((ref): CheckedExpressionReference => {
@@ -262,6 +328,41 @@ export class ResolvedFlowService {
         path: ref.path,
       });
       return { ...ref, status: 'MISSING', namespace: null, revision: null };
+    });
+
+    const accounts = new Map<string, AppliedAuthentication['serviceAccountStatus']>();
+    for (const account of new Set(applicable.flatMap((a) => (a.serviceAccountId === null ? [] : [a.serviceAccountId])))) {
+      accounts.set(
+        account,
+        access.can('SERVICE_ACCOUNT', 'VIEW') ? await this.serviceAccountStatus(caller, tenantId, account, asOf) : 'NOT_VISIBLE',
+      );
+    }
+    const resolvedPlugins: ResolvedPlugin[] = withDefaults.map((plugin) => {
+      const auth = authOf.get(plugin) ?? null;
+      if (!auth) return { ...plugin, defaultAuthentication: null };
+      const where = `${auth.provider} default authentication of ${auth.namespace}`;
+      const serviceAccountStatus = auth.serviceAccountId === null ? null : (accounts.get(auth.serviceAccountId) ?? null);
+      if (serviceAccountStatus === 'MISSING' || serviceAccountStatus === 'DISABLED') {
+        problems.push({
+          code: serviceAccountStatus === 'MISSING' ? 'MISSING_SERVICE_ACCOUNT' : 'DISABLED_SERVICE_ACCOUNT',
+          message: `the ${where} names service account ${auth.serviceAccountId ?? ''}, which is ${serviceAccountStatus === 'MISSING' ? 'deleted or was never created' : 'disabled'}`,
+          path: plugin.path,
+        });
+      }
+      const secretRefs = Object.entries(auth.secretRefs).map(([field, key]): CheckedSecretRef => {
+        const found = secrets.get(key);
+        if (found) return { field, key, status: 'FOUND', namespace: found[0], revision: found[1] };
+        const status = listable.length < lineageIds.length ? 'NOT_VISIBLE' : 'MISSING';
+        if (status === 'MISSING') {
+          problems.push({
+            code: 'MISSING_AUTHENTICATION_SECRET',
+            message: `the ${where} takes ${field} from secret ${key}, which is not set in ${namespace} nor in any namespace above it`,
+            path: plugin.path,
+          });
+        }
+        return { field, key, status, namespace: null, revision: null };
+      });
+      return { ...plugin, defaultAuthentication: { ...auth, serviceAccountStatus, secretRefs } };
     });
 
     // References to other namespaces.

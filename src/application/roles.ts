@@ -178,7 +178,7 @@ export class RoleService {
    * bindings first, so that nobody silently loses access. A binding created
    * concurrently with the delete would grant nothing (its role is gone).
    */
-  async delete(caller: Caller, tenantId: string, id: string) {
+  async delete(caller: Caller, tenantId: string, id: string, expectedRevision?: number | null) {
     (await this.tenants.enter(caller, tenantId)).require('ROLE', 'DELETE');
     validateId('name', 'id', id);
     if (!MANAGED_ROLE_IDS.has(id)) {
@@ -186,11 +186,12 @@ export class RoleService {
       const bound = await bindings.countDocuments({ roleId: id });
       if (bound > 0) throw conflict(`role ${id} is still used by ${bound} binding(s); delete them first`);
     }
-    const result = await this.app.execute(roleDecider, roleStream(tenantId, id), {
-      type: 'DeleteRole',
-      data: { id },
-      metadata: caller.commandMetadata(tenantId),
-    });
+    const result = await this.app.execute(
+      roleDecider,
+      roleStream(tenantId, id),
+      { type: 'DeleteRole', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { expectedRevision },
+    );
     caller.invalidateAccess();
     return { deleted: true, position: result.position };
   }

@@ -22,7 +22,7 @@ import { tenantStream, type TenantService } from './tenants.js';
 
 export interface SecretView extends Pick<
   SecretDocument,
-  'tenantId' | 'namespace' | 'key' | 'description' | 'tags' | 'version' | 'createdAt' | 'updatedAt'
+  'tenantId' | 'namespace' | 'key' | 'description' | 'tags' | 'version' | 'revision' | 'createdAt' | 'updatedAt'
 > {
   /** false once the value was crypto-shredded (the tenant was deleted, then restored). */
   valueAvailable: boolean;
@@ -87,7 +87,17 @@ export class SecretService {
    * store their values under one version, and the one whose append loses
    * retries with the version it already holds (or a higher one).
    */
-  async put(caller: Caller, tenantId: string, input: PutSecretInput): Promise<{ secret: SecretView; position: number }> {
+  /**
+   * expectedRevision, when given, is the secret stream's revision the client
+   * read (0: the key was never used); a stale one is CONFLICT before any
+   * value reaches the vault.
+   */
+  async put(
+    caller: Caller,
+    tenantId: string,
+    input: PutSecretInput,
+    expectedRevision?: number | null,
+  ): Promise<{ secret: SecretView; position: number }> {
     const access = await this.tenants.enter(caller, tenantId);
     const { namespace, key, ...settings } = validatePutSecret(input);
     const value = validateSecretValue(input.value);
@@ -105,6 +115,9 @@ export class SecretService {
       // A retried request (same Idempotency-Key) finds its event already there: the handler answers as the first time did.
       const replayed = (await this.app.commands.findCommand(stream, metadata)).length > 0;
       if (!replayed) access.require('SECRET', state.status === 'active' ? 'UPDATE' : 'CREATE', namespace);
+      if (!replayed && expectedRevision != null && expectedRevision !== revision) {
+        throw conflict(`${stream} is at revision ${revision}, not ${expectedRevision}`, revision);
+      }
       if (!replayed && (claimed === null || claimed <= currentVersion(state))) {
         claimed = await this.claimVersion(tenantId, namespace, key, currentVersion(state) + 1, value);
         await this.requireStillActive(tenantId);
@@ -120,7 +133,7 @@ export class SecretService {
           await this.app.vault.delete(tenantId, namespace, key, result.state.version - 1);
           this.app.logger.debug({ tenantId, namespace, key, version: result.state.version, position: result.position }, 'secret put');
         }
-        return { secret: await this.fromState(tenantId, result.state), position: result.position };
+        return { secret: await this.fromState(tenantId, result.state, result.revision), position: result.position };
       } catch (error) {
         const raced = error instanceof DomainError && error.code === ErrorCode.CONFLICT;
         if (!raced || attempt >= MAX_PUT_ATTEMPTS) throw error;
@@ -128,11 +141,18 @@ export class SecretService {
     }
   }
 
-  async delete(caller: Caller, tenantId: string, namespace: string, key: string): Promise<{ position: number }> {
+  async delete(
+    caller: Caller,
+    tenantId: string,
+    namespace: string,
+    key: string,
+    expectedRevision?: number | null,
+  ): Promise<{ position: number }> {
     const access = await this.tenants.enter(caller, tenantId);
     const address = validateSecretAddress(namespace, key);
     access.require('SECRET', 'DELETE', address.namespace);
-    const position = await this.deleteOne(tenantId, address.namespace, address.key, caller.commandMetadata(tenantId), true);
+    const metadata = caller.commandMetadata(tenantId);
+    const position = await this.deleteOne(tenantId, address.namespace, address.key, metadata, true, expectedRevision);
     return { position };
   }
 
@@ -178,11 +198,12 @@ export class SecretService {
     key: string,
     metadata: CommandMetadata,
     waitForProjections: boolean,
+    expectedRevision?: number | null,
   ): Promise<number> {
     const command = { type: 'DeleteSecret' as const, data: { namespace, key }, metadata };
     const stream = secretStream(tenantId, namespace, key);
     const result = waitForProjections
-      ? await this.app.execute(secretDecider, stream, command)
+      ? await this.app.execute(secretDecider, stream, command, { expectedRevision })
       : await this.app.commands.handle(secretDecider, stream, command);
     // Only versions the event covers: a put racing this delete keeps the higher version it claimed.
     if (result.state.status !== 'absent') await this.app.vault.delete(tenantId, namespace, key, result.state.version);
@@ -224,7 +245,7 @@ export class SecretService {
   }
 
   /** A mutation's answer comes from the aggregate state; timestamps from the read model, which the put waited for. */
-  private async fromState(tenantId: string, state: SecretState): Promise<SecretView> {
+  private async fromState(tenantId: string, state: SecretState, revision: number): Promise<SecretView> {
     if (state.status !== 'active') throw new Error('a put leaves the secret active');
     const doc = await this.collection(tenantId).findOne({ _id: secretDocId(tenantId, state.namespace, state.key) });
     const [available] = await this.app.vault.available(tenantId, [state]);
@@ -236,6 +257,7 @@ export class SecretService {
       description: state.description,
       tags: state.tags,
       version: state.version,
+      revision,
       createdAt: doc?.createdAt ?? now,
       updatedAt: doc?.version === state.version ? doc.updatedAt : now,
       valueAvailable: available ?? false,
@@ -252,6 +274,7 @@ function toView(doc: SecretDocument, valueAvailable: boolean, inheritedFrom: str
     description: doc.description,
     tags: doc.tags,
     version: doc.version,
+    revision: doc.revision,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     valueAvailable,

@@ -1,3 +1,4 @@
+import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import type { Application } from './application.js';
 import { ApiTokenService } from './api-tokens.js';
 import { BindingService } from './bindings.js';
@@ -7,6 +8,7 @@ import { PrincipalDirectory } from './principals.js';
 import { RoleService } from './roles.js';
 import { ServiceAccountService } from './service-accounts.js';
 import { AuditService } from './audit.js';
+import { DefaultAuthenticationService } from './default-authentications.js';
 import { AuditVerificationJobs } from './audit-jobs.js';
 import { AuditLedgerService } from './audit-ledger.js';
 import type { Caller } from './caller.js';
@@ -39,17 +41,22 @@ export class Services {
   readonly resolvedFlows: ResolvedFlowService;
   readonly namespaceUsage: NamespaceUsageService;
   readonly namespaceDeletion: NamespaceDeletionService;
+  readonly defaultAuthentications: DefaultAuthenticationService;
 
   constructor(readonly app: Application) {
     this.tenants = new TenantService(app);
     this.namespaces = new NamespaceService(app, this.tenants);
-    this.users = new UserService(app);
     this.principals = new PrincipalDirectory(app);
     this.roles = new RoleService(app, this.tenants);
     this.bindings = new BindingService(app, this.tenants, this.roles, this.principals);
-    this.groups = new GroupService(app, this.tenants, this.principals);
-    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals);
+    this.groups = new GroupService(app, this.tenants, this.principals, this.bindings);
     this.apiTokens = new ApiTokenService(app, this.tenants, this.principals);
+    this.serviceAccounts = new ServiceAccountService(app, this.tenants, this.principals, this.bindings, this.apiTokens);
+    this.users = new UserService(app, {
+      revokeTokens: (caller, userId) => this.apiTokens.revokeAllOf(caller, INSTANCE_SCOPE, 'USER', userId),
+      leaveGroups: (caller, userId) => this.groups.removeFromAllGroups(caller, userId),
+      deleteBindings: (caller, userId) => this.bindings.deleteAllOfUser(caller, userId),
+    });
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);
     this.auditJobs = new AuditVerificationJobs(app, this.audit);
@@ -66,7 +73,8 @@ export class Services {
       this.bindings,
       (caller, tenantId, ns) => this.cascadeNamespace(caller, tenantId, ns),
     );
-    this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets);
+    this.resolvedFlows = new ResolvedFlowService(app, this.tenants, this.flows, this.namespaces, this.secrets, this.principals);
+    this.defaultAuthentications = new DefaultAuthenticationService(app, this.tenants, this.namespaces, this.principals);
     this.namespaceCascades.push((caller, tenantId, ns) => this.secrets.deleteAllIn(caller, tenantId, ns));
   }
 

@@ -1,4 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
+import { GROUP_EVENT_TYPES } from '../aggregates/group/group.js';
+import { SERVICE_ACCOUNT_EVENT_TYPES } from '../aggregates/service-account/service-account.js';
 import { tenantStream } from './tenants.js';
 import type { Application } from './application.js';
 import { parseStreamName, tenantPrefix, type NewEvent, type RecordedEvent } from '../eventstore/port.js';
@@ -42,8 +44,8 @@ const TENANT_CATEGORIES: Record<string, readonly string[]> = {
   namespace: ['NamespaceCreated', 'NamespaceUpdated', 'NamespaceDeleted'],
   binding: ['BindingCreated', 'BindingDeleted'],
   role: ['RoleCreated', 'RoleUpdated', 'RoleDeleted'],
-  group: ['GroupCreated', 'GroupMemberAdded', 'GroupMemberRemoved'],
-  'service-account': ['ServiceAccountCreated', 'ServiceAccountDeleted'],
+  group: GROUP_EVENT_TYPES,
+  'service-account': SERVICE_ACCOUNT_EVENT_TYPES,
   'api-token': ['ApiTokenCreated', 'ApiTokenRevoked'],
   flow: ['FlowCreated', 'FlowUpdated', 'FlowDeleted'],
   secret: ['SecretPut', 'SecretDeleted'],

@@ -217,30 +217,36 @@ export class TenantService {
    * `restore` destroys the key again before the tenant comes back, and
    * SecretService.shredDeletedTenants sweeps deleted tenants at start.
    */
-  async delete(caller: Caller, id: string) {
+  async delete(caller: Caller, id: string, expectedRevision?: number | null) {
     this.requireInstanceAdmin(caller, 'TENANT:DELETE');
     if (!isValidId('tenant', id)) throw tenantNotFound(id);
-    const result = await this.app.execute(tenantDecider, tenantStream(id), {
-      type: 'DeleteTenant',
-      data: { id },
-      metadata: caller.commandMetadata(id),
-    });
+    const result = await this.app.execute(
+      tenantDecider,
+      tenantStream(id),
+      { type: 'DeleteTenant', data: { id }, metadata: caller.commandMetadata(id) },
+      { expectedRevision },
+    );
     // A replayed request (same Idempotency-Key) after a restore finds the tenant active again: its new key stays.
     if (result.state.status === 'deleted') await this.app.vault.destroyTenantKey(id);
     return { tenant: await this.view(id, result.state, result.revision), position: result.position };
   }
 
   /** Brings back everything but secret values: those were shredded with the data key (see `delete`). */
-  async restore(caller: Caller, id: string) {
+  async restore(caller: Caller, id: string, expectedRevision?: number | null) {
     this.requireInstanceAdmin(caller, 'TENANT:UPDATE');
     if (!isValidId('tenant', id)) throw tenantNotFound(id);
-    const { state } = await this.app.commands.load(tenantDecider, tenantStream(id));
+    const { state, revision } = await this.app.commands.load(tenantDecider, tenantStream(id));
+    // Before the key is touched: a stale restore changes nothing at all.
+    if (expectedRevision != null && expectedRevision !== revision) {
+      throw conflict(`${tenantStream(id)} is at revision ${revision}, not ${expectedRevision}`, revision);
+    }
     if (state.status === 'deleted') await this.app.vault.destroyTenantKey(id);
-    const result = await this.app.execute(tenantDecider, tenantStream(id), {
-      type: 'RestoreTenant',
-      data: { id },
-      metadata: caller.commandMetadata(id),
-    });
+    const result = await this.app.execute(
+      tenantDecider,
+      tenantStream(id),
+      { type: 'RestoreTenant', data: { id }, metadata: caller.commandMetadata(id) },
+      { expectedRevision },
+    );
     return { tenant: await this.view(id, result.state, result.revision), position: result.position };
   }
 

@@ -49,13 +49,15 @@ export class ApiTokenVerifier implements TokenVerifier {
     if (doc.principalType === 'SERVICE_ACCOUNT') {
       // A deleted service account is nobody: its tokens stop working with it.
       const accounts = tenantScoped(this.readModels.instanceCollection<ServiceAccountDocument>(SERVICE_ACCOUNTS), doc.tenantId);
-      if (!(await accounts.findOne({ _id: docId(doc.tenantId, doc.principalId) }))) {
-        throw new TokenRejectedError('API token of a deleted service account', { tokenId: doc.id });
-      }
+      const account = await accounts.findOne({ _id: docId(doc.tenantId, doc.principalId) });
+      if (!account) throw new TokenRejectedError('API token of a deleted service account', { tokenId: doc.id });
+      // A disabled service account is nobody until it is enabled again.
+      if (account.disabled === true) throw new TokenRejectedError('API token of a disabled service account', { tokenId: doc.id });
       return { type: 'SERVICE_ACCOUNT', id: doc.principalId, tenantId: doc.tenantId, via: 'api-token' };
     }
     const user = await this.readModels.instanceCollection<UserDocument>(USERS).findOne({ _id: doc.principalId });
     if (!user) throw new TokenRejectedError('API token of an unknown user', { tokenId: doc.id });
+    if (user.disabled === true) throw new TokenRejectedError('API token of a disabled user', { tokenId: doc.id });
     return { type: 'USER', id: user.id, instanceAdmin: user.instanceAdmin, via: 'api-token' };
   }
 

@@ -93,7 +93,7 @@ export type Subject =
 export interface AccessData {
   /** Bindings of the tenant; at least those of the subject and of its groups. */
   bindings: readonly BindingData[];
-  /** Groups of the tenant that count the subject (a user) as a member. */
+  /** Enabled groups of the tenant that count the subject (a user) as a member. */
   groups: readonly string[];
   /** Permissions of the tenant's custom roles, by role id; a missing role grants nothing. */
   customRoles: ReadonlyMap<string, readonly Permission[]>;
@@ -142,8 +142,10 @@ export function grantsFor(subject: Subject, tenantId: string, data: AccessData):
 export interface RoleLookup {
   /** Permissions of the tenant's custom roles among `roleIds`; missing or deleted roles are absent from the map. */
   customRoles(tenantId: string, roleIds: readonly string[]): Promise<Map<string, Permission[]>>;
-  /** Groups of the tenant that count this user as a member. */
+  /** Groups of the tenant that count this user as a member, disabled groups left out. */
   groupsOf(tenantId: string, userId: string): Promise<string[]>;
+  /** Whether the group is disabled (its bindings then grant nothing). */
+  groupDisabled(tenantId: string, groupId: string): Promise<boolean>;
 }
 
 export class Authorizer {
@@ -194,6 +196,7 @@ export class Authorizer {
 
   private async accessData(subject: Subject, tenantId: string): Promise<AccessData> {
     if (subject.type === 'SYSTEM' || (subject.type === 'SERVICE_ACCOUNT' && subject.tenantId !== tenantId)) return NO_ACCESS_DATA;
+    if (subject.type === 'GROUP' && (await this.roles.groupDisabled(tenantId, subject.id))) return NO_ACCESS_DATA;
     const groups = subject.type === 'USER' ? await this.roles.groupsOf(tenantId, subject.id) : [];
     const principals = [
       { principalType: subject.type, principalId: subject.id },

@@ -52,6 +52,7 @@ export class JwtVerifier implements TokenVerifier {
     if (BUILT_IN_USER_IDS.has(userId.toLowerCase())) throw new TokenRejectedError('JWT names a built-in user', { userId });
     const user = await this.readModels.instanceCollection<UserDocument>(USERS).findOne({ _id: userId });
     if (!user) throw new TokenRejectedError('JWT of an unknown user', { userId });
+    if (user.disabled === true) throw new TokenRejectedError('JWT of a disabled user', { userId });
     return { type: 'USER', id: user.id, instanceAdmin: user.instanceAdmin, via: 'jwt' };
   }
 

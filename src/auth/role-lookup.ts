@@ -17,6 +17,12 @@ export class ReadModelRoleLookup implements RoleLookup {
 
   async groupsOf(tenantId: string, userId: string): Promise<string[]> {
     const groups = tenantScoped(this.readModels.instanceCollection<GroupDocument>(GROUPS), tenantId);
-    return (await groups.find({ members: userId }, { projection: { id: 1 } })).map((g) => g.id);
+    // A disabled group grants its members nothing.
+    return (await groups.find({ members: userId, disabled: { $ne: true } }, { projection: { id: 1 } })).map((g) => g.id);
+  }
+
+  async groupDisabled(tenantId: string, groupId: string): Promise<boolean> {
+    const groups = tenantScoped(this.readModels.instanceCollection<GroupDocument>(GROUPS), tenantId);
+    return (await groups.findOne({ id: groupId }, { projection: { disabled: 1 } }))?.disabled === true;
   }
 }

@@ -139,10 +139,11 @@ export function registerTenantCommands(program: Command, withApplication: WithAp
     .command('delete')
     .description('soft-delete a tenant; its secret values are destroyed (crypto-shredded), everything else can be restored')
     .requiredOption('--tenant <id>', 'tenant id', tenantIdArg)
+    .option('--expected-revision <n>', 'refuse (exit 4) unless the tenant is at this revision', revisionArg)
     .option('--json', 'print the deleted tenant as JSON')
-    .action(async (opts: { tenant: string; json?: boolean }) => {
+    .action(async (opts: { tenant: string; expectedRevision?: number; json?: boolean }) => {
       await withApplication(async ({ app, services }) => {
-        const { tenant } = await services.tenants.delete(systemCaller(app, 'cli'), opts.tenant);
+        const { tenant } = await services.tenants.delete(systemCaller(app, 'cli'), opts.tenant, opts.expectedRevision ?? null);
         show(tenant, opts.json, `deleted tenant ${tenant.id}; \`tenantry tenants restore --tenant ${tenant.id}\` brings it back`);
       });
     });
@@ -151,10 +152,11 @@ export function registerTenantCommands(program: Command, withApplication: WithAp
     .command('restore')
     .description('bring a deleted tenant back (without its secret values)')
     .requiredOption('--tenant <id>', 'tenant id', tenantIdArg)
+    .option('--expected-revision <n>', 'refuse (exit 4) unless the tenant is at this revision', revisionArg)
     .option('--json', 'print the restored tenant as JSON')
-    .action(async (opts: { tenant: string; json?: boolean }) => {
+    .action(async (opts: { tenant: string; expectedRevision?: number; json?: boolean }) => {
       await withApplication(async ({ app, services }) => {
-        const { tenant } = await services.tenants.restore(systemCaller(app, 'cli'), opts.tenant);
+        const { tenant } = await services.tenants.restore(systemCaller(app, 'cli'), opts.tenant, opts.expectedRevision ?? null);
         show(tenant, opts.json, `restored tenant ${tenant.id} (${tenant.name})`);
       });
     });

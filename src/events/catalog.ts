@@ -30,6 +30,10 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   TenantDeleted: { resourceType: 'TENANT', action: 'DELETE', resourceId: byField('id') },
   TenantRestored: { resourceType: 'TENANT', action: 'RESTORE', resourceId: byField('id') },
   UserCreated: { resourceType: 'USER', action: 'CREATE', resourceId: byField('id') },
+  // Disabling and enabling are updates of the user (the event type tells which).
+  UserUpdated: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
+  UserDisabled: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
+  UserEnabled: { resourceType: 'USER', action: 'UPDATE', resourceId: byField('id') },
   UserDeleted: { resourceType: 'USER', action: 'DELETE', resourceId: byField('id') },
   NamespaceCreated: {
     resourceType: 'NAMESPACE',
@@ -46,9 +50,16 @@ export const EVENT_CATALOG: Record<string, EventTypeInfo> = {
   RoleUpdated: { resourceType: 'ROLE', action: 'UPDATE', resourceId: byField('id') },
   RoleDeleted: { resourceType: 'ROLE', action: 'DELETE', resourceId: byField('id') },
   GroupCreated: { resourceType: 'GROUP', action: 'CREATE', resourceId: byField('id') },
+  GroupUpdated: { resourceType: 'GROUP', action: 'UPDATE', resourceId: byField('id') },
+  GroupDisabled: { resourceType: 'GROUP', action: 'UPDATE', resourceId: byField('id') },
+  GroupEnabled: { resourceType: 'GROUP', action: 'UPDATE', resourceId: byField('id') },
+  GroupDeleted: { resourceType: 'GROUP', action: 'DELETE', resourceId: byField('id') },
   GroupMemberAdded: { resourceType: 'GROUP', action: 'ADD_MEMBER', resourceId: byField('id') },
   GroupMemberRemoved: { resourceType: 'GROUP', action: 'REMOVE_MEMBER', resourceId: byField('id') },
   ServiceAccountCreated: { resourceType: 'SERVICE_ACCOUNT', action: 'CREATE', resourceId: byField('id') },
+  ServiceAccountUpdated: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
+  ServiceAccountDisabled: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
+  ServiceAccountEnabled: { resourceType: 'SERVICE_ACCOUNT', action: 'UPDATE', resourceId: byField('id') },
   ServiceAccountDeleted: { resourceType: 'SERVICE_ACCOUNT', action: 'DELETE', resourceId: byField('id') },
   // API tokens carry a salted hash of the secret (not reversible), never the secret.
   ApiTokenCreated: { resourceType: 'API_TOKEN', action: 'CREATE', resourceId: byField('id') },

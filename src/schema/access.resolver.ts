@@ -15,6 +15,7 @@ import {
   PrincipalTypeEnum,
   Role,
   ServiceAccount,
+  UpdateNamedEntityInput,
   UpdateRoleInput,
 } from './access.type.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
@@ -25,6 +26,14 @@ function tokenPrincipalType(value: PrincipalTypeEnum | null | undefined): TokenP
   if (value === PrincipalTypeEnum.GROUP)
     throw badInput('principalType', 'groups have no API tokens: create one for a user or a service account');
   return value;
+}
+
+/** Only the fields the client sent: a null name means unchanged, a null description clears it. */
+function namedEntityPatch(input: UpdateNamedEntityInput): { name?: string; description?: string | null } {
+  return {
+    ...(input.name != null ? { name: input.name } : {}),
+    ...(input.description !== undefined ? { description: input.description } : {}),
+  };
 }
 
 @Resolver(() => Role)
@@ -67,8 +76,12 @@ export class RoleResolver {
   }
 
   @Mutation(() => Boolean, { description: 'CONFLICT while bindings use the role; managed roles: BAD_USER_INPUT.' })
-  async deleteRole(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.roles.delete(ctx.caller, requireTenant(ctx), id)).deleted;
+  async deleteRole(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.roles.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
   }
 }
 
@@ -91,9 +104,13 @@ export class BindingResolver {
     return reached(ctx, await ctx.services.bindings.create(ctx.caller, requireTenant(ctx), { ...input })).binding;
   }
 
-  @Mutation(() => Boolean)
-  async deleteBinding(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.bindings.delete(ctx.caller, requireTenant(ctx), id)).deleted;
+  @Mutation(() => Boolean, { description: 'expectedRevision: the binding’s (1: bindings never change).' })
+  async deleteBinding(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.bindings.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
   }
 }
 
@@ -114,14 +131,70 @@ export class GroupResolver {
     return reached(ctx, await ctx.services.groups.create(ctx.caller, requireTenant(ctx), { ...input })).group;
   }
 
-  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. Adding a member twice changes nothing.' })
-  async addGroupMember(@Arg('groupId', () => ID) groupId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.groups.addMember(ctx.caller, requireTenant(ctx), groupId, userId)).group;
+  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE: the display name and description.' })
+  async updateGroup(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateNamedEntityInput) input: UpdateNamedEntityInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.update(ctx.caller, requireTenant(ctx), id, namedEntityPatch(input), expectedRevision))
+      .group;
   }
 
-  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. The member loses what the group granted at once.' })
-  async removeGroupMember(@Arg('groupId', () => ID) groupId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.groups.removeMember(ctx.caller, requireTenant(ctx), groupId, userId)).group;
+  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. Its bindings grant its members nothing while disabled.' })
+  async disableGroup(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.disable(ctx.caller, requireTenant(ctx), id, expectedRevision)).group;
+  }
+
+  @Mutation(() => Group, {
+    description:
+      'Needs GROUP:UPDATE, and, when bindings name the group, BINDING:CREATE and every right they grant (or BINDING:ESCALATE), as creating them would.',
+  })
+  async enableGroup(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.enable(ctx.caller, requireTenant(ctx), id, expectedRevision)).group;
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Needs GROUP:DELETE (and BINDING:DELETE when bindings name it). Deletes its bindings and memberships, each in the audit log; its id cannot be used again.',
+  })
+  async deleteGroup(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
+  }
+
+  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. Adding a member twice changes nothing. expectedRevision: the group’s.' })
+  async addGroupMember(
+    @Arg('groupId', () => ID) groupId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.addMember(ctx.caller, requireTenant(ctx), groupId, userId, expectedRevision)).group;
+  }
+
+  @Mutation(() => Group, {
+    description: 'Needs GROUP:UPDATE. The member loses what the group granted at once. expectedRevision: the group’s.',
+  })
+  async removeGroupMember(
+    @Arg('groupId', () => ID) groupId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.groups.removeMember(ctx.caller, requireTenant(ctx), groupId, userId, expectedRevision)).group;
   }
 }
 
@@ -142,11 +215,51 @@ export class ServiceAccountResolver {
     return reached(ctx, await ctx.services.serviceAccounts.create(ctx.caller, requireTenant(ctx), { ...input })).serviceAccount;
   }
 
+  @Mutation(() => ServiceAccount, { description: 'Needs SERVICE_ACCOUNT:UPDATE: the display name and description.' })
+  async updateServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateNamedEntityInput) input: UpdateNamedEntityInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const patch = namedEntityPatch(input);
+    return reached(ctx, await ctx.services.serviceAccounts.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision))
+      .serviceAccount;
+  }
+
+  @Mutation(() => ServiceAccount, {
+    description:
+      'Needs SERVICE_ACCOUNT:UPDATE. Its tokens stop authenticating at once and its live sessions end; tokens and bindings stay.',
+  })
+  async disableServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.disable(ctx.caller, requireTenant(ctx), id, expectedRevision)).serviceAccount;
+  }
+
+  @Mutation(() => ServiceAccount, {
+    description:
+      'Needs SERVICE_ACCOUNT:UPDATE, and, when bindings name it, BINDING:CREATE and every right they grant (or BINDING:ESCALATE).',
+  })
+  async enableServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.enable(ctx.caller, requireTenant(ctx), id, expectedRevision)).serviceAccount;
+  }
+
   @Mutation(() => Boolean, {
     description: 'Needs SERVICE_ACCOUNT:DELETE. Its tokens stop working at once; its id cannot be used again.',
   })
-  async deleteServiceAccount(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.serviceAccounts.delete(ctx.caller, requireTenant(ctx), id)).deleted;
+  async deleteServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
   }
 }
 
@@ -170,8 +283,12 @@ export class ApiTokenResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Refused from then on. Revoking twice is a no-op.' })
-  async revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.apiTokens.revoke(ctx.caller, ctx.tenantId, id)).revoked;
+  async revokeApiToken(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.apiTokens.revoke(ctx.caller, ctx.tenantId, id, expectedRevision)).revoked;
   }
 }
 

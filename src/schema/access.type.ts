@@ -60,6 +60,8 @@ export class Binding {
   @Field(() => ID) principalId!: string;
   @Field(() => ID) roleId!: string;
   @Field(() => String, { nullable: true, description: 'null: tenant-wide.' }) namespace!: string | null;
+  @Field(() => Int, { description: 'Events in the binding stream: always 1 while it exists (bindings never change); for deleteBinding.' })
+  revision!: number;
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => String) createdBy!: string;
 }
@@ -78,7 +80,8 @@ export class Group {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
   @Field(() => [ID], { description: 'User ids.' }) members!: string[];
-  @Field(() => Int) revision!: number;
+  @Field(() => Boolean, { description: 'A disabled group’s bindings grant its members nothing until it is enabled.' }) disabled!: boolean;
+  @Field(() => Int, { description: 'Events in the group stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
 }
@@ -90,13 +93,22 @@ export class CreateGroupInput {
   @Field(() => String, { nullable: true }) description?: string | null;
 }
 
+@InputType({ description: 'What updateGroup and updateServiceAccount change; absent fields stay as they are.' })
+export class UpdateNamedEntityInput {
+  @Field(() => String, { nullable: true, description: 'Display name; null: unchanged.' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: 'null: cleared.' }) description?: string | null;
+}
+
 @ObjectType({ description: 'A non-human principal of one tenant; it authenticates with API tokens.' })
 export class ServiceAccount {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => Boolean, { description: 'A disabled service account’s tokens do not authenticate until it is enabled.' }) disabled!: boolean;
+  @Field(() => Int, { description: 'Events in the service account stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => String) createdBy!: string;
+  @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
 }
 
 @InputType()
@@ -118,6 +130,7 @@ export class ApiToken {
   @Field(() => DateTimeScalar, { nullable: true, description: 'Recorded at most once a minute.' }) lastUsedAt!: string | null;
   @Field(() => Boolean) revoked!: boolean;
   @Field(() => DateTimeScalar, { nullable: true }) revokedAt!: string | null;
+  @Field(() => Int, { description: 'Events in the token stream: 1, or 2 once revoked; for revokeApiToken.' }) revision!: number;
 }
 
 @ObjectType({ description: 'A new API token. `token` is shown here once and never again: only a salted hash is kept.' })

@@ -52,9 +52,14 @@ export class FlowResolver {
     return reached(ctx, await ctx.services.flows.update(ctx.caller, requireTenant(ctx), namespace, id, source, expectedRevision)).flow;
   }
 
-  @Mutation(() => Flow, { description: 'Soft delete: the flow stays readable with deleted: true.' })
-  async deleteFlow(@Arg('namespace', () => String) namespace: string, @Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.flows.delete(ctx.caller, requireTenant(ctx), namespace, id)).flow;
+  @Mutation(() => Flow, { description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.' })
+  async deleteFlow(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.flows.delete(ctx.caller, requireTenant(ctx), namespace, id, expectedRevision)).flow;
   }
 
   @Mutation(() => Flow, {
@@ -70,14 +75,18 @@ export class FlowResolver {
     return reached(ctx, await ctx.services.flows.restoreDeleted(ctx.caller, requireTenant(ctx), namespace, id, expectedRevision)).flow;
   }
 
-  @Mutation(() => Flow, { description: "Saves an older revision's source as a new revision." })
+  @Mutation(() => Flow, {
+    description: "Saves an older revision's source as a new revision. expectedRevision is the flow's current revision.",
+  })
   async restoreFlowRevision(
     @Arg('namespace', () => String) namespace: string,
     @Arg('id', () => ID) id: string,
     @Arg('revision', () => Int) revision: number,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return reached(ctx, await ctx.services.flows.restore(ctx.caller, requireTenant(ctx), namespace, id, revision)).flow;
+    const tenantId = requireTenant(ctx);
+    return reached(ctx, await ctx.services.flows.restore(ctx.caller, tenantId, namespace, id, revision, expectedRevision)).flow;
   }
 
   @FieldResolver(() => [FlowRevision], {

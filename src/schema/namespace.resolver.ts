@@ -1,11 +1,14 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { PluginDefault as PluginDefaultValue } from '../aggregates/namespace/namespace.js';
+import { inheritedDefaultAuthentications } from '../application/default-authentications.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import {
   CreateNamespaceInput,
+  DefaultAuthentication,
+  DefaultAuthenticationInput,
   InheritedVariable,
   Namespace,
   NamespaceDeletionPlan,
@@ -122,6 +125,31 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    description:
+      'Sets the default authentication of one provider (replacing only that entry). NAMESPACE:UPDATE; a service account needs SERVICE_ACCOUNT:VIEW and its rights (or BINDING:ESCALATE). Raw credentials are refused.',
+  })
+  async setNamespaceDefaultAuthentication(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => DefaultAuthenticationInput) input: DefaultAuthenticationInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.defaultAuthentications.set(ctx.caller, requireTenant(ctx), id, { ...input }, expectedRevision))
+      .namespace;
+  }
+
+  @Mutation(() => Namespace, { description: 'Removes the default authentication of one provider (nothing happens when absent).' })
+  async unsetNamespaceDefaultAuthentication(
+    @Arg('id', () => ID) id: string,
+    @Arg('provider', () => String) provider: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.defaultAuthentications.unset(ctx.caller, requireTenant(ctx), id, provider, expectedRevision))
+      .namespace;
+  }
+
+  @Mutation(() => Namespace, {
     description: 'Brings a deleted namespace back with the settings it had when deleted (createNamespace would start empty).',
   })
   async restoreNamespace(
@@ -185,6 +213,13 @@ export class NamespaceResolver {
       for (const [key, value] of Object.entries(ns.variables)) byKey.set(key, { key, value, namespace: ns.id });
     }
     return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  @FieldResolver(() => [DefaultAuthentication], {
+    description: 'Per provider, the nearest default authentication from the root down to this namespace, with the namespace that set it.',
+  })
+  async inheritedDefaultAuthentications(@Root() root: NamespaceView, @Ctx() ctx: GraphQLContext): Promise<DefaultAuthentication[]> {
+    return inheritedDefaultAuthentications(await this.lineage(root, ctx));
   }
 
   @FieldResolver(() => [PluginDefault], {

@@ -22,6 +22,38 @@ export class InheritedVariable {
   @Field(() => String) namespace!: string;
 }
 
+@ObjectType({
+  description:
+    'Credentials a cloud provider’s SDK-based plugins use when a task sets none (Kestra’s namespace default authentication), by reference only.',
+})
+export class DefaultAuthentication {
+  @Field(() => String, { description: 'aws, gcp, azure, …: one entry per provider and namespace.' }) provider!: string;
+  @Field(() => String, { description: 'The plugin type prefix it applies to, e.g. io.kestra.plugin.aws.' }) pluginType!: string;
+  @Field(() => ID, { nullable: true, description: 'A service account of the tenant the tasks act as.' }) serviceAccountId!: string | null;
+  @Field(() => JSONScalar, { description: 'Credential field → KEY of a namespace secret (never a value).' }) secretRefs!: Record<
+    string,
+    string
+  >;
+  @Field(() => String, { nullable: true, description: 'The namespace that set it (inherited entries).' }) namespace?: string | null;
+}
+
+@InputType()
+export class DefaultAuthenticationInput {
+  @Field(() => String, { description: 'aws, gcp, azure or another lowercase name.' }) provider!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Plugin type prefix; absent: io.kestra.plugin.<provider> (aws, gcp and azure are Kestra’s own).',
+  })
+  pluginType?: string | null;
+  @Field(() => ID, { nullable: true, description: 'A service account of this tenant.' }) serviceAccountId?: string | null;
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description:
+      'Credential field → secret KEY, e.g. {"accessKeyId": "AWS_ACCESS_KEY_ID"}. A value that looks like a credential is refused.',
+  })
+  secretRefs?: unknown;
+}
+
 @ObjectType({ description: 'A folder in the dotted hierarchy of a tenant.' })
 export class Namespace {
   @Field(() => ID) id!: string;
@@ -34,6 +66,8 @@ export class Namespace {
     description: 'ALL (the default): every namespace may use it; LIST: only allowedNamespaces; NONE: no other namespace.',
   })
   allowedNamespacesMode!: AllowedNamespacesMode;
+  @Field(() => [DefaultAuthentication], { description: 'Its own default authentications; see inheritedDefaultAuthentications.' })
+  defaultAuthentications!: DefaultAuthentication[];
   @Field(() => Int) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;

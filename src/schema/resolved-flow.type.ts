@@ -14,6 +14,36 @@ export class PropertySource {
   namespace?: string | null;
 }
 
+@ObjectType({
+  description: 'A credential field of a default authentication, and the secret KEY it is taken from, checked (never a value).',
+})
+export class CheckedSecretRef {
+  @Field(() => String) field!: string;
+  @Field(() => String, { description: 'The secret key.' }) key!: string;
+  @Field(() => String, {
+    description: 'FOUND, MISSING, or NOT_VISIBLE (the caller may not list secrets in some namespace of the lineage).',
+  })
+  status!: string;
+  @Field(() => String, { nullable: true, description: 'Where the secret was found (nearest to the flow).' }) namespace!: string | null;
+  @Field(() => Int, { nullable: true, description: "The secret's version." }) revision!: number | null;
+}
+
+@ObjectType({
+  description: 'The namespace default authentication a task falls under, from the nearest namespace that sets one for its provider.',
+})
+export class AppliedDefaultAuthentication {
+  @Field(() => String) provider!: string;
+  @Field(() => String) pluginType!: string;
+  @Field(() => String, { description: 'The namespace that set it.' }) namespace!: string;
+  @Field(() => ID, { nullable: true }) serviceAccountId!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'FOUND, MISSING, DISABLED or NOT_VISIBLE (no SERVICE_ACCOUNT:VIEW); null: none named.',
+  })
+  serviceAccountStatus!: string | null;
+  @Field(() => [CheckedSecretRef]) secretRefs!: CheckedSecretRef[];
+}
+
 @ObjectType({ description: 'A task or trigger of a flow, with the plugin defaults applied.' })
 export class ResolvedPlugin {
   @Field(() => String, { description: 'TASK or TRIGGER.' }) kind!: string;
@@ -27,6 +57,8 @@ export class ResolvedPlugin {
   })
   pluginDefaults!: PluginDefault[];
   @Field(() => [PropertySource]) propertySources!: PropertySource[];
+  @Field(() => AppliedDefaultAuthentication, { nullable: true, description: 'Null: no namespace of the lineage sets one for its type.' })
+  defaultAuthentication!: AppliedDefaultAuthentication | null;
 }
 
 @ObjectType({ description: 'A governance object a resolution read, at the revision it read.' })

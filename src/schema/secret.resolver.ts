@@ -1,4 +1,4 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { PutSecretInput, SecretMetadata } from './secret.type.js';
 
@@ -15,16 +15,28 @@ export class SecretResolver {
     return ctx.services.secrets.list(ctx.caller, requireTenant(ctx), namespace, includeInherited);
   }
 
-  @Mutation(() => SecretMetadata, { description: 'Needs SECRET:CREATE for a new key, SECRET:UPDATE for an existing one.' })
-  async putSecret(@Arg('input', () => PutSecretInput) input: PutSecretInput, @Ctx() ctx: GraphQLContext) {
+  @Mutation(() => SecretMetadata, {
+    description:
+      'Needs SECRET:CREATE for a new key, SECRET:UPDATE for an existing one. expectedRevision: the secret’s revision as read (0: a key never used); null: not checked.',
+  })
+  async putSecret(
+    @Arg('input', () => PutSecretInput) input: PutSecretInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     const { namespace, key, value, description, tags } = input;
     const put = { namespace, key, value, description, tags: tags?.map((t) => ({ key: t.key, value: t.value })) ?? tags };
-    return reached(ctx, await ctx.services.secrets.put(ctx.caller, requireTenant(ctx), put)).secret;
+    return reached(ctx, await ctx.services.secrets.put(ctx.caller, requireTenant(ctx), put, expectedRevision)).secret;
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the secret and every stored version of its value.' })
-  async deleteSecret(@Arg('namespace', () => String) namespace: string, @Arg('key', () => String) key: string, @Ctx() ctx: GraphQLContext) {
-    reached(ctx, await ctx.services.secrets.delete(ctx.caller, requireTenant(ctx), namespace, key));
+  async deleteSecret(
+    @Arg('namespace', () => String) namespace: string,
+    @Arg('key', () => String) key: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    reached(ctx, await ctx.services.secrets.delete(ctx.caller, requireTenant(ctx), namespace, key, expectedRevision));
     return true;
   }
 }

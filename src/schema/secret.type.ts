@@ -20,6 +20,8 @@ export class SecretMetadata {
   @Field(() => String, { nullable: true }) description!: string | null;
   @Field(() => [Tag]) tags!: Tag[];
   @Field(() => Int, { description: 'Bumped by every put.' }) version!: number;
+  @Field(() => Int, { description: 'Events in the secret stream: pass it as expectedRevision to putSecret or deleteSecret.' })
+  revision!: number;
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => DateTimeScalar) updatedAt!: string;
   @Field(() => Boolean, {

@@ -30,12 +30,20 @@ export class TenantResolver {
   }
 
   @Mutation(() => Tenant, { description: 'Soft delete; `main` cannot be deleted.' })
-  async deleteTenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.tenants.delete(ctx.caller, id)).tenant;
+  async deleteTenant(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.tenants.delete(ctx.caller, id, expectedRevision)).tenant;
   }
 
-  @Mutation(() => Tenant)
-  async restoreTenant(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.tenants.restore(ctx.caller, id)).tenant;
+  @Mutation(() => Tenant, { description: 'expectedRevision is checked before anything is touched (the data key included).' })
+  async restoreTenant(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.tenants.restore(ctx.caller, id, expectedRevision)).tenant;
   }
 }

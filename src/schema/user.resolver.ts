@@ -1,7 +1,7 @@
-import { Arg, Ctx, ID, Query, Resolver, Mutation } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Query, Resolver, Mutation } from 'type-graphql';
 import { effectivePermissionViews } from '../application/effective-permissions.js';
 import { reached, type GraphQLContext } from './context.js';
-import { CreateUserInput, Me, PrincipalKind, User } from './user.type.js';
+import { CreateUserInput, Me, PrincipalKind, UpdateUserInput, User } from './user.type.js';
 
 @Resolver()
 export class UserResolver {
@@ -39,10 +39,54 @@ export class UserResolver {
     return reached(ctx, await ctx.services.users.create(ctx.caller, { ...input })).user;
   }
 
+  @Query(() => User, { nullable: true, description: 'Instance admins read any user; a user reads itself (else FORBIDDEN).' })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.users.get(ctx.caller, id);
+  }
+
+  @Mutation(() => User, { description: 'Instance admins only. Changes the e-mail address and the display name.' })
+  async updateUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const patch = {
+      ...(input.email != null ? { email: input.email } : {}),
+      ...(input.name !== undefined ? { name: input.name } : {}),
+    };
+    return reached(ctx, await ctx.services.users.update(ctx.caller, id, patch, expectedRevision)).user;
+  }
+
+  @Mutation(() => User, {
+    description:
+      'Instance admins only; not the built-in admin. Its API tokens and JWTs stop authenticating at once and its live sessions end; bindings and memberships stay.',
+  })
+  async disableUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.users.disable(ctx.caller, id, expectedRevision)).user;
+  }
+
+  @Mutation(() => User, { description: 'Instance admins only. Its tokens authenticate again.' })
+  async enableUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.users.enable(ctx.caller, id, expectedRevision)).user;
+  }
+
   @Mutation(() => Boolean, {
     description: 'Instance admins only; not the built-in admin. The user’s tokens stop working at once; its id cannot be used again.',
   })
-  async deleteUser(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return reached(ctx, await ctx.services.users.delete(ctx.caller, id)).deleted;
+  async deleteUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.users.delete(ctx.caller, id, expectedRevision)).deleted;
   }
 }

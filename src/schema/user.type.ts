@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { EffectivePermission } from './access.type.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -15,7 +15,17 @@ export class User {
   @Field(() => String) email!: string;
   @Field(() => String, { nullable: true }) name!: string | null;
   @Field(() => Boolean) instanceAdmin!: boolean;
+  @Field(() => Boolean, { description: 'A disabled user cannot authenticate (API tokens and JWTs alike) until it is enabled.' })
+  disabled!: boolean;
+  @Field(() => Int, { description: 'Events in the user stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
+  @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
+}
+
+@InputType()
+export class UpdateUserInput {
+  @Field(() => String, { nullable: true, description: 'Absent or null: unchanged.' }) email?: string | null;
+  @Field(() => String, { nullable: true, description: 'Absent: unchanged; null: cleared.' }) name?: string | null;
 }
 
 @InputType()

@@ -80,6 +80,10 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
       { doc: `mutation { createUser(input: {id: "pwned", email: "pwned@example.com", instanceAdmin: true}) { id } }` },
     ],
     'Mutation.deleteUser': [{ doc: `mutation { deleteUser(id: "victim-user") }` }],
+    'Query.user': [{ doc: `{ user(id: "victim-user") { id email name disabled revision } }` }],
+    'Mutation.updateUser': [{ doc: `mutation { updateUser(id: "victim-user", input: {name: "pwned"}) { id email name } }` }],
+    'Mutation.disableUser': [{ doc: `mutation { disableUser(id: "victim-user") { id email } }` }],
+    'Mutation.enableUser': [{ doc: `mutation { enableUser(id: "victim-user") { id email } }` }],
     // --- namespaces
     'Query.namespaces': [
       { doc: `{ namespaces { id description variables } }` },
@@ -107,6 +111,16 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     ],
     'Mutation.unsetNamespacePluginDefault': [
       { doc: `mutation { unsetNamespacePluginDefault(id: "vault", type: "io.kestra") { id variables } }` },
+    ],
+    'Mutation.setNamespaceDefaultAuthentication': [
+      {
+        doc: `mutation { setNamespaceDefaultAuthentication(id: "vault", input: {provider: "aws", secretRefs: {accessKeyId: "K"}}) { id variables defaultAuthentications { provider } } }`,
+      },
+    ],
+    'Mutation.unsetNamespaceDefaultAuthentication': [
+      {
+        doc: `mutation { unsetNamespaceDefaultAuthentication(id: "vault", provider: "aws") { id variables defaultAuthentications { provider } } }`,
+      },
     ],
     'Query.mayUseNamespace': [{ doc: `{ mayUseNamespace(from: "elsewhere", to: "vault") { allowed rule revision } }` }],
     'Query.resolvedFlow': [
@@ -201,6 +215,12 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Query.groups': [{ doc: `{ groups { id name description members } }` }],
     'Query.group': [{ doc: `{ group(id: "victim-group") { id name description members } }` }],
     'Mutation.createGroup': [{ doc: `mutation { createGroup(input: {id: "pwned-group"}) { id } }` }],
+    'Mutation.updateGroup': [
+      { doc: `mutation { updateGroup(id: "victim-group", input: {name: "pwned"}) { id name description members } }` },
+    ],
+    'Mutation.disableGroup': [{ doc: `mutation { disableGroup(id: "victim-group") { id name members } }` }],
+    'Mutation.enableGroup': [{ doc: `mutation { enableGroup(id: "victim-group") { id name members } }` }],
+    'Mutation.deleteGroup': [{ doc: `mutation { deleteGroup(id: "victim-group") }` }],
     'Mutation.addGroupMember': [{ doc: `mutation { addGroupMember(groupId: "victim-group", userId: "mallory") { id name members } }` }],
     'Mutation.removeGroupMember': [
       { doc: `mutation { removeGroupMember(groupId: "victim-group", userId: "victim-user") { id name members } }` },
@@ -209,6 +229,11 @@ function cases(v: Victim, now: string): Record<string, Case[]> {
     'Query.serviceAccount': [{ doc: `{ serviceAccount(id: "victim-bot") { id name description } }` }],
     'Mutation.createServiceAccount': [{ doc: `mutation { createServiceAccount(input: {id: "pwned-bot"}) { id } }` }],
     'Mutation.deleteServiceAccount': [{ doc: `mutation { deleteServiceAccount(id: "victim-bot") }` }],
+    'Mutation.updateServiceAccount': [
+      { doc: `mutation { updateServiceAccount(id: "victim-bot", input: {name: "pwned"}) { id name description } }` },
+    ],
+    'Mutation.disableServiceAccount': [{ doc: `mutation { disableServiceAccount(id: "victim-bot") { id name description } }` }],
+    'Mutation.enableServiceAccount': [{ doc: `mutation { enableServiceAccount(id: "victim-bot") { id name description } }` }],
     'Query.apiTokens': [
       { doc: `{ apiTokens { id name principalType principalId } }`, ownData: true },
       { doc: `{ apiTokens(principalId: "victim-bot") { id } }`, ownData: true },

@@ -143,6 +143,28 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE' }),
     },
     {
+      mutation: 'setNamespaceDefaultAuthentication',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { setNamespaceDefaultAuthentication(id: "company", input: {provider: "aws", secretRefs: {accessKeyId: "AWS_KEY"}}) { id } }`,
+      check: (entries) =>
+        expect(entries[0]?.changes).toMatchObject({
+          defaultAuthentications: {
+            before: [],
+            after: [
+              { provider: 'aws', pluginType: 'io.kestra.plugin.aws', serviceAccountId: null, secretRefs: { accessKeyId: 'AWS_KEY' } },
+            ],
+          },
+        }),
+    },
+    {
+      mutation: 'unsetNamespaceDefaultAuthentication',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { unsetNamespaceDefaultAuthentication(id: "company", provider: "aws") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ resourceType: 'NAMESPACE', action: 'UPDATE', resourceId: 'company' }),
+    },
+    {
       mutation: 'putSecret',
       who: 'alice',
       tenant: 'walk',
@@ -209,6 +231,42 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       query: `mutation { removeGroupMember(groupId: "ops", userId: "alice") { id } }`,
       check: (entries) =>
         expect(entries[0]).toMatchObject({ action: 'REMOVE_MEMBER', changes: { before: { id: 'ops', userId: 'alice' } } }),
+    },
+    {
+      mutation: 'updateGroup',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { updateGroup(id: "ops", input: {description: "On call"}, expectedRevision: 3) { id } }`,
+      check: (entries) =>
+        expect(entries[0]).toMatchObject({ action: 'UPDATE', changes: { description: { before: null, after: 'On call' } } }),
+    },
+    {
+      mutation: 'disableGroup',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { disableGroup(id: "ops") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ action: 'UPDATE', eventType: 'GroupDisabled', resourceId: 'ops' }),
+    },
+    {
+      mutation: 'enableGroup',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { enableGroup(id: "ops") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ action: 'UPDATE', eventType: 'GroupEnabled', resourceId: 'ops' }),
+    },
+    {
+      mutation: 'addGroupMember',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { addGroupMember(groupId: "ops", userId: "alice") { id } }`,
+    },
+    {
+      mutation: 'deleteGroup',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { deleteGroup(id: "ops") }`,
+      check: (entries) =>
+        expect(entries.map((e) => `${e.eventType}:${e.action}`)).toEqual(['GroupMemberRemoved:REMOVE_MEMBER', 'GroupDeleted:DELETE']),
     },
     {
       mutation: 'createServiceAccount',
@@ -301,6 +359,27 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       check: (entries) => expect(entries[0]).toMatchObject({ tenantId: 'doomed', action: 'RESTORE', resourceType: 'TENANT' }),
     },
     {
+      mutation: 'updateServiceAccount',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { updateServiceAccount(id: "robot", input: {name: "Robot"}) { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ action: 'UPDATE', changes: { name: { before: 'robot', after: 'Robot' } } }),
+    },
+    {
+      mutation: 'disableServiceAccount',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { disableServiceAccount(id: "robot") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ eventType: 'ServiceAccountDisabled', resourceId: 'robot' }),
+    },
+    {
+      mutation: 'enableServiceAccount',
+      who: 'alice',
+      tenant: 'walk',
+      query: `mutation { enableServiceAccount(id: "robot") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ eventType: 'ServiceAccountEnabled', resourceId: 'robot' }),
+    },
+    {
       mutation: 'deleteServiceAccount',
       who: 'alice',
       tenant: 'walk',
@@ -312,6 +391,27 @@ describe('every mutation produces exactly one audit entry per event, with the ri
       who: 'admin',
       tenant: null,
       query: `mutation { createUser(input: {id: "leaver", email: "leaver@example.com"}) { id } }`,
+    },
+    {
+      mutation: 'updateUser',
+      who: 'admin',
+      tenant: null,
+      query: `mutation { updateUser(id: "leaver", input: {name: "Leaver"}, expectedRevision: 1) { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ tenantId: '_instance', changes: { name: { before: null, after: 'Leaver' } } }),
+    },
+    {
+      mutation: 'disableUser',
+      who: 'admin',
+      tenant: null,
+      query: `mutation { disableUser(id: "leaver") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ eventType: 'UserDisabled', resourceType: 'USER', resourceId: 'leaver' }),
+    },
+    {
+      mutation: 'enableUser',
+      who: 'admin',
+      tenant: null,
+      query: `mutation { enableUser(id: "leaver") { id } }`,
+      check: (entries) => expect(entries[0]).toMatchObject({ eventType: 'UserEnabled', resourceType: 'USER', resourceId: 'leaver' }),
     },
     {
       mutation: 'deleteUser',

@@ -105,6 +105,13 @@ describe('tenantry CLI conventions', { timeout: 600_000 }, () => {
     expect(exists.stderr).toMatch(/CONFLICT/);
     const stale = await cli(['tenants', 'update', '--tenant', 'acme', '--name', 'X', '--expected-revision', '99'], env);
     expect(stale.code).toBe(ExitCode.NOT_FOUND_OR_CONFLICT);
+    for (const command of ['delete', 'restore']) {
+      const refused = await cli(['tenants', command, '--tenant', 'acme', '--expected-revision', '99'], env);
+      expect(refused.code, refused.stderr).toBe(ExitCode.NOT_FOUND_OR_CONFLICT);
+      expect(refused.stderr).toMatch(/CONFLICT/);
+    }
+    // Nothing was deleted.
+    expect((await cli(['tenants', 'get', '--tenant', 'acme'], env)).code).toBe(ExitCode.OK);
   });
 
   it(`exit code ${ExitCode.STORE_UNAVAILABLE}: the read models' MongoDB does not answer`, async () => {

@@ -37,7 +37,17 @@ const DOCUMENTED = new Set([
 ]);
 
 /** Mutations of the instance endpoint; the others run in a tenant. */
-const INSTANCE_LEVEL = new Set(['createTenant', 'updateTenant', 'deleteTenant', 'restoreTenant', 'createUser', 'deleteUser']);
+const INSTANCE_LEVEL = new Set([
+  'createTenant',
+  'updateTenant',
+  'deleteTenant',
+  'restoreTenant',
+  'createUser',
+  'updateUser',
+  'disableUser',
+  'enableUser',
+  'deleteUser',
+]);
 
 // ---------------------------------------------------------------- values
 
@@ -337,7 +347,18 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
         instanceAdmin: optional(fc.boolean()),
       }),
     }),
-    deleteUser: fc.record({ id: idOf(userIdValid, ['admin']) }),
+    deleteUser: fc.record({ id: idOf(userIdValid, ['admin']), expectedRevision: rarely(number) }),
+    updateUser: fc.record({
+      id: userId,
+      input: fc.record({
+        email: optional(fc.oneof({ weight: 3, arbitrary: fc.emailAddress() }, { weight: 1, arbitrary: hostileString })),
+        name: optional(text),
+      }),
+      expectedRevision: rarely(number),
+    }),
+    // Not fuzz-user, whose token later runs may use.
+    disableUser: fc.record({ id: idOf(userIdValid, ['admin']), expectedRevision: rarely(number) }),
+    enableUser: fc.record({ id: userId, expectedRevision: rarely(number) }),
     createNamespace: fc.record({ input: fc.record({ id: namespaceId, description: optional(text) }) }),
     updateNamespace: fc.record({
       id: namespaceId,
@@ -358,6 +379,23 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
     setNamespacePluginDefault: fc.record({
       id: namespaceId,
       pluginDefault: fc.record({ type: pluginType, forced: optional(fc.boolean()), values: optional(jsonObject) }),
+      expectedRevision: rarely(number),
+    }),
+    setNamespaceDefaultAuthentication: fc.record({
+      id: namespaceId,
+      input: fc.record({
+        provider: fc.oneof(fc.constantFrom('aws', 'gcp', 'azure'), text),
+        pluginType: optional(pluginType),
+        serviceAccountId: optional(idOf(nameId, ['fuzz-sa'])),
+        secretRefs: optional(
+          fc.oneof(jsonObject, fc.dictionary(fc.constantFrom('accessKeyId', 'secretKeyId', 'token'), fc.oneof(idOf(secretKeyValid), text))),
+        ),
+      }),
+      expectedRevision: rarely(number),
+    }),
+    unsetNamespaceDefaultAuthentication: fc.record({
+      id: namespaceId,
+      provider: fc.oneof(fc.constantFrom('aws', 'gcp'), text),
       expectedRevision: rarely(number),
     }),
     unsetNamespacePluginDefault: fc.record({ id: namespaceId, type: pluginType, forced: fc.boolean(), expectedRevision: rarely(number) }),
@@ -392,14 +430,29 @@ function generators(fixtures: Fixtures): Record<string, fc.Arbitrary<Record<stri
     createBinding: fc.record({
       input: fc.record({ principalType, principalId: fc.oneof(userId, groupId), roleId, namespace: optional(namespaceId) }),
     }),
-    deleteBinding: fc.record({ id: idOf(hostileString, [fixtures.bindingId]) }),
+    deleteBinding: fc.record({ id: idOf(hostileString, [fixtures.bindingId]), expectedRevision: rarely(number) }),
     createGroup: fc.record({ input: fc.record({ id: groupId, name: optional(text), description: optional(text) }) }),
-    addGroupMember: fc.record({ groupId, userId }),
-    removeGroupMember: fc.record({ groupId, userId }),
+    addGroupMember: fc.record({ groupId, userId, expectedRevision: rarely(number) }),
+    removeGroupMember: fc.record({ groupId, userId, expectedRevision: rarely(number) }),
+    updateGroup: fc.record({
+      id: groupId,
+      input: fc.record({ name: optional(text), description: optional(text) }),
+      expectedRevision: rarely(number),
+    }),
+    disableGroup: fc.record({ id: groupId, expectedRevision: rarely(number) }),
+    enableGroup: fc.record({ id: groupId, expectedRevision: rarely(number) }),
+    deleteGroup: fc.record({ id: idOf(nameId), expectedRevision: rarely(number) }),
     createServiceAccount: fc.record({
       input: fc.record({ id: idOf(nameId, ['fuzz-sa']), name: optional(text), description: optional(text) }),
     }),
-    deleteServiceAccount: fc.record({ id: idOf(nameId) }),
+    deleteServiceAccount: fc.record({ id: idOf(nameId), expectedRevision: rarely(number) }),
+    updateServiceAccount: fc.record({
+      id: idOf(nameId, ['fuzz-sa']),
+      input: fc.record({ name: optional(text), description: optional(text) }),
+      expectedRevision: rarely(number),
+    }),
+    disableServiceAccount: fc.record({ id: idOf(nameId), expectedRevision: rarely(number) }),
+    enableServiceAccount: fc.record({ id: idOf(nameId, ['fuzz-sa']), expectedRevision: rarely(number) }),
     createApiToken: fc.record({
       input: fc.record({
         principalId: fc.oneof(userId, idOf(nameId, ['fuzz-sa'])),

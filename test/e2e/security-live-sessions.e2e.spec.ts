@@ -108,6 +108,17 @@ describe('live sessions follow revocation', () => {
     await closesWith(live, 4401);
   });
 
+  it('its service account disabled: 4401; the token is refused while disabled and accepted once enabled', async () => {
+    const sa = await serviceAccountToken(gw, 'live', 'napper');
+    await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'napper', roleId: 'developer' });
+    const live = await subscribe('live', sa.token);
+    expectData(await gw.gql(`mutation { disableServiceAccount(id: "napper") { disabled } }`, {}, { tenant: 'live' }));
+    await closesWith(live, 4401);
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(401);
+    expectData(await gw.gql(`mutation { enableServiceAccount(id: "napper") { disabled } }`, {}, { tenant: 'live' }));
+    expect((await gw.gql(`{ namespaces { id } }`, {}, { tenant: 'live', token: sa.token })).status).toBe(200);
+  });
+
   it('its service account deleted: 4401; the token is refused, and the id cannot come back', async () => {
     const sa = await serviceAccountToken(gw, 'live', 'doomed-bot');
     await bind(gw, 'live', { principalType: 'SERVICE_ACCOUNT', principalId: 'doomed-bot', roleId: 'developer' });
@@ -136,6 +147,24 @@ describe('live sessions follow revocation', () => {
     expect(again.errors?.[0]?.extensions.code).toBe('CONFLICT');
     // The built-in admin cannot be deleted.
     expect((await gw.gql(`mutation { deleteUser(id: "admin") }`)).errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('its user disabled: 4401 for its API token and its JWT; both refused while disabled, accepted again once enabled', async () => {
+    const token = await createUserWithToken(gw, 'sleeper');
+    await bind(gw, 'live', { principalType: 'USER', principalId: 'sleeper', roleId: 'developer' });
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({ sub: 'sleeper', iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    const viaToken = await subscribe('live', token);
+    const viaJwt = await subscribe('live', jwt);
+    expectData(await gw.gql(`mutation { disableUser(id: "sleeper") { disabled } }`));
+    await closesWith(viaToken, 4401);
+    await closesWith(viaJwt, 4401);
+    for (const t of [token, jwt]) expect((await gw.gql(`{ me { id } }`, {}, { token: t })).status).toBe(401);
+    expectData(await gw.gql(`mutation { enableUser(id: "sleeper") { disabled } }`));
+    for (const t of [token, jwt])
+      expect(expectData(await gw.gql<{ me: { id: string } }>(`{ me { id } }`, {}, { token: t })).me.id).toBe('sleeper');
   });
 
   it('an expired JWT: 4401, though nobody did anything', async () => {

@@ -173,11 +173,15 @@ const INSTANCE_LEVEL = new Set([
   'tenants',
   'tenant',
   'users',
+  'user',
   'createTenant',
   'updateTenant',
   'deleteTenant',
   'restoreTenant',
   'createUser',
+  'updateUser',
+  'disableUser',
+  'enableUser',
   'deleteUser',
 ]);
 

@@ -152,7 +152,7 @@ describe('secrets projection', () => {
       streamRevision: i,
       position: i + 1,
     }));
-    const snapshot = () => store.collection(`${SECRETS}_v1`).find({});
+    const snapshot = () => store.collection(`${SECRETS}_v${secretsProjection.version}`).find({});
     // First the put and the delete alone: nothing remains.
     await secretsProjection.apply(recorded.slice(0, 3), target);
     expect(await snapshot()).toEqual([]);
@@ -168,6 +168,7 @@ describe('secrets projection', () => {
         description: null,
         tags: [{ key: 'env', value: 'prod' }],
         version: 3,
+        revision: 4,
         createdAt: '2026-01-04T00:00:00.000Z',
         updatedAt: '2026-01-04T00:00:00.000Z',
       },

@@ -32,9 +32,11 @@ export type FlowCommand =
          * keep old revisions: it would grow with every save.
          */
         saved: FlowSnapshot | null;
+        /** The flow revision the client read (a save counter, as for UpdateFlow). */
+        expectedRevision?: number | null;
       }
     >
-  | Command<'DeleteFlow', { namespace: string; id: string }>
+  | Command<'DeleteFlow', { namespace: string; id: string; expectedRevision?: number | null }>
   /** Brings a deleted flow back with the source it had when deleted, as a new revision. */
   | Command<'RestoreDeletedFlow', { namespace: string; id: string; expectedRevision?: number | null }>;
 
@@ -108,6 +110,13 @@ function requireActive(state: FlowState, namespace: string, id: string): ActiveF
   return { ...state, status: 'active' };
 }
 
+/** expectedRevision of a flow is its revision (a save counter): CONFLICT with the actual one when it differs. */
+function requireRevision(namespace: string, id: string, actual: number, expected: number | null | undefined): void {
+  if (expected !== undefined && expected !== null && expected !== actual) {
+    throw conflict(`flow ${namespace}.${id} is at revision ${actual}, not ${expected}`, actual);
+  }
+}
+
 export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
   name: 'flow',
   // v2: the state no longer carries every revision (history).
@@ -151,17 +160,13 @@ export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
           }
         }
         // The client's revision counts saves (the flow revision), not stream events: compare it here.
-        if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== active.current.revision) {
-          throw conflict(
-            `flow ${namespace}.${id} is at revision ${active.current.revision}, not ${expectedRevision}`,
-            active.current.revision,
-          );
-        }
+        requireRevision(namespace, id, active.current.revision, expectedRevision);
         return updated(active, definition);
       }
       case 'RestoreFlowRevision': {
         const { namespace, id, revision, saved } = command.data;
         const active = requireActive(state, namespace, id);
+        requireRevision(namespace, id, active.current.revision, command.data.expectedRevision);
         if (!saved || saved.revision !== revision || revision > active.current.revision) {
           throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
         }
@@ -171,12 +176,7 @@ export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
         const { namespace, id, expectedRevision } = command.data;
         if (state.status === 'absent') throw notFound(`flow ${namespace}.${id}`);
         if (state.status === 'active') throw conflict(`flow ${namespace}.${id} is not deleted`, state.current.revision);
-        if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== state.current.revision) {
-          throw conflict(
-            `flow ${namespace}.${id} is at revision ${state.current.revision}, not ${expectedRevision}`,
-            state.current.revision,
-          );
-        }
+        requireRevision(namespace, id, state.current.revision, expectedRevision);
         const { current } = state;
         const data = {
           namespace,
@@ -191,6 +191,7 @@ export const flowDecider: Decider<FlowCommand, FlowEvent, FlowState> = {
       case 'DeleteFlow': {
         const { namespace, id } = command.data;
         const active = requireActive(state, namespace, id);
+        requireRevision(namespace, id, active.current.revision, command.data.expectedRevision);
         return [{ type: 'FlowDeleted', data: { namespace, id, revision: active.current.revision }, namespace }];
       }
       default:

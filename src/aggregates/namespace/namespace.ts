@@ -3,6 +3,12 @@ import { assertNever, badInput, conflict, notFound } from '../../shared/errors.j
 import { validateId } from '../../shared/ids.js';
 import { jsonEqual, sanitizeJsonObject, type JsonObject } from '../../shared/json.js';
 import { ALLOWED_NAMESPACES_MODES, modeOfList, type AllowedNamespacesMode } from './allowed-namespaces.js';
+import {
+  validateDefaultAuthentication,
+  validateProvider,
+  withDefaultAuthentication,
+  type DefaultAuthentication,
+} from './default-authentication.js';
 import { parseSettingsYaml } from './settings-yaml.js';
 
 export interface PluginDefault {
@@ -18,6 +24,8 @@ export interface NamespaceSettings {
   allowedNamespaces: string[];
   /** ALL (the default), LIST (only allowedNamespaces) or NONE. */
   allowedNamespacesMode: AllowedNamespacesMode;
+  /** Per cloud provider, the credentials its SDK-based plugins use by default (references only; see default-authentication.ts). */
+  defaultAuthentications: DefaultAuthentication[];
 }
 
 export interface NamespacePatch {
@@ -37,7 +45,9 @@ export type NamespaceEntryChange =
   | { kind: 'setVariable'; key: string; value: unknown }
   | { kind: 'unsetVariable'; key: string }
   | { kind: 'setPluginDefault'; pluginDefault: unknown }
-  | { kind: 'unsetPluginDefault'; type: string; forced: boolean };
+  | { kind: 'unsetPluginDefault'; type: string; forced: boolean }
+  | { kind: 'setDefaultAuthentication'; authentication: Parameters<typeof validateDefaultAuthentication>[0] }
+  | { kind: 'unsetDefaultAuthentication'; provider: string };
 
 export type NamespaceCommand =
   | Command<'CreateNamespace', { id: string; description?: string | null }>
@@ -69,6 +79,7 @@ export const EMPTY_NAMESPACE_SETTINGS: NamespaceSettings = {
   pluginDefaults: [],
   allowedNamespaces: [],
   allowedNamespacesMode: 'ALL',
+  defaultAuthentications: [],
 };
 
 const MAX_DESCRIPTION = 10_000;
@@ -212,6 +223,15 @@ export function applyEntryChange(settings: NamespaceSettings, change: NamespaceE
       const pluginDefaults = settings.pluginDefaults.filter((p) => p.type !== type || p.forced !== forced);
       return pluginDefaults.length === settings.pluginDefaults.length ? {} : { pluginDefaults };
     }
+    case 'setDefaultAuthentication': {
+      const entry = validateDefaultAuthentication(change.authentication);
+      return { defaultAuthentications: withDefaultAuthentication(settings.defaultAuthentications, entry) };
+    }
+    case 'unsetDefaultAuthentication': {
+      const provider = validateProvider(change.provider);
+      const defaultAuthentications = settings.defaultAuthentications.filter((a) => a.provider !== provider);
+      return defaultAuthentications.length === settings.defaultAuthentications.length ? {} : { defaultAuthentications };
+    }
     default:
       return assertNever(change);
   }
@@ -219,15 +239,16 @@ export function applyEntryChange(settings: NamespaceSettings, change: NamespaceE
 
 export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, NamespaceState> = {
   name: 'namespace',
-  // 2: allowedNamespacesMode.
-  stateVersion: 2,
+  // 2: allowedNamespacesMode. 3: defaultAuthentications.
+  stateVersion: 3,
   initialState: () => ({ status: 'absent' }),
 
   evolve(state, event) {
     switch (event.type) {
       case 'NamespaceCreated':
         // A re-created namespace starts from empty settings: a delete forgets what was there.
-        if (event.data.settings) return { status: 'active', id: event.data.id, ...event.data.settings };
+        // Settings restored from before a field existed lack it: empty.
+        if (event.data.settings) return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, ...event.data.settings };
         return { status: 'active', id: event.data.id, ...EMPTY_NAMESPACE_SETTINGS, description: event.data.description };
       case 'NamespaceUpdated': {
         if (state.status === 'absent') return state;
@@ -271,8 +292,8 @@ export const namespaceDecider: Decider<NamespaceCommand, NamespaceEvent, Namespa
       case 'RestoreNamespace': {
         if (state.status === 'absent') throw notFound(`namespace ${command.data.id}`);
         if (state.status === 'active') throw conflict(`namespace ${state.id} is not deleted`);
-        const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode } = state;
-        const settings = { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode };
+        const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode, defaultAuthentications } = state;
+        const settings = { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode, defaultAuthentications };
         return [{ type: 'NamespaceCreated', data: { id: state.id, description, restored: true, settings }, namespace: state.id }];
       }
       case 'DeleteNamespace': {

@@ -1,4 +1,5 @@
 import { modeOfList, type AllowedNamespacesMode } from '../../aggregates/namespace/allowed-namespaces.js';
+import type { DefaultAuthentication } from '../../aggregates/namespace/default-authentication.js';
 import type { NamespaceEvent } from '../../aggregates/namespace/namespace.js';
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
@@ -24,6 +25,11 @@ export interface NamespaceDocument extends ReadModelDocument {
   allowedNamespaces: string[];
   /** Absent in documents written before modes existed: the list decides (empty is ALL). */
   allowedNamespacesMode?: AllowedNamespacesMode;
+  /**
+   * References only (service account ids, secret KEYS). Absent in documents
+   * written before the field existed, which had none: no rebuild is needed.
+   */
+  defaultAuthentications?: DefaultAuthentication[];
   revision: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -105,6 +111,7 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
         })),
         allowedNamespaces: settings?.allowedNamespaces ?? [],
         allowedNamespacesMode: settings?.allowedNamespacesMode ?? 'ALL',
+        defaultAuthentications: settings?.defaultAuthentications ?? [],
         // A restore keeps the namespace's first creation time.
         createdAt: settings && base.createdAt ? base.createdAt : event.metadata.occurredAt,
       };
@@ -112,7 +119,9 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
     case 'NamespaceUpdated': {
       if (!doc) return null;
       const next = { ...doc, ...stamp };
-      const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode } = event.data.changes;
+      const { description, variables, pluginDefaults, allowedNamespaces, allowedNamespacesMode, defaultAuthentications } =
+        event.data.changes;
+      if (defaultAuthentications) next.defaultAuthentications = defaultAuthentications.after;
       if (description) next.description = description.after;
       if (variables) next.variablesJson = JSON.stringify(variables.after);
       if (pluginDefaults) {
@@ -134,6 +143,7 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
         pluginDefaults: [],
         allowedNamespaces: [],
         allowedNamespacesMode: 'ALL',
+        defaultAuthentications: [],
       });
   }
 }

@@ -10,6 +10,8 @@ export interface SecretDocument extends ReadModelDocument {
   tags: Tag[];
   /** The version the vault holds the current value under. */
   version: number;
+  /** Events in the secret's stream (what expectedRevision is compared with). */
+  revision: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -22,7 +24,7 @@ export const secretDocId = (tenantId: string, namespace: string, key: string): s
 
 export const secretsProjection = documentProjection<SecretDocument>({
   name: 'secrets',
-  version: 1,
+  version: 2,
   collection: SECRETS,
   indexes: [{ keys: { tenantId: 1, namespace: 1, key: 1 }, name: 'tenant_namespace_key', unique: true }],
   eventTypes: ['SecretPut', 'SecretDeleted'],
@@ -46,6 +48,7 @@ export const secretsProjection = documentProjection<SecretDocument>({
           description,
           tags,
           version,
+          revision: event.streamRevision + 1,
           createdAt: doc && !event.data.created ? doc.createdAt : at,
           updatedAt: at,
         };
