@@ -1,6 +1,6 @@
 import { decideUsage, modeOfList, type UsageDecision, type UsageTarget } from '../aggregates/namespace/allowed-namespaces.js';
 import { flowPlugins, namespaceReferences, type NamespaceReference } from '../aggregates/flow/flow-plugins.js';
-import { parseFlowDocument } from '../aggregates/flow/flow-source.js';
+import { parseFlowDocumentAsync } from '../aggregates/flow/flow-source.async.js';
 import { docId } from '../projections/runtime/projection.js';
 import { badInput } from '../shared/errors.js';
 import { isValidId } from '../shared/ids.js';
@@ -85,7 +85,7 @@ export class NamespaceUsageService {
   /** Refuses a flow source whose tasks or triggers use a namespace that does not allow the flow's namespace. */
   async requireAllowed(tenantId: string, namespace: string, source: string): Promise<void> {
     if (!mayReferenceOthers(source)) return;
-    const { document } = parseFlowDocument(source);
+    const { document } = await parseFlowDocumentAsync(source);
     const refused = (await this.checkReferences(tenantId, namespace, document)).filter((r) => !r.allowed);
     const [first] = refused;
     if (!first) return;

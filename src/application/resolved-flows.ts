@@ -2,7 +2,7 @@ import { decideUsage } from '../aggregates/namespace/allowed-namespaces.js';
 import { validatePluginDefaults } from '../aggregates/namespace/namespace.js';
 import { documentReferences, type ExpressionReference } from '../aggregates/flow/flow-expressions.js';
 import { flowPlugins, namespaceReferences, type FlowPlugin, type NamespaceReference } from '../aggregates/flow/flow-plugins.js';
-import { parseFlowDocument } from '../aggregates/flow/flow-source.js';
+import { parseFlowDocumentAsync } from '../aggregates/flow/flow-source.async.js';
 import {
   applyPluginDefaults,
   typeMatches,
@@ -13,7 +13,7 @@ import {
 import { secretDecider } from '../aggregates/secret/secret.js';
 import { serviceAccountDecider } from '../aggregates/service-account/service-account.js';
 import { docId } from '../projections/runtime/projection.js';
-import { DomainError, forbidden } from '../shared/errors.js';
+import { DomainError, ErrorCode, forbidden } from '../shared/errors.js';
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonValue } from '../shared/json.js';
 import type { Application } from './application.js';
@@ -222,18 +222,22 @@ export class ResolvedFlowService {
   ): Promise<ResolvedFlowView | null> {
     const flow = await this.flows.get(caller, tenantId, namespace, id, at);
     if (!flow || flow.deleted) return null;
-    const { document } = parseFlowDocument(flow.source);
+    const { document } = await parseFlowDocumentAsync(flow.source);
     return this.resolve(caller, tenantId, { namespace, id, revision: flow.revision, document }, at.asOf ?? null);
   }
 
   /** Checks a source without saving it: needs FLOW:VIEW on the namespace it names. */
   async validate(caller: Caller, tenantId: string, source: string): Promise<FlowValidation> {
     const access = await this.tenants.enter(caller, tenantId);
-    let parsed: ReturnType<typeof parseFlowDocument>;
+    // The namespace is in the source, but a caller who may view flows nowhere is refused before it is parsed.
+    const scope = access.scope('FLOW', 'VIEW');
+    if (!scope.all && scope.namespaces.length === 0) throw forbidden('FLOW:VIEW');
+    let parsed: Awaited<ReturnType<typeof parseFlowDocumentAsync>>;
     try {
-      parsed = parseFlowDocument(source);
+      parsed = await parseFlowDocumentAsync(source);
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
+      // A full parser pool (RATE_LIMITED) is the server's state, not a problem of the source.
+      if (!(error instanceof DomainError) || error.code !== ErrorCode.BAD_USER_INPUT) throw error;
       const path = typeof error.extensions['path'] === 'string' ? error.extensions['path'] : null;
       return { valid: false, problems: [{ code: 'INVALID_SOURCE', message: error.message, path }], resolved: null };
     }

@@ -6,6 +6,7 @@
  * namespace's variables answers differently, with the revisions it used.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowSourceWorkers, INLINE_PARSE_MAX_CHARS } from '../../src/aggregates/flow/flow-source.async.js';
 import { bind, createTenant, createUserWithToken } from '../support/access.js';
 import { errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -221,5 +222,32 @@ describe('validateFlow and resolvedFlow', () => {
     expect((await resolve('company.team', 'report'))?.used).toEqual(now.used);
     // Before the flow existed: null.
     expect(await resolve('company.team', 'report', { asOf: '2000-01-01T00:00:00Z' })).toBeNull();
+  });
+
+  it('a caller who may view flows nowhere is refused before the source is parsed (broken YAML answers FORBIDDEN, not INVALID_SOURCE)', async () => {
+    expectData(
+      await q(
+        `mutation { createRole(input: {id: "ns-viewer", name: "Namespace viewer", permissions: [{resource: "NAMESPACE", actions: ["VIEW"]}]}) { id } }`,
+      ),
+    );
+    const nobody = await createUserWithToken(gw, 'nobody');
+    await bind(gw, T, { principalType: 'USER', principalId: 'nobody', roleId: 'ns-viewer' });
+    expect(errorCode(await q(VALIDATE, { s: 'id: [unclosed\n  namespace: : :' }, nobody))).toBe('FORBIDDEN');
+  });
+
+  it('large sources are parsed on the parser threads, not the event loop: validateFlow, resolvedFlow and the allowed-namespace check of a save', async () => {
+    const padding = `# ${'p'.repeat(INLINE_PARSE_MAX_CHARS)}\n`;
+    const large = `${padding}${BROKEN.replace('id: broken', 'id: large').replace('namespace: company.shared', 'namespace: company')}`;
+    let before = flowSourceWorkers.completed;
+    const checked = await validate(large);
+    expect(checked.problems.map((p) => p.code)).toContain('MISSING_SECRET');
+    expect(flowSourceWorkers.completed - before).toBe(1);
+    // Saving: the definition, then the document for the allowed-namespace check (it names another namespace).
+    before = flowSourceWorkers.completed;
+    expectData(await q(`mutation($s: String!) { createFlow(source: $s) { id } }`, { s: large }));
+    expect(flowSourceWorkers.completed - before).toBe(2);
+    before = flowSourceWorkers.completed;
+    expect((await resolve('company.team', 'large'))?.problems.map((p) => p.code)).toContain('MISSING_SECRET');
+    expect(flowSourceWorkers.completed - before).toBe(1);
   });
 });

@@ -11,8 +11,8 @@
  */
 import { DomainError } from '../../shared/errors.js';
 import { defaultWorkerThreads, WorkerPool, workerModule } from '../../shared/worker-pool.js';
-import { MAX_SOURCE_BYTES, parseFlowSource, type FlowDefinition } from './flow-source.js';
-import type { FlowSourceAnswer } from './flow-source.worker.js';
+import { MAX_SOURCE_BYTES, parseFlowDocument, parseFlowSource, type FlowDefinition } from './flow-source.js';
+import type { FlowSourceAnswer, FlowSourceTask } from './flow-source.worker.js';
 
 /**
  * Larger sources go to the pool. Measured on a 2-core machine: a warm
@@ -29,7 +29,7 @@ export const QUEUE_PER_THREAD = 8;
 export const PARSER_NICE_INCREMENT = 10;
 
 /** One pool per process: its threads share the process's cores, whichever gateway or command parses. */
-export const flowSourceWorkers = new WorkerPool<string, FlowSourceAnswer>({
+export const flowSourceWorkers = new WorkerPool<FlowSourceTask, FlowSourceAnswer>({
   name: 'flow source parsing',
   module: () => workerModule(import.meta.url, 'flow-source.worker'),
   threads: defaultWorkerThreads(),
@@ -57,4 +57,16 @@ export async function parseFlowSourceAsync(source: unknown): Promise<FlowDefinit
   if (!answer.ok) throw new DomainError(answer.error.code, answer.error.message, answer.error.extensions);
   answer.definition.source = source;
   return answer.definition;
+}
+
+/** parseFlowDocument (the definition and the whole parsed mapping), a large source parsed in a worker thread as above. */
+export async function parseFlowDocumentAsync(source: unknown): Promise<{ definition: FlowDefinition; document: Record<string, unknown> }> {
+  if (typeof source !== 'string' || source.length <= INLINE_PARSE_MAX_CHARS || Buffer.byteLength(source) > MAX_SOURCE_BYTES) {
+    return parseFlowDocument(source);
+  }
+  const answer = await flowSourceWorkers.run({ source, document: true });
+  if (!answer.ok) throw new DomainError(answer.error.code, answer.error.message, answer.error.extensions);
+  if (!answer.document) throw new Error('the parser thread sent no document back');
+  answer.definition.source = source;
+  return { definition: answer.definition, document: answer.document };
 }
