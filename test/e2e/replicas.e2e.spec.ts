@@ -108,4 +108,50 @@ describe.skipIf(!uri)('two gateway processes sharing the log and MongoDB read mo
     expect(listed.data?.namespaces).toHaveLength(21);
     await log.close();
   }, 120_000);
+
+  it('a replica takes over within about 2 s of a SIGTERM to the lease holder, well inside the default 10 s lease', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-replicas-term-'));
+    const db = testDatabaseName('replicas-term');
+    const env = {
+      TENANTRY_DATA_DIR: dir,
+      TENANTRY_EVENT_STORE: 'sqlite',
+      TENANTRY_READ_MODELS: 'mongodb',
+      TENANTRY_MONGODB_URI: uri ?? '',
+      TENANTRY_MONGODB_DB: db,
+      TENANTRY_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+      TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
+    };
+    try {
+      const a = await startGatewayProcess(env);
+      processes.push(a);
+      const b = await startGatewayProcess(env);
+      processes.push(b);
+      const active = async (p: GatewayProcess) =>
+        metricValue(await p.metrics(), 'tenantry_projection_active', { projection: 'namespaces' });
+      await waitUntil('one replica to hold the namespaces lease', async () => (await active(a)) + (await active(b)) === 1, 20_000);
+      const [holder, survivor] = (await active(a)) === 1 ? [a, b] : [b, a];
+      const exited = new Promise<number | null>((resolve) => holder.child.once('exit', (code) => resolve(code)));
+      const signalled = Date.now();
+      holder.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await waitUntil('the survivor to hold the namespaces lease', async () => (await active(survivor)) === 1, 10_000);
+      const takeover = Date.now() - signalled;
+      // The default lease is 10 s: an expired lease would take that long. A released one is taken at the next try,
+      // within a second (0.8-0.9 s measured, the holder's shutdown included; 2.3-2.5 s when standbys tried every 2.5 s).
+      expect(takeover).toBeLessThan(2_000);
+      const after = await survivor.gql<{ createNamespace: { id: string } }>(
+        'main',
+        `mutation { createNamespace(input: {id: "after.term"}) { id } }`,
+      );
+      expect(after.errors).toBeUndefined();
+    } finally {
+      const client = new MongoClient(uri ?? '');
+      await client
+        .db(db)
+        .dropDatabase()
+        .catch(() => undefined);
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -14,6 +14,9 @@ import { physicalName, targetFor } from './aliases.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection, ProjectionTarget } from './projection.js';
 
+/** Longest wait of a standby replica between two attempts at the lease (one small read each). */
+const STANDBY_LEASE_RETRY_MS = 1_000;
+
 export interface CheckpointDocument extends Document {
   position: number;
   updatedAt: string;
@@ -292,7 +295,11 @@ export class ProjectionRunner implements ProjectionTarget {
     this.role = 'standby';
     this.holding = false;
     const pollMs = this.options.standbyPollMs ?? 100;
-    const retryLeaseAt = this.options.followOnly ? Number.POSITIVE_INFINITY : Date.now() + (this.lease?.ttlMs ?? 0) / 4;
+    // A holder that shuts down releases its lease (expiresAt 0): a replica standing by tries again at least every
+    // second, so it takes over within about a second of a SIGTERM, not a quarter of the lease time (2.5 s by default).
+    const retryLeaseAt = this.options.followOnly
+      ? Number.POSITIVE_INFINITY
+      : Date.now() + Math.min((this.lease?.ttlMs ?? 0) / 4, STANDBY_LEASE_RETRY_MS);
     while (this.running && Date.now() < retryLeaseAt) {
       this.doing('standing by: reading the checkpoint the lease holder moves');
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
