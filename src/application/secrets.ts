@@ -130,7 +130,7 @@ export class SecretService {
           { expectedRevision: revision },
         );
         if (result.state.status === 'active') {
-          await this.app.vault.delete(tenantId, namespace, key, result.state.version - 1);
+          await this.pruneOldVersions(tenantId, namespace, key, result.state.version - 1);
           this.app.logger.debug({ tenantId, namespace, key, version: result.state.version, position: result.position }, 'secret put');
         }
         return { secret: await this.fromState(tenantId, result.state, result.revision), position: result.position };
@@ -138,6 +138,24 @@ export class SecretService {
         const raced = error instanceof DomainError && error.code === ErrorCode.CONFLICT;
         if (!raced || attempt >= MAX_PUT_ATTEMPTS) throw error;
       }
+    }
+  }
+
+  /**
+   * Drops the stored values a committed event no longer refers to. It runs
+   * after the event is in the log, so its failure (a full disk) must not turn
+   * a write that happened into an error: it is logged, and the values stay
+   * until the next put of the key prunes every older version (or the
+   * tenant's deletion shreds its key); no read can reach them meanwhile.
+   */
+  private async pruneOldVersions(tenantId: string, namespace: string, key: string, throughVersion: number): Promise<void> {
+    try {
+      await this.app.vault.delete(tenantId, namespace, key, throughVersion);
+    } catch (error) {
+      this.app.logger.error(
+        { err: error, tenantId, namespace, key, throughVersion },
+        'the secret was written, but older stored values could not be removed yet; the next put of this key removes them',
+      );
     }
   }
 
@@ -206,7 +224,7 @@ export class SecretService {
       ? await this.app.execute(secretDecider, stream, command, { expectedRevision })
       : await this.app.commands.handle(secretDecider, stream, command);
     // Only versions the event covers: a put racing this delete keeps the higher version it claimed.
-    if (result.state.status !== 'absent') await this.app.vault.delete(tenantId, namespace, key, result.state.version);
+    if (result.state.status !== 'absent') await this.pruneOldVersions(tenantId, namespace, key, result.state.version);
     this.app.logger.debug({ tenantId, namespace, key, position: result.position }, 'secret deleted');
     return result.position;
   }

@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { EventStoreUnavailableError } from '../eventstore/port.js';
+import { VaultUnavailableError } from '../secrets/vault.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import { withoutInputValues } from './input-echo.js';
 import { requestLimitError } from './query-limits.js';
@@ -53,7 +54,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       extensions[key] = typeof value === 'string' ? clip(value, MAX_EXTENSION_TEXT) : value;
     return { ...base, message: clip(original.message, MAX_MESSAGE), extensions: { ...extensions, code: original.code } };
   }
-  if (original instanceof EventStoreUnavailableError || original instanceof DocumentStoreUnavailableError) {
+  if (
+    original instanceof EventStoreUnavailableError ||
+    original instanceof DocumentStoreUnavailableError ||
+    original instanceof VaultUnavailableError
+  ) {
     return {
       ...base,
       message: 'a backing store is unavailable; nothing was written, retry later',

@@ -1,7 +1,7 @@
 import { privateSqliteFile } from '../shared/private-files.js';
 import Database from 'better-sqlite3';
 import { EnvelopeVault, type CiphertextRecord, type DataKeyRecord, type VaultStorage } from './envelope-vault.js';
-import type { SecretRef } from './vault.js';
+import { VaultUnavailableError, type SecretRef } from './vault.js';
 
 /**
  * The embedded vault: `vault.sqlite` in the data dir (or an in-memory
@@ -12,7 +12,14 @@ import type { SecretRef } from './vault.js';
  * - secure_delete=ON, and a truncating WAL checkpoint after a tenant's key is
  *   destroyed: SQLite would otherwise leave the deleted wrapped key in free
  *   pages or in the WAL file, and crypto-shredding would shred nothing.
+ * - Storage failures (disk full, I/O errors, a locked or unreadable file)
+ *   become VaultUnavailableError (SERVICE_UNAVAILABLE). After a failed
+ *   write, ping() fails too, and tries a small write of its own each time
+ *   (a 64 KB row in vault_probe, written and deleted) until one succeeds, so that
+ *   `/readyz` answers 503 while writes fail and 200 once space is back.
  */
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
+
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS vault_keys (
     tenant_id  TEXT PRIMARY KEY,
@@ -33,6 +40,7 @@ const SCHEMA = `
     ciphertext BLOB    NOT NULL,
     PRIMARY KEY (tenant_id, namespace, key, version)
   );
+  CREATE TABLE IF NOT EXISTS vault_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL, pad BLOB NOT NULL);
 `;
 
 interface KeyRow {
@@ -57,6 +65,8 @@ interface SecretRow {
 
 class SqliteVaultStorage implements VaultStorage {
   private readonly db: Database.Database;
+  /** The last write that failed for lack of storage, until a write succeeds. */
+  private writeFailure: VaultUnavailableError | null = null;
 
   constructor(file: string) {
     privateSqliteFile(file);
@@ -68,37 +78,67 @@ class SqliteVaultStorage implements VaultStorage {
     this.db.exec(SCHEMA);
   }
 
+  /** A read; storage failures become VaultUnavailableError. */
+  private read<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw mapError(error, what);
+    }
+  }
+
+  /** A write; a storage failure is remembered for ping() until a write succeeds. */
+  private write<T>(what: string, run: () => T): T {
+    try {
+      const result = run();
+      this.writeFailure = null;
+      return result;
+    } catch (error) {
+      const mapped = mapError(error, what);
+      if (mapped instanceof VaultUnavailableError) this.writeFailure = mapped;
+      throw mapped;
+    }
+  }
+
   async findDataKey(tenantId: string): Promise<DataKeyRecord | null> {
-    const row = this.db.prepare<[string], KeyRow>('SELECT * FROM vault_keys WHERE tenant_id = ?').get(tenantId);
+    const row = this.read('reading a data key', () =>
+      this.db.prepare<[string], KeyRow>('SELECT * FROM vault_keys WHERE tenant_id = ?').get(tenantId),
+    );
     return row
       ? { tenantId: row.tenant_id, keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.wrapped, createdAt: row.created_at }
       : null;
   }
 
   async insertDataKey(record: DataKeyRecord): Promise<boolean> {
-    const result = this.db
-      .prepare('INSERT OR IGNORE INTO vault_keys (tenant_id, key_id, iv, tag, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.tenantId, record.keyId, record.iv, record.tag, record.ciphertext, record.createdAt);
+    const result = this.write('storing a data key', () =>
+      this.db
+        .prepare('INSERT OR IGNORE INTO vault_keys (tenant_id, key_id, iv, tag, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(record.tenantId, record.keyId, record.iv, record.tag, record.ciphertext, record.createdAt),
+    );
     return result.changes === 1;
   }
 
   async insertCiphertext(record: CiphertextRecord): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO vault_secrets (tenant_id, namespace, key, version, key_id, iv, tag, ciphertext)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(record.tenantId, record.namespace, record.key, record.version, record.keyId, record.iv, record.tag, record.ciphertext);
+    const result = this.write('storing a secret value', () =>
+      this.db
+        .prepare(
+          `INSERT OR IGNORE INTO vault_secrets (tenant_id, namespace, key, version, key_id, iv, tag, ciphertext)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(record.tenantId, record.namespace, record.key, record.version, record.keyId, record.iv, record.tag, record.ciphertext),
+    );
     return result.changes === 1;
   }
 
   async findCiphertexts(tenantId: string, refs: readonly SecretRef[]): Promise<CiphertextRecord[]> {
-    const select = this.db.prepare<[string, string, string, number], SecretRow>(
-      'SELECT * FROM vault_secrets WHERE tenant_id = ? AND namespace = ? AND key = ? AND version = ?',
+    const select = this.read('reading secret values', () =>
+      this.db.prepare<[string, string, string, number], SecretRow>(
+        'SELECT * FROM vault_secrets WHERE tenant_id = ? AND namespace = ? AND key = ? AND version = ?',
+      ),
     );
     const found: CiphertextRecord[] = [];
     for (const ref of refs) {
-      const row = select.get(tenantId, ref.namespace, ref.key, ref.version);
+      const row = this.read('reading a secret value', () => select.get(tenantId, ref.namespace, ref.key, ref.version));
       if (row) {
         found.push({
           tenantId: row.tenant_id,
@@ -116,27 +156,42 @@ class SqliteVaultStorage implements VaultStorage {
   }
 
   async deleteCiphertexts(tenantId: string, namespace: string, key: string, throughVersion: number): Promise<void> {
-    this.db
-      .prepare('DELETE FROM vault_secrets WHERE tenant_id = ? AND namespace = ? AND key = ? AND version <= ?')
-      .run(tenantId, namespace, key, throughVersion);
+    this.write('deleting old secret values', () =>
+      this.db
+        .prepare('DELETE FROM vault_secrets WHERE tenant_id = ? AND namespace = ? AND key = ? AND version <= ?')
+        .run(tenantId, namespace, key, throughVersion),
+    );
   }
 
   async deleteTenant(tenantId: string): Promise<void> {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM vault_keys WHERE tenant_id = ?').run(tenantId);
-      this.db.prepare('DELETE FROM vault_secrets WHERE tenant_id = ?').run(tenantId);
-    })();
-    // Moves the zeroed pages into the main file and empties the WAL, which still held the key.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.write('destroying a data key', () => {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM vault_keys WHERE tenant_id = ?').run(tenantId);
+        this.db.prepare('DELETE FROM vault_secrets WHERE tenant_id = ?').run(tenantId);
+      })();
+      // Moves the zeroed pages into the main file and empties the WAL, which still held the key.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    });
   }
 
   async keyedTenants(): Promise<string[]> {
-    const rows = this.db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM vault_keys ORDER BY tenant_id').all();
+    const rows = this.read('listing data keys', () =>
+      this.db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM vault_keys ORDER BY tenant_id').all(),
+    );
     return rows.map((r) => r.tenant_id);
   }
 
+  /** Reachable, and (after a write failed) writable again: a probe row written and deleted. */
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.read('checking the vault', () => this.db.prepare('SELECT 1').get());
+    if (this.writeFailure === null) return;
+    this.write('probing for space after a failed write', () =>
+      this.db.transaction(() => {
+        // As large as a secret value may be: a row that fits a page's free space would prove nothing.
+        this.db.prepare('INSERT INTO vault_probe (at, pad) VALUES (?, zeroblob(65536))').run(new Date().toISOString());
+        this.db.prepare('DELETE FROM vault_probe').run();
+      })(),
+    );
   }
 
   async close(): Promise<void> {
@@ -149,4 +204,11 @@ export class SqliteVault extends EnvelopeVault {
   constructor(file: string, masterKey: Buffer) {
     super('embedded', new SqliteVaultStorage(file), masterKey);
   }
+}
+
+function mapError(error: unknown, what: string): Error {
+  if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.test(error.code)) {
+    return new VaultUnavailableError(`the vault's storage is unavailable while ${what}: ${error.code}`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }

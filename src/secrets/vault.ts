@@ -46,3 +46,12 @@ export interface SecretVault {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The vault's storage cannot be used now (disk full, I/O error, locked,
+ * unreachable): answered as SERVICE_UNAVAILABLE, never as an internal
+ * error, and `/readyz` says so until a write succeeds again.
+ */
+export class VaultUnavailableError extends Error {
+  override readonly name = 'VaultUnavailableError';
+}
