@@ -145,3 +145,57 @@ describe.skipIf(!mongoUri)('the gateway starts while its MongoDB read models are
     expect(Date.now() - started).toBeLessThan(3000);
   }, 60_000);
 });
+
+describe('the gateway starts while its KurrentDB event store is unreachable (a real process, no KurrentDB needed)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-startwait-kurrent-'));
+  let gw: GatewayProcess | null = null;
+  afterAll(() => {
+    if (gw && gw.child.exitCode === null) gw.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('/readyz names eventStore with its redacted target and the reason; SIGTERM exits 0', async () => {
+    const port = await freePort(); // nothing listens there
+    gw = await startGatewayProcess(
+      {
+        TENANTRY_DATA_DIR: dir,
+        TENANTRY_EVENT_STORE: 'kurrentdb',
+        TENANTRY_KURRENTDB_URL: `kurrentdb://admin:changeit@127.0.0.1:${port}?tls=false`,
+        TENANTRY_READ_MODELS: 'memory',
+      },
+      { whenBound: true },
+    );
+    const g = gw;
+    let last: { status: number; body: Readiness } | null = null;
+    await waitUntil(
+      '/readyz to name the failed attempt',
+      async () => {
+        last = await readiness(g);
+        return last.body.waitingFor?.[0]?.error != null;
+      },
+      30_000,
+    );
+    expect(last).toEqual({
+      status: 503,
+      body: {
+        status: 'starting',
+        waitingFor: [
+          {
+            store: 'eventStore',
+            target: `127.0.0.1:${port}`,
+            error: expect.stringMatching(/^KurrentDB unavailable/),
+            attempts: expect.any(Number),
+            nextAttemptInMs: expect.any(Number),
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(last)).not.toContain('changeit');
+    expect((await fetch(g.url('/healthz'))).status).toBe(200);
+    expect((await g.gql('acme', '{ namespaces { id } }')).errors?.[0]?.extensions.code).toBe('SERVICE_UNAVAILABLE');
+
+    const exited = exitOf(g);
+    g.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
