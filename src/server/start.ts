@@ -63,10 +63,17 @@ export async function openApplication(
       'GENERATED the key that signs the audit ledger: keep it away from the data dir and its backups (TENANTRY_AUDIT_SIGNING_KEY_FILE), and give its public key to your auditors (tenantry audit key)',
     );
   }
-  await app.start();
-  await bootstrap(app, systemCaller(app, 'bootstrap'));
-  const services = new Services(app);
-  await services.secrets.shredDeletedTenants();
+  let services: Services;
+  try {
+    await app.start();
+    await bootstrap(app, systemCaller(app, 'bootstrap'));
+    services = new Services(app);
+    await services.secrets.shredDeletedTenants();
+  } catch (error) {
+    // Stores closed, projection leases released: the gateway's start may try again (a store that went away meanwhile).
+    await app.stop().catch(() => undefined);
+    throw error;
+  }
   // Signed checkpoints of every tenant's ledger, at TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS.
   services.auditLedger.start();
   return { app, services };
@@ -114,8 +121,8 @@ export async function startGateway(config: Config, logger: Logger, options: Star
   });
   let opened: { app: Application; services: Services };
   try {
-    const stores = await wait.open(() => openReachableStores(config), options.signal);
-    opened = await openApplication(config, logger, options, stores);
+    // A store that goes away after opening, while the application is built (projections catching up, bootstrap), is waited for too.
+    opened = await wait.open(async () => openApplication(config, logger, options, await openReachableStores(config)), options.signal);
   } catch (error) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
