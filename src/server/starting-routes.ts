@@ -20,7 +20,8 @@ export function startingRoutes(wait: StoreWait): express.Express {
   app.use((_req, res) => {
     const waitingFor = wait.waitingFor();
     const next = Math.max(0, ...waitingFor.map((w) => w.nextAttemptInMs));
-    const named = waitingFor.map((w) => `${w.store} (${w.target})`).join(', ');
+    // Store names only: where they are and why they fail is for /readyz (operators), not for every API client.
+    const named = waitingFor.map((w) => w.store).join(', ');
     res
       .status(503)
       .set('Retry-After', String(Math.max(1, Math.ceil(next / 1000))))
@@ -28,7 +29,7 @@ export function startingRoutes(wait: StoreWait): express.Express {
         errors: [
           {
             message: named ? `tenantry is starting: waiting for ${named}` : 'tenantry is starting',
-            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, waitingFor },
+            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, waitingFor: waitingFor.map((w) => w.store) },
           },
         ],
       });

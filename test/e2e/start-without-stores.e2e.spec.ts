@@ -100,9 +100,9 @@ describe.skipIf(!mongoUri)('the gateway starts while its MongoDB read models are
     });
     expect(graphql.status).toBe(503);
     expect(Number(graphql.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    const refused = (await graphql.json()) as { errors: { message: string; extensions: { code: string } }[] };
-    expect(refused.errors[0]?.extensions.code).toBe('SERVICE_UNAVAILABLE');
-    expect(refused.errors[0]?.message).toContain(`readModels (${target})`);
+    const refused = (await graphql.json()) as { errors: { message: string; extensions: { code: string; waitingFor: string[] } }[] };
+    expect(refused.errors[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', waitingFor: ['readModels'] });
+    expect(refused.errors[0]?.message).toBe('tenantry is starting: waiting for readModels');
     expect((await g.gql('acme', '{ namespaces { id } }')).errors?.[0]?.extensions.code).toBe('SERVICE_UNAVAILABLE');
 
     // Some more attempts fail, and the process stays up.
