@@ -1,5 +1,6 @@
 import express from 'express';
 import { ErrorCode } from '../shared/errors.js';
+import { correlationIdOf } from './request-context.js';
 import type { StoreWait } from './store-wait.js';
 
 /**
@@ -11,6 +12,11 @@ import type { StoreWait } from './store-wait.js';
 export function startingRoutes(wait: StoreWait): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // As once started: every response names its correlation id.
+  app.use((req, res, next) => {
+    res.setHeader('X-Correlation-Id', correlationIdOf(req));
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

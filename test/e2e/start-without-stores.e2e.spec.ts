@@ -100,6 +100,7 @@ describe.skipIf(!mongoUri)('the gateway starts while its MongoDB read models are
     });
     expect(graphql.status).toBe(503);
     expect(Number(graphql.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(graphql.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     const refused = (await graphql.json()) as { errors: { message: string; extensions: { code: string; waitingFor: string[] } }[] };
     expect(refused.errors[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', waitingFor: ['readModels'] });
     expect(refused.errors[0]?.message).toBe('tenantry is starting: waiting for readModels');
