@@ -86,18 +86,16 @@ describe('StoreWait', () => {
 
   it('says what it waits for between attempts', async () => {
     const { logger } = capturingLogger();
-    const wait = new StoreWait(logger, targets, ['readModels'], { backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });
-    let calls = 0;
-    const opening = wait.open(() => {
-      calls++;
-      return calls === 1 ? Promise.reject(new DocumentStoreUnavailableError('down')) : Promise.resolve('open');
-    });
+    const wait = new StoreWait(logger, targets, ['readModels'], { backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+    const controller = new AbortController();
+    const opening = wait.open(() => Promise.reject(new DocumentStoreUnavailableError('down')), controller.signal);
     await new Promise((r) => setTimeout(r, 10));
     const [waiting] = wait.waitingFor();
     expect(waiting).toMatchObject({ store: 'readModels', target: 'mongo:27017', error: 'down', attempts: 1 });
-    expect(waiting?.nextAttemptInMs).toBeGreaterThan(0);
-    expect(waiting?.nextAttemptInMs).toBeLessThanOrEqual(50);
-    await opening;
+    expect(waiting?.nextAttemptInMs).toBeGreaterThan(50_000);
+    expect(waiting?.nextAttemptInMs).toBeLessThanOrEqual(60_000);
+    controller.abort();
+    await expect(opening).rejects.toThrow(/abort/i);
   });
 
   it('any other error is fatal at once', async () => {
