@@ -9,7 +9,7 @@ import { registerProjectCommand } from './project.js';
 import { registerProjectionCommands } from './projections.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
-import { openApplication, startGateway } from '../server/start.js';
+import { openApplication, startGateway, type Running } from '../server/start.js';
 import { flowSourceWorkers } from '../aggregates/flow/flow-source.async.js';
 
 function config(): Config {
@@ -27,7 +27,50 @@ function config(): Config {
 async function serve(): Promise<void> {
   const cfg = config();
   const logger = createLogger({ level: cfg.logLevel });
-  const running = await startGateway(cfg, logger);
+  // Drain requests, stop the projections (checkpoints saved, leases released so that another replica
+  // takes over at once), close the stores (SQLite folds its WAL back in), exit 0. A second signal exits at once.
+  // While the start still waits for a store, a signal calls the wait off: nothing is open, exit 0.
+  const starting = new AbortController();
+  let running: Running | null = null;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+      process.exit(130);
+    }
+    stopping = true;
+    if (!running) {
+      logger.info({ signal }, 'shutting down while starting');
+      starting.abort();
+      return;
+    }
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    running
+      .stop()
+      .then(() => {
+        logger.info({ signal }, 'tenantry gateway stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(ExitCode.INTERNAL);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  try {
+    running = await startGateway(cfg, logger, { signal: starting.signal });
+  } catch (error) {
+    if (!starting.signal.aborted) throw error;
+    logger.info('tenantry gateway stopped before its stores opened');
+    process.exit(0);
+  }
+  if (stopping) {
+    // The signal came while the application was being built, after the stores had opened: stop it now.
+    await running.stop();
+    logger.info('tenantry gateway stopped');
+    process.exit(0);
+  }
   if (running.generatedAdminToken) {
     // Shown exactly once: only its hash is kept in the data dir. On stderr: stdout is the JSON log stream, which log shippers collect.
     process.stderr.write(
@@ -45,29 +88,6 @@ async function serve(): Promise<void> {
     },
     'tenantry gateway listening',
   );
-  // Drain requests, stop the projections (checkpoints saved, leases released so that another replica
-  // takes over at once), close the stores (SQLite folds its WAL back in), exit 0. A second signal exits at once.
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    running
-      .stop()
-      .then(() => {
-        logger.info({ signal }, 'tenantry gateway stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(ExitCode.INTERNAL);
-      });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 /** Runs an operator command against the configured stores as the local system principal. */

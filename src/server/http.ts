@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { Application } from '../application/application.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Config } from '../config/config.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import { schema } from '../schema/build.js';
 import type { GraphQLContext } from '../schema/context.js';
@@ -27,6 +28,22 @@ import { attachSubscriptions } from './subscriptions.js';
 export interface GatewayOptions {
   /** Largest accepted request body. */
   bodyLimit?: string;
+  /** A server bound already (made by createHttpServer): the gateway takes over its requests. */
+  server?: http.Server;
+}
+
+/** The HTTP server, with its slow-loris limits (README, "Limits and hardening"); `handler` can be replaced later. */
+export function createHttpServer(limits: Config['limits'], handler: http.RequestListener): http.Server {
+  const { headersTimeoutMs, requestTimeoutMs } = limits;
+  return http.createServer(
+    {
+      // Slow-loris: headers and bodies that trickle in are cut off. Node checks every interval.
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+    },
+    handler,
+  );
 }
 
 export interface Gateway {
@@ -110,16 +127,8 @@ export async function createGateway(
     res.setHeader('X-Correlation-Id', correlationIdOf(req));
     next();
   });
-  const { headersTimeoutMs, requestTimeoutMs } = app.config.limits;
-  const server = http.createServer(
-    {
-      // Slow-loris: headers and bodies that trickle in are cut off (README, "Limits and hardening"). Node checks every interval.
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
-    },
-    expressApp,
-  );
+  // Bound before the stores opened (start.ts): its starting routes answer until every route here is mounted.
+  const server = options.server ?? createHttpServer(app.config.limits, expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events, app.config.limits.executionTimeoutMs);
 
   const apolloSchema = await schema();
@@ -268,6 +277,11 @@ export async function createGateway(
     res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' } }] });
   });
 
+  if (options.server) {
+    server.removeAllListeners('request');
+    server.on('request', expressApp);
+  }
+
   return {
     server,
     metrics,
@@ -276,6 +290,7 @@ export async function createGateway(
       return `http://127.0.0.1:${address.port}${path}`;
     },
     listen(port, host) {
+      if (server.listening) return Promise.resolve();
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());

@@ -12,7 +12,9 @@ import type { EventStore } from '../eventstore/port.js';
 import type { DocumentStore } from '../readmodels/port.js';
 import type { Logger } from '../shared/logger.js';
 import { bootstrap } from '../application/tenants.js';
-import { createGateway, type Gateway } from './http.js';
+import { createGateway, createHttpServer, type Gateway } from './http.js';
+import { startingRoutes } from './starting-routes.js';
+import { remoteStores, StoreWait, storeTargets, type BackoffOptions } from './store-wait.js';
 
 export interface Running {
   app: Application;
@@ -33,15 +35,25 @@ export interface OpenOptions {
   wrapEvents?: (events: EventStore) => EventStore;
 }
 
+export type OpenStores = Awaited<ReturnType<typeof openStores>>;
+
+export interface StartOptions extends OpenOptions {
+  /** Called off (SIGTERM while waiting for the stores): the start ends with an AbortError, the port is released. */
+  signal?: AbortSignal;
+  /** The retry schedule while a store does not answer (tests shorten it). */
+  backoff?: BackoffOptions;
+}
+
 /** Opens an Application on the configured stores, catches projections up and bootstraps. */
 export async function openApplication(
   config: Config,
   logger: Logger,
   options: OpenOptions = {},
+  opened?: OpenStores,
 ): Promise<{ app: Application; services: Services }> {
   // The worker threads start with the first large flow source, not here.
   configureFlowSourceWorkers(config.workerThreads);
-  const stores = await openStores(config);
+  const stores = opened ?? (await openStores(config));
   const documents = options.wrapDocuments ? options.wrapDocuments(stores.documents) : stores.documents;
   const events = options.wrapEvents ? options.wrapEvents(stores.events) : stores.events;
   const app = new Application({ config, logger, events, documents, vault: stores.vault, ledger: stores.ledger, signing: stores.signing });
@@ -51,10 +63,17 @@ export async function openApplication(
       'GENERATED the key that signs the audit ledger: keep it away from the data dir and its backups (TENANTRY_AUDIT_SIGNING_KEY_FILE), and give its public key to your auditors (tenantry audit key)',
     );
   }
-  await app.start();
-  await bootstrap(app, systemCaller(app, 'bootstrap'));
-  const services = new Services(app);
-  await services.secrets.shredDeletedTenants();
+  let services: Services;
+  try {
+    await app.start();
+    await bootstrap(app, systemCaller(app, 'bootstrap'));
+    services = new Services(app);
+    await services.secrets.shredDeletedTenants();
+  } catch (error) {
+    // Stores closed, projection leases released: the gateway's start may try again (a store that went away meanwhile).
+    await app.stop().catch(() => undefined);
+    throw error;
+  }
   // Signed checkpoints of every tenant's ledger, at TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS.
   services.auditLedger.start();
   return { app, services };
@@ -67,12 +86,52 @@ function tokenVerifiers(app: Application, config: Config): TokenVerifier[] {
   return verifiers;
 }
 
-export async function startGateway(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Running> {
-  const { app, services } = await openApplication(config, logger, options);
+/**
+ * The stores, each answering a ping: the KurrentDB client connects lazily,
+ * and an unreachable store is found here rather than halfway through the
+ * start. Closed again when a ping fails.
+ */
+async function openReachableStores(config: Config): Promise<OpenStores> {
+  const stores = await openStores(config);
+  try {
+    await stores.events.ping();
+    await stores.documents.ping();
+    return stores;
+  } catch (error) {
+    for (const store of [stores.events, stores.vault, stores.ledger, stores.documents]) await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Binds the port first, then opens the stores, waiting with backoff while
+ * one does not answer (store-wait.ts, starting-routes.ts): meanwhile
+ * `/healthz` answers 200 and `/readyz` 503 naming what it waits for. Any
+ * other error ends the start, the port released.
+ */
+export async function startGateway(config: Config, logger: Logger, options: StartOptions = {}): Promise<Running> {
+  const wait = new StoreWait(logger, storeTargets(config), remoteStores(config), options.backoff ? { backoff: options.backoff } : {});
+  const server = createHttpServer(config.limits, startingRoutes(wait));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let opened: { app: Application; services: Services };
+  try {
+    // A store that goes away after opening, while the application is built (projections catching up, bootstrap), is waited for too.
+    opened = await wait.open(async () => openApplication(config, logger, options, await openReachableStores(config)), options.signal);
+  } catch (error) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  const { app, services } = opened;
   const admin = resolveAdminToken(config.dataDir, config.adminToken);
   const authenticator = new Authenticator(admin.hash, tokenVerifiers(app, config), logger);
-  const gateway = await createGateway(app, services, authenticator);
-  await gateway.listen(config.port, config.host);
+  const gateway = await createGateway(app, services, authenticator, { server });
   let stopping: Promise<void> | null = null;
   return {
     app,

@@ -37,6 +37,15 @@ describe('a damaged data dir is never taken for a new installation (real process
     expect(run.stderr).toMatch(/^tenantry: damaged data dir: .*events\.sqlite is empty, but this data dir holds the event log/);
   }, 120_000);
 
+  it('the gateway too: not waited for as a store that is down, refused in one line, exit code 6', async () => {
+    const dir = await installed();
+    truncateSync(path.join(dir, 'events.sqlite'), 0);
+    const run = await runCli(['serve'], { ...env(dir), TENANTRY_PORT: '0' }, 60_000);
+    expect(run.code).toBe(6); // ExitCode.DATA_DIR_DAMAGED
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^tenantry: damaged data dir: .*events\.sqlite is empty/);
+  }, 120_000);
+
   it('a missing events.sqlite: refused, and no new log is created in its place', async () => {
     const dir = await installed();
     for (const suffix of ['', '-wal', '-shm']) rmSync(path.join(dir, `events.sqlite${suffix}`), { force: true });

@@ -20,8 +20,20 @@ export interface GatewayProcess {
   metrics(): Promise<string>;
 }
 
-/** A gateway in its own OS process (tsx, no build step), for crash and multi-replica tests. */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+/** Whether the gateway is still starting: bound, but its stores or application not open yet (`/readyz` says `starting`). */
+async function stillStarting(base: string): Promise<boolean> {
+  const response = await fetch(`${base}/readyz`);
+  if (response.status !== 503) return false;
+  const body = (await response.json()) as { status?: string };
+  return body.status === 'starting';
+}
+
+/**
+ * A gateway in its own OS process (tsx, no build step), for crash and
+ * multi-replica tests. Resolves once it has started (its stores open and
+ * GraphQL mounted); with `whenBound`, as soon as it answers `/healthz`.
+ */
+export async function startGatewayProcess(env: Record<string, string>, options: { whenBound?: boolean } = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
@@ -33,7 +45,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway process exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
+      if ((await fetch(`${base}/healthz`)).ok && (options.whenBound || !(await stillStarting(base)))) break;
     } catch {
       // not listening yet
     }
