@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
+import { checkSqliteLog } from '../eventstore/sqlite-check.js';
 import { isValidId } from '../shared/ids.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { progress, withOperatorApplication } from './operator.js';
@@ -17,6 +18,32 @@ function tenantArg(value: string): string {
 
 export function registerEventCommands(program: Command, config: () => Config): void {
   const events = program.command('events').description("export and import a tenant's event history");
+
+  events
+    .command('check')
+    .description(
+      'read every page and every event of the embedded log (events.sqlite), without starting anything; exit 1 when something cannot be read',
+    )
+    .option('--json', 'print the result as JSON')
+    .action((opts: { json?: boolean }) => {
+      const settings = config();
+      if (settings.eventStore !== 'sqlite') {
+        process.stderr.write(
+          `tenantry: events check reads the embedded log (TENANTRY_EVENT_STORE=sqlite); this one is ${settings.eventStore}\n`,
+        );
+        process.exitCode = ExitCode.USAGE;
+        return;
+      }
+      const file = path.join(settings.dataDir, 'events.sqlite');
+      const result = checkSqliteLog(file);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ file, ...result })}\n`);
+      else if (result.ok) process.stdout.write(`${file}: ok, ${result.events} events, every page readable\n`);
+      else {
+        process.stdout.write(`${file}: DAMAGED (${result.events} events read)\n${result.problems.map((p) => `  ${p}`).join('\n')}\n`);
+        process.stdout.write('restore the data dir from a backup: tenantry restore (README, "Backups")\n');
+      }
+      if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
+    });
 
   events
     .command('export')

@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { BackupError } from '../eventstore/backup.js';
 import { DamagedDataDirError } from '../eventstore/installation.js';
-import { EventStoreUnavailableError } from '../eventstore/port.js';
+import { EventLogDamagedError, EventStoreUnavailableError } from '../eventstore/port.js';
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 
@@ -22,7 +22,7 @@ export const ExitCode = {
   NOT_FOUND_OR_CONFLICT: 4,
   /** A store (event log, read models) did not answer; nothing was written by this command's failing step. Retry later. */
   STORE_UNAVAILABLE: 5,
-  /** The data dir does not hold the log it held (missing, empty, another one, shorter): refused, never bootstrapped over (README, "Damaged data dir"). */
+  /** The data dir does not hold the log it held (missing, empty, another one, shorter), or the log has unreadable pages: refused, never bootstrapped over (README, "Damaged data dir"). */
   DATA_DIR_DAMAGED: 6,
   /** A bug: anything else. The message is printed with its stack. */
   INTERNAL: 70,
@@ -41,7 +41,7 @@ function isStoreUnavailable(error: unknown): boolean {
 export function exitCodeFor(error: unknown): ExitCodeValue {
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   if (error instanceof ConfigError) return ExitCode.USAGE;
-  if (error instanceof DamagedDataDirError) return ExitCode.DATA_DIR_DAMAGED;
+  if (error instanceof DamagedDataDirError || error instanceof EventLogDamagedError) return ExitCode.DATA_DIR_DAMAGED;
   if (error instanceof BackupError) return error.conflict ? ExitCode.NOT_FOUND_OR_CONFLICT : ExitCode.BAD_INPUT;
   if (isStoreUnavailable(error)) return ExitCode.STORE_UNAVAILABLE;
   if (error instanceof DomainError) {
@@ -72,7 +72,8 @@ export function describeFailure(error: unknown, printed = false): { code: ExitCo
     return { code, message: `tenantry: store unavailable: ${message}; nothing more was done, retry when it answers` };
   }
   if (error instanceof DomainError) return { code, message: `tenantry: ${error.code}: ${error.message}` };
-  if (error instanceof DamagedDataDirError) return { code, message: `tenantry: damaged data dir: ${error.message}` };
+  if (error instanceof DamagedDataDirError || error instanceof EventLogDamagedError)
+    return { code, message: `tenantry: damaged data dir: ${error.message}` };
   if (error instanceof BackupError) return { code, message: `tenantry: ${error.message}` };
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return { code, message: `tenantry: internal error: ${detail}` };

@@ -124,6 +124,13 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  /**
+   * The damage found in the stored log (a corrupt page, a file that is no
+   * longer a database), once a read or write met it; null while none was.
+   * It does not heal: the process answers every request SERVICE_UNAVAILABLE
+   * until an operator repairs or restores the log and restarts it.
+   */
+  damage?(): EventLogDamagedError | null;
   close(): Promise<void>;
 }
 
@@ -140,10 +147,15 @@ export class WrongExpectedRevisionError extends Error {
 }
 
 export class EventStoreUnavailableError extends Error {
-  override readonly name = 'EventStoreUnavailableError';
+  override readonly name: string = 'EventStoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** The stored log is damaged (unreadable pages): unavailable until an operator restores it. */
+export class EventLogDamagedError extends EventStoreUnavailableError {
+  override readonly name = 'EventLogDamagedError';
 }
 
 /** Stream names always begin with the tenant, so that one tenant can be read, replayed or exported alone. */

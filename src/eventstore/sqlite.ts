@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { InstallationGuard } from './installation.js';
 import {
+  EventLogDamagedError,
   EventStoreUnavailableError,
   type AppendResult,
   type EventMetadata,
@@ -152,6 +153,8 @@ const TENANT_PREFIX = /^[^/]+\/$/;
 const LOG_WALK_MAX_ROWS = 10_000;
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
+/** Of those, the ones that mean the stored log itself is damaged (not a passing condition). */
+const DAMAGE_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
 
 const RECENT_CACHE_SIZE = 20_000;
 
@@ -173,6 +176,7 @@ export class SqliteEventStore implements EventStore {
   private readonly subscriptions = new SubscriptionRegistry();
   private readonly pollIntervalMs: number;
   private closed = false;
+  private damaged: EventLogDamagedError | null = null;
 
   private readonly stmt: {
     byId: Database.Statement<[string], EventRow>;
@@ -556,6 +560,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   private mapError(error: unknown, what: string): Error {
+    if (error instanceof Database.SqliteError && DAMAGE_CODES.test(error.code)) {
+      // Latched: a log that returned a corrupt page once cannot be trusted for any answer after it.
+      this.damaged ??= new EventLogDamagedError(
+        `the event log (${this.filePath}) is damaged: ${error.code} while ${what}; run \`tenantry events check\`, then restore it from a backup (\`tenantry restore\`)`,
+        { cause: error },
+      );
+      return this.damaged;
+    }
     if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.test(error.code)) {
       return new EventStoreUnavailableError(
         `sqlite event store (${this.filePath}) unavailable while ${what}: ${error.code} ${error.message}`,
@@ -569,5 +581,10 @@ export class SqliteEventStore implements EventStore {
 
   private assertOpen(): void {
     if (this.closed) throw new EventStoreUnavailableError(`sqlite event store (${this.filePath}) is closed`);
+    if (this.damaged) throw this.damaged;
+  }
+
+  damage(): EventLogDamagedError | null {
+    return this.damaged;
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
-import { EventStoreUnavailableError } from '../eventstore/port.js';
+import { EventLogDamagedError, EventStoreUnavailableError } from '../eventstore/port.js';
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -64,6 +64,8 @@ export function oneLine(error: unknown): string {
 
 /** The store an error says is unreachable; null when the error is not about reaching a store (then it is fatal). */
 export function unreachableStore(error: unknown): StoreName | null {
+  // A damaged log does not heal by waiting: the start ends (exit code 6) and names the recovery.
+  if (error instanceof EventLogDamagedError) return null;
   if (error instanceof EventStoreUnavailableError) return 'eventStore';
   if (error instanceof DocumentStoreUnavailableError) return 'readModels';
   return null;
