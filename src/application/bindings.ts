@@ -1,4 +1,5 @@
 import { bindingDecider, PRINCIPAL_TYPES, type BindingState, type PrincipalType } from '../aggregates/binding/binding.js';
+import type { Access } from '../auth/authorizer.js';
 import { requireNoEscalation, rightsOf, type GivenRight } from '../auth/escalation.js';
 import { derivedId } from '../commands/handler.js';
 import { streamName } from '../eventstore/port.js';
@@ -140,6 +141,24 @@ export class BindingService {
       if (permissions) rights.push(...rightsOf(permissions, binding.namespace));
     }
     return rights;
+  }
+
+  /**
+   * Enabling a principal again gives its bindings' rights back: it needs what
+   * creating those bindings would, BINDING:CREATE and every right they grant
+   * (or BINDING:ESCALATE; see escalation.ts). Nothing when it has none.
+   */
+  async requireMayRegrant(
+    access: Access,
+    tenantId: string,
+    principalType: PrincipalType,
+    principalId: string,
+    what: string,
+  ): Promise<void> {
+    const given = await this.rightsBoundTo(tenantId, principalType, principalId);
+    if (given.length === 0) return;
+    access.require('BINDING', 'CREATE');
+    requireNoEscalation(access, given, what);
   }
 
   /**

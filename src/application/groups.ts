@@ -97,11 +97,7 @@ export class GroupService {
     const access = await this.tenants.enter(caller, tenantId);
     access.require('GROUP', 'UPDATE');
     validateId('name', 'id', id);
-    const given = await this.bindings.rightsBoundTo(tenantId, 'GROUP', id);
-    if (given.length > 0) {
-      access.require('BINDING', 'CREATE');
-      requireNoEscalation(access, given, `enabling group ${id}`);
-    }
+    await this.bindings.requireMayRegrant(access, tenantId, 'GROUP', id, `enabling group ${id}`);
     return this.run(caller, tenantId, id, { type: 'EnableGroup', data: { id } }, expectedRevision);
   }
 

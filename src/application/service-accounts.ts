@@ -4,7 +4,6 @@ import {
   type ServiceAccountCommand,
   type ServiceAccountState,
 } from '../aggregates/service-account/service-account.js';
-import { requireNoEscalation } from '../auth/escalation.js';
 import { streamName } from '../eventstore/port.js';
 import type { ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { docId } from '../projections/runtime/projection.js';
@@ -107,11 +106,7 @@ export class ServiceAccountService {
     const access = await this.tenants.enter(caller, tenantId);
     access.require('SERVICE_ACCOUNT', 'UPDATE');
     validateId('name', 'id', id);
-    const given = await this.bindings.rightsBoundTo(tenantId, 'SERVICE_ACCOUNT', id);
-    if (given.length > 0) {
-      access.require('BINDING', 'CREATE');
-      requireNoEscalation(access, given, `enabling service account ${id}`);
-    }
+    await this.bindings.requireMayRegrant(access, tenantId, 'SERVICE_ACCOUNT', id, `enabling service account ${id}`);
     return this.run(caller, tenantId, id, { type: 'EnableServiceAccount', data: { id } }, expectedRevision);
   }
 
