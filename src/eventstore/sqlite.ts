@@ -9,6 +9,7 @@
  * keeps same-process latency low.
  */
 import { privateSqliteFile } from '../shared/private-files.js';
+import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -152,7 +153,6 @@ const TENANT_PREFIX = /^[^/]+\/$/;
 /** Other prefix reads at most this far behind the head walk the log instead of the stream index. */
 const LOG_WALK_MAX_ROWS = 10_000;
 
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
 /** Of those, the ones that mean the stored log itself is damaged (not a passing condition). */
 const DAMAGE_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
 
@@ -568,7 +568,7 @@ export class SqliteEventStore implements EventStore {
       );
       return this.damaged;
     }
-    if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.test(error.code)) {
+    if (error instanceof Database.SqliteError && SQLITE_UNAVAILABLE_CODES.test(error.code)) {
       return new EventStoreUnavailableError(
         `sqlite event store (${this.filePath}) unavailable while ${what}: ${error.code} ${error.message}`,
         {

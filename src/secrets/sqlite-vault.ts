@@ -1,4 +1,5 @@
 import { privateSqliteFile } from '../shared/private-files.js';
+import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
 import Database from 'better-sqlite3';
 import { EnvelopeVault, type CiphertextRecord, type DataKeyRecord, type VaultStorage } from './envelope-vault.js';
 import { VaultUnavailableError, type SecretRef } from './vault.js';
@@ -18,7 +19,6 @@ import { VaultUnavailableError, type SecretRef } from './vault.js';
  *   (a 64 KB row in vault_probe, written and deleted) until one succeeds, so that
  *   `/readyz` answers 503 while writes fail and 200 once space is back.
  */
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS vault_keys (
@@ -207,7 +207,7 @@ export class SqliteVault extends EnvelopeVault {
 }
 
 function mapError(error: unknown, what: string): Error {
-  if (error instanceof Database.SqliteError && UNAVAILABLE_CODES.test(error.code)) {
+  if (error instanceof Database.SqliteError && SQLITE_UNAVAILABLE_CODES.test(error.code)) {
     return new VaultUnavailableError(`the vault's storage is unavailable while ${what}: ${error.code}`, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));
