@@ -55,7 +55,7 @@ function child(script: string, options: unknown): { ready: Promise<void>; done: 
     if (out.includes('ready\n')) markReady();
   });
   const done = new Promise<string>((resolve) =>
-    proc.on('exit', () => {
+    proc.on('close', () => {
       rmSync(file, { force: true });
       markReady();
       resolve(out.trim().split('\n').at(-1) ?? '');

@@ -70,7 +70,8 @@ function drive(options: Record<string, unknown>): { ready: Promise<void>; done: 
     if (out.includes('ready\n')) markReady();
   });
   const done = new Promise<Drive>((resolve, reject) => {
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the last of stdout is read (a truncated JSON line).
+    child.on('close', (code) => {
       rmSync(file, { force: true });
       markReady();
       if (code !== 0) reject(new Error(`driver exited with ${code}`));

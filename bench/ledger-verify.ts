@@ -58,7 +58,7 @@ try {
       });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.on('exit', (code) => {
+      child.on('close', (code) => {
         if (code !== 0) return reject(new Error(`probe exited ${code}`));
         resolve((JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { latencies: number[] }).latencies);
       });
