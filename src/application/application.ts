@@ -84,6 +84,7 @@ export async function openEventStore(config: Config): Promise<EventStore> {
         synchronous: config.sqliteSynchronous,
         busyTimeoutMs: config.sqliteBusyTimeoutMs,
         guardInstallation: true,
+        backgroundCheckpoints: true,
       });
       break;
     }
@@ -108,7 +109,7 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
   }
   if (config.readModels === 'sqlite') {
     const { SqliteDocumentStore } = await import('../readmodels/sqlite.js');
-    return SqliteDocumentStore.open(path.join(config.dataDir, READ_MODELS_FILE));
+    return SqliteDocumentStore.open(path.join(config.dataDir, READ_MODELS_FILE), { backgroundCheckpoints: true });
   }
   const { MongoDocumentStore, MongoTransactionsUnsupportedError } = await import('../readmodels/mongodb.js');
   try {

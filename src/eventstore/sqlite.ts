@@ -10,6 +10,7 @@
  */
 import { privateSqliteFile } from '../shared/private-files.js';
 import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -50,6 +51,12 @@ export interface SqliteEventStoreOptions {
    * than it was (see installation.ts). For the data dir of a deployment.
    */
   guardInstallation?: boolean;
+  /**
+   * Checkpoint the WAL on a thread of its own (src/shared/wal-checkpointer.ts)
+   * instead of inside the commit that crosses 1,000 pages, which would hold
+   * the event loop for the copy. For the gateway's long-lived log.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 interface EventRow {
@@ -204,6 +211,7 @@ export class SqliteEventStore implements EventStore {
   /** The id this log carries inside: a copy of the file keeps it, a new file gets a new one. */
   readonly logId: string;
   private readonly guard: InstallationGuard | null;
+  private readonly checkpoints: BackgroundCheckpoints | null = null;
 
   constructor(
     readonly filePath: string,
@@ -286,6 +294,7 @@ export class SqliteEventStore implements EventStore {
       }
     }
     this.guard = guard;
+    if (options.backgroundCheckpoints) this.checkpoints = checkpointInBackground(this.db, filePath);
 
     const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
       const retried = this.findRetry(stream, events);
@@ -497,13 +506,20 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** The connection's effective settings (for diagnostics and tests). */
-  settings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; busyTimeoutMs: number } {
+  settings(): {
+    journalMode: string;
+    synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+    busyTimeoutMs: number;
+    /** Pages after which a commit checkpoints the WAL itself; 0 while the checkpoint thread does it. */
+    walAutocheckpoint: number;
+  } {
     this.assertOpen();
     const synchronous = (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[this.db.pragma('synchronous', { simple: true }) as number];
     return {
       journalMode: String(this.db.pragma('journal_mode', { simple: true })),
       synchronous: synchronous ?? 'FULL',
       busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+      walAutocheckpoint: Number(this.db.pragma('wal_autocheckpoint', { simple: true })),
     };
   }
 
@@ -517,6 +533,8 @@ export class SqliteEventStore implements EventStore {
     try {
       this.guard?.record(this.logId, this.stmt.head.get()?.head ?? 0);
     } finally {
+      // The thread's connection closes first: the last one to close checkpoints and removes the WAL.
+      await this.checkpoints?.release();
       this.db.close();
     }
   }

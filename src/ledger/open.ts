@@ -14,7 +14,7 @@ export async function openLedgerStore(config: Config, documents: DocumentStore):
   if (config.readModels === 'mongodb' || config.eventStore === 'memory') return new DocumentLedgerStore(documents);
   if (config.eventStore === 'sqlite') {
     const { SqliteLedgerStore } = await import('./sqlite-store.js');
-    return new SqliteLedgerStore(path.join(config.dataDir, 'ledger.sqlite'));
+    return new SqliteLedgerStore(path.join(config.dataDir, 'ledger.sqlite'), { backgroundCheckpoints: true });
   }
   return new DocumentLedgerStore(documents);
 }

@@ -5,6 +5,7 @@
  * again. Appends are one transaction each, guarded by the head's position.
  */
 import { privateSqliteFile } from '../shared/private-files.js';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
 import Database from 'better-sqlite3';
 import type { Hash } from '../shared/merkle.js';
 import type { SignedCheckpoint } from './checkpoint.js';
@@ -89,8 +90,10 @@ function prepare(db: Database.Database) {
 export class SqliteLedgerStore implements LedgerStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepare>;
+  private readonly walCheckpoints: BackgroundCheckpoints | null;
 
-  constructor(filePath: string) {
+  /** `backgroundCheckpoints`: the WAL is checkpointed on a thread of its own (src/shared/wal-checkpointer.ts). */
+  constructor(filePath: string, options: { backgroundCheckpoints?: boolean } = {}) {
     privateSqliteFile(filePath);
     this.db = new Database(filePath);
     this.db.pragma('busy_timeout = 5000');
@@ -98,6 +101,7 @@ export class SqliteLedgerStore implements LedgerStore {
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     this.stmt = prepare(this.db);
+    this.walCheckpoints = options.backgroundCheckpoints ? checkpointInBackground(this.db, filePath) : null;
   }
 
   async head(tenantId: string): Promise<LedgerHead | null> {
@@ -151,6 +155,7 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async close(): Promise<void> {
+    await this.walCheckpoints?.release();
     if (this.db.open) this.db.close();
   }
 }

@@ -7,10 +7,13 @@ import { SqliteCollection, type SqliteHost } from './collection.js';
 import { Statements } from './table.js';
 import { privateSqliteFile } from '../../shared/private-files.js';
 import { Slicer } from '../../shared/slices.js';
+import { checkpointInBackground, type BackgroundCheckpoints } from '../../shared/wal-checkpointer.js';
 
 export interface SqliteDocumentStoreOptions {
   /** How long a write waits for another process's transaction on the file. Default 10 s. */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL on a thread of its own (src/shared/wal-checkpointer.ts), not inside the commits. For the gateway. */
+  backgroundCheckpoints?: boolean;
 }
 
 /** Page cache of each connection, in KiB (SQLite's default is 2 MiB). */
@@ -50,6 +53,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
    * Every call first gives it a turn once a slice of work is spent.
    */
   private readonly slicer = new Slicer();
+  private readonly checkpoints: BackgroundCheckpoints | null;
 
   private constructor(
     readonly path: string,
@@ -71,6 +75,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
       writer.exec('ROLLBACK');
       throw err;
     }
+    this.checkpoints = options.backgroundCheckpoints ? checkpointInBackground(writer, path) : null;
     const reader = new Database(path, { timeout: busy });
     reader.pragma('query_only = ON');
     reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
@@ -175,6 +180,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     this.closed = true;
     this.reader.statements.endAll();
     this.writer.statements.endAll();
+    await this.checkpoints?.release();
     this.reader.db.close();
     this.writer.db.close();
   }
