@@ -10,7 +10,8 @@
  */
 import { privateSqliteFile } from '../shared/private-files.js';
 import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
-import { checkpointInBackground, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
+import { SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES, walCheckpointer, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
+import { SqliteWriterThread, WriterThreadDiedError, type SerializedAppend, type WriterOutcome } from './sqlite-writer.js';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -173,8 +174,6 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
-type AppendOutcome = { ok: AppendResult } | { error: unknown };
-
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
 
@@ -187,9 +186,6 @@ export class SqliteEventStore implements EventStore {
 
   private readonly stmt: {
     byId: Database.Statement<[string], EventRow>;
-    lastOfStream: Database.Statement<[string], { revision: number; position: number }>;
-    runFrom: Database.Statement<[string, number, number], { event_id: string; revision: number; position: number }>;
-    insert: Database.Statement<[string, string, number, string, number, string, string]>;
     readStream: Database.Statement<[string, number, number], EventRow>;
     readAll: Database.Statement<[number, number], RawEventRow>;
     readAllTenant: Database.Statement<[string, number, number], RawEventRow>;
@@ -241,13 +237,6 @@ export class SqliteEventStore implements EventStore {
     const columns = 'position, event_id, stream, revision, type, schema_version, data, metadata';
     this.stmt = {
       byId: this.db.prepare(`SELECT ${columns} FROM events WHERE event_id = ?`),
-      lastOfStream: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
-      runFrom: this.db.prepare(
-        'SELECT event_id, revision, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
-      ),
-      insert: this.db.prepare(
-        'INSERT INTO events (event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
       readStream: this.db.prepare(`SELECT ${columns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`),
       // The log reads return raw rows (arrays): replays read every event through them.
       readAll: this.db
@@ -294,63 +283,31 @@ export class SqliteEventStore implements EventStore {
       }
     }
     this.guard = guard;
-    if (options.backgroundCheckpoints) this.checkpoints = checkpointInBackground(this.db, filePath);
 
-    const append = (stream: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
-      const retried = this.findRetry(stream, events);
-      if (retried) return retried;
-
-      const last = this.stmt.lastOfStream.get(stream);
-      const actual = last?.revision ?? -1;
-      checkExpectedRevision(stream, expected, actual);
-
-      let result: AppendResult = { nextExpectedRevision: actual, position: last?.position ?? 0 };
-      events.forEach((event, index) => {
-        const revision = actual + 1 + index;
-        const data = JSON.stringify(event.data) ?? 'null';
-        const metadata = JSON.stringify(event.metadata);
-        const info = this.stmt.insert.run(event.id, stream, revision, event.type, event.schemaVersion, data, metadata);
-        const position = Number(info.lastInsertRowid);
-        result = { nextExpectedRevision: revision, position };
-        // Parsed back from the JSON just written: the cached copy is exactly what a read would return.
-        this.uncommitted.push({
-          id: event.id,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: JSON.parse(data) as unknown,
-          metadata: JSON.parse(metadata) as EventMetadata,
-          streamName: stream,
-          streamRevision: revision,
-          position,
-        });
+    this.writer = new SqliteWriterThread(filePath, {
+      busyTimeoutMs: Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000)),
+      synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+      walAutocheckpoint: options.backgroundCheckpoints ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
+    });
+    if (options.backgroundCheckpoints) {
+      // The writer thread's commits do not checkpoint; if the checkpoint thread fails, they do again.
+      const writer = this.writer;
+      this.checkpoints = walCheckpointer.inBackground(filePath, () => {
+        if (this.closed) return;
+        writer.setWalAutocheckpoint(SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES).catch(() => undefined);
+        process.emitWarning(
+          `WAL checkpoints of ${filePath} are back in the log's commits: the checkpoint thread failed`,
+          'TenantryWalCheckpoints',
+        );
       });
-      return result;
-    };
-    // Group commit: appends that arrive while the event loop was busy (typically
-    // blocked in the previous fsync) are written in ONE transaction, so one
-    // fsync serves them all. Each append runs as a nested transaction, which
-    // better-sqlite3 turns into a savepoint: a failing append (wrong expected
-    // revision) is rolled back alone and the others still commit.
-    // IMMEDIATE takes the write lock up front, so a revision read inside
-    // cannot be invalidated by another process before our inserts.
-    const single = this.db.transaction(append);
-    const group = this.db.transaction((batch: readonly PendingAppend[]) =>
-      batch.map((request): AppendOutcome => {
-        const mark = this.uncommitted.length;
-        try {
-          return { ok: single(request.stream, request.events, request.expected) };
-        } catch (error) {
-          this.uncommitted.length = mark; // rolled back to the savepoint
-          return { error };
-        }
-      }),
-    );
-    this.appendGroup = (batch) => group.immediate(batch);
+    }
   }
 
-  private readonly appendGroup: (batch: readonly PendingAppend[]) => AppendOutcome[];
+  /** Appends run there, one group of them at a time (src/eventstore/sqlite-writer.ts). */
+  private readonly writer: SqliteWriterThread;
   private pending: PendingAppend[] = [];
-  private uncommitted: RecordedEvent[] = [];
+  /** The group the writer thread has now; the next group waits for it. */
+  private writing: Promise<void> | null = null;
 
   /**
    * The events this process committed last, by position. Every projection
@@ -381,34 +338,98 @@ export class SqliteEventStore implements EventStore {
     return { events, last: position - 1, complete: false };
   }
 
+  /**
+   * Group commit: appends that arrive while the writer thread is busy with
+   * the previous group go to it together, as ONE transaction (one fsync for
+   * them all). Each append is a savepoint there: one that fails (a wrong
+   * expected revision) is rolled back alone and the others still commit.
+   * IMMEDIATE takes the write lock up front, so a revision read inside cannot
+   * be invalidated by another process before the inserts.
+   */
   private flush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.writing) return;
     const batch = this.pending;
     this.pending = [];
-    let outcomes: AppendOutcome[];
+    this.writing = this.write(batch).finally(() => {
+      this.writing = null;
+      this.flush();
+    });
+  }
+
+  private async write(batch: readonly PendingAppend[]): Promise<void> {
+    const serialized: SerializedAppend[] = batch.map((request) => ({
+      stream: request.stream,
+      expected: request.expected,
+      events: request.events.map((event) => ({
+        id: event.id,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: JSON.stringify(event.data) ?? 'null',
+        metadata: JSON.stringify(event.metadata),
+      })),
+    }));
+    let outcomes: WriterOutcome[];
     try {
-      outcomes = this.appendGroup(batch);
+      outcomes = await this.writer.append(serialized);
     } catch (error) {
-      // The commit itself failed (disk, I/O): nothing of the batch is stored.
-      this.uncommitted = [];
+      // The commit itself failed (disk, I/O, the thread died): nothing of the batch is known to be stored.
       for (const request of batch) request.reject(this.mapAppendError(error, request.stream, request.events));
       return;
     }
-    this.remember(this.uncommitted);
-    for (const event of this.uncommitted) if (event.position > this.knownHead) this.knownHead = event.position;
-    this.uncommitted = [];
-    let wrote = false;
+    // Parsed back from the JSON written: the cached copy is exactly what a read would return.
+    const stored: RecordedEvent[] = [];
+    outcomes.forEach((outcome, i) => {
+      const request = serialized[i];
+      if (!request || !('ok' in outcome)) return;
+      const first = outcome.ok.nextExpectedRevision - outcome.positions.length + 1;
+      outcome.positions.forEach((position, k) => {
+        const event = request.events[k]!;
+        stored.push({
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: JSON.parse(event.data) as unknown,
+          metadata: JSON.parse(event.metadata) as EventMetadata,
+          streamName: request.stream,
+          streamRevision: first + k,
+          position,
+        });
+      });
+    });
+    this.learnOwnCommit(stored);
     outcomes.forEach((outcome, i) => {
       const request = batch[i];
       if (!request) return;
-      if ('ok' in outcome) {
-        wrote ||= request.events.length > 0;
-        request.resolve(outcome.ok);
-      } else {
-        request.reject(this.mapAppendError(outcome.error, request.stream, request.events));
+      if ('ok' in outcome) return request.resolve(outcome.ok);
+      try {
+        if ('mismatch' in outcome) checkExpectedRevision(request.stream, request.expected, outcome.mismatch);
+        throw 'error' in outcome ? outcome.error : new Error(`append to ${request.stream} was not stored`);
+      } catch (error) {
+        request.reject(this.mapAppendError(error, request.stream, request.events));
       }
     });
-    if (wrote) this.appended.emit('append');
+    if (stored.length > 0) this.appended.emit('append');
+  }
+
+  /**
+   * Caches the events the writer thread committed for this process and moves
+   * `knownHead`. The commit came through another connection, so it changed
+   * this connection's `data_version`; when nothing stands beyond our own
+   * events, that change was ours alone and readers at the head may keep their
+   * shortcut (another process's commit in between leaves the head beyond
+   * them, and is noticed as before).
+   */
+  private learnOwnCommit(events: readonly RecordedEvent[]): void {
+    if (events.length === 0) return;
+    this.remember(events);
+    for (const event of events) if (event.position > this.knownHead) this.knownHead = event.position;
+    try {
+      const version = this.stmt.dataVersion.get() ?? 0;
+      const head = this.stmt.head.get()?.head ?? 0;
+      if (head <= this.knownHead) this.seenDataVersion = version;
+    } catch {
+      // A failing read here only costs the shortcut; the next read reports the failure.
+    }
   }
 
   async appendToStream(
@@ -519,36 +540,28 @@ export class SqliteEventStore implements EventStore {
       journalMode: String(this.db.pragma('journal_mode', { simple: true })),
       synchronous: synchronous ?? 'FULL',
       busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
-      walAutocheckpoint: Number(this.db.pragma('wal_autocheckpoint', { simple: true })),
+      walAutocheckpoint: this.writer.walAutocheckpoint,
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are written before the file closes.
-    if (this.pending.length > 0) this.flush();
+    while (this.writing || this.pending.length > 0) {
+      this.flush();
+      await this.writing;
+    }
     await this.subscriptions.closeAll();
     this.closed = true;
     this.appended.removeAllListeners();
     try {
       this.guard?.record(this.logId, this.stmt.head.get()?.head ?? 0);
     } finally {
-      // The thread's connection closes first: the last one to close checkpoints and removes the WAL.
+      // The threads' connections close first: the last one to close checkpoints and removes the WAL.
+      await this.writer.close();
       await this.checkpoints?.release();
       this.db.close();
     }
-  }
-
-  /** Same rule as the memory adapter: the whole batch already stored as one run in this stream. */
-  private findRetry(stream: string, events: readonly NewEvent[]): AppendResult | undefined {
-    const first = events[0];
-    if (first === undefined) return undefined;
-    const match = this.stmt.byId.get(first.id);
-    if (match === undefined || match.stream !== stream) return undefined;
-    const run = this.stmt.runFrom.all(stream, match.revision, events.length);
-    if (run.length !== events.length || run.some((row, i) => row.event_id !== events[i]?.id)) return undefined;
-    const last = run.at(-1);
-    return last && { nextExpectedRevision: last.revision, position: last.position };
   }
 
   private query<T>(what: string, run: () => T): T {
@@ -585,6 +598,11 @@ export class SqliteEventStore implements EventStore {
         { cause: error },
       );
       return this.damaged;
+    }
+    if (error instanceof WriterThreadDiedError) {
+      return new EventStoreUnavailableError(`sqlite event store (${this.filePath}) unavailable while ${what}: ${error.message}`, {
+        cause: error,
+      });
     }
     if (error instanceof Database.SqliteError && SQLITE_UNAVAILABLE_CODES.test(error.code)) {
       return new EventStoreUnavailableError(

@@ -129,6 +129,12 @@ class WalCheckpointer {
     };
   }
 
+  /** `register()` for a caller that cannot wait: `release()` waits for the registration first. */
+  inBackground(file: string, onFailure: () => void): BackgroundCheckpoints {
+    const registration = this.register(file, onFailure);
+    return { release: async () => (await registration).release() };
+  }
+
   /** Ends the thread as if it had crashed (tests of the fallback). */
   async crashForTest(): Promise<void> {
     await this.worker?.terminate();
@@ -137,7 +143,12 @@ class WalCheckpointer {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(THREAD, { eval: true, workerData: { driver, intervalMs: this.intervalMs } });
+    const worker = new Worker(THREAD, {
+      eval: true,
+      // CommonJS whatever the process was started with (`--input-type=module` would make the code a module), and no loader.
+      execArgv: [],
+      workerData: { driver, intervalMs: this.intervalMs },
+    });
     worker.unref(); // a store left open does not keep the process alive
     worker.on('message', (message: FromThread) => {
       const registration = this.registrations.get(message.id);
@@ -195,10 +206,9 @@ export function checkpointInBackground(
   warn: (message: string) => void = (message) => process.emitWarning(message, 'TenantryWalCheckpoints'),
 ): BackgroundCheckpoints {
   db.pragma('wal_autocheckpoint = 0');
-  const registration = walCheckpointer.register(file, () => {
+  return walCheckpointer.inBackground(file, () => {
     if (!db.open) return;
     db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
     warn(`WAL checkpoints of ${file} are back on the event loop: the checkpoint thread failed`);
   });
-  return { release: async () => (await registration).release() };
 }

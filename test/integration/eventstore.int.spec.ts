@@ -137,7 +137,7 @@ describe('SqliteEventStore (sqlite only)', () => {
   it('uses WAL, synchronous FULL by default (NORMAL on request), a busy timeout, and the expected schema', async () => {
     const file = newFile();
     const durable = openStore(file);
-    expect(durable.settings()).toEqual({ journalMode: 'wal', synchronous: 'FULL', busyTimeoutMs: 5000 });
+    expect(durable.settings()).toEqual({ journalMode: 'wal', synchronous: 'FULL', busyTimeoutMs: 5000, walAutocheckpoint: 1000 });
     const relaxed = openStore(file, { synchronous: 'NORMAL', busyTimeoutMs: 250 });
     expect(relaxed.settings()).toMatchObject({ synchronous: 'NORMAL', busyTimeoutMs: 250 });
 

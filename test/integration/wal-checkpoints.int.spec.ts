@@ -99,7 +99,7 @@ describe('WAL checkpoints off the event loop', () => {
       await walCheckpointer.crashForTest();
       await until(() => store.settings().walAutocheckpoint === 1000, 'the fallback');
       expect(walCheckpointer.stats().failures).toBe(failures + 1);
-      await until(() => warnings.some((w) => w.includes('back on the event loop')), 'the warning');
+      await until(() => warnings.some((w) => w.includes('the checkpoint thread failed')), 'the warning');
       await store.appendToStream('t/s', [big(0)], { expectedRevision: 'no_stream' });
     } finally {
       await store.close();
