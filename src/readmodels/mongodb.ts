@@ -163,6 +163,9 @@ export class MongoTransactionsUnsupportedError extends Error {
  * caught that failure and went on. Never retried by the driver: the caller
  * decides (the projection runner applies the batch again without one).
  */
+/** An operation that got no answer within the gateway's operation timeout: the server may be down, or only slow. */
+export class MongoOperationTimeoutError extends DocumentStoreUnavailableError {}
+
 export class TransactionAbortedError extends Error {
   override readonly name = 'TransactionAbortedError';
   constructor(cause: unknown) {
@@ -375,7 +378,7 @@ class MongoCollection<T extends Document> implements Collection<T> {
     const mapped = mapError(err, this.name);
     if (scope) scope.failed ??= mapped;
     // A busy SQLite under FerretDB is contention, not a server that went away: retried, but no reason to fail fast.
-    if (mapped instanceof DocumentStoreUnavailableError && !isSqliteBusy(err)) this.store.markDown();
+    if (mapped instanceof DocumentStoreUnavailableError && !isSqliteBusy(err)) this.store.outage(mapped);
     throw mapped;
   }
 
@@ -688,7 +691,7 @@ export class MongoDocumentStore implements DocumentStore {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new DocumentStoreUnavailableError(`MongoDB did not answer within ${this.operationTimeoutMS} ms`)),
+        () => reject(new MongoOperationTimeoutError(`MongoDB did not answer within ${this.operationTimeoutMS} ms`)),
         this.operationTimeoutMS,
       );
       timer.unref();
@@ -741,7 +744,7 @@ export class MongoDocumentStore implements DocumentStore {
       );
     } catch (err) {
       const mapped = mapError(err, '');
-      if (mapped instanceof DocumentStoreUnavailableError) this.markDown();
+      if (mapped instanceof DocumentStoreUnavailableError) this.outage(mapped);
       throw mapped;
     } finally {
       await session.endSession().catch(() => undefined);
@@ -818,6 +821,36 @@ export class MongoDocumentStore implements DocumentStore {
   private probe: NodeJS.Timeout | null = null;
   /** How long one probe ping may take before the next one is sent regardless. */
   private static readonly PROBE_TIMEOUT_MS = 2_000;
+
+  /**
+   * What an unavailable-error says about the server. A refused connection, a
+   * cleared pool, a failed server selection: it is down, fail fast. One slow
+   * operation is not an outage: the server may be alive and busy (catching
+   * up after a restart, every projection writing at once). Tripping the
+   * breaker then made every projection fail and back off together, retry
+   * together, overload it again, and never catch up under load. So a
+   * timeout only asks a ping, and the breaker opens if the ping fails too.
+   */
+  outage(error: DocumentStoreUnavailableError): void {
+    if (!(error instanceof MongoOperationTimeoutError)) return this.markDown();
+    if (this.down || this.suspecting) return;
+    this.suspecting = true;
+    // Bounded by our own timer as well: a ping on a connection that gets no answer may outlive the driver's timeoutMS.
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer to the ping')), MongoDocumentStore.PROBE_TIMEOUT_MS);
+      timer.unref();
+    });
+    Promise.race([this.db.command({ ping: 1 }, { timeoutMS: MongoDocumentStore.PROBE_TIMEOUT_MS }), unanswered])
+      .then(
+        () => undefined,
+        () => this.markDown(),
+      )
+      .finally(() => clearTimeout(timer))
+      .finally(() => (this.suspecting = false));
+  }
+
+  private suspecting = false;
 
   failFast(): void {
     if (this.down) throw new DocumentStoreUnavailableError('MongoDB unavailable (failing fast until it answers a ping again)');

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { MemoryEventStore } from '../../src/eventstore/memory.js';
 import type { NewEvent } from '../../src/eventstore/port.js';
 import { eventIdFor } from '../../src/commands/handler.js';
-import { MongoDocumentStore } from '../../src/readmodels/mongodb.js';
+import { MongoDocumentStore, MongoOperationTimeoutError } from '../../src/readmodels/mongodb.js';
 import { DocumentStoreUnavailableError } from '../../src/readmodels/port.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { findFerretdb } from '../support/global-setup.js';
@@ -63,6 +63,54 @@ describe.skipIf(!ferretdb)('MongoDB network faults (a FerretDB of its own behind
 
   const connect = (db: string) =>
     MongoDocumentStore.connect(uri, db, { serverSelectionTimeoutMS: 1000, operationTimeoutMS: 1500, socketTimeoutMS: 120_000 });
+
+  it('an operation that is only slow (the server still answers a ping) does not open the circuit breaker for everyone', async () => {
+    // An operation timeout of 1 ms: a bulk write of 2,000 documents cannot answer within it, the server is fine.
+    const store = await MongoDocumentStore.connect(uri, 'netfault_slow', { serverSelectionTimeoutMS: 1000, operationTimeoutMS: 1 });
+    try {
+      const docs = Array.from({ length: 2000 }, (_, i) => ({ insertOne: { document: { _id: `d${i}`, pad: 'x'.repeat(200) } } }));
+      const failure = await store
+        .collection('slow')
+        .bulkWrite(docs, { ordered: false })
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(MongoOperationTimeoutError);
+      // The store asks a ping; it answers, so nothing fails fast.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(() => store.failFast()).not.toThrow();
+    } finally {
+      await store.dropDatabase().catch(() => undefined);
+      await store.close();
+    }
+  });
+
+  it('an operation that gets no answer and a ping that gets none either: the breaker opens', async () => {
+    const store = await connect('netfault_silent');
+    try {
+      await store.collection('c').insertOne({ _id: 'a' });
+      proxy.freeze();
+      const failure = await store
+        .collection('c')
+        .findOne({ _id: 'a' })
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(MongoOperationTimeoutError);
+      await waitUntil(
+        'the breaker to open',
+        async () => {
+          try {
+            store.failFast();
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        10_000,
+      );
+      proxy.thaw();
+    } finally {
+      proxy.thaw();
+      await store.close();
+    }
+  });
 
   it('a bulk write whose connection is reset is an outage (DocumentStoreUnavailableError), not an error of the data', async () => {
     const store = await connect('netfault_bulk');
