@@ -58,6 +58,13 @@ export interface Config {
   mongoOperationTimeoutMs: number;
   /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
   projectionStallMs: number;
+  /**
+   * TENANTRY_READY_MAX_LAG_EVENTS: /readyz answers 200 while every projection
+   * is within this many events of the log's head (and none failing or
+   * stalled). Under steady writes a projection is always a few events
+   * behind; requiring zero made a loaded gateway flap out of its load balancer.
+   */
+  readyMaxLagEvents: number;
   /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
   projectionOnPoison: 'stop' | 'park';
   logLevel: string;
@@ -348,6 +355,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
     mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
     projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
+    readyMaxLagEvents: integer(env, 'TENANTRY_READY_MAX_LAG_EVENTS', 1000, 0, 1_000_000_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',

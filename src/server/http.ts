@@ -114,6 +114,9 @@ function observabilityPlugin(app: Application, metrics: Metrics, labels: Operati
   };
 }
 
+/** How long each check of /readyz may take. */
+const READINESS_CHECK_MS = 1000;
+
 export async function createGateway(
   app: Application,
   services: Services,
@@ -155,25 +158,46 @@ export async function createGateway(
     res.json({ status: 'ok' });
   });
 
+  /**
+   * Each check of /readyz answers within a second or counts as failed: a
+   * store that accepts connections but queues every operation must not hold
+   * the probe (and the load balancer behind it) for the driver's timeouts.
+   */
+  const withinReadinessBudget = <T>(check: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${READINESS_CHECK_MS} ms`)), READINESS_CHECK_MS);
+    });
+    check.catch(() => undefined);
+    return Promise.race([check, late]).finally(() => clearTimeout(timer));
+  };
+
   expressApp.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
     let ready = true;
-    for (const [name, ping] of [
-      ['eventStore', () => app.events.ping()],
-      ['readModels', () => app.documents.ping()],
-      ['vault', () => app.vault.ping()],
-    ] as const) {
-      try {
-        await ping();
-        checks[name] = 'ok';
-      } catch (error) {
-        ready = false;
-        checks[name] = error instanceof Error ? error.message : 'unreachable';
-      }
-    }
+    // All at once: the whole answer takes at most one budget.
+    const lagging = withinReadinessBudget(app.projections.lag(), 'projections');
+    lagging.catch(() => undefined); // awaited below; not unhandled meanwhile
+    await Promise.all(
+      (
+        [
+          ['eventStore', () => app.events.ping()],
+          ['readModels', () => app.documents.ping()],
+          ['vault', () => app.vault.ping()],
+        ] as const
+      ).map(async ([name, ping]) => {
+        try {
+          await withinReadinessBudget(ping(), name);
+          checks[name] = 'ok';
+        } catch (error) {
+          ready = false;
+          checks[name] = error instanceof Error ? error.message : 'unreachable';
+        }
+      }),
+    );
     let projections: unknown = null;
     try {
-      const lag = await app.projections.lag();
+      const lag = await lagging;
       projections = lag.map((l) => ({
         projection: l.projection,
         position: l.position,
@@ -181,7 +205,9 @@ export async function createGateway(
         error: l.error,
         ...(l.stalled ? { stalled: l.stalled } : {}),
       }));
-      if (!lag.every((l) => l.lagEvents === 0 && l.error === null)) ready = false;
+      // Behind by a bounded, moving lag is ready (read-your-writes covers each client's own writes); failing or stalled is not.
+      const maxLag = app.config.readyMaxLagEvents;
+      if (!lag.every((l) => l.error === null && !l.stalled && l.lagEvents <= maxLag)) ready = false;
     } catch {
       ready = false;
     }
