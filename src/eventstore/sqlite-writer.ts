@@ -17,8 +17,8 @@
  * answers with their positions) and the next append starts a new thread.
  */
 import Database from 'better-sqlite3';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { sqliteThread } from '../shared/sqlite-thread.js';
 import type { AppendResult, ExpectedRevision } from './port.js';
 
 /** One append as the thread receives it: data and metadata already JSON. */
@@ -218,14 +218,7 @@ export class SqliteWriterThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(THREAD, {
-      eval: true,
-      // CommonJS whatever the process was started with (`--input-type=module` would make the code a module), and no loader.
-      execArgv: [],
-      workerData: { driver, file: this.file, ...this.settings },
-    });
-    worker.unref();
+    const worker = sqliteThread(THREAD, { file: this.file, ...this.settings });
     worker.on('message', (message: FromThread) => {
       const waiter = this.waiting.get(message.id);
       this.waiting.delete(message.id);

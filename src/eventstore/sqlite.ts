@@ -384,16 +384,16 @@ export class SqliteEventStore implements EventStore {
       const first = outcome.ok.nextExpectedRevision - outcome.positions.length + 1;
       outcome.positions.forEach((position, k) => {
         const event = request.events[k]!;
-        stored.push({
-          id: event.id,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: JSON.parse(event.data) as unknown,
-          metadata: JSON.parse(event.metadata) as EventMetadata,
-          streamName: request.stream,
-          streamRevision: first + k,
-          position,
-        });
+        stored.push(
+          toRecorded({
+            ...event,
+            event_id: event.id,
+            schema_version: event.schemaVersion,
+            stream: request.stream,
+            revision: first + k,
+            position,
+          }),
+        );
       });
     });
     this.learnOwnCommit(stored);

@@ -18,8 +18,8 @@
  * milliseconds without the TypeScript loader, under vitest and `npx tsx` as
  * in `dist/`. One thread per process serves every registered file.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { sqliteThread } from './sqlite-thread.js';
 import type Database from 'better-sqlite3';
 
 /** SQLite's own default, which a store goes back to when the thread fails. */
@@ -142,14 +142,7 @@ class WalCheckpointer {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(THREAD, {
-      eval: true,
-      // CommonJS whatever the process was started with (`--input-type=module` would make the code a module), and no loader.
-      execArgv: [],
-      workerData: { driver, intervalMs: this.intervalMs },
-    });
-    worker.unref(); // a store left open does not keep the process alive
+    const worker = sqliteThread(THREAD, { intervalMs: this.intervalMs });
     worker.on('message', (message: FromThread) => {
       const registration = this.registrations.get(message.id);
       if (!registration) return;
