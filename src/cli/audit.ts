@@ -53,12 +53,16 @@ function progress(label: string): { update(n: number): void; done(): void } {
  */
 async function catchUp(app: Application): Promise<void> {
   const target = await app.events.headPosition();
-  const runner = app.projections.runner(AUDIT_PROJECTION);
   const bar = progress(`catching up with the event log (${target.toLocaleString('en-US')} events): at`);
-  while (!(await runner.waitFor(target, 1000))) {
-    const error = runner.status().error;
-    if (error) throw new Error(`the audit projection is failing: ${error}`);
-    bar.update(runner.appliedPosition);
+  // Every projection, not only the audit log's: the tenant and its bindings are read before the trail.
+  const names = [AUDIT_PROJECTION, ...(await app.projections.lag()).map((l) => l.projection).filter((name) => name !== AUDIT_PROJECTION)];
+  for (const name of names) {
+    const runner = app.projections.runner(name);
+    while (!(await runner.waitFor(target, 1000))) {
+      const error = runner.status().error;
+      if (error) throw new Error(`the ${name} projection is failing: ${error}`);
+      bar.update(runner.appliedPosition);
+    }
   }
   bar.done();
 }
