@@ -116,6 +116,8 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
     return await MongoDocumentStore.connect(config.mongoUri ?? '', config.mongoDb, {
       transactions: config.mongoTransactions,
       operationTimeoutMS: config.mongoOperationTimeoutMs,
+      maxInFlight: config.mongoMaxInFlight,
+      maxQueuedReads: config.mongoMaxQueuedReads,
     });
   } catch (error) {
     if (error instanceof MongoTransactionsUnsupportedError) {

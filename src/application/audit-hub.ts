@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../eventstore/port.js';
 import { chainOf, type AuditEntryDocument } from '../projections/audit/audit-entry.js';
 import { AUDIT_LOGS } from '../projections/audit/audit.projection.js';
 import type { Collection, Document, Filter } from '../readmodels/port.js';
+import { inBackgroundLane } from '../readmodels/lanes.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { forEachEntryKey, type EntryPredicate } from './audit-criteria.js';
 import type { AppliedProgress } from './audit-feed.js';
@@ -165,7 +166,8 @@ export class AuditHub {
     this.count++;
     if (!this.running) {
       this.running = true;
-      void this.run();
+      // Started by whichever subscriber came first, but it serves them all: never refused as that one's request.
+      void inBackgroundLane(() => this.run());
     }
     return this.cursors.get(sub.tenantId) ?? this.roundUpTo;
   }

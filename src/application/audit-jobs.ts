@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChainHeadDocument } from '../projections/audit/audit-entry.js';
 import { AUDIT_CHAIN_HEADS } from '../projections/audit/audit.projection.js';
 import type { Document } from '../readmodels/port.js';
+import { inBackgroundLane } from '../readmodels/lanes.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
@@ -113,7 +114,8 @@ export class AuditVerificationJobs {
       await this.jobs(tenantId).insertOne(doc);
       const abort = new AbortController();
       this.running.set(tenantId, { id: doc._id, abort });
-      void this.run(tenantId, doc._id, slot, abort.signal);
+      // Outlives the request that started it: its reads wait for the store rather than being refused as the request's.
+      void inBackgroundLane(() => this.run(tenantId, doc._id, slot, abort.signal));
       return view(doc);
     } catch (error) {
       slot.release();

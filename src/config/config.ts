@@ -56,6 +56,10 @@ export interface Config {
   projectionLeaseMs: number;
   /** The longest the MongoDB adapter waits for one operation before counting it as an outage. */
   mongoOperationTimeoutMs: number;
+  /** MongoDB data operations on the wire at once (admission control); the rest wait in the gateway's queues. */
+  mongoMaxInFlight: number;
+  /** Request reads that may wait for MongoDB; one more is answered SERVICE_UNAVAILABLE with retryAfterSeconds. */
+  mongoMaxQueuedReads: number;
   /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
   projectionStallMs: number;
   /**
@@ -354,6 +358,8 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
     mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    mongoMaxInFlight: integer(env, 'TENANTRY_MONGODB_MAX_IN_FLIGHT', 64, 1, 10_000),
+    mongoMaxQueuedReads: integer(env, 'TENANTRY_MONGODB_MAX_QUEUED_READS', 256, 1, 1_000_000),
     projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
     readyMaxLagEvents: integer(env, 'TENANTRY_READY_MAX_LAG_EVENTS', 1000, 0, 1_000_000_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),

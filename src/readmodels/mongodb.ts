@@ -77,6 +77,7 @@ import {
 import {
   DocumentStoreUnavailableError,
   DuplicateKeyError,
+  type AdmissionStats,
   type BulkWriteOptions,
   type BulkWriteResult,
   type Collection,
@@ -90,6 +91,7 @@ import {
   type UpdateResult,
   type WriteOperation,
 } from './port.js';
+import { Admission, type OperationKind } from './admission.js';
 
 /** DuplicateKeyError.index when the server does not say which index was violated (FerretDB). */
 export const UNKNOWN_INDEX = '(unknown)';
@@ -98,6 +100,12 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NOT_IMPLEMENTED = 238;
 const INTERNAL_ERROR = 1;
+/** The driver's own default pool size, kept unless admission needs more. */
+const DEFAULT_POOL_SIZE = 100;
+const DEFAULT_MAX_IN_FLIGHT = 64;
+const DEFAULT_MAX_QUEUED_READS = 256;
+/** Connections beyond the admitted operations: the breaker's pings, readiness pings, streaming cursors. */
+const POOL_HEADROOM = 16;
 const COMMAND_NOT_FOUND = 59;
 
 export interface MongoDocumentStoreOptions {
@@ -121,6 +129,15 @@ export interface MongoDocumentStoreOptions {
    * by positions, leases and checkpoints by compare-and-set.
    */
   operationTimeoutMS?: number;
+  /**
+   * Data operations sent to the server at once (admission control,
+   * src/readmodels/admission.ts); the rest wait in the adapter's queues, not
+   * in the driver's. Default 64. The driver's pool is made at least this
+   * size plus room for pings and cursors.
+   */
+  maxInFlight?: number;
+  /** Request reads that may wait for a slot; one more is refused as overloaded. Default 256. */
+  maxQueuedReads?: number;
   appName?: string;
   /** Extra driver options, applied last. */
   clientOptions?: MongoClientOptions;
@@ -354,15 +371,19 @@ class MongoCollection<T extends Document> implements Collection<T> {
    * breaker), and map driver errors to the port's. Inside a transaction, also
    * fail fast once the transaction is lost (see fail()).
    */
-  private async guarded<R>(operation: (session: ClientSession | undefined) => Promise<R>): Promise<R> {
+  private async guarded<R>(kind: OperationKind, operation: (session: ClientSession | undefined) => Promise<R>): Promise<R> {
     this.store.failFast();
     const scope = this.store.activeScope();
     if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
-    try {
-      return await this.store.bounded(operation(scope?.session));
-    } catch (err) {
-      this.fail(err, scope);
-    }
+    // Refused when overloaded before anything is sent: not an outage, so outside the mapping below.
+    return this.store.admission.run(kind, async () => {
+      this.store.failFast();
+      try {
+        return await this.store.bounded(operation(scope?.session));
+      } catch (err) {
+        this.fail(err, scope);
+      }
+    });
   }
 
   /**
@@ -437,13 +458,13 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options?: FindOptions): Promise<T | null> {
-    return this.guarded(async (session) => {
+    return this.guarded('read', async (session) => {
       return (await this.raw.findOne(filter, { ...findOptions(options), session })) as T | null;
     });
   }
 
   async find(filter: Filter, options?: FindOptions): Promise<T[]> {
-    return this.guarded(async (session) => {
+    return this.guarded('read', async (session) => {
       return (await this.raw.find(filter, { ...findOptions(options), session }).toArray()) as T[];
     });
   }
@@ -466,19 +487,19 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async countDocuments(filter: Filter): Promise<number> {
-    return this.guarded(async (session) => {
+    return this.guarded('read', async (session) => {
       return await this.raw.countDocuments(filter, { session });
     });
   }
 
   async insertOne(document: T): Promise<void> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       await this.raw.insertOne(document, { session });
     });
   }
 
   async updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.updateOne(this.upsertFilter(filter, upsert), update, { upsert, session });
       return updateResult(r);
@@ -486,14 +507,14 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       const r = await this.raw.updateMany(filter, update, { session });
       return updateResult(r);
     });
   }
 
   async replaceOne(filter: Filter, replacement: T, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       const upsert = options?.upsert ?? false;
       const r = await this.raw.replaceOne(this.upsertFilter(filter, upsert), replacement, { upsert, session });
       return updateResult(r);
@@ -501,13 +522,13 @@ class MongoCollection<T extends Document> implements Collection<T> {
   }
 
   async deleteOne(filter: Filter): Promise<number> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       return (await this.raw.deleteOne(filter, { session })).deletedCount;
     });
   }
 
   async deleteMany(filter: Filter): Promise<number> {
-    return this.guarded(async (session) => {
+    return this.guarded('write', async (session) => {
       return (await this.raw.deleteMany(filter, { session })).deletedCount;
     });
   }
@@ -530,8 +551,8 @@ class MongoCollection<T extends Document> implements Collection<T> {
     const scope = this.store.activeScope();
     if (scope && scope.failed !== null) throw new TransactionAbortedError(scope.failed);
     try {
-      const r = await this.store.bounded(
-        this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered, session: scope?.session }),
+      const r = await this.store.admission.run('write', () =>
+        this.store.bounded(this.raw.bulkWrite(operations as unknown as AnyBulkWriteOperation<Raw>[], { ordered, session: scope?.session })),
       );
       return {
         insertedCount: r.insertedCount,
@@ -640,6 +661,7 @@ export class MongoDocumentStore implements DocumentStore {
     readonly serverInfo: MongoServerInfo,
     readonly transactionMode: TransactionMode,
     readonly operationTimeoutMS: number,
+    readonly admission: Admission,
   ) {
     this.transactions = transactionMode !== 'off' && serverInfo.transactionSupport.supported;
   }
@@ -652,16 +674,19 @@ export class MongoDocumentStore implements DocumentStore {
   static async connect(uri: string, dbName: string, options: MongoDocumentStoreOptions = {}): Promise<MongoDocumentStore> {
     if (!uri) throw new Error('MongoDB URI is required');
     if (!dbName) throw new Error('MongoDB database name is required');
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const clientOptions: MongoClientOptions = {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
       ignoreUndefined: true,
       ...(options.connectTimeoutMS !== undefined ? { connectTimeoutMS: options.connectTimeoutMS } : {}),
       socketTimeoutMS: options.socketTimeoutMS ?? 60_000,
-      ...(options.maxPoolSize !== undefined ? { maxPoolSize: options.maxPoolSize } : {}),
+      // Admission control keeps at most maxInFlight data operations on the wire; the rest of the pool is for pings and cursors.
+      maxPoolSize: Math.max(options.maxPoolSize ?? DEFAULT_POOL_SIZE, maxInFlight + POOL_HEADROOM),
       appName: options.appName ?? 'tenantry',
       ...options.clientOptions,
     };
     const client = new MongoClient(uri, clientOptions);
+    const admission = new Admission({ maxInFlight, maxQueuedReads: options.maxQueuedReads ?? DEFAULT_MAX_QUEUED_READS });
     try {
       await client.connect();
       const db = client.db(dbName);
@@ -673,7 +698,7 @@ export class MongoDocumentStore implements DocumentStore {
       if (mode === 'on' && !transactionSupport.supported) throw new MongoTransactionsUnsupportedError(transactionSupport.reason);
       const serverInfo: MongoServerInfo = { version: String(info['version'] ?? 'unknown'), transactionSupport };
       if (ferretdbVersion !== undefined) serverInfo.ferretdbVersion = ferretdbVersion;
-      return new MongoDocumentStore(client, db, serverInfo, mode, options.operationTimeoutMS ?? 30_000);
+      return new MongoDocumentStore(client, db, serverInfo, mode, options.operationTimeoutMS ?? 30_000, admission);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw mapError(err, '');
@@ -800,6 +825,10 @@ export class MongoDocumentStore implements DocumentStore {
     } catch (err) {
       throw mapError(err, from);
     }
+  }
+
+  admissionStats(): AdmissionStats {
+    return this.admission.stats();
   }
 
   async ping(): Promise<void> {

@@ -136,6 +136,23 @@ export interface DocumentStore {
    * projections' start-up catch-up.
    */
   warm?(): Promise<void>;
+  /**
+   * Optional: the adapter's admission control now (MongoDB: operations on the
+   * wire, waiting, refused; src/readmodels/admission.ts), for /metrics.
+   */
+  admissionStats?(): AdmissionStats;
+}
+
+/** A networked store's admission control, as /metrics shows it. */
+export interface AdmissionStats {
+  /** Operations sent to the server and not answered yet. */
+  inFlight: number;
+  /** Waiting for a slot: background work (projections, jobs), never refused. */
+  waitingBackground: number;
+  /** Waiting for a slot: reads of requests, refused past the queue's bound. */
+  waitingRequests: number;
+  /** Request reads refused as overloaded since the start. */
+  refused: number;
 }
 
 /** Whether the store makes `inTransaction` atomic. */
@@ -159,8 +176,24 @@ export class DuplicateKeyError extends Error {
 }
 
 export class DocumentStoreUnavailableError extends Error {
-  override readonly name = 'DocumentStoreUnavailableError';
+  override readonly name: string = 'DocumentStoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The store is up but has more work queued than it serves in time: a request
+ * read was refused at once instead of waiting behind the queue (see
+ * src/readmodels/admission.ts). Answered as SERVICE_UNAVAILABLE with
+ * `retryAfterSeconds`; not an outage (the circuit breaker stays closed).
+ */
+export class DocumentStoreOverloadedError extends DocumentStoreUnavailableError {
+  override readonly name = 'DocumentStoreOverloadedError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
   }
 }

@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { DocumentStoreOverloadedError, DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { EventStoreUnavailableError } from '../eventstore/port.js';
 import { VaultUnavailableError } from '../secrets/vault.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
@@ -53,6 +53,14 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     for (const [key, value] of Object.entries(original.extensions))
       extensions[key] = typeof value === 'string' ? clip(value, MAX_EXTENSION_TEXT) : value;
     return { ...base, message: clip(original.message, MAX_MESSAGE), extensions: { ...extensions, code: original.code } };
+  }
+  if (original instanceof DocumentStoreOverloadedError) {
+    // Refused before it was sent; a mutation refused here may or may not have been written before (retry it with its Idempotency-Key).
+    return {
+      ...base,
+      message: `the read models are overloaded; retry in ${original.retryAfterSeconds} s`,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfterSeconds: original.retryAfterSeconds },
+    };
   }
   if (
     original instanceof EventStoreUnavailableError ||

@@ -10,6 +10,7 @@ import type { Application } from '../application/application.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import { inRequestLane } from '../readmodels/lanes.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import { schema } from '../schema/build.js';
 import type { GraphQLContext } from '../schema/context.js';
@@ -88,6 +89,14 @@ function observabilityPlugin(app: Application, metrics: Metrics, labels: Operati
             if (contextValue.position > 0) {
               result.extensions = { ...result.extensions, position: String(contextValue.position) };
             }
+            // An overloaded store's refusal says when to come back; HTTP clients and proxies read the header.
+            const retryAfter = Math.max(0, ...(result.errors ?? []).map((e) => Number(e.extensions?.['retryAfterSeconds'] ?? 0)));
+            if (retryAfter > 0) {
+              response.http.headers.set('retry-after', String(retryAfter));
+              // Nothing answered and every error says "come back later": 503, which load balancers and clients act on.
+              const allUnavailable = (result.errors ?? []).every((e) => e.extensions?.['code'] === ErrorCode.SERVICE_UNAVAILABLE);
+              if (result.data == null && allUnavailable) response.http.status = 503;
+            }
             metrics.requests.inc({ operation: label, type, outcome: result.errors ? 'error' : 'ok' });
           }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -133,6 +142,8 @@ export async function createGateway(
   // Bound before the stores opened (start.ts): its starting routes answer until every route here is mounted.
   const server = options.server ?? createHttpServer(app.config.limits, expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events, app.config.limits.executionTimeoutMs);
+  const admission = app.documents.admissionStats?.bind(app.documents);
+  if (admission) metrics.watchAdmission(admission);
 
   const apolloSchema = await schema();
   // Request limits, CSRF prevention, batching, introspection and error formatting (README, "Limits and hardening").
@@ -249,9 +260,11 @@ export async function createGateway(
         });
       }
       const unavailable = code === ErrorCode.SERVICE_UNAVAILABLE;
+      const seconds = (extensions as Record<string, unknown>)['retryAfterSeconds'];
+      const headers = new HeaderMap(typeof seconds === 'number' ? [['retry-after', String(seconds)]] : []);
       throw new GraphQLError(message, {
         extensions: unavailable
-          ? { ...extensions, code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } }
+          ? { ...extensions, code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503, headers } }
           : { ...extensions, code: 'UNAUTHENTICATED', http: { status: 401 } },
       });
     }
@@ -271,7 +284,13 @@ export async function createGateway(
     return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
   };
 
-  const graphql = [express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }), expressMiddleware(apollo, { context })];
+  const graphql = [
+    express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }),
+    // After the body is read (its callbacks run outside this context): everything the operation reads is a request's,
+    // which an overloaded read-model store may refuse (src/readmodels/admission.ts).
+    (_req: Request, _res: express.Response, next: express.NextFunction) => inRequestLane(next),
+    expressMiddleware(apollo, { context }),
+  ];
   expressApp.use('/api/v1/graphql', ...graphql);
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
   // Live sessions (subscriptions, export downloads) follow revocation: re-checked every TENANTRY_SESSION_RECHECK_MS.

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CommandHandler } from '../commands/handler.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { Projections } from '../projections/runtime/coordinator.js';
+import type { AdmissionStats } from '../readmodels/port.js';
 
 /** The event loop is sampled every this many ms (Node's default). */
 export const LOOP_DELAY_RESOLUTION_MS = 10;
@@ -299,6 +300,43 @@ export class Metrics {
           const stall = projections.watchdog.stall(runner.projection.name);
           stalled.set({ projection: runner.projection.name }, stall ? stall.seconds : 0);
         }
+      },
+    });
+  }
+
+  /**
+   * The read-model store's admission control (MongoDB), when it has one:
+   * operations on the wire, waiting by lane, request reads refused.
+   */
+  watchAdmission(stats: () => AdmissionStats): void {
+    const inFlight = new Gauge({
+      name: 'tenantry_readmodel_operations_in_flight',
+      help: 'Read-model (MongoDB) operations sent and not answered yet; at most TENANTRY_MONGODB_MAX_IN_FLIGHT',
+      registers: [this.registry],
+      collect() {
+        inFlight.set(stats().inFlight);
+      },
+    });
+    const waiting = new Gauge({
+      name: 'tenantry_readmodel_operations_waiting',
+      help: "Read-model operations waiting for a slot, by lane (background: projections and jobs, never refused; request: clients' reads, bounded by TENANTRY_MONGODB_MAX_QUEUED_READS)",
+      labelNames: ['lane'] as const,
+      registers: [this.registry],
+      collect() {
+        const now = stats();
+        waiting.set({ lane: 'background' }, now.waitingBackground);
+        waiting.set({ lane: 'request' }, now.waitingRequests);
+      },
+    });
+    let counted = 0;
+    const refused: Counter = new Counter({
+      name: 'tenantry_readmodel_reads_refused_total',
+      help: 'Request reads refused as overloaded (SERVICE_UNAVAILABLE with retryAfterSeconds) because the read-model queue was full',
+      registers: [this.registry],
+      collect() {
+        const total = stats().refused;
+        if (total > counted) refused.inc(total - counted);
+        counted = total;
       },
     });
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { DocumentStoreOverloadedError, DocumentStoreUnavailableError } from '../readmodels/port.js';
 import type { IncomingMessage } from 'node:http';
 import type { Application } from '../application/application.js';
 import { Caller } from '../application/caller.js';
@@ -108,11 +108,7 @@ export class RequestResolver {
       if (principal === null) throw unauthenticated('authentication required: send Authorization: Bearer <token>');
     } catch (error) {
       // An outage while checking a token is not a bad token: the client should retry, not sign in again.
-      if (error instanceof DocumentStoreUnavailableError) {
-        throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'cannot check the token now: a backing store is unavailable; retry later', {
-          correlationId,
-        });
-      }
+      if (error instanceof DocumentStoreUnavailableError) throw storeUnavailable(error, 'cannot check the token now', correlationId);
       await failures?.fail(info.ip);
       if (options.budget !== false) this.onAuthenticationFailure?.();
       const message = error instanceof Error ? error.message : 'authentication failed';
@@ -121,7 +117,16 @@ export class RequestResolver {
     let tenantId = info.pathTenant ?? info.headerTenant ?? null;
     if (tenantId === null) {
       const host = (info.host ?? '').replace(/:\d+$/, '');
-      if (host) tenantId = (await this.services.tenants.byDomain(host))?.id ?? null;
+      if (host) {
+        try {
+          tenantId = (await this.services.tenants.byDomain(host))?.id ?? null;
+        } catch (error) {
+          // Not an authentication failure (401): the client should retry.
+          if (error instanceof DocumentStoreUnavailableError)
+            throw storeUnavailable(error, 'cannot find the tenant of this host now', correlationId);
+          throw error;
+        }
+      }
     }
     const caller = new Caller(principal, this.app.authorizer, correlationId, {
       ip: info.ip,
@@ -131,4 +136,16 @@ export class RequestResolver {
     });
     return { caller, tenantId };
   }
+}
+
+/** A store that cannot answer now, as SERVICE_UNAVAILABLE; an overloaded one says when to retry (`retryAfterSeconds`). */
+function storeUnavailable(error: DocumentStoreUnavailableError, what: string, correlationId: string): DomainError {
+  if (error instanceof DocumentStoreOverloadedError) {
+    const { retryAfterSeconds } = error;
+    return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `${what}: the read models are overloaded; retry in ${retryAfterSeconds} s`, {
+      correlationId,
+      retryAfterSeconds,
+    });
+  }
+  return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `${what}: a backing store is unavailable; retry later`, { correlationId });
 }

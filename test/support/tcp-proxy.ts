@@ -3,21 +3,25 @@ import net from 'node:net';
 /**
  * A TCP forwarder in front of a real server, to inject network faults an
  * operator meets: `freeze()` keeps every connection open but forwards
- * nothing (a partition that sends no reset: replies never come), `thaw()`
- * resumes forwarding; `cut()` resets every connection and refuses new ones
+ * nothing (a partition that sends no reset: replies never come), `hold()`
+ * keeps the bytes and delivers them on `thaw()` (a server that answers, but
+ * late: overloaded, or paused), `thaw()` resumes forwarding; `cut()` resets every connection and refuses new ones
  * until `thaw()`.
  */
 export interface TcpProxy {
   port: number;
   freeze(): void;
+  hold(): void;
   cut(): void;
   thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-  let mode: 'open' | 'frozen' | 'cut' = 'open';
+  let mode: 'open' | 'frozen' | 'held' | 'cut' = 'open';
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  /** Bytes kept while held, in arrival order, delivered on thaw. */
+  let held: { to: net.Socket; chunk: Buffer }[] = [];
   const server = net.createServer((client) => {
     if (mode === 'cut') {
       client.resetAndDestroy();
@@ -28,8 +32,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     pairs.add(pair);
     const forward = (from: net.Socket, to: net.Socket) =>
       from.on('data', (chunk: Buffer) => {
-        // Frozen: bytes are swallowed, as a dead link would.
+        // Frozen: bytes are swallowed, as a dead link would. Held: kept for later.
         if (mode === 'open') to.write(chunk);
+        else if (mode === 'held') held.push({ to, chunk });
       });
     forward(client, upstream);
     forward(upstream, client);
@@ -57,8 +62,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       }
       pairs.clear();
     },
+    hold: () => {
+      mode = 'held';
+    },
     thaw: () => {
       mode = 'open';
+      for (const { to, chunk } of held) if (!to.destroyed) to.write(chunk);
+      held = [];
     },
     close: async () => {
       for (const { client, upstream } of pairs) {

@@ -8,6 +8,7 @@ import {
   type Document,
   type DocumentStore,
 } from '../../readmodels/port.js';
+import { inBackgroundLane } from '../../readmodels/lanes.js';
 import type { Logger } from '../../shared/logger.js';
 import { Slicer } from '../../shared/slices.js';
 import { physicalName, targetFor } from './aliases.js';
@@ -245,7 +246,8 @@ export class ProjectionRunner implements ProjectionTarget {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    // Possibly started from a request (a rebuild, a new tenant): the loop is background work all the same.
+    this.loop = inBackgroundLane(() => this.run());
   }
 
   async stop(): Promise<void> {
@@ -394,8 +396,15 @@ export class ProjectionRunner implements ProjectionTarget {
     }
   }
 
-  /** Applies a batch read by someone else (the coordinator's shared catch-up); events at or before the checkpoint are skipped. */
-  async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+  /**
+   * Applies a batch read by someone else (the coordinator's shared catch-up); events at or before the checkpoint are skipped.
+   * Always in the background lane, whoever drives it (a rebuild asked for by a request): its reads are never refused as overload.
+   */
+  applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    return inBackgroundLane(() => this.applyInBackground(batch));
+  }
+
+  private async applyInBackground(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch.at(-1);
     if (!last || last.position <= this.position) return;
     const from = this.position;
