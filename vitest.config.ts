@@ -15,6 +15,8 @@ const require = createRequire(import.meta.url);
 const READ_MODEL_INDEPENDENT = [
   'test/unit/**',
   'test/integration/**',
+  'test/e2e/mongodb-outage.e2e.spec.ts',
+  'test/e2e/mongodb-overload.e2e.spec.ts',
   'test/e2e/projector-process.e2e.spec.ts',
   'test/e2e/rebuild-cli.e2e.spec.ts',
   'test/e2e/replicas.e2e.spec.ts',

@@ -99,6 +99,15 @@ export class RequestResolver {
    */
   async resolve(info: RequestInfo, options: { budget?: boolean } = {}): Promise<ResolvedRequest> {
     const correlationId = info.correlationId?.slice(0, 128) || randomUUID();
+    // A damaged log (a corrupt page met while running): no route answers from a state that may be partial —
+    // GraphQL, export downloads, WebSocket subscriptions, and the periodic re-check of those already open.
+    if (this.app.events.damage?.()) {
+      throw new DomainError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'the event log is damaged; the gateway answers nothing until an operator restores it (see /readyz)',
+        { correlationId, logDamaged: true },
+      );
+    }
     const failures = options.budget === false ? null : this.failures;
     await failures?.check(info.ip, correlationId);
     let principal;

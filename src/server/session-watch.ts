@@ -7,6 +7,8 @@ export const SESSION_CLOSE = {
   UNAUTHENTICATED: 4401,
   /** Still authenticated, but no longer allowed: rights removed, tenant deleted. */
   FORBIDDEN: 4403,
+  /** The gateway cannot serve anything now (a damaged event log): WebSocket's "try again later". */
+  UNAVAILABLE: 1013,
 } as const;
 
 export type SessionCloseCode = (typeof SESSION_CLOSE)[keyof typeof SESSION_CLOSE];
@@ -22,6 +24,10 @@ export interface LiveSession {
 /** What a failed check means for the session: end it (and how), or keep it (the check itself could not be made). */
 export function verdict(error: unknown): { code: SessionCloseCode; reason: string } | null {
   if (!(error instanceof DomainError)) return null;
+  // Not an outage that passes: the log does not heal by waiting, and nothing may be served from it meanwhile.
+  if (error.code === ErrorCode.SERVICE_UNAVAILABLE && error.extensions['logDamaged'] === true) {
+    return { code: SESSION_CLOSE.UNAVAILABLE, reason: 'event log damaged' };
+  }
   if (error.code === ErrorCode.UNAUTHENTICATED) return { code: SESSION_CLOSE.UNAUTHENTICATED, reason: 'token no longer valid' };
   if (error.code === ErrorCode.FORBIDDEN || error.code === ErrorCode.TENANT_NOT_FOUND || error.code === ErrorCode.NOT_FOUND) {
     return { code: SESSION_CLOSE.FORBIDDEN, reason: 'access revoked' };

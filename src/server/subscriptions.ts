@@ -33,7 +33,7 @@ import { badInput, DomainError, ErrorCode } from '../shared/errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Logger } from '../shared/logger.js';
 import { correlationIdOf, requestInfo, tenantFromPath, type RequestResolver } from './request-context.js';
-import type { SessionWatch } from './session-watch.js';
+import { SESSION_CLOSE, verdict, type SessionWatch } from './session-watch.js';
 
 /** What the metrics learn of subscriptions. */
 export interface SubscriptionObserver {
@@ -140,7 +140,10 @@ export function attachSubscriptions(
         try {
           const { tenantId } = await resolve(ctx.connectionParams, ctx.extra);
           tenants.set(ctx, tenantId ?? '_instance');
-        } catch {
+        } catch (error) {
+          // Not "forbidden" (4403, which the client must not retry) when the gateway cannot serve anyone now.
+          const ending = verdict(error);
+          if (ending?.code === SESSION_CLOSE.UNAVAILABLE) ctx.extra.socket.close(ending.code, ending.reason);
           return false;
         }
         watch(ctx);

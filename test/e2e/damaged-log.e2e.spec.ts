@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3';
 import { mkdtempSync, openSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ADMIN_TOKEN, errorCode, expectData, startTestGateway } from '../support/gateway.js';
 import { runCli } from '../support/process.js';
 
@@ -86,9 +88,36 @@ describe('a log with unreadable pages (real events.sqlite, pages overwritten)', 
 
   it('a running gateway that meets the damage answers every request SERVICE_UNAVAILABLE and /readyz 503, naming it', async () => {
     const dir = await filledDataDir();
-    const gw = await startTestGateway({ eventStore: 'sqlite', dataDir: dir, env: { TENANTRY_VAULT: 'embedded' } });
+    const gw = await startTestGateway({
+      eventStore: 'sqlite',
+      dataDir: dir,
+      env: { TENANTRY_VAULT: 'embedded', TENANTRY_SESSION_RECHECK_MS: '200' },
+    });
+    const ws = `${gw.url.replace(/^http/, 'ws')}/api/v1/main/graphql`;
+    /** Opens a subscription; resolves with the close code of its socket (or -1 when it ended any other way). */
+    const subscription = () => {
+      const client = createClient({
+        url: ws,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        retryAttempts: 0,
+      });
+      const closed = new Promise<number>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { auditLogAppended { id } }' },
+          {
+            next: () => undefined,
+            error: (error: unknown) => resolve((error as { code?: number }).code ?? -1),
+            complete: () => resolve(-1),
+          },
+        );
+      });
+      return { client, closed };
+    };
+    const open = subscription();
     try {
       expectData(await gw.gql(`{ tenants { id } }`));
+      await new Promise((resolve) => setTimeout(resolve, 300));
       // The log's own connection (a test hook): its pages back on disk, and a page cache too small to hold them,
       // so that the next read of old events reads the damaged pages, as it would once the cache had moved on.
       const db = (gw.app.events as unknown as { db: Database.Database }).db;
@@ -105,7 +134,17 @@ describe('a log with unreadable pages (real events.sqlite, pages overwritten)', 
       const ready = await fetch(`${gw.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: Record<string, string> }).checks['eventStore']).toMatch(/damaged: SQLITE_(CORRUPT|NOTADB)/);
+      // Nor from any other route: an export download, a new subscription, one that was open before.
+      const exported = await fetch(`${gw.url}/api/v1/main/audit-logs/export`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(exported.status).toBe(503);
+      expect(await exported.text()).toMatch(/event log is damaged/);
+      const late = subscription();
+      expect(await late.closed).toBe(1013);
+      await late.client.dispose();
+      // The open one ends at its next re-check (every 200 ms here), with WebSocket's "try again later".
+      expect(await open.closed).toBe(1013);
     } finally {
+      await open.client.dispose();
       await gw.dispose().catch(() => undefined);
     }
   }, 120_000);
