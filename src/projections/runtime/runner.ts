@@ -17,6 +17,10 @@ import type { Projection, ProjectionTarget } from './projection.js';
 
 /** Longest wait of a standby replica between two attempts at the lease (one small read each). */
 const STANDBY_LEASE_RETRY_MS = 1_000;
+/** A checkpoint move of batches without this projection's events waits at most this long… */
+const DEFER_CHECKPOINT_MS = 250;
+/** …and never lets the stored checkpoint fall more events behind than this. */
+const DEFER_CHECKPOINT_EVENTS = 1_000;
 
 export interface CheckpointDocument extends Document {
   position: number;
@@ -130,9 +134,24 @@ const isOutage = (error: unknown): boolean => error instanceof DocumentStoreUnav
  * batch's writes and the checkpoint move are one transaction instead, so the
  * read models never run ahead of their checkpoint; the position guards stay,
  * and a batch that fails inside a transaction is applied again the plain way.
+ *
+ * A batch with no event of this projection's types changes nothing but the
+ * checkpoint; its move is deferred (at most DEFER_CHECKPOINT_MS, at most
+ * DEFER_CHECKPOINT_EVENTS behind) and made with the next one that is
+ * written. Without that, every event cost one checkpoint write per
+ * projection, relevant or not (14 writes for a createNamespace that changes
+ * two read models): most of the load of a networked store in steady state.
+ * The position this process answers with (read-your-writes, lag) is the
+ * applied one; a crash re-applies the deferred events, which change nothing.
  */
 export class ProjectionRunner implements ProjectionTarget {
+  /** Applied up to here (what this process answers with). */
   private position = 0;
+  /** What the stored checkpoint says, as far as this runner knows: compare-and-set moves it from here. */
+  private stored = 0;
+  /** The serialised checkpoint writes (the loop's and the deferred flush). */
+  private checkpointing: Promise<unknown> = Promise.resolve();
+  private deferredFlush: NodeJS.Timeout | null = null;
   private running = false;
   private subscription: EventSubscription | null = null;
   private loop: Promise<void> | null = null;
@@ -231,7 +250,7 @@ export class ProjectionRunner implements ProjectionTarget {
     }
     const checkpoint = await this.checkpoints.findOne({ _id: this.checkpointId });
     if (checkpoint) {
-      this.position = checkpoint.position;
+      this.position = this.stored = checkpoint.position;
       this.updatedAt = checkpoint.updatedAt;
     } else {
       await this.checkpoints.updateOne(
@@ -239,7 +258,7 @@ export class ProjectionRunner implements ProjectionTarget {
         { $setOnInsert: { position: 0, updatedAt: new Date().toISOString() } },
         { upsert: true },
       );
-      this.position = 0;
+      this.position = this.stored = 0;
     }
   }
 
@@ -256,6 +275,8 @@ export class ProjectionRunner implements ProjectionTarget {
     await this.subscription?.close();
     await this.loop;
     this.loop = null;
+    // Before the lease goes: the next holder starts from the stored checkpoint.
+    await this.flushDeferred().catch(() => undefined);
     await this.lease?.release().catch(() => undefined);
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
@@ -310,6 +331,7 @@ export class ProjectionRunner implements ProjectionTarget {
         this.error = null;
         this.failedAt = null;
       }
+      if (stored) this.stored = stored.position;
       if (stored && stored.position > this.position) {
         this.position = stored.position;
         this.lastChangePosition = stored.position;
@@ -421,8 +443,13 @@ export class ProjectionRunner implements ProjectionTarget {
           await this.isolate(relevant, error);
         }
       }
-      this.doing(`saving the checkpoint at position ${last.position}`);
-      await this.saveCheckpoint(last.position);
+      if (relevant.length === 0 && last.position - this.stored < DEFER_CHECKPOINT_EVENTS) {
+        this.position = last.position;
+        this.deferCheckpoint();
+      } else {
+        this.doing(`saving the checkpoint at position ${last.position}`);
+        await this.saveCheckpoint(last.position);
+      }
     }
     this.error = null;
     this.failedAt = null;
@@ -449,7 +476,7 @@ export class ProjectionRunner implements ProjectionTarget {
    * TENANTRY_TEST_MONGODB_REPLSET_URI is set.
    */
   private async applyInTransaction(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
-    const from = this.position;
+    const from = this.stored;
     let updatedAt: string;
     try {
       updatedAt = await inTransaction(this.store, async () => {
@@ -464,7 +491,7 @@ export class ProjectionRunner implements ProjectionTarget {
       );
       return false;
     }
-    this.position = position;
+    this.position = this.stored = position;
     this.updatedAt = updatedAt;
     return true;
   }
@@ -527,16 +554,48 @@ export class ProjectionRunner implements ProjectionTarget {
   private async reloadCheckpoint(): Promise<void> {
     try {
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
-      if (stored) this.position = stored.position;
+      if (stored) this.position = this.stored = stored.position;
     } catch {
       // The store is still down; the next attempt will try again.
     }
   }
 
   private async saveCheckpoint(position: number): Promise<void> {
-    const updatedAt = await this.moveCheckpoint(this.position, position);
-    this.position = position;
-    this.updatedAt = updatedAt;
+    await this.storeCheckpoint(position);
+    this.position = Math.max(this.position, position);
+  }
+
+  /** Moves the stored checkpoint to `position` (one write at a time: the loop's and the deferred flush never race). */
+  private storeCheckpoint(position: number): Promise<void> {
+    const write = this.checkpointing.then(async () => {
+      if (position <= this.stored) return;
+      const updatedAt = await this.moveCheckpoint(this.stored, position);
+      this.stored = position;
+      this.updatedAt = updatedAt;
+    });
+    this.checkpointing = write.catch(() => undefined);
+    return write;
+  }
+
+  /** A checkpoint move left for later: made within DEFER_CHECKPOINT_MS unless a write makes it first. */
+  private deferCheckpoint(): void {
+    if (this.deferredFlush !== null) return;
+    this.deferredFlush = setTimeout(() => {
+      this.deferredFlush = null;
+      this.flushDeferred().catch((error: unknown) =>
+        // The next written batch moves it (or, after a failure, the loop resumes from what is stored).
+        this.logger.debug({ err: error, projection: this.projection.name }, 'deferred checkpoint move failed'),
+      );
+    }, DEFER_CHECKPOINT_MS);
+    this.deferredFlush.unref();
+  }
+
+  /** Stores the applied position when the stored checkpoint is behind it. */
+  private async flushDeferred(): Promise<void> {
+    if (this.deferredFlush !== null) clearTimeout(this.deferredFlush);
+    this.deferredFlush = null;
+    if (this.position <= this.stored || (this.lease && !this.lease.held)) return;
+    await inBackgroundLane(() => this.storeCheckpoint(this.position));
   }
 
   /** Compare-and-set of the stored checkpoint from `from` to `to`; returns its new updatedAt. */
