@@ -245,7 +245,11 @@ export class Application {
   ): Promise<HandleResult<S>> {
     const result = await this.commands.handle(decider, stream, command, options);
     if (result.position > 0) {
-      const caughtUp = await this.projections.waitFor(result.position, this.config.readYourWritesTimeoutMs);
+      const caughtUp = await this.projections.waitFor(
+        result.position,
+        this.config.readYourWritesTimeoutMs,
+        result.events.map((e) => e.type),
+      );
       if (!caughtUp) {
         this.logger.warn({ position: result.position, stream }, 'projections did not catch up within the read-your-writes timeout');
       }

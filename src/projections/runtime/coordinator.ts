@@ -506,12 +506,18 @@ export class Projections {
   /**
    * Read-your-writes: resolves true once every serving projection has applied
    * `position`, false on timeout. A projection that is failing answers false
-   * at once instead of holding the caller for the whole timeout.
+   * at once instead of holding the caller for the whole timeout. With
+   * `eventTypes` (what the caller wrote), only the projections of those types
+   * are waited for.
    */
-  async waitFor(position: number, timeoutMs: number): Promise<boolean> {
+  async waitFor(position: number, timeoutMs: number, eventTypes?: readonly string[]): Promise<boolean> {
     if (position <= 0) return true;
+    // Read-your-writes needs the read models the written events change: a projection with none of their types
+    // has nothing to show of them (and, following another process's checkpoints, may store its move late).
+    const concerned =
+      eventTypes === undefined ? this.runners : this.runners.filter((r) => eventTypes.some((t) => r.projection.eventTypes.has(t)));
     const results = await Promise.all(
-      this.runners.map((r) => (r.status().error !== null ? Promise.resolve(false) : r.waitFor(position, timeoutMs))),
+      concerned.map((r) => (r.status().error !== null ? Promise.resolve(false) : r.waitFor(position, timeoutMs))),
     );
     return results.every(Boolean);
   }
