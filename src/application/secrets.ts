@@ -15,6 +15,8 @@ import { docId } from '../projections/runtime/projection.js';
 import { SECRETS, secretDocId, type SecretDocument } from '../projections/secrets/secrets.projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, conflict, DomainError, ErrorCode, forbidden, tenantNotFound } from '../shared/errors.js';
+import { Slicer } from '../shared/slices.js';
+import type { StoredKey } from '../secrets/vault.js';
 import { namespaceLineage, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
@@ -154,7 +156,7 @@ export class SecretService {
     } catch (error) {
       this.app.logger.error(
         { err: error, tenantId, namespace, key, throughVersion },
-        'the secret was written, but older stored values could not be removed yet; the next put of this key removes them',
+        'the secret was written, but older stored values could not be removed yet; the vault sweep removes them (at start and every TENANTRY_VAULT_SWEEP_INTERVAL_MS)',
       );
     }
   }
@@ -208,6 +210,67 @@ export class SecretService {
     }
     if (shredded.length > 0) this.app.logger.info({ tenants: shredded }, 'destroyed the data keys of deleted tenants');
     return shredded;
+  }
+
+  /**
+   * Removes stored values that no event refers to any more: versions older
+   * than a secret's current one, and every version of a deleted secret up to
+   * the one its deletion covered. They are left behind when the removal after
+   * a committed event fails (a full disk: the write is answered OK, the
+   * removal is only logged). Each secret's own stream decides (the truth,
+   * never behind a projection). Versions above the stream's are not touched:
+   * a put may have stored its value and not yet appended its event; the next
+   * put of the key removes them if it never does. Runs at start and every
+   * TENANTRY_VAULT_SWEEP_INTERVAL_MS, in time slices; returns the secrets it
+   * cleaned. Costs one stream read per secret with stored values.
+   */
+  async sweepOrphans(options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<number> {
+    const pageSize = options.pageSize ?? 500;
+    const slicer = new Slicer();
+    let cleaned = 0;
+    let after: StoredKey | null = null;
+    for (;;) {
+      const page = await this.app.vault.storedKeys(after, pageSize);
+      if (page.length === 0) break;
+      for (const stored of page) {
+        if (options.signal?.aborted) return cleaned;
+        const { state } = await this.app.commands.load(secretDecider, secretStream(stored.tenantId, stored.namespace, stored.key));
+        const through = state.status === 'deleted' ? state.version : state.status === 'active' ? state.version - 1 : 0;
+        if (stored.minVersion <= through) {
+          await this.app.vault.delete(stored.tenantId, stored.namespace, stored.key, through);
+          cleaned++;
+        }
+        await slicer.tick();
+      }
+      after = page.at(-1) ?? null;
+    }
+    if (cleaned > 0) this.app.logger.info({ secrets: cleaned }, 'removed stored secret values no event refers to any more');
+    return cleaned;
+  }
+
+  private sweeping: Promise<unknown> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  /** sweepOrphans now, in the background, and every `intervalMs` (0: only now); stopped with the application. */
+  startSweeps(intervalMs = this.app.config.vaultSweepIntervalMs): void {
+    if (this.sweepTimer || this.sweeping) return;
+    const abort = new AbortController();
+    const sweep = (): void => {
+      this.sweeping ??= this.sweepOrphans({ signal: abort.signal })
+        .catch((error: unknown) => this.app.logger.warn({ err: error }, 'the sweep of stored secret values failed; it runs again later'))
+        .finally(() => (this.sweeping = null));
+    };
+    sweep();
+    if (intervalMs > 0) {
+      this.sweepTimer = setInterval(sweep, intervalMs);
+      this.sweepTimer.unref();
+    }
+    this.app.beforeStop(async () => {
+      abort.abort();
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+      await this.sweeping;
+    });
   }
 
   private async deleteOne(

@@ -60,6 +60,8 @@ export interface Config {
   mongoMaxInFlight: number;
   /** Request reads that may wait for MongoDB; one more is answered SERVICE_UNAVAILABLE with retryAfterSeconds. */
   mongoMaxQueuedReads: number;
+  /** TENANTRY_VAULT_SWEEP_INTERVAL_MS: how often stored secret values no event refers to are removed (0: only at start). */
+  vaultSweepIntervalMs: number;
   /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
   projectionStallMs: number;
   /**
@@ -360,6 +362,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
     mongoMaxInFlight: integer(env, 'TENANTRY_MONGODB_MAX_IN_FLIGHT', 64, 1, 10_000),
     mongoMaxQueuedReads: integer(env, 'TENANTRY_MONGODB_MAX_QUEUED_READS', 256, 1, 1_000_000),
+    vaultSweepIntervalMs: integer(env, 'TENANTRY_VAULT_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
     readyMaxLagEvents: integer(env, 'TENANTRY_READY_MAX_LAG_EVENTS', 1000, 0, 1_000_000_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import type { SecretRef, SecretVault } from './vault.js';
+import type { SecretRef, SecretVault, StoredKey } from './vault.js';
 
 /**
  * Envelope encryption shared by every vault adapter; the adapters only store
@@ -52,6 +52,7 @@ export interface VaultStorage {
   /** Deletes the tenant's data key first (the shredding), then its ciphertexts. */
   deleteTenant(tenantId: string): Promise<void>;
   keyedTenants(): Promise<string[]>;
+  storedKeys(after: StoredKey | null, limit: number): Promise<StoredKey[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -135,6 +136,10 @@ export class EnvelopeVault implements SecretVault {
 
   destroyTenantKey(tenantId: string): Promise<void> {
     return this.storage.deleteTenant(tenantId);
+  }
+
+  storedKeys(after: StoredKey | null, limit: number): Promise<StoredKey[]> {
+    return this.storage.storedKeys(after, limit);
   }
 
   keyedTenants(): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { DuplicateKeyError, type Collection, type Document, type DocumentStore } from '../readmodels/port.js';
 import { EnvelopeVault, refId, type CiphertextRecord, type DataKeyRecord, type VaultStorage } from './envelope-vault.js';
-import type { SecretRef } from './vault.js';
+import type { SecretRef, StoredKey } from './vault.js';
 
 /**
  * The MongoDB vault: collections `vault_keys` (one wrapped data key per
@@ -106,6 +106,33 @@ class DocumentVaultStorage implements VaultStorage {
   async deleteTenant(tenantId: string): Promise<void> {
     await this.keys.deleteOne({ _id: tenantId });
     await this.secrets.deleteMany({ tenantId });
+  }
+
+  async storedKeys(after: StoredKey | null, limit: number): Promise<StoredKey[]> {
+    const from = after
+      ? {
+          $or: [
+            { tenantId: { $gt: after.tenantId } },
+            { tenantId: after.tenantId, namespace: { $gt: after.namespace } },
+            { tenantId: after.tenantId, namespace: after.namespace, key: { $gt: after.key } },
+          ],
+        }
+      : {};
+    // Versions in order, so the first of each key is its lowest; keys cut off by the limit are read again from the next page.
+    const docs = await this.secrets.find(from, {
+      sort: { tenantId: 1, namespace: 1, key: 1, version: 1 },
+      limit,
+      projection: { tenantId: 1, namespace: 1, key: 1, version: 1 },
+    });
+    const keys: StoredKey[] = [];
+    for (const doc of docs) {
+      const last = keys.at(-1);
+      if (last && last.tenantId === doc.tenantId && last.namespace === doc.namespace && last.key === doc.key) continue;
+      keys.push({ tenantId: doc.tenantId, namespace: doc.namespace, key: doc.key, minVersion: doc.version });
+    }
+    // A full page may end inside a key: drop that key, the next page starts at it again.
+    if (docs.length === limit && keys.length > 1) keys.pop();
+    return keys;
   }
 
   async keyedTenants(): Promise<string[]> {

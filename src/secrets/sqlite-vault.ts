@@ -2,7 +2,7 @@ import { privateSqliteFile } from '../shared/private-files.js';
 import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
 import Database from 'better-sqlite3';
 import { EnvelopeVault, type CiphertextRecord, type DataKeyRecord, type VaultStorage } from './envelope-vault.js';
-import { VaultUnavailableError, type SecretRef } from './vault.js';
+import { VaultUnavailableError, type SecretRef, type StoredKey } from './vault.js';
 
 /**
  * The embedded vault: `vault.sqlite` in the data dir (or an in-memory
@@ -179,6 +179,20 @@ class SqliteVaultStorage implements VaultStorage {
       this.db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM vault_keys ORDER BY tenant_id').all(),
     );
     return rows.map((r) => r.tenant_id);
+  }
+
+  async storedKeys(after: StoredKey | null, limit: number): Promise<StoredKey[]> {
+    // The primary key's order: one index range, a page at a time.
+    const rows = this.read('listing stored secrets', () =>
+      this.db
+        .prepare<[string, string, string, number], { tenant_id: string; namespace: string; key: string; min_version: number }>(
+          `SELECT tenant_id, namespace, key, MIN(version) AS min_version FROM vault_secrets
+           WHERE (tenant_id, namespace, key) > (?, ?, ?)
+           GROUP BY tenant_id, namespace, key ORDER BY tenant_id, namespace, key LIMIT ?`,
+        )
+        .all(after?.tenantId ?? '', after?.namespace ?? '', after?.key ?? '', limit),
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, namespace: r.namespace, key: r.key, minVersion: r.min_version }));
   }
 
   /** Reachable, and (after a write failed) writable again: a probe row written and deleted. */

@@ -10,6 +10,14 @@
  * swap values under one version number (see SecretService.put).
  */
 
+/** A secret that has stored values, with the lowest version stored (for the orphan sweep). */
+export interface StoredKey {
+  tenantId: string;
+  namespace: string;
+  key: string;
+  minVersion: number;
+}
+
 /** One stored version of a secret. */
 export interface SecretRef {
   namespace: string;
@@ -42,6 +50,13 @@ export interface SecretVault {
   destroyTenantKey(tenantId: string): Promise<void>;
   /** Tenants that currently hold a data key (for the startup sweep over deleted tenants). */
   keyedTenants(): Promise<string[]>;
+  /**
+   * The secrets that have stored values, ordered by tenant, namespace and
+   * key, at most `limit` after `after` (null: from the first), each with
+   * its lowest stored version: the orphan sweep pages through them. A page
+   * may hold fewer than `limit` before the end; an empty one is the end.
+   */
+  storedKeys(after: StoredKey | null, limit: number): Promise<StoredKey[]>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -76,6 +76,8 @@ export async function openApplication(
   }
   // Signed checkpoints of every tenant's ledger, at TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS.
   services.auditLedger.start();
+  // Stored secret values a failed cleanup left behind (a full disk): now, in the background, then periodically.
+  services.secrets.startSweeps();
   return { app, services };
 }
 

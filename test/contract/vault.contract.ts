@@ -129,6 +129,31 @@ export function describeVaultContract(name: string, factory: VaultFactory): void
       expect(await vault.keyedTenants()).toContain(doomed);
     });
 
+    it('lists the secrets with stored values in order, each with its lowest version, a page at a time until an empty page', async () => {
+      const t = tenant();
+      for (const [namespace, key, version] of [
+        ['a', 'x', 2],
+        ['a', 'x', 1],
+        ['a', 'x', 3],
+        ['b', 'x', 5],
+        ['a', 'y', 2],
+      ] as const) {
+        expect(await vault.put(t, namespace, key, version, `v${version}`)).toBe(true);
+      }
+      for (const limit of [1, 2, 100]) {
+        const seen: string[] = [];
+        let after: Awaited<ReturnType<SecretVault['storedKeys']>>[number] | null = null;
+        for (let pages = 0; pages < 1000; pages++) {
+          const page = await vault.storedKeys(after, limit);
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(limit);
+          for (const k of page) if (k.tenantId === t) seen.push(`${k.namespace}/${k.key}@${k.minVersion}`);
+          after = page.at(-1) ?? null;
+        }
+        expect(seen).toEqual(['a/x@1', 'a/y@2', 'b/x@5']);
+      }
+    });
+
     it('answers ping', async () => {
       await vault.ping();
     });
