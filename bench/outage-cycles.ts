@@ -6,7 +6,7 @@
  * head, none failing or stalled) within `--recover-s` seconds, by itself;
  * every mutation answered OK must then be visible, once.
  *
- *   node --import tsx bench/outage-cycles.ts [--cycles 20] [--rate 40] [--down-s 5] [--recover-s 60]
+ *   node --import tsx bench/outage-cycles.ts [--cycles 20] [--rate 40] [--down-s 5] [--recover-s 60] [--max-in-flight 16]
  *
  * Prints one line per cycle (how long the recovery took, mutations answered
  * during the outage) and exits 1 if any cycle did not recover.
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '40' },
     'down-s': { type: 'string', default: '5' },
     'recover-s': { type: 'string', default: '60' },
+    // TENANTRY_MONGODB_MAX_IN_FLIGHT (admission control); default: the gateway's.
+    'max-in-flight': { type: 'string' },
   },
 });
 const cycles = Number(values.cycles);
@@ -54,8 +56,12 @@ const config = loadConfig({
   TENANTRY_PROJECTION_STALL_MS: '5000',
   TENANTRY_RATE_LIMIT_PER_MINUTE: '1000000',
   TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
+  ...(values['max-in-flight'] ? { TENANTRY_MONGODB_MAX_IN_FLIGHT: values['max-in-flight'] } : {}),
 });
-const running = await startGateway(config, createLogger({ level: 'error', destination: process.stderr }));
+const running = await startGateway(
+  config,
+  createLogger({ level: process.env['BENCH_LOG_LEVEL'] === 'error' ? 'error' : 'fatal', destination: process.stderr }),
+);
 const address = running.gateway.server.address() as { port: number };
 const base = `http://127.0.0.1:${address.port}`;
 const gql = async (url: string, query: string): Promise<{ data?: unknown; errors?: { extensions?: { code?: string } }[] }> =>
@@ -116,6 +122,11 @@ const listed = (await gql('/api/v1/acme/graphql', '{ namespaces { id } }')) as {
 const ids = listed.data?.namespaces.map((n) => n.id) ?? [];
 const missing = [...answered].filter((id) => !ids.includes(id));
 const duplicates = ids.length - new Set(ids).size;
+const metrics = await (await fetch(`${base}/metrics`)).text();
+const refused = /^tenantry_readmodel_reads_refused_total (\d+)/m.exec(metrics)?.[1] ?? '?';
+console.log(
+  `${cycles - failures}/${cycles} recoveries (max in flight ${config.mongoMaxInFlight}; ${refused} request reads refused as overloaded);`,
+);
 console.log(
   `${cycles - failures}/${cycles} recoveries; ${answered.size} of ${sent} mutations answered OK; ${missing.length} of them missing from the read models, ${duplicates} duplicated`,
 );

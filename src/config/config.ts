@@ -360,7 +360,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     readYourWritesTimeoutMs: integer(env, 'TENANTRY_READ_YOUR_WRITES_TIMEOUT_MS', 5000, 0, 120_000),
     projectionLeaseMs: integer(env, 'TENANTRY_PROJECTION_LEASE_MS', 10_000, 500, 600_000),
     mongoOperationTimeoutMs: integer(env, 'TENANTRY_MONGODB_OPERATION_TIMEOUT_MS', 30_000, 100, 3_600_000),
-    mongoMaxInFlight: integer(env, 'TENANTRY_MONGODB_MAX_IN_FLIGHT', 64, 1, 10_000),
+    mongoMaxInFlight: integer(env, 'TENANTRY_MONGODB_MAX_IN_FLIGHT', 16, 1, 10_000),
     mongoMaxQueuedReads: integer(env, 'TENANTRY_MONGODB_MAX_QUEUED_READS', 256, 1, 1_000_000),
     vaultSweepIntervalMs: integer(env, 'TENANTRY_VAULT_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),

@@ -102,7 +102,7 @@ const NOT_IMPLEMENTED = 238;
 const INTERNAL_ERROR = 1;
 /** The driver's own default pool size, kept unless admission needs more. */
 const DEFAULT_POOL_SIZE = 100;
-const DEFAULT_MAX_IN_FLIGHT = 64;
+const DEFAULT_MAX_IN_FLIGHT = 16;
 const DEFAULT_MAX_QUEUED_READS = 256;
 /** Connections beyond the admitted operations: the breaker's pings, readiness pings, streaming cursors. */
 const POOL_HEADROOM = 16;
@@ -132,7 +132,7 @@ export interface MongoDocumentStoreOptions {
   /**
    * Data operations sent to the server at once (admission control,
    * src/readmodels/admission.ts); the rest wait in the adapter's queues, not
-   * in the driver's. Default 64. The driver's pool is made at least this
+   * in the driver's. Default 16. The driver's pool is made at least this
    * size plus room for pings and cursors.
    */
   maxInFlight?: number;
