@@ -97,7 +97,8 @@ async function main(): Promise<void> {
     const body = options.bodies[i % options.bodies.length] ?? '';
     const started = performance.now();
     await send(body);
-    if (options.mode === 'probe') {
+    // A probe is paced; a loop too when given an interval (a load that stays within its rate limit).
+    if (options.mode === 'probe' || options.intervalMs !== undefined) {
       const wait = (options.intervalMs ?? 20) - (performance.now() - started);
       if (wait > 0) await sleep(wait);
     }

@@ -16,12 +16,13 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
  * Default slice. A light request that arrives while long work runs waits up
  * to one slice at each step that goes through the event loop (the socket,
  * the store, the response), so the slice bounds what one tenant's heavy
- * request adds to another's light one; 3 ms keeps that within the light
- * request's own time on a small machine (8 ms slices let it triple, see
- * bench/README.md, isolation), at a cost of a yield (a few microseconds)
- * per 3 ms of work.
+ * request adds to another's light one. 1 ms: on a two-core machine, with a
+ * full verification or 200 KB saves running, another tenant's p99 was
+ * 2.7× its idle p99 with 3 ms slices and 1.5–1.8× with 1 ms (8 ms had let
+ * it triple; bench/README.md, isolation), and the verification was not
+ * slower: a yield costs a few microseconds.
  */
-export const DEFAULT_SLICE_MS = 3;
+export const DEFAULT_SLICE_MS = 1;
 
 const NEVER: AbortSignal = new AbortController().signal;
 

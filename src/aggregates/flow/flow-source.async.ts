@@ -4,7 +4,7 @@
  * 256 KB ≈ 140–200 ms, 500 KB ≈ 380 ms), during which no other tenant is
  * served; it goes to a worker thread instead. A small one is parsed inline:
  * at most INLINE_PARSE_MAX_CHARS it blocks about one slice of the Slicer
- * (shared/slices.ts, 3 ms), and most flows are a few KB.
+ * (shared/slices.ts, 1 ms), and most flows are a few KB.
  *
  * The answer is exactly inline parsing's: the same FlowDefinition, or the
  * same DomainError (code, message, extensions), rebuilt on this side.
@@ -19,9 +19,9 @@ import type { FlowSourceAnswer, FlowSourceTask } from './flow-source.worker.js';
  * worker's round trip costs 0.05–0.1 ms and parsing about 0.45 ms per KB
  * (1 KB ≈ 0.4 ms, 16 KB ≈ 7 ms), so the thread would pay off above about
  * 1 KB on latency alone; the bound is where inline parsing starts to cost
- * the event loop more than one 3 ms slice (6 KB ≈ 2.7 ms).
+ * the event loop about one 1 ms slice (2 KB ≈ 0.9 ms).
  */
-export const INLINE_PARSE_MAX_CHARS = 6 * 1024;
+export const INLINE_PARSE_MAX_CHARS = 2 * 1024;
 /** Sources that may wait for a thread, per thread (a 500 KB parse takes about 0.4 s). */
 export const QUEUE_PER_THREAD = 8;
 
