@@ -156,6 +156,8 @@ export class ProjectionRunner implements ProjectionTarget {
   private subscription: EventSubscription | null = null;
   private loop: Promise<void> | null = null;
   private error: string | null = null;
+  /** Whether `error` is an outage (the store or the log did not answer): the next answer of the store ends it. */
+  private errorIsOutage = false;
   private failedAt: number | null = null;
   private updatedAt: string | null = null;
   private waiters: { position: number; resolve: () => void }[] = [];
@@ -372,6 +374,7 @@ export class ProjectionRunner implements ProjectionTarget {
           await this.standBy();
           continue;
         }
+        if (this.lease) this.storeAnswered();
         if (this.lease && !this.holding) {
           this.logger.info(
             { projection: this.projection.name, owner: this.lease.owner, position: this.position },
@@ -409,6 +412,11 @@ export class ProjectionRunner implements ProjectionTarget {
         if (!this.running) break;
         this.recordFailure(error);
         await this.subscription?.close().catch(() => undefined);
+        // Events applied past the stored checkpoint without writing it (deferred) are delivered again: re-applying them
+        // changes nothing, and the batch that then succeeds is what says the failure is over.
+        if (this.deferredFlush !== null) clearTimeout(this.deferredFlush);
+        this.deferredFlush = null;
+        this.position = this.stored;
         this.doing('reading the checkpoint after a failure');
         await this.reloadCheckpoint();
         this.doing(`retrying in ${backoff} ms after a failure`);
@@ -546,6 +554,7 @@ export class ProjectionRunner implements ProjectionTarget {
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
     this.error = error instanceof Error ? error.message : String(error);
+    this.errorIsOutage = isOutage(error);
     this.failedAt = error instanceof PoisonEventError ? error.event.position : (this.failedAt ?? this.position);
     this.logger.error({ err: error, projection: this.projection.name, position: this.position }, 'projection failed');
   }
@@ -555,9 +564,21 @@ export class ProjectionRunner implements ProjectionTarget {
     try {
       const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
       if (stored) this.position = this.stored = stored.position;
+      this.storeAnswered();
     } catch {
       // The store is still down; the next attempt will try again.
     }
+  }
+
+  /**
+   * The store answered: an outage recorded before is over (a runner at the
+   * head gets no batch that would say so). A failure of its own (a poison
+   * event) stays until a batch applies.
+   */
+  private storeAnswered(): void {
+    if (this.error === null || !this.errorIsOutage) return;
+    this.error = null;
+    this.failedAt = null;
   }
 
   private async saveCheckpoint(position: number): Promise<void> {
@@ -596,6 +617,7 @@ export class ProjectionRunner implements ProjectionTarget {
     this.deferredFlush = null;
     if (this.position <= this.stored || (this.lease && !this.lease.held)) return;
     await inBackgroundLane(() => this.storeCheckpoint(this.position));
+    this.storeAnswered();
   }
 
   /** Compare-and-set of the stored checkpoint from `from` to `to`; returns its new updatedAt. */
