@@ -75,6 +75,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import {
+  DocumentStoreOverloadedError,
   DocumentStoreUnavailableError,
   DuplicateKeyError,
   type AdmissionStats,
@@ -471,15 +472,37 @@ class MongoCollection<T extends Document> implements Collection<T> {
 
   stream(filter: Filter, options?: FindOptions): AsyncIterable<T> {
     const raw = this.raw;
+    const store = this.store;
     // The transaction (if any) of the caller, not of whoever pulls the next document.
-    const scope = this.store.activeScope();
+    const scope = store.activeScope();
     const fail = (err: unknown): never => this.fail(err, scope);
     return (async function* () {
+      store.failFast();
       const cursor = raw.find(filter, { ...findOptions(options), session: scope?.session });
       try {
-        for await (const doc of cursor) yield doc as T;
-      } catch (err) {
-        fail(err);
+        for (;;) {
+          // Each batch fetched from the server (the first, then each getMore) is an operation like any other:
+          // admitted, and bounded by the operation timeout (a slow or silent server would otherwise hold the
+          // reader until the socket times out). Documents already buffered cost nothing.
+          let more = cursor.bufferedCount() > 0;
+          if (!more) {
+            try {
+              more = await store.admission.run('read', () => store.bounded(cursor.hasNext()));
+            } catch (err) {
+              if (err instanceof DocumentStoreOverloadedError) throw err;
+              fail(err);
+            }
+          }
+          if (!more) return;
+          let doc: Raw | null = null;
+          try {
+            doc = await cursor.next();
+          } catch (err) {
+            fail(err);
+          }
+          if (doc === null) return;
+          yield doc as unknown as T;
+        }
       } finally {
         await cursor.close().catch(() => undefined);
       }

@@ -112,6 +112,31 @@ describe.skipIf(!ferretdb)('MongoDB network faults (a FerretDB of its own behind
     }
   });
 
+  it('a streamed read whose server holds its answer fails within the operation timeout (it waited for the socket timeout)', async () => {
+    const store = await connect('netfault_stream');
+    try {
+      const c = store.collection('c');
+      await c.bulkWrite(
+        Array.from({ length: 5 }, (_, i) => ({ insertOne: { document: { _id: `d${i}` } } })),
+        { ordered: false },
+      );
+      proxy.hold();
+      const started = Date.now();
+      const read = (async () => {
+        const ids: string[] = [];
+        for await (const doc of c.stream({})) ids.push(doc._id);
+        return ids;
+      })().catch((e: unknown) => e);
+      // 1.5 s operation timeout; the socket timeout of this store is 120 s.
+      const outcome = await within(read, 10_000);
+      expect(outcome).toBeInstanceOf(MongoOperationTimeoutError);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      proxy.thaw();
+      await store.close();
+    }
+  });
+
   it('a bulk write whose connection is reset is an outage (DocumentStoreUnavailableError), not an error of the data', async () => {
     const store = await connect('netfault_bulk');
     try {
