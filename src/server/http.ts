@@ -10,7 +10,7 @@ import type { Application } from '../application/application.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
-import { inRequestLane } from '../readmodels/lanes.js';
+import { inRequestLane, setRequestTenant } from '../readmodels/lanes.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import { schema } from '../schema/build.js';
 import type { GraphQLContext } from '../schema/context.js';
@@ -269,6 +269,7 @@ export async function createGateway(
       });
     }
     const { caller, tenantId } = resolved;
+    setRequestTenant(tenantId ?? '');
     // After authentication: the budget is the principal's. A batch spends one request per operation.
     await limits.rateLimiter.admit(caller, tenantId, req.socket.remoteAddress, Array.isArray(req.body) ? req.body.length : 1);
     const key = caller.client.idempotencyKey;
@@ -287,8 +288,10 @@ export async function createGateway(
   const graphql = [
     express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }),
     // After the body is read (its callbacks run outside this context): everything the operation reads is a request's,
-    // which an overloaded read-model store may refuse (src/readmodels/admission.ts).
-    (_req: Request, _res: express.Response, next: express.NextFunction) => inRequestLane(next),
+    // which an overloaded read-model store may refuse, and which takes the turn of the tenant in the path until the
+    // authenticated one is known (src/readmodels/admission.ts).
+    (req: Request, _res: express.Response, next: express.NextFunction) =>
+      inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : ''),
     expressMiddleware(apollo, { context }),
   ];
   expressApp.use('/api/v1/graphql', ...graphql);

@@ -35,8 +35,9 @@ describe('read-model admission control (src/readmodels/admission.ts)', () => {
     const first = admission.run('write', busy.run);
     await tick();
     const queued = [gate(), gate()];
-    const waiting = queued.map((op) => inRequestLane(() => admission.run('read', op.run)));
-    const refused = await inRequestLane(() => admission.run('read', () => Promise.resolve('sent'))).catch((e: unknown) => e);
+    // Two tenants (one tenant may fill only half the queue), then a third finds the whole queue full.
+    const waiting = queued.map((op, i) => inRequestLane(() => admission.run('read', op.run), `t${i}`));
+    const refused = await inRequestLane(() => admission.run('read', () => Promise.resolve('sent')), 'other').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DocumentStoreOverloadedError);
     expect(refused).toBeInstanceOf(DocumentStoreUnavailableError);
     expect((refused as DocumentStoreOverloadedError).retryAfterSeconds).toBe(3);
@@ -79,6 +80,49 @@ describe('read-model admission control (src/readmodels/admission.ts)', () => {
       'background 7',
       'request 2',
     ]);
+  });
+
+  it("one tenant's reads hold at most half the slots and half the queue: another tenant's read still gets in, and goes first", async () => {
+    const admission = new Admission({ maxInFlight: 4, maxQueuedReads: 8 });
+    const a = Array.from({ length: 6 }, gate);
+    const aRuns = a.map((op) => inRequestLane(() => admission.run('read', op.run), 'a'));
+    await tick();
+    // Two on the wire (half of 4), four waiting (half of 8): A's next read is refused though slots are free.
+    expect(a.map((op) => op.started)).toEqual([true, true, false, false, false, false]);
+    expect(admission.stats()).toMatchObject({ inFlight: 2, waitingRequests: 4 });
+    const refused = await inRequestLane(() => admission.run('read', () => Promise.resolve()), 'a').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DocumentStoreOverloadedError);
+    // B finds a slot at once, however many reads A has sent.
+    const b = [gate(), gate(), gate()];
+    const bRuns = b.map((op) => inRequestLane(() => admission.run('read', op.run), 'b'));
+    await tick();
+    expect(b.map((op) => op.started)).toEqual([true, true, false]);
+    // A slot frees up (one of A's): A is at its cap again after taking it, so turns alternate A, B.
+    a[0]!.finish();
+    await tick();
+    expect(a[2]!.started).toBe(true);
+    b[0]!.finish();
+    await tick();
+    expect(b[2]!.started).toBe(true);
+    for (const op of [...a, ...b]) op.finish();
+    await Promise.all([...aRuns, ...bRuns]);
+    expect(admission.stats()).toMatchObject({ inFlight: 0, waitingRequests: 0 });
+  });
+
+  it('waiting tenants take turns: one read each, round robin, not first come first served', async () => {
+    const admission = new Admission({ maxInFlight: 2, maxQueuedReads: 100 });
+    const order: string[] = [];
+    const busy = [gate(), gate()];
+    const held = busy.map((op) => admission.run('write', op.run));
+    await tick();
+    const runs: Promise<unknown>[] = [];
+    for (let i = 0; i < 4; i++) runs.push(inRequestLane(() => admission.run('read', async () => void order.push(`a${i}`)), 'a'));
+    for (let i = 0; i < 2; i++) runs.push(inRequestLane(() => admission.run('read', async () => void order.push(`b${i}`)), 'b'));
+    runs.push(inRequestLane(() => admission.run('read', async () => void order.push('c0')), 'c'));
+    busy[0]!.finish();
+    busy[1]!.finish();
+    await Promise.all([...held, ...runs]);
+    expect(order).toEqual(['a0', 'b0', 'c0', 'a1', 'b1', 'a2', 'a3']);
   });
 
   it('a failing operation frees its slot like one that succeeds', async () => {
