@@ -820,6 +820,21 @@ export function describeDocumentStoreContract(adapterName: string, factory: () =
         expect(await c.countDocuments({ name: { $regex: '^z' } })).toBe(0);
       });
 
+      it('a stream left open (a slow reader) does not freeze what other reads see', async () => {
+        const c = coll();
+        const docs = Array.from({ length: 600 }, (_, i) => ({ insertOne: { document: { _id: `s${String(i).padStart(3, '0')}`, n: i } } }));
+        await c.bulkWrite(docs);
+        const open = c.stream({}, { sort: { n: 1 } })[Symbol.asyncIterator]();
+        expect((await open.next()).value).toMatchObject({ n: 0 });
+        // While the stream is paused after its first document, other reads see new and removed documents.
+        await c.insertOne({ _id: 'late', n: -1 });
+        await c.deleteOne({ _id: 's599' });
+        expect(await c.findOne({ _id: 'late' })).not.toBeNull();
+        expect(await c.findOne({ _id: 's599' })).toBeNull();
+        expect(await c.countDocuments({})).toBe(600);
+        await open.return?.();
+      });
+
       it('streams many documents in sort order, completely', async () => {
         const c = coll();
         const total = 5000;

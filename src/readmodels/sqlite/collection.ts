@@ -27,6 +27,8 @@ export interface SqliteHost {
   read<R>(fn: (statements: Statements, catalog: Catalog) => R): R;
   /** Runs `fn` in a write transaction (joining the caller's, if any), after any other context's transaction. */
   write<R>(fn: (statements: Statements, catalog: Catalog) => R): Promise<R>;
+  /** Runs `fn` on a read connection of its own (a stream's: it may stay open long); `close` ends it. */
+  streamRead<R>(fn: (statements: Statements, catalog: Catalog) => R): { result: R; close: () => void };
   /** Whether the caller runs inside a transaction of this store. */
   inScope(): boolean;
   /** Gives the event loop a turn when a slice of synchronous work is spent. */
@@ -88,19 +90,24 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
         for (const doc of docs) yield project(doc) as T;
         return;
       }
-      const iterator = host.read((s, c) => {
+      // A connection of its own: its open statement must not hold the shared reader's snapshot (see streamRead).
+      const { result: iterator, close } = host.streamRead((s, c) => {
         const info = c.get(name);
         return info ? iterateDocuments(s, info, filter, matcher, options.sort) : null;
       });
-      if (!iterator) return;
       try {
-        let n = 0;
-        for (const doc of iterator) {
-          yield project(doc) as T;
-          if (++n % STREAM_CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!iterator) return;
+        try {
+          let n = 0;
+          for (const doc of iterator) {
+            yield project(doc) as T;
+            if (++n % STREAM_CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+        } finally {
+          iterator.return(undefined);
         }
       } finally {
-        iterator.return(undefined);
+        close();
       }
     })();
   }

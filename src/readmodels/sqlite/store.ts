@@ -19,6 +19,8 @@ export interface SqliteDocumentStoreOptions {
 /** Page cache of each connection, in KiB (SQLite's default is 2 MiB). */
 const WRITER_CACHE_KIB = 64 * 1024;
 const READER_CACHE_KIB = 32 * 1024;
+/** A stream's own connection reads its documents once, in order: a small cache is enough. */
+const STREAM_CACHE_KIB = 2 * 1024;
 
 /** One connection with its catalog and statements. */
 class Connection {
@@ -47,6 +49,9 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
   /** The open transaction of some async context, if any: other contexts' writes wait for it. */
   private open: Promise<void> | null = null;
   private closed = false;
+  private readonly busyTimeoutMs: number;
+  /** The connections of the streams open now (each has its own): closed with the store. */
+  private readonly streamReaders = new Set<Database.Database>();
   /**
    * better-sqlite3 is synchronous: a loop of store calls (a catch-up, a
    * rebuild) would never let the event loop run (signals, timers, requests).
@@ -62,6 +67,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     // Files of the data dir are the gateway's own user's only (0600; README, Security, "Housekeeping").
     privateSqliteFile(path);
     const busy = options.busyTimeoutMs ?? 10_000;
+    this.busyTimeoutMs = busy;
     const writer = new Database(path, { timeout: busy });
     writer.pragma('journal_mode = WAL');
     writer.pragma('synchronous = NORMAL');
@@ -109,6 +115,34 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     this.check();
     const connection = (this.inScope() ? this.writer : this.reader).fresh();
     return fn(connection.statements, connection.catalog);
+  }
+
+  /**
+   * Runs `fn` on a read connection of its own, for a stream; `close` ends it.
+   * A statement left open on the shared reader (an export whose client reads
+   * slowly, a long verification) holds that connection's read transaction:
+   * every other read, of every tenant, saw the snapshot the stream started
+   * from until it ended (a deleted binding still granted, a new namespace
+   * missing).
+   */
+  streamRead<R>(fn: (statements: Statements, catalog: Catalog) => R): { result: R; close: () => void } {
+    this.check();
+    const db = new Database(this.path, { timeout: this.busyTimeoutMs });
+    db.pragma('query_only = ON');
+    db.pragma(`cache_size = -${STREAM_CACHE_KIB}`);
+    this.streamReaders.add(db);
+    const connection = new Connection(db).fresh();
+    const close = (): void => {
+      if (!this.streamReaders.delete(db)) return;
+      connection.statements.endAll();
+      db.close();
+    };
+    try {
+      return { result: fn(connection.statements, connection.catalog), close };
+    } catch (err) {
+      close();
+      throw err;
+    }
   }
 
   async write<R>(fn: (statements: Statements, catalog: Catalog) => R): Promise<R> {
@@ -178,6 +212,8 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     if (this.closed) return;
     while (this.open) await this.open;
     this.closed = true;
+    for (const db of [...this.streamReaders]) db.close();
+    this.streamReaders.clear();
     this.reader.statements.endAll();
     this.writer.statements.endAll();
     await this.checkpoints?.release();
