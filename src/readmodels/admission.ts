@@ -1,5 +1,5 @@
 import Queue from 'yocto-queue';
-import { currentLane, currentTenant } from './lanes.js';
+import { currentTenant } from './lanes.js';
 import { DocumentStoreOverloadedError, type AdmissionStats } from './port.js';
 
 /**
@@ -74,7 +74,7 @@ export class Admission {
   /** Runs `operation` once a slot is free; rejects at once with DocumentStoreOverloadedError when a request read cannot even wait. */
   async run<R>(kind: OperationKind, operation: () => Promise<R>): Promise<R> {
     // A request's read takes its tenant's turn; everything else is background work.
-    const tenant = kind === 'read' && currentLane() === 'request' ? (currentTenant() ?? '') : null;
+    const tenant = kind === 'read' ? currentTenant() : null;
     const waiting = tenant === null ? this.acquireBackground() : this.acquireRequest(tenant);
     if (waiting) await waiting;
     try {

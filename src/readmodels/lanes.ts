@@ -39,11 +39,6 @@ export function setRequestTenant(tenant: string): void {
   if (state?.lane === 'request') state.tenant = tenant;
 }
 
-/** The lane of the calling async context. */
-export function currentLane(): Lane {
-  return lanes.getStore()?.lane ?? 'background';
-}
-
 /** The tenant of the calling request ('' when not known yet), or null outside a request. */
 export function currentTenant(): string | null {
   const state = lanes.getStore();

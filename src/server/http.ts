@@ -237,13 +237,7 @@ export async function createGateway(
   limits.rateLimiter.onRefusal = (scope) => metrics.rateLimitRefusals.inc({ scope });
   authFailures.onRefusal = (scope) => metrics.rateLimitRefusals.inc({ scope });
   const context = async ({ req }: { req: Request }): Promise<GraphQLContext> => {
-    // A damaged log (a corrupt page met while running): nothing is answered from a state that may be partial.
-    const damage = app.events.damage?.();
-    if (damage) {
-      throw new GraphQLError('the event log is damaged; the gateway answers nothing until an operator restores it (see /readyz)', {
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } },
-      });
-    }
+    // A damaged log is refused by requests.resolve below, for every route alike (SERVICE_UNAVAILABLE, 503).
     const pathTenant = typeof req.params['tenant'] === 'string' ? req.params['tenant'] : null;
     let resolved: ResolvedRequest;
     try {
