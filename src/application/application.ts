@@ -244,16 +244,24 @@ export class Application {
     options: HandleOptions<S> = {},
   ): Promise<HandleResult<S>> {
     const result = await this.commands.handle(decider, stream, command, options);
-    if (result.position > 0) {
-      const caughtUp = await this.projections.waitFor(
-        result.position,
-        this.config.readYourWritesTimeoutMs,
-        result.events.map((e) => e.type),
-      );
-      if (!caughtUp) {
-        this.logger.warn({ position: result.position, stream }, 'projections did not catch up within the read-your-writes timeout');
-      }
-    }
+    await this.settle(result, stream);
     return result;
+  }
+
+  /**
+   * Read-your-writes for a command already handled: waits (up to the
+   * configured timeout) until the projections of its event types have
+   * applied it, so the answer and the caller's next read see the write.
+   */
+  async settle(result: { position: number; events: readonly { type: string }[] }, stream: string): Promise<void> {
+    if (result.position <= 0) return;
+    const caughtUp = await this.projections.waitFor(
+      result.position,
+      this.config.readYourWritesTimeoutMs,
+      result.events.map((e) => e.type),
+    );
+    if (!caughtUp) {
+      this.logger.warn({ position: result.position, stream }, 'projections did not catch up within the read-your-writes timeout');
+    }
   }
 }

@@ -15,6 +15,7 @@ import { docId } from '../projections/runtime/projection.js';
 import { SECRETS, secretDocId, type SecretDocument } from '../projections/secrets/secrets.projection.js';
 import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, conflict, DomainError, ErrorCode, forbidden, tenantNotFound } from '../shared/errors.js';
+import { KeyedSerial } from '../shared/keyed-serial.js';
 import { Slicer } from '../shared/slices.js';
 import type { StoredKey } from '../secrets/vault.js';
 import { namespaceLineage, validateId } from '../shared/ids.js';
@@ -49,6 +50,9 @@ const MAX_PUT_ATTEMPTS = 5;
 const MAX_VERSION_SKIPS = 10;
 
 export class SecretService {
+  /** Per secret stream, this process's puts: one at a time. */
+  private readonly puts = new KeyedSerial();
+
   constructor(
     private readonly app: Application,
     private readonly tenants: TenantService,
@@ -111,36 +115,44 @@ export class SecretService {
     }
     await this.requireNamespaceAllowed(tenantId, namespace);
     const metadata = caller.commandMetadata(tenantId);
-    let claimed: number | null = null;
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.app.commands.load(secretDecider, stream);
-      // A retried request (same Idempotency-Key) finds its event already there: the handler answers as the first time did.
-      const replayed = (await this.app.commands.findCommand(stream, metadata)).length > 0;
-      if (!replayed) access.require('SECRET', state.status === 'active' ? 'UPDATE' : 'CREATE', namespace);
-      if (!replayed && expectedRevision != null && expectedRevision !== revision) {
-        throw conflict(`${stream} is at revision ${revision}, not ${expectedRevision}`, revision);
-      }
-      if (!replayed && (claimed === null || claimed <= currentVersion(state))) {
-        claimed = await this.claimVersion(tenantId, namespace, key, currentVersion(state) + 1, value);
-        await this.requireStillActive(tenantId);
-      }
-      try {
-        const result = await this.app.execute(
-          secretDecider,
-          stream,
-          { type: 'PutSecret', data: { namespace, key, version: claimed ?? 0, ...settings }, metadata },
-          { expectedRevision: revision },
-        );
-        if (result.state.status === 'active') {
-          await this.pruneOldVersions(tenantId, namespace, key, result.state.version - 1);
-          this.app.logger.debug({ tenantId, namespace, key, version: result.state.version, position: result.position }, 'secret put');
+    // One put of a secret at a time in this process: racing puts of one
+    // process would each claim a version and then all but one lose the
+    // append, over and over (a spurious CONFLICT once out of attempts). Only
+    // another process's write can now come in between; the loop retries that.
+    // Read-your-writes, pruning and the answer happen after the queue.
+    const result = await this.puts.run(stream, async () => {
+      let claimed: number | null = null;
+      for (let attempt = 1; ; attempt++) {
+        const { state, revision } = await this.app.commands.load(secretDecider, stream);
+        // A retried request (same Idempotency-Key) finds its event already there: the handler answers as the first time did.
+        const replayed = (await this.app.commands.findCommand(stream, metadata)).length > 0;
+        if (!replayed) access.require('SECRET', state.status === 'active' ? 'UPDATE' : 'CREATE', namespace);
+        if (!replayed && expectedRevision != null && expectedRevision !== revision) {
+          throw conflict(`${stream} is at revision ${revision}, not ${expectedRevision}`, revision);
         }
-        return { secret: await this.fromState(tenantId, result.state, result.revision), position: result.position };
-      } catch (error) {
-        const raced = error instanceof DomainError && error.code === ErrorCode.CONFLICT;
-        if (!raced || attempt >= MAX_PUT_ATTEMPTS) throw error;
+        if (!replayed && (claimed === null || claimed <= currentVersion(state))) {
+          claimed = await this.claimVersion(tenantId, namespace, key, currentVersion(state) + 1, value);
+          await this.requireStillActive(tenantId);
+        }
+        try {
+          return await this.app.commands.handle(
+            secretDecider,
+            stream,
+            { type: 'PutSecret', data: { namespace, key, version: claimed ?? 0, ...settings }, metadata },
+            { expectedRevision: revision },
+          );
+        } catch (error) {
+          const raced = error instanceof DomainError && error.code === ErrorCode.CONFLICT;
+          if (!raced || attempt >= MAX_PUT_ATTEMPTS) throw error;
+        }
       }
+    });
+    await this.app.settle(result, stream);
+    if (result.state.status === 'active') {
+      await this.pruneOldVersions(tenantId, namespace, key, result.state.version - 1);
+      this.app.logger.debug({ tenantId, namespace, key, version: result.state.version, position: result.position }, 'secret put');
     }
+    return { secret: await this.fromState(tenantId, result.state, result.revision), position: result.position };
   }
 
   /**

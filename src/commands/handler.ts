@@ -6,6 +6,7 @@ import { eventInfo } from '../events/catalog.js';
 import type { UpcasterRegistry } from '../events/upcasting.js';
 import { conflict } from '../shared/errors.js';
 import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
+import { KeyedSerial } from '../shared/keyed-serial.js';
 import { Slicer } from '../shared/slices.js';
 import { AggregateCache } from './aggregate-cache.js';
 import { EMPTY_CURSOR, noSnapshots, SNAPSHOT_EVERY, type Loaded, type SnapshotStore } from './snapshots.js';
@@ -131,8 +132,8 @@ export class CommandHandler {
   private readonly snapshotEvery: number;
   private readonly onSnapshotError: (error: unknown) => void;
   private readonly conflictRetryMs: number;
-  /** Per stream, the end of the queue of commands this process runs on it: one at a time. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Per stream, the queue of commands this process runs on it: one at a time, so they never race each other. */
+  private readonly perStream = new KeyedSerial();
 
   constructor(
     private readonly store: EventStore,
@@ -144,25 +145,6 @@ export class CommandHandler {
     this.snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY;
     this.onSnapshotError = options.onSnapshotError ?? (() => undefined);
     this.conflictRetryMs = options.conflictRetryMs ?? DEFAULT_CONFLICT_RETRY_MS;
-  }
-
-  /**
-   * Runs `work` after every command this process queued on `stream` before
-   * it: in one process, commands on one aggregate never race each other, so
-   * they never conflict; only another process's write can come in between.
-   */
-  private async oneAtATime<T>(stream: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(stream) ?? Promise.resolve();
-    let done: () => void = () => undefined;
-    const tail = previous.then(() => new Promise<void>((resolve) => (done = resolve)));
-    this.tails.set(stream, tail);
-    await previous;
-    try {
-      return await work();
-    } finally {
-      done();
-      if (this.tails.get(stream) === tail) this.tails.delete(stream);
-    }
   }
 
   /** `name@version#upcasters` for a decider that may be snapshotted and cached; null for one that may not. */
@@ -318,7 +300,7 @@ export class CommandHandler {
     command: C,
     options: HandleOptions<S> = {},
   ): Promise<HandleResult<S>> {
-    return this.oneAtATime(stream, () => this.handleNow(decider, stream, command, options));
+    return this.perStream.run(stream, () => this.handleNow(decider, stream, command, options));
   }
 
   private async handleNow<C extends Command, E extends DomainEvent, S>(

@@ -27,6 +27,8 @@ describe('namespace secrets over GraphQL', () => {
   const list = async (tenant: string, ns: string, inherited = false, token?: string) =>
     gw.gql<{ secrets: SecretAnswer[] }>(LIST, { ns, inherited }, { tenant, ...(token ? { token } : {}) });
 
+  const realGet = async (ns: string, key: string, version: number) => gw.app.vault.get('acme', ns, key, version);
+
   beforeAll(async () => {
     gw = await startTestGateway();
     expectData(await gw.gql(`mutation { createTenant(input: {id: "acme", name: "Acme", adminUserId: "admin"}) { id } }`));
@@ -191,6 +193,33 @@ describe('namespace secrets over GraphQL', () => {
     const [current] = expectData(await list('acme', 'race')).secrets;
     expect(current?.version).toBe(winner);
     expect(await gw.app.vault.get('acme', 'race', 'HOT', winner)).toBe(winnerValue);
+  });
+
+  it('sixteen concurrent puts of one secret all succeed when the vault is slow (vault slowed in-test): no spurious CONFLICT', async () => {
+    // Each put reads the stream, stores its value under the next version, then
+    // appends with the revision it read. With a slow vault whose writes finish
+    // out of order, a put that claimed a higher version appends first and the
+    // others must claim again, during which another appends: unless one
+    // process runs a secret's puts one at a time, some run out of retries.
+    const vault = gw.app.vault;
+    const realPut = vault.put.bind(vault);
+    let calls = 0;
+    vault.put = async (...args: Parameters<typeof realPut>) => {
+      // Stored at once, answered 2–12 ms later, scrambled: a put that claimed a higher version often appends first.
+      const stored = await realPut(...args);
+      await new Promise((resolve) => setTimeout(resolve, 2 + ((calls++ * 7) % 11)));
+      return stored;
+    };
+    try {
+      const values = Array.from({ length: 16 }, (_, i) => `slow-${i}`);
+      const results = await Promise.all(values.map((value) => put('acme', { namespace: 'race', key: 'SLOW', value })));
+      const versions = results.map((r) => expectData(r).putSecret.version);
+      expect(new Set(versions).size).toBe(values.length);
+      const winner = Math.max(...versions);
+      expect(await realGet('race', 'SLOW', winner)).toBe(values[versions.indexOf(winner)]);
+    } finally {
+      vault.put = realPut;
+    }
   });
 
   it('answers a retried put (same Idempotency-Key) as the first time, writing neither an event nor a value again', async () => {
