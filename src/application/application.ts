@@ -2,7 +2,7 @@ import { privateDir } from '../shared/private-files.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import type { Command, Decider, DomainEvent } from '../aggregates/decider.js';
+import type { Command, CommandMetadata, Decider, DomainEvent } from '../aggregates/decider.js';
 import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
 import { accessDataAsOf } from './effective-permissions.js';
@@ -246,6 +246,21 @@ export class Application {
     const result = await this.commands.handle(decider, stream, command, options);
     await this.settle(result, stream);
     return result;
+  }
+
+  /**
+   * For a deletion that cascades before its own command: the position of
+   * that command when an earlier attempt of this request (same
+   * Idempotency-Key) already wrote it, so the retry answers as the first
+   * time did instead of NOT_FOUND; null when it did not. Waits for the
+   * projections like the first answer did.
+   */
+  async deletedBefore(stream: string, metadata: CommandMetadata): Promise<number | null> {
+    const events = await this.commands.findCommand(stream, metadata);
+    const last = events.at(-1);
+    if (!last) return null;
+    await this.settle({ position: last.position, events }, stream);
+    return last.position;
   }
 
   /**

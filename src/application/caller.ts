@@ -70,15 +70,21 @@ export class Caller {
   /**
    * With an Idempotency-Key the n-th command of a request gets the same id on
    * every retry of that request, so the command handler recognises the retry.
+   * A request whose number of commands depends on what is left to do (a
+   * deletion that first revokes, unbinds and leaves, only what still exists)
+   * names its final command by `step` instead (unique within the request,
+   * e.g. naming the stream): its id is the same on a retry that found
+   * nothing left to cascade, so the retry can find it.
    */
-  commandMetadata(tenantId: string, now = new Date()): CommandMetadata {
-    const n = this.sequence++;
+  commandMetadata(tenantId: string, options: { step?: string } = {}): CommandMetadata {
+    const which = options.step === undefined ? String(this.sequence++) : `step:${options.step}`;
     const key = this.client.idempotencyKey;
     const principal = this.authenticated();
     const request = this.client.requestFingerprint ?? '';
     const commandId = key
-      ? uuidv5(`${principal.type}:${principal.id}:${tenantId}:${key}:${request}:${n}`, IDEMPOTENCY_NAMESPACE)
+      ? uuidv5(`${principal.type}:${principal.id}:${tenantId}:${key}:${request}:${which}`, IDEMPOTENCY_NAMESPACE)
       : randomUUID();
+    const now = new Date();
     return {
       commandId,
       tenantId,

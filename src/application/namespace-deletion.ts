@@ -88,6 +88,10 @@ export class NamespaceDeletionService {
     id: string,
     options: DeletionOptions,
   ): Promise<{ namespace: NamespaceView; position: number }> {
+    // A retry (same Idempotency-Key) of a deletion that went through answers as it did; the plan would find nothing.
+    (await this.tenants.enter(caller, tenantId)).require('NAMESPACE', 'DELETE', validateId('namespace', 'id', id));
+    const earlier = await this.namespaces.deletedBefore(caller, tenantId, id);
+    if (earlier) return earlier;
     const plan = await this.plan(caller, tenantId, id, options);
     const root = plan.namespaces.at(-1)!;
     if (options.expectedRevision != null && options.expectedRevision !== root.revision) {

@@ -198,6 +198,10 @@ export class NamespaceService {
     const access = await this.tenants.enter(caller, tenantId);
     validateId('namespace', 'id', id);
     access.require('NAMESPACE', 'DELETE', id);
+    const earlier = await this.deletedBefore(caller, tenantId, id);
+    if (earlier) return earlier;
+    const stream = namespaceStream(tenantId, id);
+    const metadata = deleteMetadata(caller, tenantId, id);
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     if (!doc?.existing) throw notFound(`namespace ${id}`);
     // Checked before the cascade deletes anything; the namespace's own delete checks it again.
@@ -219,11 +223,24 @@ export class NamespaceService {
     }
     const result = await this.app.execute(
       namespaceDecider,
-      namespaceStream(tenantId, id),
-      { type: 'DeleteNamespace', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      stream,
+      { type: 'DeleteNamespace', data: { id }, metadata },
       { expectedRevision: position > 0 ? null : expectedRevision },
     );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: Math.max(position, result.position) };
+  }
+
+  /**
+   * When this request (same Idempotency-Key) already deleted the namespace,
+   * the answer it gave, for a retry to answer the same; null otherwise.
+   * Authorized by the caller.
+   */
+  async deletedBefore(caller: Caller, tenantId: string, id: string): Promise<{ namespace: NamespaceView; position: number } | null> {
+    const stream = namespaceStream(tenantId, id);
+    const position = await this.app.deletedBefore(stream, deleteMetadata(caller, tenantId, id));
+    if (position === null) return null;
+    const { state, revision } = await this.app.commands.load(namespaceDecider, stream);
+    return { namespace: await this.view(tenantId, state, revision), position };
   }
 
   private async view(tenantId: string, state: NamespaceState, revision: number): Promise<NamespaceView> {
@@ -231,4 +248,9 @@ export class NamespaceService {
     const doc = await readModelOrNull(() => this.collection(tenantId).findOne({ _id: docId(tenantId, id) }));
     return fromState(tenantId, state, revision, doc);
   }
+}
+
+/** The namespace's own DeleteNamespace: named, so a retry whose cascade found nothing left still finds it. */
+function deleteMetadata(caller: Caller, tenantId: string, id: string) {
+  return caller.commandMetadata(tenantId, { step: `delete ${namespaceStream(tenantId, id)}` });
 }

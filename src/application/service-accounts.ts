@@ -144,6 +144,9 @@ export class ServiceAccountService {
     access.require('SERVICE_ACCOUNT', 'DELETE');
     validateId('name', 'id', id);
     const stream = serviceAccountStream(tenantId, id);
+    const metadata = caller.commandMetadata(tenantId, { step: `delete ${stream}` });
+    const earlier = await this.app.deletedBefore(stream, metadata);
+    if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(serviceAccountDecider, stream);
     if (current.state.status !== 'active') throw notFound(`service account ${id}`);
     if (expectedRevision != null && expectedRevision !== current.revision) {
@@ -155,7 +158,7 @@ export class ServiceAccountService {
     const result = await this.app.execute(
       serviceAccountDecider,
       stream,
-      { type: 'DeleteServiceAccount', data: { id }, metadata: caller.commandMetadata(tenantId) },
+      { type: 'DeleteServiceAccount', data: { id }, metadata },
       { expectedRevision },
     );
     caller.invalidateAccess();

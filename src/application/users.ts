@@ -131,6 +131,9 @@ export class UserService {
   async delete(caller: Caller, id: string, expectedRevision?: number | null) {
     if (!mayManageUsers(caller.authenticated())) throw forbidden('USER:DELETE');
     const stream = userStream(validateId('user', 'id', id));
+    const metadata = caller.commandMetadata(INSTANCE_SCOPE, { step: `delete ${stream}` });
+    const earlier = await this.app.deletedBefore(stream, metadata);
+    if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(userDecider, stream);
     // The decider's refusals (bad id, built-in admin, no such user), before the cascade writes anything.
     requireDeletable(id, current.state);
@@ -143,7 +146,7 @@ export class UserService {
     const result = await this.app.execute(
       userDecider,
       userStream(id),
-      { type: 'DeleteUser', data: { id }, metadata: caller.commandMetadata(INSTANCE_SCOPE) },
+      { type: 'DeleteUser', data: { id }, metadata },
       { expectedRevision },
     );
     return { deleted: true, position: result.position };

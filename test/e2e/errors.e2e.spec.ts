@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bind, createUserWithToken, serviceAccountToken } from '../support/access.js';
 import { ADMIN_TOKEN, errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('documented error codes; a refused mutation writes no event', () => {
@@ -151,5 +152,102 @@ describe('documented error codes; a refused mutation writes no event', () => {
     );
     expect(again).toEqual(first);
     expect(await gw.eventCount()).toBe(before);
+  });
+
+  describe('a retried deletion (same Idempotency-Key) answers as the first time and writes nothing, cascades included', () => {
+    // The first attempt revokes tokens, leaves groups and deletes bindings
+    // before its own event; the retry finds none of those left to do, so its
+    // own command must still be recognised as the first attempt's.
+    const twice = async (document: string, tenant: string | undefined, key: string) => {
+      const headers = { 'idempotency-key': key };
+      const first = await gw.gql<Record<string, boolean>>(document, {}, { tenant, headers });
+      const before = await gw.eventCount();
+      const again = await gw.gql<Record<string, boolean>>(document, {}, { tenant, headers });
+      return { first, again, wrote: (await gw.eventCount()) - before };
+    };
+
+    it.each([
+      ['deleteNamespace(force) with a secret', 'doomed', `mutation { deleteNamespace(id: "doomed", force: true) { id } }`],
+      ['deleteNamespace', 'doomed-empty', `mutation { deleteNamespace(id: "doomed-empty") { id } }`],
+      ['deleteNamespace(includeChildren)', 'doomed-tree', `mutation { deleteNamespace(id: "doomed-tree", includeChildren: true) { id } }`],
+    ])('%s', async (_name, namespace, document) => {
+      for (const id of namespace === 'doomed-tree' ? [namespace, `${namespace}.a`, `${namespace}.b`] : [namespace]) {
+        expectData(await gw.gql(`mutation($id: ID!) { createNamespace(input: {id: $id}) { id } }`, { id }, { tenant: 'acme' }));
+      }
+      if (namespace === 'doomed') {
+        expectData(
+          await gw.gql(`mutation { putSecret(input: {namespace: "doomed", key: "K", value: "v"}) { version } }`, {}, { tenant: 'acme' }),
+        );
+      }
+      const { first, again, wrote } = await twice(document, 'acme', `delete-${namespace}-1`);
+      expect(expectData(again)).toEqual(expectData(first));
+      expect(wrote).toBe(0);
+    });
+
+    it('deleteFlow, deleteSecret, deleteRole, deleteBinding, revokeApiToken', async () => {
+      expectData(await gw.gql(`mutation { createNamespace(input: {id: "kept"}) { id } }`, {}, { tenant: 'acme' }));
+      expectData(
+        await gw.gql(
+          `mutation($s: String!) { createFlow(source: $s) { id } }`,
+          { s: 'id: f1\nnamespace: kept\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n' },
+          { tenant: 'acme' },
+        ),
+      );
+      expectData(
+        await gw.gql(`mutation { putSecret(input: {namespace: "kept", key: "K", value: "v"}) { version } }`, {}, { tenant: 'acme' }),
+      );
+      expectData(
+        await gw.gql(
+          `mutation { createRole(input: {id: "temp-role", name: "t", permissions: [{resource: "FLOW", actions: ["VIEW"]}]}) { id } }`,
+          {},
+          { tenant: 'acme' },
+        ),
+      );
+      await createUserWithToken(gw, 'bound-user');
+      const binding = await bind(gw, 'acme', { principalType: 'USER', principalId: 'bound-user', roleId: 'viewer' });
+      const { token: _t, tokenId } = await serviceAccountToken(gw, 'acme', 'token-bot');
+      for (const [document, key] of [
+        [`mutation { deleteFlow(namespace: "kept", id: "f1") { id revision } }`, 'df'],
+        [`mutation { deleteSecret(namespace: "kept", key: "K") }`, 'ds'],
+        [`mutation { deleteRole(id: "temp-role") }`, 'dr'],
+        [`mutation { deleteBinding(id: "${binding}") }`, 'db'],
+        [`mutation { revokeApiToken(id: "${tokenId}") }`, 'rt'],
+      ] as const) {
+        const { first, again, wrote } = await twice(document, 'acme', `retry-${key}`);
+        expect(expectData(again), document).toEqual(expectData(first));
+        expect(wrote, document).toBe(0);
+      }
+    });
+
+    it('deleteUser with a token, a group and a binding', async () => {
+      await createUserWithToken(gw, 'leaver');
+      expectData(await gw.gql(`mutation { createGroup(input: {id: "leavers"}) { id } }`, {}, { tenant: 'acme' }));
+      expectData(await gw.gql(`mutation { addGroupMember(groupId: "leavers", userId: "leaver") { id } }`, {}, { tenant: 'acme' }));
+      await bind(gw, 'acme', { principalType: 'USER', principalId: 'leaver', roleId: 'viewer' });
+      const { first, again, wrote } = await twice(`mutation { deleteUser(id: "leaver") }`, undefined, 'delete-user-1');
+      expect(expectData(first).deleteUser).toBe(true);
+      expect(expectData(again).deleteUser).toBe(true);
+      expect(wrote).toBe(0);
+      // Without the key, the user is gone: NOT_FOUND.
+      expect(errorCode(await gw.gql(`mutation { deleteUser(id: "leaver") }`))).toBe('NOT_FOUND');
+    });
+
+    it('deleteGroup with a binding', async () => {
+      expectData(await gw.gql(`mutation { createGroup(input: {id: "bound-group"}) { id } }`, {}, { tenant: 'acme' }));
+      await bind(gw, 'acme', { principalType: 'GROUP', principalId: 'bound-group', roleId: 'viewer' });
+      const { first, again, wrote } = await twice(`mutation { deleteGroup(id: "bound-group") }`, 'acme', 'delete-group-1');
+      expect(expectData(first).deleteGroup).toBe(true);
+      expect(expectData(again).deleteGroup).toBe(true);
+      expect(wrote).toBe(0);
+    });
+
+    it('deleteServiceAccount with a token and a binding', async () => {
+      await serviceAccountToken(gw, 'acme', 'retired-bot');
+      await bind(gw, 'acme', { principalType: 'SERVICE_ACCOUNT', principalId: 'retired-bot', roleId: 'viewer' });
+      const { first, again, wrote } = await twice(`mutation { deleteServiceAccount(id: "retired-bot") }`, 'acme', 'delete-sa-1');
+      expect(expectData(first).deleteServiceAccount).toBe(true);
+      expect(expectData(again).deleteServiceAccount).toBe(true);
+      expect(wrote).toBe(0);
+    });
   });
 });
