@@ -3,7 +3,7 @@ import { ConfigError } from '../config/config.js';
 import { BackupError } from '../eventstore/backup.js';
 import { DamagedDataDirError } from '../eventstore/installation.js';
 import { EventLogDamagedError, EventStoreUnavailableError } from '../eventstore/port.js';
-import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { DocumentStoreRefusedError, DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 
 /**
@@ -40,7 +40,7 @@ function isStoreUnavailable(error: unknown): boolean {
 /** The exit code for an error that ended a command. */
 export function exitCodeFor(error: unknown): ExitCodeValue {
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-  if (error instanceof ConfigError) return ExitCode.USAGE;
+  if (error instanceof ConfigError || error instanceof DocumentStoreRefusedError) return ExitCode.USAGE;
   if (error instanceof DamagedDataDirError || error instanceof EventLogDamagedError) return ExitCode.DATA_DIR_DAMAGED;
   if (error instanceof BackupError) return error.conflict ? ExitCode.NOT_FOUND_OR_CONFLICT : ExitCode.BAD_INPUT;
   if (isStoreUnavailable(error)) return ExitCode.STORE_UNAVAILABLE;
@@ -67,6 +67,8 @@ export function describeFailure(error: unknown, printed = false): { code: ExitCo
   const code = exitCodeFor(error);
   if (error instanceof CommanderError) return { code, message: printed ? '' : `tenantry: ${error.message.replace(/^error: /, '')}` };
   if (error instanceof ConfigError) return { code, message: `tenantry: configuration error: ${error.message}` };
+  if (error instanceof DocumentStoreRefusedError)
+    return { code, message: `tenantry: configuration error: ${error.message} (check the user and password in TENANTRY_MONGODB_URI)` };
   if (code === ExitCode.STORE_UNAVAILABLE) {
     const message = error instanceof Error ? error.message : String(error);
     return { code, message: `tenantry: store unavailable: ${message}; nothing more was done, retry when it answers` };

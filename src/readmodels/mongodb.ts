@@ -76,6 +76,7 @@ import {
 } from 'mongodb';
 import {
   DocumentStoreOverloadedError,
+  DocumentStoreRefusedError,
   DocumentStoreUnavailableError,
   DuplicateKeyError,
   type AdmissionStats,
@@ -101,6 +102,8 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NOT_IMPLEMENTED = 238;
 const INTERNAL_ERROR = 1;
+/** The server refused the credentials (a wrong user or password). */
+const AUTHENTICATION_FAILED = 18;
 /** The driver's own default pool size, kept unless admission needs more. */
 const DEFAULT_POOL_SIZE = 100;
 const DEFAULT_MAX_IN_FLIGHT = 16;
@@ -724,6 +727,9 @@ export class MongoDocumentStore implements DocumentStore {
       return new MongoDocumentStore(client, db, serverInfo, mode, options.operationTimeoutMS ?? 30_000, admission);
     } catch (err) {
       await client.close().catch(() => undefined);
+      if (err instanceof MongoServerError && err.code === AUTHENTICATION_FAILED) {
+        throw new DocumentStoreRefusedError(`MongoDB refused the credentials in its URI: ${err.message}`, { cause: err });
+      }
       throw mapError(err, '');
     }
   }

@@ -183,6 +183,18 @@ export class DocumentStoreUnavailableError extends Error {
 }
 
 /**
+ * The store answered and refused this process's credentials (a wrong user or
+ * password): waiting will not help, the configuration must change. Not an
+ * unavailability: a start ends with it, in one line (CLI exit code 2).
+ */
+export class DocumentStoreRefusedError extends Error {
+  override readonly name: string = 'DocumentStoreRefusedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * The store is up but has more work queued than it serves in time: a request
  * read was refused at once instead of waiting behind the queue (see
  * src/readmodels/admission.ts). Answered as SERVICE_UNAVAILABLE with

@@ -91,7 +91,7 @@ interface Started {
   stop: () => Promise<void>;
 }
 
-export async function startFerretdb(binary: string): Promise<Started> {
+export async function startFerretdb(binary: string, options: { extraArgs?: string[] } = {}): Promise<Started> {
   // A binary that cannot even print its version (e.g. built without
   // build/version/version.txt, which panics at start) is not worth waiting for.
   const probe = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
@@ -113,6 +113,7 @@ export async function startFerretdb(binary: string): Promise<Started> {
       `--debug-addr=127.0.0.1:${debugPort}`,
       '--telemetry=disable',
       '--log-level=error',
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ['ignore', log, log] },
   );
