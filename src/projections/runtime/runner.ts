@@ -483,7 +483,20 @@ export class ProjectionRunner implements ProjectionTarget {
    * transactions); test/integration/transactions.int.spec.ts runs it when
    * TENANTRY_TEST_MONGODB_REPLSET_URI is set.
    */
-  private async applyInTransaction(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
+  private applyInTransaction(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
+    // In the queue of checkpoint moves: a deferred move still on its way (written, `stored` not yet updated) must land
+    // before this batch reads where the stored checkpoint is. Otherwise the batch's compare-and-set fails against this
+    // runner's own move (CheckpointMovedError), the failure lets read-your-writes waiters go before the batch is
+    // applied, and a mutation's answer is followed by a read that does not see it (seen with SQLite read models).
+    const run = this.checkpointing.then(() => this.applyInTransactionNow(relevant, position));
+    this.checkpointing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async applyInTransactionNow(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
     const from = this.stored;
     let updatedAt: string;
     try {
