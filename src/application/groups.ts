@@ -112,8 +112,9 @@ export class GroupService {
     (await this.tenants.enter(caller, tenantId)).require('GROUP', 'DELETE');
     validateId('name', 'id', id);
     const stream = groupStream(tenantId, id);
-    const metadata = caller.commandMetadata(tenantId, { step: `delete ${stream}` });
-    const earlier = await this.app.deletedBefore(stream, metadata);
+    // Named by step, asked for again when appended (see UserService.delete).
+    const deletion = () => caller.commandMetadata(tenantId, { step: `delete ${stream}` });
+    const earlier = await this.app.deletedBefore(stream, deletion());
     if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(groupDecider, stream);
     if (current.state.status !== 'active') throw notFound(`group ${id}`);
@@ -121,7 +122,12 @@ export class GroupService {
       throw conflict(`${stream} is at revision ${current.revision}, not ${expectedRevision}`, current.revision);
     }
     await this.bindings.deleteAllOf(caller, tenantId, 'GROUP', id);
-    const result = await this.app.execute(groupDecider, stream, { type: 'DeleteGroup', data: { id }, metadata }, { expectedRevision });
+    const result = await this.app.execute(
+      groupDecider,
+      stream,
+      { type: 'DeleteGroup', data: { id }, metadata: deletion() },
+      { expectedRevision },
+    );
     caller.invalidateAccess();
     return { deleted: true, position: result.position };
   }

@@ -201,7 +201,6 @@ export class NamespaceService {
     const earlier = await this.deletedBefore(caller, tenantId, id);
     if (earlier) return earlier;
     const stream = namespaceStream(tenantId, id);
-    const metadata = deleteMetadata(caller, tenantId, id);
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     if (!doc?.existing) throw notFound(`namespace ${id}`);
     // Checked before the cascade deletes anything; the namespace's own delete checks it again.
@@ -224,7 +223,8 @@ export class NamespaceService {
     const result = await this.app.execute(
       namespaceDecider,
       stream,
-      { type: 'DeleteNamespace', data: { id }, metadata },
+      // Asked for now, not before the cascade: stamped with the time it is appended.
+      { type: 'DeleteNamespace', data: { id }, metadata: deleteMetadata(caller, tenantId, id) },
       { expectedRevision: position > 0 ? null : expectedRevision },
     );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: Math.max(position, result.position) };

@@ -144,8 +144,9 @@ export class ServiceAccountService {
     access.require('SERVICE_ACCOUNT', 'DELETE');
     validateId('name', 'id', id);
     const stream = serviceAccountStream(tenantId, id);
-    const metadata = caller.commandMetadata(tenantId, { step: `delete ${stream}` });
-    const earlier = await this.app.deletedBefore(stream, metadata);
+    // Named by step, asked for again when appended (see UserService.delete).
+    const deletion = () => caller.commandMetadata(tenantId, { step: `delete ${stream}` });
+    const earlier = await this.app.deletedBefore(stream, deletion());
     if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(serviceAccountDecider, stream);
     if (current.state.status !== 'active') throw notFound(`service account ${id}`);
@@ -158,7 +159,7 @@ export class ServiceAccountService {
     const result = await this.app.execute(
       serviceAccountDecider,
       stream,
-      { type: 'DeleteServiceAccount', data: { id }, metadata },
+      { type: 'DeleteServiceAccount', data: { id }, metadata: deletion() },
       { expectedRevision },
     );
     caller.invalidateAccess();
