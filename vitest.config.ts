@@ -21,6 +21,13 @@ const READ_MODEL_INDEPENDENT = [
   'test/e2e/rebuild-cli.e2e.spec.ts',
   'test/e2e/replicas.e2e.spec.ts',
   'test/e2e/sqlite-crash.e2e.spec.ts',
+  // Real processes on the embedded stores, or a store named by the test itself.
+  'test/e2e/backup-restore.e2e.spec.ts',
+  'test/e2e/checkpoint-race.e2e.spec.ts',
+  'test/e2e/damaged-data-dir.e2e.spec.ts',
+  'test/e2e/mongodb-refused-login.e2e.spec.ts',
+  'test/e2e/shutdown-signal.e2e.spec.ts',
+  'test/e2e/start-without-stores.e2e.spec.ts',
 ];
 const secondPass = process.env['TENANTRY_TEST_READ_MODELS'] === 'mongodb';
 
