@@ -97,4 +97,13 @@ export class Caller {
       ...(key ? {} : { fresh: true }),
     };
   }
+
+  /**
+   * A deletion's own command, after its cascade: named by its stream, so a
+   * retry whose cascade found nothing left still finds it. Asked for again
+   * when appended, so that its time follows the cascade's events.
+   */
+  deletionMetadata(tenantId: string, stream: string): CommandMetadata {
+    return this.commandMetadata(tenantId, { step: `delete ${stream}` });
+  }
 }

@@ -112,9 +112,7 @@ export class GroupService {
     (await this.tenants.enter(caller, tenantId)).require('GROUP', 'DELETE');
     validateId('name', 'id', id);
     const stream = groupStream(tenantId, id);
-    // Named by step, asked for again when appended (see UserService.delete).
-    const deletion = () => caller.commandMetadata(tenantId, { step: `delete ${stream}` });
-    const earlier = await this.app.deletedBefore(stream, deletion());
+    const earlier = await this.app.deletedBefore(stream, caller.deletionMetadata(tenantId, stream));
     if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(groupDecider, stream);
     if (current.state.status !== 'active') throw notFound(`group ${id}`);
@@ -125,7 +123,7 @@ export class GroupService {
     const result = await this.app.execute(
       groupDecider,
       stream,
-      { type: 'DeleteGroup', data: { id }, metadata: deletion() },
+      { type: 'DeleteGroup', data: { id }, metadata: caller.deletionMetadata(tenantId, stream) },
       { expectedRevision },
     );
     caller.invalidateAccess();

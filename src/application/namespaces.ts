@@ -198,8 +198,6 @@ export class NamespaceService {
     const access = await this.tenants.enter(caller, tenantId);
     validateId('namespace', 'id', id);
     access.require('NAMESPACE', 'DELETE', id);
-    const earlier = await this.deletedBefore(caller, tenantId, id);
-    if (earlier) return earlier;
     const stream = namespaceStream(tenantId, id);
     const doc = await this.collection(tenantId).findOne({ _id: docId(tenantId, id) });
     if (!doc?.existing) throw notFound(`namespace ${id}`);
@@ -224,7 +222,7 @@ export class NamespaceService {
       namespaceDecider,
       stream,
       // Asked for now, not before the cascade: stamped with the time it is appended.
-      { type: 'DeleteNamespace', data: { id }, metadata: deleteMetadata(caller, tenantId, id) },
+      { type: 'DeleteNamespace', data: { id }, metadata: caller.deletionMetadata(tenantId, stream) },
       { expectedRevision: position > 0 ? null : expectedRevision },
     );
     return { namespace: await this.view(tenantId, result.state, result.revision), position: Math.max(position, result.position) };
@@ -237,7 +235,7 @@ export class NamespaceService {
    */
   async deletedBefore(caller: Caller, tenantId: string, id: string): Promise<{ namespace: NamespaceView; position: number } | null> {
     const stream = namespaceStream(tenantId, id);
-    const position = await this.app.deletedBefore(stream, deleteMetadata(caller, tenantId, id));
+    const position = await this.app.deletedBefore(stream, caller.deletionMetadata(tenantId, stream));
     if (position === null) return null;
     const { state, revision } = await this.app.commands.load(namespaceDecider, stream);
     return { namespace: await this.view(tenantId, state, revision), position };
@@ -248,9 +246,4 @@ export class NamespaceService {
     const doc = await readModelOrNull(() => this.collection(tenantId).findOne({ _id: docId(tenantId, id) }));
     return fromState(tenantId, state, revision, doc);
   }
-}
-
-/** The namespace's own DeleteNamespace: named, so a retry whose cascade found nothing left still finds it. */
-function deleteMetadata(caller: Caller, tenantId: string, id: string) {
-  return caller.commandMetadata(tenantId, { step: `delete ${namespaceStream(tenantId, id)}` });
 }

@@ -144,9 +144,7 @@ export class ServiceAccountService {
     access.require('SERVICE_ACCOUNT', 'DELETE');
     validateId('name', 'id', id);
     const stream = serviceAccountStream(tenantId, id);
-    // Named by step, asked for again when appended (see UserService.delete).
-    const deletion = () => caller.commandMetadata(tenantId, { step: `delete ${stream}` });
-    const earlier = await this.app.deletedBefore(stream, deletion());
+    const earlier = await this.app.deletedBefore(stream, caller.deletionMetadata(tenantId, stream));
     if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(serviceAccountDecider, stream);
     if (current.state.status !== 'active') throw notFound(`service account ${id}`);
@@ -159,7 +157,7 @@ export class ServiceAccountService {
     const result = await this.app.execute(
       serviceAccountDecider,
       stream,
-      { type: 'DeleteServiceAccount', data: { id }, metadata: deletion() },
+      { type: 'DeleteServiceAccount', data: { id }, metadata: caller.deletionMetadata(tenantId, stream) },
       { expectedRevision },
     );
     caller.invalidateAccess();

@@ -131,10 +131,7 @@ export class UserService {
   async delete(caller: Caller, id: string, expectedRevision?: number | null) {
     if (!mayManageUsers(caller.authenticated())) throw forbidden('USER:DELETE');
     const stream = userStream(validateId('user', 'id', id));
-    // Named by step: a retry whose cascade finds nothing left to do still finds this command (and asks for it again
-    // below, so that it is stamped with the time it is appended, after the cascade's events).
-    const deletion = () => caller.commandMetadata(INSTANCE_SCOPE, { step: `delete ${stream}` });
-    const earlier = await this.app.deletedBefore(stream, deletion());
+    const earlier = await this.app.deletedBefore(stream, caller.deletionMetadata(INSTANCE_SCOPE, stream));
     if (earlier !== null) return { deleted: true, position: earlier };
     const current = await this.app.commands.load(userDecider, stream);
     // The decider's refusals (bad id, built-in admin, no such user), before the cascade writes anything.
@@ -148,7 +145,7 @@ export class UserService {
     const result = await this.app.execute(
       userDecider,
       userStream(id),
-      { type: 'DeleteUser', data: { id }, metadata: deletion() },
+      { type: 'DeleteUser', data: { id }, metadata: caller.deletionMetadata(INSTANCE_SCOPE, stream) },
       { expectedRevision },
     );
     return { deleted: true, position: result.position };
