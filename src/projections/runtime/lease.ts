@@ -26,6 +26,11 @@ export const LEASES = 'projection_leases';
  */
 export class ProjectionLease {
   private fence: number | null = null;
+  /**
+   * The lease's own operations, one at a time: a renewal started by the timer just before a graceful stop would otherwise
+   * finish after the release (its compare-and-set still matches owner and fence) and hold the lease for a whole TTL again.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly leases: Collection<LeaseDocument>,
@@ -39,7 +44,22 @@ export class ProjectionLease {
   }
 
   /** Acquires or renews; returns whether this owner holds the lease now. */
-  async tryAcquire(now = Date.now()): Promise<boolean> {
+  tryAcquire(now?: number): Promise<boolean> {
+    return this.serially(() => this.acquire(now ?? Date.now()));
+  }
+
+  /** Lets another replica take over at once (graceful shutdown), and lifts this owner's pause. */
+  release(): Promise<void> {
+    return this.serially(() => this.give());
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async acquire(now: number): Promise<boolean> {
     const current = await this.leases.findOne({ _id: this.id });
     if (!current) {
       try {
@@ -64,8 +84,7 @@ export class ProjectionLease {
     return true;
   }
 
-  /** Lets another replica take over at once (graceful shutdown), and lifts this owner's pause. */
-  async release(): Promise<void> {
+  private async give(): Promise<void> {
     await this.leases.updateOne({ _id: this.id, pausedBy: this.owner }, { $unset: { pausedBy: '' }, $set: { expiresAt: 0 } });
     if (this.fence === null) return;
     await this.leases.updateOne({ _id: this.id, owner: this.owner, fence: this.fence }, { $set: { expiresAt: 0 } });
