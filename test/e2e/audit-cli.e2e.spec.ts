@@ -8,6 +8,7 @@ import { auditProjection } from '../../src/projections/audit/audit.projection.js
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 interface Run {
   code: number | null;
@@ -18,7 +19,7 @@ interface Run {
 /** `tenantry audit …` as an operator runs it, against the data a gateway left behind. */
 function cli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@ import { exportTenant, importTenant } from '../../src/application/tenant-transfe
 import { ADMIN_TOKEN, expectData, startTestGateway } from '../support/gateway.js';
 import { freePort } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 interface Run {
   code: number | null;
@@ -20,7 +21,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 /** `tenantry …` as an operator runs it: its own process, the real stores (SQLite log in a fresh data dir). */
 function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: root,
       env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -187,7 +188,7 @@ describe('tenantry events import: progress and interruption', { timeout: 600_000
     expect(lines.length).toBeGreaterThan(2);
 
     // Half the export on a pipe that stays open, then Ctrl-C.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'events', 'import', '--tenant', 'copy'], {
+    const child = spawn(process.execPath, tenantryArgs('events', 'import', '--tenant', 'copy'), {
       cwd: root,
       env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

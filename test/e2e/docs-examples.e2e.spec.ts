@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { extractExamples, type Example } from '../support/markdown-examples.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 /**
  * Every ```sh and ```graphql example of README.md and docs/*.md, in order,
@@ -15,7 +16,7 @@ import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
  * too. Examples that cannot run here carry a `<!-- example: skip REASON -->`
  * marker and show as skipped tests. The only rewriting: the gateway's URL
  * for http://127.0.0.1:4000, the test's admin token for `tnt_admin_...`, and
- * `npx tenantry` runs src/main.ts (no build step).
+ * `npx tenantry` runs the sources (compiled for the test run, or through tsx).
  */
 const root = path.resolve(import.meta.dirname, '../..');
 const files = [
@@ -99,14 +100,15 @@ describe('README and docs examples, in order, against a fresh gateway', { timeou
     });
   }
 
+  const tenantryCommand = tenantryArgs()
+    .map((arg) => (arg === 'tsx' ? pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href : arg))
+    .reduce((command, arg) => `${command} ${arg}`, 'node');
+
   async function runShell(example: Example): Promise<void> {
     const code = example.code
       .replaceAll('http://127.0.0.1:4000', gw.url)
       .replaceAll('tnt_admin_...', ADMIN_TOKEN)
-      .replaceAll(
-        'npx tenantry',
-        `node --import ${pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href} ${path.join(root, 'src/main.ts')}`,
-      );
+      .replaceAll('npx tenantry', tenantryCommand);
     // Shell functions an earlier block defined (the first steps' `gql`) stay defined, as in a reader's terminal.
     const script = `set -eo pipefail\n[ -f ${shellState()} ] && source ${shellState()}\n${code}\ndeclare -f > ${shellState()}\n`;
     const result = await run(script, workDir, {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { ADMIN_TOKEN, expectData, startTestGateway } from '../support/gateway.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -44,7 +45,7 @@ function freePort(): Promise<number> {
 
 async function startProcess(dataDir: string, port: number): Promise<ChildProcess> {
   // A real separate process, so that kill -9 kills the whole gateway mid-write.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, tenantryArgs('serve'), {
     cwd: path.resolve(import.meta.dirname, '../..'),
     env: {
       ...process.env,

@@ -11,6 +11,7 @@ import type { NewEvent } from '../../src/eventstore/port.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
 import { startGatewayProcess } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 const uri = testMongoUri();
 if (!uri)
@@ -52,7 +53,7 @@ interface CliRun {
 
 function cli(args: string[], env: Record<string, string>, killWhen?: (stderr: string) => boolean): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,7 +128,7 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     const checkpoints = client.db(stagedDb).collection<{ _id: string; position: number }>('projection_checkpoints');
     const flushed = async () => (await checkpoints.find({}).toArray()).find((c) => c._id.startsWith('namespaces_'))?.position ?? 0;
     // Killed as soon as a flush moved its checkpoint: the flushed part is kept, the rest is replayed.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: root,
       env: { ...process.env, ...env(stagedDb) },
       stdio: 'ignore',

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { freePort } from '../support/process.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 /** Issue 14, "housekeeping": file modes, slow clients, the bootstrap token, 401 without a token, Idempotency-Key reuse. */
 
@@ -118,7 +119,7 @@ describe('security: the generated bootstrap token never goes to the JSON log on 
     const port = await freePort();
     const env: Record<string, string | undefined> = { ...process.env, TENANTRY_DATA_DIR: dataDir, TENANTRY_PORT: String(port) };
     delete env['TENANTRY_ADMIN_TOKEN'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    const child = spawn(process.execPath, tenantryArgs('serve'), {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { ...env, TENANTRY_READ_MODELS: 'memory', TENANTRY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

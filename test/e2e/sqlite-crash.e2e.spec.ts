@@ -20,6 +20,7 @@ import { physicalName } from '../../src/projections/runtime/aliases.js';
 import { SqliteDocumentStore } from '../../src/readmodels/sqlite.js';
 import { startGatewayProcess } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
+import { tenantryArgs } from '../support/tenantry-command.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
@@ -84,7 +85,7 @@ interface CliRun {
 
 function cli(args: string[], dataDir: string, onStderr?: (stderr: string, child: ChildProcess) => void): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: root,
       env: { ...process.env, ...env(dataDir) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +168,7 @@ describe('SQLite read models through crashes and rebuilds', () => {
   it('a staged rebuild killed after a flush and run again ends equal to a clean rebuild', async () => {
     const stagedDir = withLog(log);
     const args = ['projections', 'rebuild', '--projection', 'namespaces', '--staged', '--flush-every', '2000'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: root,
       env: { ...process.env, ...env(stagedDir) },
       stdio: 'ignore',

@@ -8,6 +8,9 @@
  *    published. Set `TENANTRY_TEST_FERRETDB=off` to skip this step.
  * 3. Else nothing: suites that need MongoDB say they were skipped.
  *
+ * It also compiles src/ once for the processes the tests start
+ * (./compile-sources.ts, ./tenantry-command.ts).
+ *
  * The URI reaches the test workers twice over: in process.env (set here,
  * before the forked workers start, which inherit it) and via
  * `project.provide('mongoUri')` / `inject('mongoUri')`. Tests read it with
@@ -20,6 +23,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { TestProject } from 'vitest/node';
+import { COMPILED_MAIN_ENV, compileSources } from './compile-sources.js';
 // Not imported from ./mongo.js, which imports the test-side vitest API.
 const MONGO_URI_ENV = 'TENANTRY_TEST_MONGODB_URI';
 
@@ -148,6 +152,17 @@ export async function startFerretdb(binary: string, options: { extraArgs?: strin
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before the workers fork: they inherit the variable.
+  const compiled = await compileSources(join(import.meta.dirname, '..', '..'));
+  process.env[COMPILED_MAIN_ENV] = compiled.main;
+  const stopMongo = await setupMongo(project);
+  return async () => {
+    await stopMongo();
+    compiled.remove();
+  };
+}
+
+async function setupMongo(project: TestProject): Promise<() => Promise<void>> {
   const given = process.env[MONGO_URI_ENV];
   if (given) {
     project.provide('mongoUri', given);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { ADMIN_TOKEN } from './gateway.js';
+import { tenantryArgs } from './tenantry-command.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -35,7 +36,7 @@ async function stillStarting(base: string): Promise<boolean> {
  */
 export async function startGatewayProcess(env: Record<string, string>, options: { whenBound?: boolean } = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, tenantryArgs('serve'), {
     cwd: path.resolve(import.meta.dirname, '../..'),
     env: { ...process.env, TENANTRY_PORT: String(port), TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN, TENANTRY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -103,7 +104,7 @@ export interface ProjectorProcess {
 
 /** A `tenantry project` process (tsx, no build step); resolves once it logged that it runs. */
 export async function startProjectorProcess(env: Record<string, string>): Promise<ProjectorProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'project'], {
+  const child = spawn(process.execPath, tenantryArgs('project'), {
     cwd: path.resolve(import.meta.dirname, '../..'),
     env: { ...process.env, TENANTRY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -168,7 +169,7 @@ export function runCli(
   stdin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, tenantryArgs(...args), {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { ...process.env, ...env },
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
