@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { backupDataDir, restoreDataDir } from '../eventstore/backup.js';
 
 /** `tenantry backup` and `tenantry restore`: the embedded data dir (SQLite log, vault, ledger, keys), online. */
@@ -13,7 +13,10 @@ export function registerBackupCommands(program: Command, config: () => Config): 
     .action(async (opts: { to: string }) => {
       const cfg = config();
       if (cfg.eventStore !== 'sqlite')
-        throw new Error('tenantry backup copies the embedded SQLite data dir; back KurrentDB up with its own tools');
+        throw new ConfigError(
+          'TENANTRY_EVENT_STORE',
+          `is ${cfg.eventStore}: tenantry backup copies the embedded SQLite data dir; back KurrentDB up with its own tools`,
+        );
       const started = Date.now();
       const manifest = await backupDataDir(cfg.dataDir, opts.to);
       const bytes = manifest.files.reduce((sum, f) => sum + f.bytes, 0);

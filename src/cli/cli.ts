@@ -127,7 +127,7 @@ export async function runCli(argv: string[]): Promise<void> {
       'after',
       `\nExit codes: ${ExitCode.OK} ok, ${ExitCode.VERIFICATION_FAILED} verification failed, ${ExitCode.USAGE} usage or configuration error, ` +
         `${ExitCode.BAD_INPUT} bad input, ${ExitCode.NOT_FOUND_OR_CONFLICT} not found or conflict, ${ExitCode.STORE_UNAVAILABLE} store unavailable, ` +
-        `${ExitCode.INTERNAL} internal error, ${ExitCode.INTERRUPTED} interrupted.`,
+        `${ExitCode.DATA_DIR_DAMAGED} damaged data dir, ${ExitCode.INTERNAL} internal error, ${ExitCode.INTERRUPTED} interrupted.`,
     );
 
   program.command('serve').description('run the GraphQL gateway').action(serve);
@@ -139,11 +139,20 @@ export async function runCli(argv: string[]): Promise<void> {
   registerBackupCommands(program, config);
   registerAuditCommands(program, withApplication);
 
-  try {
-    await program.parseAsync(argv);
-  } catch (error) {
+  // Node's own ending for an uncaught error is exit code 1, which here means "verification failed": every failure leaves
+  // through describeFailure instead. A reader that went away (`tenantry … | head`) ends the command quietly.
+  const fail = (error: unknown): never => {
     const failure = describeFailure(error, error instanceof Error && printed.has(error));
     if (failure.message) process.stderr.write(`${failure.message}\n`);
     process.exit(failure.code);
+  };
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? process.exit(ExitCode.OK) : fail(error)));
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    fail(error);
   }
 }

@@ -5,6 +5,7 @@ import { DamagedDataDirError } from '../eventstore/installation.js';
 import { EventLogDamagedError, EventStoreUnavailableError } from '../eventstore/port.js';
 import { DocumentStoreRefusedError, DocumentStoreUnavailableError } from '../readmodels/port.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
+import { InputFileError } from './input-files.js';
 
 /**
  * The CLI's exit codes: each means one thing, so that a script can branch on
@@ -16,7 +17,7 @@ export const ExitCode = {
   VERIFICATION_FAILED: 1,
   /** The command line or the configuration is wrong: unknown command or option, bad option value, a configuration error. Nothing ran. */
   USAGE: 2,
-  /** The data given is not acceptable: an invalid name or id in the request, an import that is not an export. */
+  /** The data given is not acceptable: an invalid name or id in the request, an import that is not an export, a file named by an option that cannot be read or is not what the option takes. */
   BAD_INPUT: 3,
   /** What was named does not exist, or is in a state that refuses the change (exists already, revision moved on, not deleted). */
   NOT_FOUND_OR_CONFLICT: 4,
@@ -42,6 +43,7 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   if (error instanceof ConfigError || error instanceof DocumentStoreRefusedError) return ExitCode.USAGE;
   if (error instanceof DamagedDataDirError || error instanceof EventLogDamagedError) return ExitCode.DATA_DIR_DAMAGED;
+  if (error instanceof InputFileError) return ExitCode.BAD_INPUT;
   if (error instanceof BackupError) return error.conflict ? ExitCode.NOT_FOUND_OR_CONFLICT : ExitCode.BAD_INPUT;
   if (isStoreUnavailable(error)) return ExitCode.STORE_UNAVAILABLE;
   if (error instanceof DomainError) {
@@ -76,7 +78,7 @@ export function describeFailure(error: unknown, printed = false): { code: ExitCo
   if (error instanceof DomainError) return { code, message: `tenantry: ${error.code}: ${error.message}` };
   if (error instanceof DamagedDataDirError || error instanceof EventLogDamagedError)
     return { code, message: `tenantry: damaged data dir: ${error.message}` };
-  if (error instanceof BackupError) return { code, message: `tenantry: ${error.message}` };
+  if (error instanceof BackupError || error instanceof InputFileError) return { code, message: `tenantry: ${error.message}` };
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return { code, message: `tenantry: internal error: ${detail}` };
 }

@@ -3,7 +3,7 @@
  * form of `tenantry audit verify --export FILE --checkpoint FILE`: the
  * ledger's signed checkpoints and the proofs an auditor checks them with.
  */
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { Application } from '../application/application.js';
@@ -14,6 +14,7 @@ import { systemCaller } from '../server/start.js';
 import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
 import { ExitCode } from './exit-codes.js';
+import { parseInputFile, readInputFile, requireReadable } from './input-files.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -21,9 +22,12 @@ const write = (text: string): void => void process.stdout.write(text);
 
 /** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
 export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined, json = false): Promise<void> {
-  const file = parseCheckpointFile(readFileSync(checkpointPath, 'utf8'));
-  const publicKeyPem = keyPath ? readFileSync(keyPath, 'utf8') : undefined;
-  const keyId = keyIdOf(createPublicKey(publicKeyPem ?? file.publicKeyPem));
+  const file = parseInputFile('--checkpoint', checkpointPath, parseCheckpointFile);
+  const publicKeyPem = keyPath ? readInputFile('--key', keyPath) : undefined;
+  const keyId = parseInputFile(keyPath ? '--key' : '--checkpoint', keyPath ?? checkpointPath, () =>
+    keyIdOf(createPublicKey(publicKeyPem ?? file.publicKeyPem)),
+  );
+  requireReadable('--export', exportPath);
   if (!publicKeyPem) {
     process.stderr.write(
       `trusting the key in the checkpoint file (key id ${keyId}): compare it with the one you know, or pin it with --key\n`,
@@ -106,7 +110,7 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
     .requiredOption('--checkpoint <file>', 'a checkpoint file saved earlier (tenantry audit checkpoint --output)')
     .option('--json', 'the result as one JSON object (exit codes unchanged)')
     .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
-      const kept = parseCheckpointFile(readFileSync(opts.checkpoint, 'utf8')).checkpoint;
+      const kept = parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint;
       await withApplication(async ({ app, services }) => {
         const proof = await services.auditLedger.consistency(systemCaller(app, 'cli'), opts.tenant, kept.size);
         const latest = proof.toCheckpoint;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,76 @@ describe('tenantry CLI conventions', { timeout: 600_000 }, () => {
     expect(emptyName.stderr).toMatch(/BAD_USER_INPUT/);
     const notAnExport = await cli(['events', 'import', '--tenant', 'other'], env, '{"hello":"world"}\n');
     expect(notAnExport.code).toBe(ExitCode.BAD_INPUT);
+  });
+
+  it(`exit code ${ExitCode.BAD_INPUT}: a file named by an option that is missing or not what the option takes, in one line`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-cli-files-'));
+    const notACheckpoint = path.join(dir, 'not-a-checkpoint.json');
+    writeFileSync(notACheckpoint, '{"hello":"world"}');
+    const missing = path.join(dir, 'missing.json');
+    const runs = [
+      await cli(['audit', 'verify', '--export', missing, '--checkpoint', notACheckpoint], env),
+      await cli(['audit', 'verify', '--export', missing, '--checkpoint', missing], env),
+      await cli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', notACheckpoint], env),
+      await cli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', missing], env),
+    ];
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(ExitCode.BAD_INPUT);
+      expect(run.stderr).toMatch(/^tenantry: .*--checkpoint/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    // A good checkpoint, but the export it should check is not there.
+    const checkpointFile = path.join(dir, 'acme.checkpoint.json');
+    expect((await cli(['audit', 'checkpoint', '--tenant', 'acme', '--output', checkpointFile], env)).code).toBe(ExitCode.OK);
+    const noExport = await cli(['audit', 'verify', '--export', missing, '--checkpoint', checkpointFile], env);
+    expect(noExport.code).toBe(ExitCode.BAD_INPUT);
+    expect(noExport.stderr).toMatch(/cannot read --export .*ENOENT/);
+  });
+
+  it(`exit code ${ExitCode.USAGE} for a backup of a store it cannot copy; ${ExitCode.INTERNAL} with the stack for a failure nothing else names (stdout on a full disk)`, async () => {
+    const kurrent = await cli(['backup', '--to', mkdtempSync(path.join(tmpdir(), 'tenantry-cli-backup-'))], {
+      ...env,
+      TENANTRY_EVENT_STORE: 'memory',
+    });
+    expect(kurrent.code, kurrent.stderr).toBe(ExitCode.USAGE);
+    expect(kurrent.stderr).toMatch(/configuration error: TENANTRY_EVENT_STORE/);
+
+    const full = await new Promise<Run>((resolve, reject) => {
+      const out = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, tenantryArgs('tenants', 'list'), {
+        cwd: root,
+        env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
+        stdio: ['ignore', out, 'pipe'],
+      });
+      closeSync(out);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+    });
+    // Node's own ending for an unhandled 'error' event is exit 1, which means "verification failed".
+    expect(full.code, full.stderr).toBe(ExitCode.INTERNAL);
+    expect(full.stderr).toMatch(/^tenantry: internal error: Error: ENOSPC/);
+    expect(full.stderr).toMatch(/\n\s+at /);
+  });
+
+  it(`a reader that goes away (tenantry … | head) ends the command with ${ExitCode.OK}, not an error`, async () => {
+    // The reader closes its end at once; the CLI writes a second or more later, into a pipe nobody reads.
+    const main = tenantryArgs('tenants', 'list', '--json')
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const shell = spawn('bash', ['-c', `'${process.execPath}' ${main} | { exec 0<&-; sleep 5; }; echo "status=\${PIPESTATUS[0]}"`], {
+      cwd: root,
+      env: { ...process.env, TENANTRY_LOG_LEVEL: 'error', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    shell.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    shell.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    await new Promise((resolve) => shell.on('close', resolve));
+    expect(out.trim(), err).toBe(`status=${ExitCode.OK}`);
+    expect(err).toBe('');
   });
 
   it(`exit code ${ExitCode.NOT_FOUND_OR_CONFLICT}: an unknown tenant, a tenant that exists, a revision that moved on`, async () => {
