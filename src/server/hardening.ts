@@ -18,6 +18,7 @@ import {
   withoutSuggestions,
 } from '../schema/query-limits.js';
 import { executionTimeoutPlugin, guardResolvers, type DeadlineContext } from './execution-timeout.js';
+import { withCorrelationId } from './correlation.js';
 import { RateLimiter } from './rate-limit.js';
 
 /**
@@ -75,47 +76,23 @@ function costPlugin<Context extends object>(schema: GraphQLSchema, maxCost: numb
  * would), and one past the cap is replaced by a QUERY_TOO_COMPLEX error
  * (`reason: MAX_RESPONSE_SIZE`, `limit` and `found` in bytes), so that no
  * request, however it got past the cost model (long sources, large JSON
- * values), can make the gateway send hundreds of megabytes. The plugin
- * remembers each response's correlation id for the error, by its `data`.
+ * values), can make the gateway send hundreds of megabytes. The error names
+ * the request's correlation id (./correlation.ts).
  */
-function responseSizeLimit<Context extends { caller: { correlationId: string } }>(
-  maxBytes: number,
-): { stringifyResult: (value: FormattedExecutionResult) => string; plugin: ApolloServerPlugin<Context> } {
-  const correlationIds = new WeakMap<object, string>();
-  return {
-    plugin: {
-      requestDidStart() {
-        return Promise.resolve({
-          willSendResponse({ response, contextValue }) {
-            if (response.body.kind === 'single') {
-              const data = response.body.singleResult.data;
-              if (data) correlationIds.set(data, contextValue.caller.correlationId);
-            }
-            return Promise.resolve();
-          },
-        });
-      },
-    },
-    stringifyResult(value) {
-      const text = `${JSON.stringify(value)}\n`;
-      // Bytes are at least the characters and at most three times them (UTF-16 to UTF-8).
-      if (text.length <= maxBytes / 3) return text;
-      const bytes = text.length > maxBytes ? text.length : Buffer.byteLength(text);
-      if (bytes <= maxBytes) return text;
-      const correlationId = value.data ? correlationIds.get(value.data) : undefined;
-      const error = tooComplex(
-        'MAX_RESPONSE_SIZE',
-        maxBytes,
-        `the response would be ${bytes} bytes, more than the ${maxBytes} allowed; ask for fewer or smaller items`,
-        bytes,
-      );
-      return `${JSON.stringify({
-        errors: [
-          { message: error.message, extensions: { ...error.extensions, code: error.code, ...(correlationId ? { correlationId } : {}) } },
-        ],
-        data: null,
-      })}\n`;
-    },
+function responseSizeLimit(maxBytes: number): (value: FormattedExecutionResult) => string {
+  return (value) => {
+    const text = `${JSON.stringify(value)}\n`;
+    // Bytes are at least the characters and at most three times them (UTF-16 to UTF-8).
+    if (text.length <= maxBytes / 3) return text;
+    const bytes = text.length > maxBytes ? text.length : Buffer.byteLength(text);
+    if (bytes <= maxBytes) return text;
+    const error = tooComplex(
+      'MAX_RESPONSE_SIZE',
+      maxBytes,
+      `the response would be ${bytes} bytes, more than the ${maxBytes} allowed; ask for fewer or smaller items`,
+      bytes,
+    );
+    return `${JSON.stringify({ errors: [withCorrelationId({ message: error.message, extensions: { ...error.extensions, code: error.code } })], data: null })}\n`;
   };
 }
 
@@ -137,20 +114,21 @@ export function hardening<Context extends DeadlineContext & { caller: { correlat
 ): Hardening<Context> {
   const { limits, production } = config;
   guardResolvers(schema);
-  const responseSize = responseSizeLimit<Context>(limits.maxResponseBytes);
+  const format = production ? withoutSuggestions(formatError) : formatError;
   return {
     apollo: {
       validationRules: shapeRules(limits),
       parseOptions: tokenLimit(limits),
       allowBatchedHttpRequests: limits.allowBatchedRequests,
-      formatError: production ? withoutSuggestions(formatError) : formatError,
+      // Every error, also those refused before an operation ran, names the request's correlation id.
+      formatError: (formatted, error) => withCorrelationId(format(formatted, error)),
       // Apollo's CSRF prevention refuses simple (form-like) requests without a
       // JSON content type or a preflight-forcing header, so a malicious page in
       // the user's browser cannot trigger mutations with ambient credentials.
       csrfPrevention: true,
       introspection: !production,
-      stringifyResult: responseSize.stringifyResult,
-      plugins: [costPlugin(schema, limits.maxCost), executionTimeoutPlugin(limits.executionTimeoutMs), responseSize.plugin],
+      stringifyResult: responseSizeLimit(limits.maxResponseBytes),
+      plugins: [costPlugin(schema, limits.maxCost), executionTimeoutPlugin(limits.executionTimeoutMs)],
     },
     rateLimiter: new RateLimiter(limits),
     bodyLimitBytes: limits.bodyLimitBytes,

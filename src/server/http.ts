@@ -22,6 +22,7 @@ import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
 import { Metrics, OperationLabels, operationType } from './metrics.js';
+import { inCorrelationScope } from './correlation.js';
 import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
@@ -285,7 +286,9 @@ export async function createGateway(
     // which an overloaded read-model store may refuse, and which takes the turn of the tenant in the path until the
     // authenticated one is known (src/readmodels/admission.ts).
     (req: Request, _res: express.Response, next: express.NextFunction) =>
-      inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : ''),
+      inCorrelationScope(correlationIdOf(req), () =>
+        inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : ''),
+      ),
     expressMiddleware(apollo, { context }),
   ];
   expressApp.use('/api/v1/graphql', ...graphql);
@@ -318,12 +321,13 @@ export async function createGateway(
   );
 
   // Body-parser failures (too large, malformed JSON) answer in GraphQL's error shape, not an HTML page.
-  expressApp.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {
+  expressApp.use((error: unknown, req: Request, res: express.Response, next: express.NextFunction) => {
     if (res.headersSent) return next(error);
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     const message = status === 413 ? 'request body too large' : status < 500 ? 'malformed request body' : 'internal error';
     if (status >= 500) app.logger.error({ err: error }, 'http request failed');
-    res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' } }] });
+    const code = status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
+    res.status(status).json({ errors: [{ message, extensions: { code, correlationId: correlationIdOf(req) } }] });
   });
 
   if (options.server) {

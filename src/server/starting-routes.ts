@@ -23,7 +23,7 @@ export function startingRoutes(wait: StoreWait): express.Express {
   app.get('/readyz', (_req, res) => {
     res.status(503).json({ status: 'starting', waitingFor: wait.waitingFor() });
   });
-  app.use((_req, res) => {
+  app.use((req, res) => {
     const waitingFor = wait.waitingFor();
     const next = Math.max(0, ...waitingFor.map((w) => w.nextAttemptInMs));
     // Store names only: where they are and why they fail is for /readyz (operators), not for every API client.
@@ -35,7 +35,11 @@ export function startingRoutes(wait: StoreWait): express.Express {
         errors: [
           {
             message: named ? `tenantry is starting: waiting for ${named}` : 'tenantry is starting',
-            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, waitingFor: waitingFor.map((w) => w.store) },
+            extensions: {
+              code: ErrorCode.SERVICE_UNAVAILABLE,
+              waitingFor: waitingFor.map((w) => w.store),
+              correlationId: correlationIdOf(req),
+            },
           },
         ],
       });

@@ -112,6 +112,46 @@ describe('permissions, audit flow ids and correlation ids', () => {
     expect((await fetch(`${gw.url}/healthz`)).headers.get('x-correlation-id')).toBeTruthy();
   });
 
+  it('errors refused before any operation ran carry the correlation id of their response too', async () => {
+    const url = `${gw.url}/api/v1/acme/graphql`;
+    const json = { 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const mutation = (id: string) => JSON.stringify({ query: `mutation { createNamespace(input: {id: "${id}"}) { id } }` });
+    expect(
+      (await fetch(url, { method: 'POST', headers: { ...json, ...auth, 'idempotency-key': 'corr-1' }, body: mutation('corr.a') })).status,
+    ).toBe(200);
+    const refusals: [string, RequestInit, number][] = [
+      ['no token', { method: 'POST', headers: json, body: JSON.stringify({ query: '{ namespaces { id } }' }) }, 401],
+      ['malformed JSON', { method: 'POST', headers: { ...json, ...auth }, body: '{"query": ' }, 400],
+      [
+        'body too large',
+        {
+          method: 'POST',
+          headers: { ...json, ...auth },
+          body: JSON.stringify({ query: `{ __typename } #${'x'.repeat(2 * 1024 * 1024)}` }),
+        },
+        413,
+      ],
+      [
+        'a form-like request (CSRF prevention)',
+        { method: 'POST', headers: { 'content-type': 'text/plain', ...auth }, body: '{ namespaces { id } }' },
+        400,
+      ],
+      [
+        'an Idempotency-Key reused with another request',
+        { method: 'POST', headers: { ...json, ...auth, 'idempotency-key': 'corr-1' }, body: mutation('corr.b') },
+        422,
+      ],
+    ];
+    for (const [what, init, status] of refusals) {
+      const response = await fetch(url, init);
+      expect(response.status, what).toBe(status);
+      const body = (await response.json()) as { errors?: { extensions?: { correlationId?: string } }[] };
+      expect(body.errors?.length, what).toBeGreaterThan(0);
+      for (const error of body.errors ?? []) expect(error.extensions?.correlationId, what).toBe(response.headers.get('x-correlation-id'));
+    }
+  });
+
   it('export errors carry the correlation id', async () => {
     const response = await fetch(`${gw.url}/api/v1/acme/audit-logs/export?format=xml`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-correlation-id': 'export-7' },

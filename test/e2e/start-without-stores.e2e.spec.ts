@@ -103,6 +103,7 @@ describe.skipIf(!mongoUri)('the gateway starts while its MongoDB read models are
     expect(graphql.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     const refused = (await graphql.json()) as { errors: { message: string; extensions: { code: string; waitingFor: string[] } }[] };
     expect(refused.errors[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', waitingFor: ['readModels'] });
+    expect(refused.errors[0]?.extensions).toHaveProperty('correlationId', graphql.headers.get('x-correlation-id'));
     expect(refused.errors[0]?.message).toBe('tenantry is starting: waiting for readModels');
     expect((await g.gql('acme', '{ namespaces { id } }')).errors?.[0]?.extensions.code).toBe('SERVICE_UNAVAILABLE');
 
