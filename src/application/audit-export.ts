@@ -1,4 +1,4 @@
-import type { AuditEntryView } from '../projections/audit/audit-entry.js';
+import { flowOf, type AuditEntryView } from '../projections/audit/audit-entry.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -10,13 +10,21 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',
 };
 
-/** CSV columns, in order. `changes` is the JSON text of the before/after. */
+/**
+ * CSV columns, in order. `changes` is the JSON text of the before/after;
+ * `flowNamespace` and `flowId` name a flow's entry unambiguously (both may
+ * hold dots, so `resourceId` alone does not). NDJSON lines are the hashed
+ * entry exactly and carry neither: there, a flow's namespace is `namespace`
+ * and its id is `resourceId` after `namespace.`.
+ */
 export const CSV_COLUMNS = [
   'id',
   'tenantId',
   'namespace',
   'resourceType',
   'resourceId',
+  'flowNamespace',
+  'flowId',
   'action',
   'eventType',
   'actorType',
@@ -57,12 +65,15 @@ const CRLF = '\r\n';
 export const csvHeader = (): string => CSV_COLUMNS.join(',') + CRLF;
 
 export function csvRow(entry: AuditEntryView): string {
+  const flow = flowOf(entry);
   const cells: Record<(typeof CSV_COLUMNS)[number], string | null> = {
     id: entry.id,
     tenantId: entry.tenantId,
     namespace: entry.namespace,
     resourceType: entry.resourceType,
     resourceId: entry.resourceId,
+    flowNamespace: flow?.namespace ?? null,
+    flowId: flow?.id ?? null,
     action: entry.action,
     eventType: entry.eventType,
     actorType: entry.actor.type,

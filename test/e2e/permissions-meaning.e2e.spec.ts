@@ -82,6 +82,27 @@ describe('permissions, audit flow ids and correlation ids', () => {
       ['a.b', 'c.d'],
       ['a.b.c', 'd'],
     ]);
+
+    // The CSV export has them as columns; an NDJSON line (the hashed entry) has the flow's namespace apart.
+    const download = async (format: string) => {
+      const response = await fetch(`${gw.url}/api/v1/acme/audit-logs/export?format=${format}&resourceType=FLOW`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      return (await response.text()).trim().split(/\r?\n/);
+    };
+    const [header, ...rows] = await download('csv');
+    const columns = (header ?? '').split(',');
+    const cell = (row: string, name: string) => row.split(',')[columns.indexOf(name)];
+    expect(rows.map((row) => [cell(row, 'resourceId'), cell(row, 'flowNamespace'), cell(row, 'flowId')]).sort()).toEqual([
+      ['a.b.c.d', 'a.b', 'c.d'],
+      ['a.b.c.d', 'a.b.c', 'd'],
+    ]);
+    const lines = (await download('ndjson')).map((line) => JSON.parse(line) as { namespace: string; resourceId: string });
+    expect(lines.map((l) => [l.namespace, l.resourceId.slice(l.namespace.length + 1)]).sort()).toEqual([
+      ['a.b', 'c.d'],
+      ['a.b.c', 'd'],
+    ]);
     const { auditLogs: others } = expectData(
       await gw.gql<{ auditLogs: { edges: { node: { flowNamespace: string | null; flowId: string | null } }[] } }>(
         `{ auditLogs(filter: {resourceType: "TENANT"}) { edges { node { flowNamespace flowId } } } }`,
