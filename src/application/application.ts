@@ -185,6 +185,7 @@ export class Application {
     // With the projector off, this process only ever stands by: a `tenantry project` process applies.
     const runnerOptions = {
       onPoison: parts.config.projectionOnPoison,
+      checkpointDeferMs: parts.config.checkpointDeferMs,
       ...(parts.documents.kind !== 'memory' ? { lease: { owner: projectorIdentity(), ttlMs: parts.config.projectionLeaseMs } } : {}),
       ...((parts.projector ?? parts.config.projector) === 'off' ? { followOnly: true } : {}),
     };

@@ -64,6 +64,8 @@ export interface Config {
   vaultSweepIntervalMs: number;
   /** A projection behind the log and not moving for this long is reported stalled (watchdog). */
   projectionStallMs: number;
+  /** TENANTRY_CHECKPOINT_DEFER_MS: how long a projection's checkpoint move with nothing written waits for a write to ride on. */
+  checkpointDeferMs: number;
   /**
    * TENANTRY_READY_MAX_LAG_EVENTS: /readyz answers 200 while every projection
    * is within this many events of the log's head (and none failing or
@@ -364,6 +366,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     mongoMaxQueuedReads: integer(env, 'TENANTRY_MONGODB_MAX_QUEUED_READS', 256, 1, 1_000_000),
     vaultSweepIntervalMs: integer(env, 'TENANTRY_VAULT_SWEEP_INTERVAL_MS', 3_600_000, 0, 7 * 24 * 3_600_000),
     projectionStallMs: integer(env, 'TENANTRY_PROJECTION_STALL_MS', 30_000, 100, 3_600_000),
+    checkpointDeferMs: integer(env, 'TENANTRY_CHECKPOINT_DEFER_MS', 250, 0, 60_000),
     readyMaxLagEvents: integer(env, 'TENANTRY_READY_MAX_LAG_EVENTS', 1000, 0, 1_000_000_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

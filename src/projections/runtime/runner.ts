@@ -75,6 +75,8 @@ export interface RunnerOptions {
    * `projection_parked` and goes on. Never skipped silently.
    */
   onPoison?: 'stop' | 'park';
+  /** How long a checkpoint move with nothing written may wait for a write to ride on (TENANTRY_CHECKPOINT_DEFER_MS). Default 250 ms. */
+  checkpointDeferMs?: number;
 }
 
 export const PARKED = 'projection_parked';
@@ -611,7 +613,7 @@ export class ProjectionRunner implements ProjectionTarget {
     return write;
   }
 
-  /** A checkpoint move left for later: made within DEFER_CHECKPOINT_MS unless a write makes it first. */
+  /** A checkpoint move left for later: made within checkpointDeferMs (DEFER_CHECKPOINT_MS) unless a write makes it first. */
   private deferCheckpoint(): void {
     if (this.deferredFlush !== null) return;
     this.deferredFlush = setTimeout(() => {
@@ -620,7 +622,7 @@ export class ProjectionRunner implements ProjectionTarget {
         // The next written batch moves it (or, after a failure, the loop resumes from what is stored).
         this.logger.debug({ err: error, projection: this.projection.name }, 'deferred checkpoint move failed'),
       );
-    }, DEFER_CHECKPOINT_MS);
+    }, this.options.checkpointDeferMs ?? DEFER_CHECKPOINT_MS);
     this.deferredFlush.unref();
   }
 
