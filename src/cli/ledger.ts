@@ -121,8 +121,10 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
             proof.proof.map((h) => Buffer.from(h, 'hex')),
           );
         if (opts.json) {
+          // Everything needed to check the proof again elsewhere: both roots, the proof, and the signed checkpoint it reaches.
+          const { fromRoot, toRoot, toSize, toCheckpoint } = proof;
           write(
-            `${JSON.stringify({ tenant: opts.tenant, consistent: ok, fromSize: kept.size, toSize: proof.toSize, proof: proof.proof })}\n`,
+            `${JSON.stringify({ tenant: opts.tenant, consistent: ok, fromSize: kept.size, fromRoot, toSize, toRoot, proof: proof.proof, toCheckpoint })}\n`,
           );
           if (!ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
           return;

@@ -6,11 +6,13 @@
  * agree with it); consistency proofs hold for an extended log and fail for a
  * forked or rewritten one; an export checks offline against a checkpoint.
  */
+import { createPublicKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointFile } from '../../src/application/ledger-offline.js';
 import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verifyConsistency } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -374,5 +376,57 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     const bad = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/DOES NOT MATCH/);
+  }, 120_000);
+
+  it('`tenantry audit prove` prints a consistency proof from a kept checkpoint that verifies with src/shared/merkle.ts; a rewritten ledger is INCONSISTENT (exit 1)', async () => {
+    const dir = copy();
+    const env = { TENANTRY_DATA_DIR: dir, TENANTRY_READ_MODELS: 'memory', TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY };
+    // The auditor kept the first checkpoint, as `tenantry audit checkpoint --output` writes it.
+    const kept = path.join(dir, '..', `${path.basename(dir)}-kept.json`);
+    dirs.push(kept);
+    const publicKeyPem = createPublicKey(TEST_AUDIT_SIGNING_KEY).export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(kept, JSON.stringify(checkpointFile(first, publicKeyPem)));
+
+    const run = await runCli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept, '--json'], env, 60_000);
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const printed = JSON.parse(run.stdout) as {
+      consistent: boolean;
+      fromSize: number;
+      fromRoot: string;
+      toSize: number;
+      toRoot: string;
+      proof: string[];
+      toCheckpoint: SignedCheckpoint | null;
+    };
+    expect(printed).toMatchObject({ consistent: true, fromSize: first.size, fromRoot: first.rootHash, toSize: second.size });
+    expect(printed.toCheckpoint).toMatchObject({ size: second.size, rootHash: second.rootHash, signature: second.signature });
+    expect(printed.toRoot).toBe(second.rootHash);
+    // Checked here with nothing but the kept checkpoint, the newer signed root and the proof.
+    expect(check(first, { fromRoot: printed.fromRoot, toRoot: second.rootHash, toSize: printed.toSize, proof: printed.proof })).toBe(true);
+    // The proof is not vacuous: the same proof does not take the kept root to another one.
+    expect(check(first, { fromRoot: printed.fromRoot, toRoot: first.rootHash, toSize: printed.toSize, proof: printed.proof })).toBe(false);
+
+    const text = await runCli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept], env, 60_000);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^ledger of acme: CONSISTENT — the checkpoint of size ${first.size} .* is a prefix of the checkpoint of size ${second.size}`,
+      ),
+    );
+
+    // The log edited and the ledger rebuilt from it (by a gateway): the kept checkpoint no longer fits.
+    const rewritten = copy();
+    withLog(rewritten, (db) => editAt(db, target().position));
+    rmSync(path.join(rewritten, 'ledger.sqlite'));
+    const gw = await start(rewritten);
+    await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+    await gw.stop();
+    const bad = await runCli(
+      ['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept],
+      { ...env, TENANTRY_DATA_DIR: rewritten },
+      60_000,
+    );
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/^ledger of acme: INCONSISTENT — today's ledger does not extend the checkpoint of size/);
   }, 120_000);
 });
