@@ -369,6 +369,7 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     const ok = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
     expect(ok, ok.stderr + ok.stdout).toMatchObject({ code: 0 });
     expect(ok.stdout).toMatch(/^export of acme: OK — its first \d+ events/);
+    expect(ok.stderr).toContain(`export of acme: ${second.size}/${second.size} events hashed\n`); // progress against the checkpoint's size
 
     const lines = readFileSync(exported, 'utf8').split('\n');
     lines[4] = lines[4]!.replace('"team', '"forged');
