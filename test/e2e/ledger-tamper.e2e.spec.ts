@@ -234,6 +234,27 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
   });
 
+  it('the default (incremental) verifyAuditLog does not read events it verified before, so an edit among them is found by full: true only (docs/ledger.md)', async () => {
+    const dir = copy();
+    const gw = await start(dir);
+    try {
+      const incremental = async (): Promise<Verification> =>
+        expectData(
+          await gw.gql<{ verifyAuditLog: Verification }>(
+            `{ verifyAuditLog { ok firstBrokenPosition reason source checkedCheckpoints } }`,
+            {},
+            { tenant: 'acme' },
+          ),
+        ).verifyAuditLog;
+      expect((await incremental()).ok).toBe(true); // the first run verifies everything, and remembers where it stopped
+      withLog(dir, (db) => editAt(db, target().position));
+      expect((await incremental()).ok).toBe(true);
+      expect(await verify(gw)).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('with the read models of this test run (MongoDB under TENANTRY_TEST_READ_MODELS=mongodb: the ledger in MongoDB), an edit is found', async () => {
     const gw = await startTestGateway({ env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
     try {
