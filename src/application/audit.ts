@@ -162,6 +162,12 @@ export class AuditService {
     );
   }
 
+  /** How many entries the trail holds, as its chain head counts them (no scan); null before the head counted. */
+  async trailLength(tenantId: string): Promise<number | null> {
+    const heads = tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId);
+    return (await heads.findOne({ _id: tenantId }))?.entries ?? null;
+  }
+
   /** Refuses anyone who may not list the whole trail (verification reads all of it). */
   async requireWholeTrail(caller: Caller, tenantId: string): Promise<void> {
     const scope = await this.scope(caller, tenantId, 'LIST');
@@ -181,10 +187,22 @@ export class AuditService {
     );
   }
 
-  /** The verification itself, without authorization or limits (the CLI and background jobs call it directly). */
+  /**
+   * The verification itself, without authorization or limits (the CLI and
+   * background jobs call it directly). It runs in two passes, each reporting
+   * progress against a total known before it starts: the ledger's
+   * (`onLedgerProgress`: events of the log checked, of the ledger's size) then
+   * the chain's (`onProgress`: entries verified, of the chain's length as its
+   * head counts it; null for a head written before it counted).
+   */
   async verifyNow(
     tenantId: string,
-    options: { full: boolean; slicer?: Slicer | undefined; onProgress?: ((checked: number) => void) | undefined },
+    options: {
+      full: boolean;
+      slicer?: Slicer | undefined;
+      onProgress?: ((checked: number, total: number | null) => void) | undefined;
+      onLedgerProgress?: ((checked: number, total: number) => void) | undefined;
+    },
   ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
     const entries = this.entries(tenantId);
@@ -237,6 +255,7 @@ export class AuditService {
         trusted: this.app.signing.trusted,
         from: ledgerFrom,
         slicer: options.slicer,
+        onProgress: options.onLedgerProgress,
       }));
     if (ledger.problem) {
       return {
@@ -267,7 +286,7 @@ export class AuditService {
       upTo,
       slicer: options.slicer,
       onProgress: async (checked, last) => {
-        options.onProgress?.(before + checked);
+        options.onProgress?.(before + checked, head?.entries ?? null);
         lastLink = last;
         // Saved as it goes: a verification stopped by its deadline resumes from here.
         if (last.hash !== null && last.position > from.position)

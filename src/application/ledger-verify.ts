@@ -75,7 +75,8 @@ export async function verifyLedger(input: {
   /** Go on from here (an incremental run); null: from the first event. */
   from: LedgerPoint | null;
   slicer?: Slicer | undefined;
-  onProgress?: ((checked: number) => void) | undefined;
+  /** Events checked so far, against the events the ledger held when the run began (its head: known without a scan). */
+  onProgress?: ((checked: number, total: number) => void) | undefined;
 }): Promise<LedgerVerification> {
   const { tenantId, events, ledger, trusted } = input;
   const slicer = input.slicer ?? new Slicer();
@@ -85,14 +86,19 @@ export async function verifyLedger(input: {
   let checked = 0;
   let checkedCheckpoints = 0;
   let position = input.from?.position ?? 0;
-  const result = (problem: LedgerProblem | null): LedgerVerification => ({
-    problem,
-    checkedEvents: checked,
-    checkedCheckpoints,
-    size: frontier.size,
-    position,
-    frontier: frontier.hashes(),
-  });
+  const total = Math.max(0, headSize - frontier.size);
+  /** Every way out reports how far the run got. */
+  const result = (problem: LedgerProblem | null): LedgerVerification => {
+    input.onProgress?.(checked, Math.max(total, checked));
+    return {
+      problem,
+      checkedEvents: checked,
+      checkedCheckpoints,
+      size: frontier.size,
+      position,
+      frontier: frontier.hashes(),
+    };
+  };
 
   let leafFrom = frontier.size;
   const leaves = new Pages<LedgerLeaf>(async () => {
@@ -197,14 +203,13 @@ export async function verifyLedger(input: {
       if (problem) return result(problem);
       // No checkpoint left to tell which side changed: the log is the suspect.
       if (candidate && (await checkpoints.peek()) === undefined) return result(candidate);
-      if (checked % 5_000 === 0) input.onProgress?.(checked);
+      if (checked % 5_000 === 0) input.onProgress?.(checked, Math.max(total, checked));
       await slicer.tick();
     }
     const last = page.at(-1);
     if (!last || !full) break;
     after = last.position;
   }
-  input.onProgress?.(checked);
   if (candidate) return result(candidate);
   const missing = await leaves.peek();
   if (missing && frontier.size < headSize) {

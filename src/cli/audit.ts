@@ -10,6 +10,7 @@ import { AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
 import { systemCaller } from '../server/start.js';
 import { isValidId } from '../shared/ids.js';
 import { ExitCode } from './exit-codes.js';
+import { progress } from './operator.js';
 import { registerLedgerCommands, verifyOffline } from './ledger.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
@@ -33,19 +34,6 @@ function dateArg(value: string): Date {
   return parsed;
 }
 
-/** Progress on a terminal only: a redirected stderr (CI logs, files) gets the summary alone. */
-function progress(label: string): { update(n: number): void; done(): void } {
-  const tty = process.stderr.isTTY;
-  return {
-    update(n) {
-      if (tty) process.stderr.write(`\r${label} ${n.toLocaleString('en-US')}`);
-    },
-    done() {
-      if (tty) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
 /**
  * The command line reads the read models through a fresh Application: with
  * in-memory read models they are rebuilt from the log first, so wait until
@@ -53,7 +41,7 @@ function progress(label: string): { update(n: number): void; done(): void } {
  */
 async function catchUp(app: Application): Promise<void> {
   const target = await app.events.headPosition();
-  const bar = progress(`catching up with the event log (${target.toLocaleString('en-US')} events): at`);
+  const bar = progress('catching up with the event log');
   // Every projection, not only the audit log's: the tenant and its bindings are read before the trail.
   const names = [AUDIT_PROJECTION, ...(await app.projections.lag()).map((l) => l.projection).filter((name) => name !== AUDIT_PROJECTION)];
   for (const name of names) {
@@ -61,10 +49,10 @@ async function catchUp(app: Application): Promise<void> {
     while (!(await runner.waitFor(target, 1000))) {
       const error = runner.status().error;
       if (error) throw new Error(`the ${name} projection is failing: ${error}`);
-      bar.update(runner.appliedPosition);
+      bar.update(runner.appliedPosition, target, `position (${name})`);
     }
   }
-  bar.done();
+  bar.stop();
 }
 
 export function registerAuditCommands(program: Command, withApplication: WithApplication): void {
@@ -91,12 +79,24 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
       const tenant = opts.tenant;
       await withApplication(async ({ app, services }) => {
         await catchUp(app);
-        const bar = progress('verified entries:');
         const started = Date.now();
         await services.audit.requireWholeTrail(systemCaller(app, 'cli'), tenant); // an unknown tenant is an error, not an empty chain
+        // Two passes, one bar each: the log against the ledger, then the chain against the log.
+        const ledgerBar = progress(`ledger of ${tenant}`);
+        const chainBar = progress(`audit chain of ${tenant}`);
+        let chainStarted = false;
         // The whole chain, from the first entry: the command line is where an operator checks everything.
-        const result = await services.audit.verifyNow(tenant, { full: true, onProgress: (n) => bar.update(n) });
-        bar.done();
+        const result = await services.audit.verifyNow(tenant, {
+          full: true,
+          onLedgerProgress: (n, total) => ledgerBar.update(n, total, 'events'),
+          onProgress: (n, total) => {
+            if (!chainStarted) ledgerBar.stop();
+            chainStarted = true;
+            chainBar.update(n, Math.max(n, total ?? n), 'entries');
+          },
+        });
+        if (!chainStarted) ledgerBar.stop();
+        chainBar.stop();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ tenant, ...result, seconds: Number(seconds) })}\n`);
@@ -135,26 +135,26 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
     .action(async (opts: { tenant: string; format: ExportFormat; from?: Date; to?: Date; output?: string }) => {
       await withApplication(async ({ app, services }) => {
         await catchUp(app);
+        // Against the trail's length as its chain head counts it (no scan); a --from/--to range holds at most that many.
+        const total = await services.audit.trailLength(opts.tenant);
         const entries = await services.audit.exportEntries(systemCaller(app, 'cli'), opts.tenant, {
           from: opts.from ?? null,
           to: opts.to ?? null,
         });
-        const bar = progress('exported entries:');
+        const detail = opts.from || opts.to ? 'entries (the total is the whole trail; --from/--to select part of it)' : 'entries';
+        const bar = progress(`export ${opts.tenant}`);
         const started = Date.now();
         let count = 0;
         const chunks = exportChunks(entries, opts.format, {
           onProgress: (n) => {
             count = n;
-            bar.update(n);
+            bar.update(n, Math.max(n, total ?? n), detail);
           },
         });
         const sink: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
         await pipeline(Readable.from(chunks), sink, { end: sink !== process.stdout });
-        bar.done();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        process.stderr.write(
-          `exported ${count} entries of ${opts.tenant} as ${opts.format}${opts.output ? ` to ${opts.output}` : ''} in ${seconds}s\n`,
-        );
+        bar.stop(`exported ${count} entries of ${opts.tenant} as ${opts.format}${opts.output ? ` to ${opts.output}` : ''} in ${seconds}s`);
       });
     });
 }

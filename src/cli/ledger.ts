@@ -15,6 +15,7 @@ import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
 import { ExitCode } from './exit-codes.js';
 import { parseInputFile, readInputFile, requireReadable } from './input-files.js';
+import { progress } from './operator.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -34,17 +35,16 @@ export async function verifyOffline(exportPath: string, checkpointPath: string, 
     );
   }
   const lines = createInterface({ input: createReadStream(exportPath, 'utf8'), crlfDelay: Infinity });
-  const tty = process.stderr.isTTY;
+  const c = file.checkpoint;
+  // The checkpoint's size is where hashing stops: the total, known before the first line is read.
+  const bar = progress(`export of ${c.tenantId}`);
   const result = await verifyExportOffline({
     lines,
     checkpoint: file,
     publicKeyPem,
-    onProgress: (n) => {
-      if (tty) process.stderr.write(`\rhashed events: ${n.toLocaleString('en-US')}`);
-    },
+    onProgress: (n) => bar.update(n, c.size, 'events hashed'),
   });
-  if (tty) process.stderr.write('\r\x1b[K');
-  const c = file.checkpoint;
+  bar.stop();
   if (json) {
     write(`${JSON.stringify({ tenant: c.tenantId, size: c.size, signedAt: c.signedAt, keyId: c.keyId, ...result })}\n`);
     if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
@@ -125,8 +125,10 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
             proof.proof.map((h) => Buffer.from(h, 'hex')),
           );
         if (opts.json) {
+          // Everything needed to check the proof again elsewhere: both roots, the proof, and the signed checkpoint it reaches.
+          const { fromRoot, toRoot, toSize, toCheckpoint } = proof;
           write(
-            `${JSON.stringify({ tenant: opts.tenant, consistent: ok, fromSize: kept.size, toSize: proof.toSize, proof: proof.proof })}\n`,
+            `${JSON.stringify({ tenant: opts.tenant, consistent: ok, fromSize: kept.size, fromRoot, toSize, toRoot, proof: proof.proof, toCheckpoint })}\n`,
           );
           if (!ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
           return;

@@ -31,7 +31,8 @@ export async function withOperatorApplication<T>(
 
 export interface Progress {
   update(done: number, total: number, detail: string): void;
-  stop(summary: string): void;
+  /** Ends the bar; the summary, when given, on a line of its own. */
+  stop(summary?: string): void;
 }
 
 /** A progress bar on a terminal; plain lines (at most one every 2 s) when stderr is a file or a pipe. */
@@ -54,7 +55,7 @@ export function progress(label: string): Progress {
       },
       stop(summary) {
         if (started) bar.stop();
-        process.stderr.write(`${summary}\n`);
+        if (summary !== undefined) process.stderr.write(`${summary}\n`);
       },
     };
   }
@@ -66,7 +67,7 @@ export function progress(label: string): Progress {
       process.stderr.write(`${label}: ${done}/${total} ${detail}\n`);
     },
     stop(summary) {
-      process.stderr.write(`${summary}\n`);
+      if (summary !== undefined) process.stderr.write(`${summary}\n`);
     },
   };
 }

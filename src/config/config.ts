@@ -295,6 +295,14 @@ export function loadConfig(fromEnv: Env = process.env): Config {
       'sqlite keeps read models on disk, but TENANTRY_EVENT_STORE=memory forgets the log at every stop: use memory read models with it',
     );
   }
+  // The audit ledger lives with the read models unless the log is the embedded one (src/ledger/open.ts): in
+  // memory, it and every signed checkpoint would be rebuilt at each start from a log that may have been edited.
+  if (readModels === 'memory' && eventStore === 'kurrentdb') {
+    throw new ConfigError(
+      'TENANTRY_READ_MODELS',
+      'memory with TENANTRY_EVENT_STORE=kurrentdb would keep the audit ledger and its signed checkpoints in memory, rebuilt at every start from a log that may have been edited since: use sqlite or mongodb read models with it',
+    );
+  }
   const mongoUri = optional(env, 'TENANTRY_MONGODB_URI');
   if (readModels === 'mongodb' && mongoUri === null) {
     throw new ConfigError(

@@ -7,8 +7,9 @@ import type { LedgerStore } from './store.js';
 /**
  * Where the ledger lives: with MongoDB read models, in their database (every
  * replica shares it); with the embedded SQLite log, in `ledger.sqlite` beside
- * it (durable across restarts, whatever the read models); with the memory log
- * (tests), in the read models' store.
+ * it (durable across restarts, whatever the read models); with KurrentDB, in
+ * the SQLite read models' file (the configuration refuses memory read models
+ * there); with the memory log (tests), in the read models' store.
  */
 export async function openLedgerStore(config: Config, documents: DocumentStore): Promise<LedgerStore> {
   if (config.readModels === 'mongodb' || config.eventStore === 'memory') return new DocumentLedgerStore(documents);

@@ -6,11 +6,13 @@
  * agree with it); consistency proofs hold for an extended log and fail for a
  * forked or rewritten one; an export checks offline against a checkpoint.
  */
+import { createPublicKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointFile } from '../../src/application/ledger-offline.js';
 import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verifyConsistency } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -114,74 +116,140 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
 
   const target = () => rows[3]!; // an event the first checkpoint covers
 
+  // The four kinds of tampering, each at a given event of the log.
+  const editAt = (db: Database.Database, position: number) =>
+    db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(position);
+  const deleteAt = (db: Database.Database, position: number) => db.prepare(`DELETE FROM events WHERE position = ?`).run(position);
+  /** A forged event at `position`; the event there and every later one move one position on. */
+  const insertAt = (db: Database.Database, position: number) => {
+    const original = db.prepare<[number], Row>('SELECT * FROM events WHERE position = ?').get(position)!;
+    db.transaction(() => {
+      db.prepare('UPDATE events SET position = -position WHERE position >= ?').run(position);
+      db.prepare('UPDATE events SET position = -position + 1 WHERE position < 0').run();
+      db.prepare(
+        'INSERT INTO events (position, event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, 0, ?, ?, ?, ?)',
+      ).run(
+        position,
+        'f0f0f0f0-0000-4000-8000-000000000000',
+        'acme/namespace/forged',
+        original.type,
+        original.schema_version,
+        original.data,
+        original.metadata,
+      );
+    })();
+  };
+  /** The events at positions a and b trade places. */
+  const swapAt = (db: Database.Database, a: number, b: number) =>
+    db.transaction(() => {
+      const swap = db.prepare('UPDATE events SET position = ? WHERE position = ?');
+      swap.run(-1, a);
+      swap.run(a, b);
+      swap.run(b, -1);
+    })();
+
   it('an untouched copy verifies, every signed checkpoint included', async () => {
     const result = await afterRestart(() => undefined);
     expect(result).toMatchObject({ ok: true, checkedCheckpoints: 2 });
   });
 
   it('an edited event is named, after a restart', async () => {
-    const { position } = target();
-    const result = await afterRestart((db) =>
-      db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(position),
-    );
-    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    const result = await afterRestart((db) => editAt(db, target().position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
     expect(result.reason).toMatch(/differs|edited/);
   });
 
   it('a deleted event is named, after a restart', async () => {
-    const { position } = target();
-    const result = await afterRestart((db) => db.prepare(`DELETE FROM events WHERE position = ?`).run(position));
-    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    const result = await afterRestart((db) => deleteAt(db, target().position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
     expect(result.reason).toMatch(/missing/);
   });
 
   it('an event inserted in the middle (later positions shifted) is named, after a restart', async () => {
-    const { position } = target();
-    const result = await afterRestart((db) => {
-      const original = db.prepare<[number], Row>('SELECT * FROM events WHERE position = ?').get(position)!;
-      db.transaction(() => {
-        db.prepare('UPDATE events SET position = -position WHERE position >= ?').run(position);
-        db.prepare('UPDATE events SET position = -position + 1 WHERE position < 0').run();
-        db.prepare(
-          'INSERT INTO events (position, event_id, stream, revision, type, schema_version, data, metadata) VALUES (?, ?, ?, 0, ?, ?, ?, ?)',
-        ).run(
-          position,
-          'f0f0f0f0-0000-4000-8000-000000000000',
-          'acme/namespace/forged',
-          original.type,
-          original.schema_version,
-          original.data,
-          original.metadata,
-        );
-      })();
-    });
-    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+    const result = await afterRestart((db) => insertAt(db, target().position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
   });
 
   it('two events swapped (reordered) are named at the first of them, after a restart', async () => {
-    const a = rows[2]!;
-    const b = rows[5]!;
-    const result = await afterRestart((db) =>
-      db.transaction(() => {
-        const swap = db.prepare('UPDATE events SET position = ? WHERE position = ?');
-        swap.run(-1, a.position);
-        swap.run(a.position, b.position);
-        swap.run(b.position, -1);
-      })(),
-    );
-    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(a.position), source: 'eventLog' });
+    const result = await afterRestart((db) => swapAt(db, rows[2]!.position, rows[5]!.position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(rows[2]!.position), source: 'eventLog' });
   });
 
-  it('an edit made while the gateway runs is found at once (the file is read, not the process’s cache)', async () => {
+  /**
+   * Starts a gateway on a copy and has it write events of its own (they sit
+   * in its event store's cache of recent commits) under a signed checkpoint;
+   * it verifies. Then `tamper` changes the file under the running gateway,
+   * given the positions of those events, and it verifies again: the file is
+   * read, not the process's cache.
+   */
+  async function whileRunning(tamper: (db: Database.Database, own: number[]) => void): Promise<{ result: Verification; own: number[] }> {
     const dir = copy();
     const gw = await start(dir);
     try {
-      expect((await verify(gw)).ok).toBe(true);
-      const { position } = target();
-      withLog(dir, (db) =>
-        db.prepare(`UPDATE events SET metadata = json_set(metadata, '$.actor.id', 'mallory') WHERE position = ?`).run(position),
-      );
-      expect(await verify(gw)).toMatchObject({ ok: false, firstBrokenPosition: String(position), source: 'eventLog' });
+      for (let i = 0; i < 6; i++) {
+        expectData(
+          await gw.gql(`mutation { updateNamespace(id: "team.n${i}", input: {description: "live ${i}"}) { id } }`, {}, { tenant: 'acme' }),
+        );
+      }
+      await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+      expectData(await gw.gql(CHECKPOINT, {}, { tenant: 'acme' }));
+      expect(await verify(gw)).toMatchObject({ ok: true, checkedCheckpoints: 3 });
+      const own = withLog(dir, acmeRows)
+        .slice(rows.length)
+        .map((r) => r.position);
+      expect(own).toHaveLength(6);
+      withLog(dir, (db) => tamper(db, own));
+      return { result: await verify(gw), own };
+    } finally {
+      await gw.stop();
+    }
+  }
+
+  it('an edit made while the gateway runs is found at once, in an event it wrote itself', async () => {
+    const { result, own } = await whileRunning((db, [, , p]) =>
+      db.prepare(`UPDATE events SET metadata = json_set(metadata, '$.actor.id', 'mallory') WHERE position = ?`).run(p!),
+    );
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(own[2]), source: 'eventLog' });
+    expect(result.reason).toMatch(/differs|edited/);
+  });
+
+  it('a deleted event is named while the gateway runs', async () => {
+    const { result, own } = await whileRunning((db, [, , p]) => deleteAt(db, p!));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(own[2]), source: 'eventLog' });
+    expect(result.reason).toMatch(/missing/);
+  });
+
+  it('an event inserted in the middle (later positions shifted) is named while the gateway runs', async () => {
+    const { result, own } = await whileRunning((db, [, , p]) => insertAt(db, p!));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(own[2]), source: 'eventLog' });
+  });
+
+  it('two events swapped (reordered) are named at the first of them while the gateway runs', async () => {
+    const { result, own } = await whileRunning((db, [, a, , , b]) => swapAt(db, a!, b!));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(own[1]), source: 'eventLog' });
+  });
+
+  it('an edit of an event written before the gateway started is found while it runs', async () => {
+    const { result } = await whileRunning((db) => editAt(db, target().position));
+    expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
+  });
+
+  it('the default (incremental) verifyAuditLog does not read events it verified before, so an edit among them is found by full: true only (docs/ledger.md)', async () => {
+    const dir = copy();
+    const gw = await start(dir);
+    try {
+      const incremental = async (): Promise<Verification> =>
+        expectData(
+          await gw.gql<{ verifyAuditLog: Verification }>(
+            `{ verifyAuditLog { ok firstBrokenPosition reason source checkedCheckpoints } }`,
+            {},
+            { tenant: 'acme' },
+          ),
+        ).verifyAuditLog;
+      expect((await incremental()).ok).toBe(true); // the first run verifies everything, and remembers where it stopped
+      withLog(dir, (db) => editAt(db, target().position));
+      expect((await incremental()).ok).toBe(true);
+      expect(await verify(gw)).toMatchObject({ ok: false, firstBrokenPosition: String(target().position), source: 'eventLog' });
     } finally {
       await gw.stop();
     }
@@ -227,8 +295,7 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
 
   it('a log rewritten together with its ledger is caught by a checkpoint kept outside: the consistency proof fails', async () => {
     const dir = copy();
-    const { position } = target();
-    withLog(dir, (db) => db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(position));
+    withLog(dir, (db) => editAt(db, target().position));
     rmSync(path.join(dir, 'ledger.sqlite')); // the attacker rebuilds the ledger from the edited log, and loses the checkpoints
     const gw = await start(dir);
     try {
@@ -323,6 +390,7 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     const ok = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
     expect(ok, ok.stderr + ok.stdout).toMatchObject({ code: 0 });
     expect(ok.stdout).toMatch(/^export of acme: OK — its first \d+ events/);
+    expect(ok.stderr).toContain(`export of acme: ${second.size}/${second.size} events hashed\n`); // progress against the checkpoint's size
 
     const lines = readFileSync(exported, 'utf8').split('\n');
     lines[4] = lines[4]!.replace('"team', '"forged');
@@ -330,5 +398,57 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     const bad = await runCli(['audit', 'verify', '--export', exported, '--checkpoint', checkpointPath], {}, 60_000);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/DOES NOT MATCH/);
+  }, 120_000);
+
+  it('`tenantry audit prove` prints a consistency proof from a kept checkpoint that verifies with src/shared/merkle.ts; a rewritten ledger is INCONSISTENT (exit 1)', async () => {
+    const dir = copy();
+    const env = { TENANTRY_DATA_DIR: dir, TENANTRY_READ_MODELS: 'memory', TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY };
+    // The auditor kept the first checkpoint, as `tenantry audit checkpoint --output` writes it.
+    const kept = path.join(dir, '..', `${path.basename(dir)}-kept.json`);
+    dirs.push(kept);
+    const publicKeyPem = createPublicKey(TEST_AUDIT_SIGNING_KEY).export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(kept, JSON.stringify(checkpointFile(first, publicKeyPem)));
+
+    const run = await runCli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept, '--json'], env, 60_000);
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const printed = JSON.parse(run.stdout) as {
+      consistent: boolean;
+      fromSize: number;
+      fromRoot: string;
+      toSize: number;
+      toRoot: string;
+      proof: string[];
+      toCheckpoint: SignedCheckpoint | null;
+    };
+    expect(printed).toMatchObject({ consistent: true, fromSize: first.size, fromRoot: first.rootHash, toSize: second.size });
+    expect(printed.toCheckpoint).toMatchObject({ size: second.size, rootHash: second.rootHash, signature: second.signature });
+    expect(printed.toRoot).toBe(second.rootHash);
+    // Checked here with nothing but the kept checkpoint, the newer signed root and the proof.
+    expect(check(first, { fromRoot: printed.fromRoot, toRoot: second.rootHash, toSize: printed.toSize, proof: printed.proof })).toBe(true);
+    // The proof is not vacuous: the same proof does not take the kept root to another one.
+    expect(check(first, { fromRoot: printed.fromRoot, toRoot: first.rootHash, toSize: printed.toSize, proof: printed.proof })).toBe(false);
+
+    const text = await runCli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept], env, 60_000);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^ledger of acme: CONSISTENT — the checkpoint of size ${first.size} .* is a prefix of the checkpoint of size ${second.size}`,
+      ),
+    );
+
+    // The log edited and the ledger rebuilt from it (by a gateway): the kept checkpoint no longer fits.
+    const rewritten = copy();
+    withLog(rewritten, (db) => editAt(db, target().position));
+    rmSync(path.join(rewritten, 'ledger.sqlite'));
+    const gw = await start(rewritten);
+    await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+    await gw.stop();
+    const bad = await runCli(
+      ['audit', 'prove', '--tenant', 'acme', '--checkpoint', kept],
+      { ...env, TENANTRY_DATA_DIR: rewritten },
+      60_000,
+    );
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/^ledger of acme: INCONSISTENT — today's ledger does not extend the checkpoint of size/);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../support/gateway.js';
 import { mongoSkipReason, testDatabaseName, testMongoUri } from '../support/mongo.js';
-import { freePort, startGatewayProcess, waitUntil, type GatewayProcess } from '../support/process.js';
+import { freePort, runCli, startGatewayProcess, waitUntil, type GatewayProcess } from '../support/process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -163,7 +163,7 @@ describe('the gateway starts while its KurrentDB event store is unreachable (a r
         TENANTRY_DATA_DIR: dir,
         TENANTRY_EVENT_STORE: 'kurrentdb',
         TENANTRY_KURRENTDB_URL: `kurrentdb://admin:changeit@127.0.0.1:${port}?tls=false`,
-        TENANTRY_READ_MODELS: 'memory',
+        TENANTRY_READ_MODELS: 'sqlite', // not memory: the audit ledger needs a durable place beside KurrentDB
       },
       { whenBound: true },
     );
@@ -199,5 +199,18 @@ describe('the gateway starts while its KurrentDB event store is unreachable (a r
     const exited = exitOf(g);
     g.child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('with in-memory read models it refuses to start at all: exit 2, one line naming the variables (the ledger would live in memory)', async () => {
+    const run = await runCli(['serve'], {
+      TENANTRY_DATA_DIR: dir,
+      TENANTRY_EVENT_STORE: 'kurrentdb',
+      TENANTRY_KURRENTDB_URL: `kurrentdb://127.0.0.1:${await freePort()}?tls=false`,
+      TENANTRY_READ_MODELS: 'memory',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /^tenantry: configuration error: TENANTRY_READ_MODELS: memory with TENANTRY_EVENT_STORE=kurrentdb would keep the audit ledger [^\n]*\n$/,
+    );
   }, 60_000);
 });

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const kurrent = {
+  TENANTRY_DATA_DIR: '/tmp/unused',
+  TENANTRY_EVENT_STORE: 'kurrentdb',
+  TENANTRY_KURRENTDB_URL: 'kurrentdb://localhost:2113?tls=false',
+};
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('a durable place for the audit ledger beside every durable log', () => {
+  it('refuses KurrentDB with in-memory read models (the ledger and its checkpoints would be rebuilt from the log at every start), naming both variables on one line', () => {
+    const error = refusal({ ...kurrent, TENANTRY_READ_MODELS: 'memory' });
+    expect(error.variable).toBe('TENANTRY_READ_MODELS');
+    expect(error.message).toMatch(/^TENANTRY_READ_MODELS: memory with TENANTRY_EVENT_STORE=kurrentdb would keep the audit ledger/);
+    expect(error.message).toMatch(/use sqlite or mongodb read models/);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('accepts KurrentDB with SQLite (its default) or MongoDB read models, and in-memory read models beside the embedded log (ledger.sqlite) or the memory log', () => {
+    expect(loadConfig(kurrent)).toMatchObject({ eventStore: 'kurrentdb', readModels: 'sqlite' });
+    expect(loadConfig({ ...kurrent, TENANTRY_READ_MODELS: 'mongodb', TENANTRY_MONGODB_URI: 'mongodb://localhost:27017/' })).toMatchObject({
+      eventStore: 'kurrentdb',
+      readModels: 'mongodb',
+    });
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'memory' })).toMatchObject({
+      eventStore: 'sqlite',
+      readModels: 'memory',
+    });
+    expect(loadConfig({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_EVENT_STORE: 'memory' })).toMatchObject({
+      eventStore: 'memory',
+      readModels: 'memory',
+    });
+  });
+});
