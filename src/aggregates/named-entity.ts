@@ -2,7 +2,7 @@ import { badInput } from '../shared/errors.js';
 import { validateId } from '../shared/ids.js';
 import { validateDescription } from './namespace/namespace.js';
 
-/** Roles, groups and service accounts share their identity rules (API.md: ids `^[a-z0-9]+(-[a-z0-9]+)*$`). */
+/** Roles, groups and service accounts share their identity rules (ids `^[a-z0-9]+(-[a-z0-9]+)*$`, as docs/access-control.md says of roles). */
 export interface NamedEntity {
   id: string;
   name: string;

@@ -144,8 +144,7 @@ export class TenantService {
     const selfService = this.app.config.selfServiceTenants && principal.type === 'USER';
     if (!isInstanceAdmin(principal) && principal.type !== 'SYSTEM' && !selfService) throw forbidden('TENANT:CREATE');
     const id = validateId('tenant', 'id', input.id);
-    // Self-service creators become the tenant's admin (DOMAIN.md).
-    // A self-service creator becomes the tenant's admin (DOMAIN.md), and may not hand that to someone else.
+    // A self-service creator becomes the tenant's admin (docs/access-control.md, "No escalation by delegation"), and may not hand that to someone else.
     const selfServed = selfService && !isInstanceAdmin(principal);
     if (selfServed && input.adminUserId != null && input.adminUserId !== principal.id) {
       throw badInput('adminUserId', 'when you create a tenant yourself you become its admin: leave adminUserId out or name yourself');

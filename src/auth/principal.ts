@@ -4,7 +4,7 @@ export type Principal =
   /** The process itself: bootstrap and operator commands run on the machine (CLI). */
   | { type: 'SYSTEM'; id: string; via: 'local' };
 
-/** The bootstrap instance admin (API.md). */
+/** The bootstrap instance admin (docs/access-control.md, "Authentication"). */
 export const ADMIN_USER_ID = 'admin';
 
 /**

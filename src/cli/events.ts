@@ -40,7 +40,9 @@ export function registerEventCommands(program: Command, config: () => Config): v
       else if (result.ok) process.stdout.write(`${file}: ok, ${result.events} events, every page readable\n`);
       else {
         process.stdout.write(`${file}: DAMAGED (${result.events} events read)\n${result.problems.map((p) => `  ${p}`).join('\n')}\n`);
-        process.stdout.write('restore the data dir from a backup: tenantry restore (README, "Backups")\n');
+        process.stdout.write(
+          'restore the data dir from a backup: tenantry restore (docs/operations.md, "Backup and restore (embedded data dir)")\n',
+        );
       }
       if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
     });

@@ -9,7 +9,7 @@ import { InputFileError } from './input-files.js';
 
 /**
  * The CLI's exit codes: each means one thing, so that a script can branch on
- * it (README, "Command line: exit codes"). Names are part of the contract.
+ * it (docs/operations.md, "Exit codes"). Names are part of the contract.
  */
 export const ExitCode = {
   OK: 0,
@@ -23,7 +23,7 @@ export const ExitCode = {
   NOT_FOUND_OR_CONFLICT: 4,
   /** A store (event log, read models) did not answer; nothing was written by this command's failing step. Retry later. */
   STORE_UNAVAILABLE: 5,
-  /** The data dir does not hold the log it held (missing, empty, another one, shorter), or the log has unreadable pages: refused, never bootstrapped over (README, "Damaged data dir"). */
+  /** The data dir does not hold the log it held (missing, empty, another one, shorter), or the log has unreadable pages: refused, never bootstrapped over (docs/operations.md, "A damaged data dir is never a new installation"). */
   DATA_DIR_DAMAGED: 6,
   /** A bug: anything else. The message is printed with its stack. */
   INTERNAL: 70,

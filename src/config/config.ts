@@ -82,7 +82,7 @@ export interface Config {
    * event loop (default: one less than the cores, 1 to 4).
    */
   workerThreads: number;
-  /** Abuse limits of the GraphQL endpoints (README, "Limits and hardening"). */
+  /** Abuse limits of the GraphQL endpoints (docs/api.md, "Limits and hardening"). */
   limits: RequestLimits;
   /** TENANTRY_AUDIT_SIGNING_KEY: the Ed25519 key (PEM) that signs the ledger's checkpoints. */
   auditSigningKey: string | null;
@@ -199,7 +199,7 @@ function byteSize(env: Env, name: string, fallback: number, max: number): number
 /**
  * graphql-armor's model multiplies a connection's cost by its page size, and
  * our connections serve pages of up to 500: a full page of audit entries with
- * every field costs 43,000, far past armor's 5,000 (README, "Limits and hardening").
+ * every field costs 43,000, far past armor's 5,000 (docs/api.md, "Limits and hardening").
  */
 const DEFAULT_MAX_COST = 50_000;
 

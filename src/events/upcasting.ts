@@ -65,6 +65,6 @@ export class UpcasterRegistry {
  * path to its current shape.
  */
 export const upcasters = new UpcasterRegistry()
-  // v1 (API.md's first CreateTenantInput) could leave domains and the
+  // v1 (the first CreateTenantInput of the API) could leave domains and the
   // namespace setting out; v2 always carries both.
   .register('TenantCreated', 1, (data) => ({ domains: [], requireExistingNamespace: false, ...(data as object) }));

@@ -2,7 +2,7 @@
  * The abuse limits of the GraphQL endpoint, gathered for createGateway:
  * request shape (depth, aliases, directives, tokens, cost), execution
  * timeout, batching, suggestions in production, and the rate limiter.
- * README, "Limits and hardening", documents each.
+ * docs/api.md, "Limits and hardening", documents each.
  */
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, FormattedExecutionResult, GraphQLSchema } from 'graphql';

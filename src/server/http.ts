@@ -34,7 +34,7 @@ export interface GatewayOptions {
   server?: http.Server;
 }
 
-/** The HTTP server, with its slow-loris limits (README, "Limits and hardening"); `handler` can be replaced later. */
+/** The HTTP server, with its slow-loris limits (docs/api.md, "Limits and hardening"); `handler` can be replaced later. */
 export function createHttpServer(limits: Config['limits'], handler: http.RequestListener): http.Server {
   const { headersTimeoutMs, requestTimeoutMs } = limits;
   return http.createServer(
@@ -147,7 +147,7 @@ export async function createGateway(
   if (admission) metrics.watchAdmission(admission);
 
   const apolloSchema = await schema();
-  // Request limits, CSRF prevention, batching, introspection and error formatting (README, "Limits and hardening").
+  // Request limits, CSRF prevention, batching, introspection and error formatting (docs/api.md, "Limits and hardening").
   const limits = hardening<GraphQLContext>(app.config, apolloSchema);
   const apollo = new ApolloServer<GraphQLContext>({
     schema: apolloSchema,

@@ -5,7 +5,7 @@ import type { StoreWait } from './store-wait.js';
 
 /**
  * What the gateway answers between binding its port and having its stores
- * open (README, "Start-up while a store is down"): alive (`/healthz` 200),
+ * open (docs/stores.md, "Start-up while a store is down"): alive (`/healthz` 200),
  * not ready (`/readyz` 503 naming what it waits for), and every other route
  * 503 SERVICE_UNAVAILABLE in GraphQL's error shape, with Retry-After.
  */

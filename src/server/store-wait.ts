@@ -5,8 +5,8 @@ import { DocumentStoreUnavailableError } from '../readmodels/port.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
- * The gateway's start while a store does not answer yet (README, "Start-up
- * while a store is down"): open, and on a store-unavailable error wait with
+ * The gateway's start while a store does not answer yet (docs/stores.md,
+ * "Start-up while a store is down"): open, and on a store-unavailable error wait with
  * exponential backoff and try again, until the stores open or the start is
  * called off. Any other error is thrown at once: it is not transient.
  */

@@ -1,5 +1,5 @@
 /**
- * The error codes of the public contract (API.md). Every error a client sees
+ * The error codes of the public contract (docs/api.md). Every error a client sees
  * carries one of these in `extensions.code`.
  */
 export enum ErrorCode {

@@ -1,6 +1,6 @@
 import { badInput } from './errors.js';
 
-/** Identifier rules from API.md. Validation lives in the domain, so the CLI and GraphQL refuse the same things. */
+/** Identifier rules of the API (docs/flows.md, docs/secrets.md and docs/access-control.md give the flow, secret-key and role ones). Validation lives in the domain, so the CLI and GraphQL refuse the same things. */
 const RULES = {
   tenant: { pattern: /^[a-z0-9][a-z0-9_-]*$/, max: 64 },
   namespace: { pattern: /^[a-z0-9][a-z0-9._-]*$/, max: 150 },

@@ -458,7 +458,7 @@ describe('access control over GraphQL (real HTTP, SQLite log)', () => {
     });
   });
 
-  it('the README example: a team gets one namespace subtree', async () => {
+  it('the docs example (docs/access-control.md): a team gets one namespace subtree', async () => {
     const alice = await createUserWithToken(gw, 'alice');
     await createUserWithToken(gw, 'bob');
     const done = expectData(

@@ -42,7 +42,7 @@ const ACTORS: Record<Who, { type: string; id: string }> = {
   robot: { type: 'SERVICE_ACCOUNT', id: 'robot' },
 };
 
-/** What an entry must show as `changes`, written from the rules in README (not from the projection's code). */
+/** What an entry must show as `changes`, written from the rules in docs/audit.md (not from the projection's code). */
 function expectedChanges(event: RecordedEvent): unknown {
   const data = event.data as Record<string, unknown>;
   const hidden = event.type.startsWith('Secret') ? ['value'] : event.type.startsWith('ApiToken') ? ['secretSalt', 'secretHash'] : [];

@@ -8,7 +8,7 @@ import { runCli, startGatewayProcess, type GatewayProcess } from '../support/pro
 describe('tenantry backup (online) and tenantry restore (real processes, SQLite data dir)', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tenantry-backup-'));
   const [source, backup, restored] = ['data', 'backup', 'restored'].map((d) => path.join(root, d)) as [string, string, string];
-  // The ledger's signing key lives apart from the data dir and its backups (README): the same file for every process here.
+  // The ledger's signing key lives apart from the data dir and its backups (docs/operations.md, "Backup and restore"): the same file for every process here.
   const common = {
     TENANTRY_EVENT_STORE: 'sqlite',
     TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,

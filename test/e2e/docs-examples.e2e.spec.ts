@@ -19,13 +19,35 @@ import { tenantryArgs } from '../support/tenantry-command.js';
  * `npx tenantry` runs the sources (compiled for the test run, or through tsx).
  */
 const root = path.resolve(import.meta.dirname, '../..');
+/**
+ * The docs in reading order, which is the order their examples build on each
+ * other (the README's first session creates the tenant `acme` and the `gql`
+ * shell function; later pages use both, and what earlier pages created). A
+ * docs file not listed here runs after these, in name order.
+ */
+const docsInOrder = [
+  'configuration.md',
+  'api.md',
+  'flows.md',
+  'namespaces.md',
+  'secrets.md',
+  'tenants.md',
+  'access-control.md',
+  'audit.md',
+  'security.md',
+  'stores.md',
+  'operations.md',
+  'development.md',
+  'bounded-cost.md',
+  'ledger.md',
+];
 const files = [
   'README.md',
+  ...docsInOrder,
   ...readdirSync(path.join(root, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`),
-];
+    .filter((f) => f.endsWith('.md') && !docsInOrder.includes(f))
+    .sort(),
+].map((f) => (f === 'README.md' ? f : `docs/${f}`));
 const examples: Example[] = files.flatMap((f) => extractExamples(path.join(root, f)).map((e) => ({ ...e, file: f })));
 
 const title = (e: Example): string => `${e.file}:${e.line} (${e.lang})${e.skip ? ` — skipped: ${e.skip}` : ''}`;

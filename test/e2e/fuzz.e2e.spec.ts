@@ -7,7 +7,7 @@
  * input fields), mixed with valid values so the domain code runs too.
  *
  * For each request: either a valid result, or errors that all carry a code
- * documented in API.md (never INTERNAL_SERVER_ERROR), and then the event
+ * documented in docs/api.md (never INTERNAL_SERVER_ERROR), and then the event
  * log did not move; and Object.prototype stays clean (the gateway runs in
  * this process).
  */
@@ -24,7 +24,7 @@ const RUNS_PER_MUTATION = Number(process.env['TENANTRY_FUZZ_RUNS'] ?? 50);
 /** TENANTRY_BODY_LIMIT's default. */
 const BODY_LIMIT = 1024 * 1024;
 
-/** API.md's codes a refusal may carry. INTERNAL_SERVER_ERROR (and SERVICE_UNAVAILABLE, with healthy stores) would be a bug. */
+/** The codes of docs/api.md a refusal may carry. INTERNAL_SERVER_ERROR (and SERVICE_UNAVAILABLE, with healthy stores) would be a bug. */
 const DOCUMENTED = new Set([
   'BAD_USER_INPUT',
   'UNAUTHENTICATED',

@@ -1,5 +1,5 @@
 /**
- * The abuse limits of the GraphQL endpoint (README, "Limits and hardening"):
+ * The abuse limits of the GraphQL endpoint (docs/api.md, "Limits and hardening"):
  * each refuses a request just past it, with its documented code, and accepts
  * one just under it. Shape limits run with their defaults.
  */

@@ -1,9 +1,9 @@
 /**
  * Plugin defaults as Kestra applies them, over GraphQL (`resolvedFlow`):
  * type prefixes, flow-level over namespace-level, nearest namespace first,
- * forced defaults from the outermost level. The README's precedence table is
- * this test's table: every row of it is read from README.md, checked to be
- * the row below, and run against a gateway.
+ * forced defaults from the outermost level. The precedence table of
+ * docs/namespaces.md is this test's table: every row of it is read from
+ * there, checked to be the row below, and run against a gateway.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,12 +147,12 @@ const rowCells = (row: Row, i: number): string[] => [
   row.from,
 ];
 
-/** The table's rows in README.md (between its marker and the first blank line), as trimmed cells. */
-function readmeRows(): string[][] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('<!-- table:plugin-default-precedence -->');
-  expect(start, 'README.md has the precedence table').toBeGreaterThan(-1);
-  const lines = readme.slice(start).split('\n').slice(1);
+/** The table's rows in docs/namespaces.md (between its marker and the first blank line), as trimmed cells. */
+function docRows(): string[][] {
+  const doc = readFileSync(new URL('../../docs/namespaces.md', import.meta.url), 'utf8');
+  const start = doc.indexOf('<!-- table:plugin-default-precedence -->');
+  expect(start, 'docs/namespaces.md has the precedence table').toBeGreaterThan(-1);
+  const lines = doc.slice(start).split('\n').slice(1);
   const table = lines.slice(lines.findIndex((l) => l.startsWith('|')));
   const rows = table.slice(
     0,
@@ -220,8 +220,8 @@ describe('plugin defaults as Kestra applies them (resolvedFlow)', () => {
     await gw.dispose();
   });
 
-  it("README.md's precedence table is this test's table", () => {
-    expect(readmeRows()).toEqual(ROWS.map(rowCells));
+  it("docs/namespaces.md's precedence table is this test's table", () => {
+    expect(docRows()).toEqual(ROWS.map(rowCells));
   });
 
   it.each(ROWS.map((row, i) => ({ ...row, n: i + 1 })))('row $n: $rule', async (row) => {

@@ -1,5 +1,5 @@
 /**
- * "Secret values never leave the vault" (ARCHITECTURE.md), shown end to end:
+ * "Secret values never leave the vault" (docs/secrets.md), shown end to end:
  * a value is put, listed, inherited, re-put, deleted with its tenant, sent in
  * every kind of refused request, and then searched for (as text, base64,
  * base64url and hex) in every GraphQL answer, the raw bytes of the event log

@@ -10,8 +10,8 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 /**
  * Issue 19, "start without the stores, then become ready": a gateway whose
  * MongoDB read models do not answer at start stays up, says what it waits
- * for, and opens by itself when the store appears (README, "Start-up while a
- * store is down"). Real processes; the MongoDB is the test's FerretDB behind
+ * for, and opens by itself when the store appears (docs/stores.md, "Start-up while
+ * a store is down"). Real processes; the MongoDB is the test's FerretDB behind
  * a TCP proxy that refuses connections until thawed.
  */
 const mongoUri = testMongoUri();

@@ -24,7 +24,7 @@ import { testMongoUri } from '../support/mongo.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
-/** `TENANTRY_UPDATE_DOCS_SCREENSHOT=1` refreshes the README's screenshot (docs/audit-page.png). */
+/** `TENANTRY_UPDATE_DOCS_SCREENSHOT=1` refreshes the screenshot of docs/audit.md (docs/audit-page.png). */
 const UPDATE_DOCS = process.env['TENANTRY_UPDATE_DOCS_SCREENSHOT'] === '1';
 const LAUNCH_ARGS = [
   '--headless',

@@ -12,7 +12,7 @@ import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 /**
  * The gateway's start waits for a store that goes away after it opened, while
- * the application is built (README, "Start-up while a store is down"): the
+ * the application is built (docs/stores.md, "Start-up while a store is down"): the
  * attempt's stores are closed and the next attempt starts over.
  */
 describe('a store unavailable while the application is built', () => {

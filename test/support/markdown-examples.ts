@@ -1,7 +1,7 @@
 /**
  * The runnable examples of a markdown file: its ```sh and ```graphql blocks,
  * in order, with the `<!-- example: … -->` markers written on the lines just
- * before each block (README, "Development": "Examples in the docs are tested").
+ * before each block (docs/development.md, "Examples in the docs are tested").
  *
  *   <!-- example: skip REASON -->          not run here; REASON says why (shown as a skipped test)
  *   <!-- example: endpoint=acme -->        a graphql block: POST /api/v1/acme/graphql (`instance`: /api/v1/graphql)

@@ -21,8 +21,8 @@ const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'
 /** The services that run tenantry: built from the Dockerfile. */
 const tenantryServices = Object.entries(compose.services).filter(([, service]) => 'build' in service);
 
-/** What the README's compose block writes into secrets/ (no Docker here: the values only need the right form). */
-function secretsAsTheReadmeMakesThem(): Record<string, string> {
+/** What the compose block of docs/stores.md writes into secrets/ (no Docker here: the values only need the right form). */
+function secretsAsTheDocsMakeThem(): Record<string, string> {
   return {
     admin_token: 'a'.repeat(48),
     master_key: Buffer.alloc(32, 9).toString('base64'),
@@ -37,21 +37,21 @@ function secretsAsTheReadmeMakesThem(): Record<string, string> {
 const expand = (value: string): string => String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 
 describe('docker-compose.yml (no Docker engine here: its configuration is checked without running it)', () => {
-  it('names every tenantry service and secret the README block creates', () => {
+  it('names every tenantry service and secret the docs/stores.md block creates', () => {
     expect(tenantryServices.map(([name]) => name).sort()).toEqual(['gateway', 'gateway-2', 'projector']);
-    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const docs = readFileSync(path.join(root, 'docs/stores.md'), 'utf8');
     const header = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
     for (const [name, { file }] of Object.entries(compose.secrets)) {
       expect(file).toBe(`./secrets/${name}`);
-      expect(readme, `README makes secrets/${name}`).toMatch(new RegExp(`> secrets/${name}\\b`));
+      expect(docs, `docs/stores.md makes secrets/${name}`).toMatch(new RegExp(`> secrets/${name}\\b`));
       expect(header, `the compose file's header makes secrets/${name}`).toMatch(new RegExp(`> secrets/${name}\\b`));
-      expect(Object.keys(secretsAsTheReadmeMakesThem())).toContain(name);
+      expect(Object.keys(secretsAsTheDocsMakeThem())).toContain(name);
     }
   });
 
   it.each(tenantryServices)('%s: its environment and secrets make a configuration that starts (signing key included)', (name, service) => {
     const dir = mkdtempSync(path.join(tmpdir(), `tenantry-compose-${name}-`));
-    const secrets = secretsAsTheReadmeMakesThem();
+    const secrets = secretsAsTheDocsMakeThem();
     const env: Record<string, string> = { TENANTRY_DATA_DIR: path.join(dir, 'data') };
     for (const [variable, raw] of Object.entries(service.environment ?? {})) {
       const value = expand(raw);

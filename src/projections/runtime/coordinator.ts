@@ -104,7 +104,7 @@ export class Projections {
   private stopping = false;
   private refreshTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
-  /** Reports projections that are behind and not moving (README, "Operations"). */
+  /** Reports projections that are behind and not moving (docs/stores.md, the projection watchdog). */
   readonly watchdog: ProjectionWatchdog;
   /** How long a replaced generation is kept after a switch, for replicas that still read it until their alias refresh. */
   switchGraceMs = 10_000;

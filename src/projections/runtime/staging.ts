@@ -17,7 +17,7 @@
  * harmless. A restarted staged rebuild first loads what the generation holds.
  *
  * The price: the generation's documents are held in memory during the
- * rebuild (README, "Staged rebuilds", says how much). Opt-in.
+ * rebuild (docs/operations.md, "Staged rebuilds", says how much). Opt-in.
  */
 import { MemoryDocumentStore } from '../../readmodels/memory.js';
 import type { Document, DocumentStore, WriteOperation } from '../../readmodels/port.js';

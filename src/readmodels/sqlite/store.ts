@@ -64,7 +64,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     readonly path: string,
     options: SqliteDocumentStoreOptions,
   ) {
-    // Files of the data dir are the gateway's own user's only (0600; README, Security, "Housekeeping").
+    // Files of the data dir are the gateway's own user's only (0600; docs/security.md, "Housekeeping").
     privateSqliteFile(path);
     const busy = options.busyTimeoutMs ?? 10_000;
     this.busyTimeoutMs = busy;
