@@ -5,7 +5,7 @@ import type { Collection, Document, Filter } from '../readmodels/port.js';
 import { inBackgroundLane } from '../readmodels/lanes.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { forEachEntryKey, type EntryPredicate } from './audit-criteria.js';
-import type { AppliedProgress } from './audit-feed.js';
+import type { AppliedProgress } from './applied-progress.js';
 
 /**
  * The runner that serves the audit read model (a ProjectionRunner): how far

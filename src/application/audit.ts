@@ -25,7 +25,8 @@ import { isValidId } from '../shared/ids.js';
 import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import { auditCriteria, criteriaKey, criteriaPredicate, criteriaQuery, type AuditLogFilterInput } from './audit-criteria.js';
-import { AuditFeed, CurrentRunner, type AppliedProgress, type FeedFilter } from './audit-feed.js';
+import { CurrentRunner, type AppliedProgress } from './applied-progress.js';
+import { AuditFeed, type FeedFilter } from './audit-feed.js';
 import { AuditHub } from './audit-hub.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import { verifyLedger, type LedgerPoint, type LedgerVerification } from './ledger-verify.js';
@@ -33,6 +34,9 @@ import { consistencyProof, Frontier, verifyConsistency } from '../shared/merkle.
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import type { TenantService } from './tenants.js';
+
+/** The audit entry as the API shows it, and the flow it names (namespace and id apart). */
+export { flowOf, type AuditEntryView } from '../projections/audit/audit-entry.js';
 
 /** Entries of an export, oldest first. `close()` gives its slot back if the export ends without being read to the end. */
 export type AuditExport = AsyncGenerator<AuditEntryView> & { close(): void };

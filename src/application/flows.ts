@@ -4,6 +4,8 @@ import { namespaceScopeFilter } from '../auth/authorizer.js';
 import type { Loaded } from '../commands/snapshots.js';
 import { streamName } from '../eventstore/port.js';
 import { FLOW_REVISIONS, flowRevisionDocId, type FlowRevisionDocument } from '../projections/flow-revisions/flow-revisions.projection.js';
+
+export type { FlowRevisionDocument };
 import {
   FLOWS,
   flowDocId,
@@ -164,6 +166,11 @@ export class FlowService {
   }
 
   /** Saved revisions by `flowRevisionDocId`, in one query (the DataLoader behind `FlowRevision.source`). */
+  /** The key revisionsById takes for one saved revision. */
+  revisionKey(tenantId: string, namespace: string, flowId: string, revision: number): string {
+    return flowRevisionDocId(tenantId, namespace, flowId, revision);
+  }
+
   async revisionsById(tenantId: string, ids: readonly string[]): Promise<(FlowRevisionDocument | null)[]> {
     const docs = await this.revisionCollection(tenantId).find({ _id: { $in: [...ids] } });
     const byId = new Map(docs.map((d) => [d._id, d] as const));

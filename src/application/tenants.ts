@@ -10,7 +10,7 @@ import { USERS, type UserDocument } from '../projections/users/users.projection.
 import { badInput, conflict, DomainError, ErrorCode, forbidden, notFound, tenantNotFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
-import { readModelOrLog, readModelOrNull } from './log-fallback.js';
+import { readModelOrLog, readModelOrNull } from '../readmodels/log-fallback.js';
 import type { Caller } from './caller.js';
 
 export interface TenantView {

@@ -3,7 +3,7 @@ import { docId } from '../projections/runtime/projection.js';
 import { SERVICE_ACCOUNTS, type ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
-import type { ReadModels } from '../readmodels/registry.js';
+import type { ReadModels } from '../projections/read-models.js';
 import type { Logger } from '../shared/logger.js';
 import { parseApiToken, secretMatches } from './api-tokens.js';
 import { TokenRejectedError, type TokenVerifier } from './authenticator.js';

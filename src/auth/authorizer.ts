@@ -1,7 +1,7 @@
 import type { BindingDocument } from '../projections/bindings/bindings.projection.js';
 import { BINDINGS } from '../projections/bindings/bindings.projection.js';
-import type { ReadModels } from '../readmodels/registry.js';
-import { readModelOrLog } from '../application/log-fallback.js';
+import type { ReadModels } from '../projections/read-models.js';
+import { readModelOrLog } from '../readmodels/log-fallback.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { forbidden } from '../shared/errors.js';
 import { isInSubtree } from '../shared/ids.js';

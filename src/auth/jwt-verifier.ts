@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/config.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
-import type { ReadModels } from '../readmodels/registry.js';
+import type { ReadModels } from '../projections/read-models.js';
 import { TokenRejectedError, type TokenVerifier } from './authenticator.js';
 import { BUILT_IN_USER_IDS, type Principal } from './principal.js';
 

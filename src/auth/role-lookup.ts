@@ -1,6 +1,6 @@
 import { GROUPS, type GroupDocument } from '../projections/groups/groups.projection.js';
 import { ROLES, type RoleDocument } from '../projections/roles/roles.projection.js';
-import type { ReadModels } from '../readmodels/registry.js';
+import type { ReadModels } from '../projections/read-models.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import type { RoleLookup } from './authorizer.js';
 import type { Permission } from './permissions.js';

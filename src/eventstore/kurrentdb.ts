@@ -55,7 +55,8 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from './port.js';
-import { SubscriptionRegistry, validateAppend, validateReadAll, validateReadStream } from './memory.js';
+import { SubscriptionRegistry } from './polling-subscription.js';
+import { validateAppend, validateReadAll, validateReadStream } from './validation.js';
 
 const DEFAULT_BATCH_SIZE = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

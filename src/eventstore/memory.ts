@@ -3,12 +3,11 @@
  * durable adapters, including JSON round-tripping of data and metadata (so a
  * test cannot pass here with values that SQLite or KurrentDB would mangle).
  *
- * The subscription loop and the expected-revision check used by the SQLite
- * adapter live here too, so both embedded adapters share one implementation.
+ * Its argument checks (./validation.ts) and subscription loop
+ * (./polling-subscription.ts) are the ones the other adapters use too.
  */
 import {
   EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
   type EventSubscription,
@@ -19,157 +18,8 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from './port.js';
-
-const DEFAULT_READ_ALL_MAX = 1000;
-const DEFAULT_BATCH_SIZE = 500;
-
-// ---------------------------------------------------------------------------
-// Helpers shared with the SQLite adapter
-// ---------------------------------------------------------------------------
-
-/** Throws WrongExpectedRevisionError unless `actual` (-1: no stream) satisfies `expected`. */
-export function checkExpectedRevision(stream: string, expected: ExpectedRevision, actual: number): void {
-  const ok =
-    expected === 'any' ||
-    (expected === 'no_stream' && actual === -1) ||
-    (expected === 'stream_exists' && actual >= 0) ||
-    expected === actual;
-  if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
-}
-
-/** Rejects malformed arguments before anything is written; these are programming errors, not conflicts. */
-export function validateAppend(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): void {
-  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('stream name must be a non-empty string');
-  if (typeof expected === 'number' && !(Number.isSafeInteger(expected) && expected >= 0)) {
-    throw new RangeError(`expectedRevision must be 'no_stream', 'stream_exists', 'any' or an integer >= 0, got ${expected}`);
-  }
-  if (typeof expected === 'string' && !['no_stream', 'stream_exists', 'any'].includes(expected)) {
-    throw new RangeError(`unknown expectedRevision ${JSON.stringify(expected)}`);
-  }
-  const ids = new Set<string>();
-  for (const event of events) {
-    if (typeof event.id !== 'string' || event.id.length === 0) throw new TypeError(`event in ${stream} has no id`);
-    if (ids.has(event.id)) throw new Error(`event id ${event.id} appears twice in one append to ${stream}`);
-    ids.add(event.id);
-    if (typeof event.type !== 'string' || event.type.length === 0) throw new TypeError(`event ${event.id} has no type`);
-    if (!Number.isSafeInteger(event.schemaVersion)) throw new TypeError(`event ${event.id} has an invalid schemaVersion`);
-  }
-}
-
-export function validateReadAll(options: ReadAllOptions): { after: number; maxCount: number; streamPrefix: string } {
-  const after = options.after ?? 0;
-  const maxCount = options.maxCount ?? DEFAULT_READ_ALL_MAX;
-  if (!Number.isSafeInteger(after) || after < 0) throw new RangeError(`after must be an integer >= 0, got ${after}`);
-  if (!Number.isSafeInteger(maxCount) || maxCount < 0) throw new RangeError(`maxCount must be an integer >= 0, got ${maxCount}`);
-  return { after, maxCount, streamPrefix: options.streamPrefix ?? '' };
-}
-
-export function validateReadStream(options: ReadStreamOptions): { fromRevision: number; maxCount: number } {
-  const fromRevision = options.fromRevision ?? 0;
-  const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isSafeInteger(fromRevision) || fromRevision < 0) {
-    throw new RangeError(`fromRevision must be an integer >= 0, got ${fromRevision}`);
-  }
-  if (!Number.isSafeInteger(maxCount) || maxCount < 0) throw new RangeError(`maxCount must be an integer >= 0, got ${maxCount}`);
-  return { fromRevision, maxCount };
-}
-
-export interface PollingSubscriptionSource {
-  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
-  /** Calls `listener` after every append made through this store instance; returns the unregister function. */
-  onAppend(listener: () => void): () => void;
-  /** Also re-read at this interval, to notice appends made by other processes. Undefined: only on notification. */
-  pollIntervalMs?: number | undefined;
-}
-
-/**
- * Catch-up subscription over `readAll`: reads batches after the last
- * delivered position; when caught up, sleeps until an in-process append
- * notification or the poll timer, whichever comes first.
- */
-export function createPollingSubscription(
-  source: PollingSubscriptionSource,
-  options: SubscribeOptions,
-  onClosed: () => void = () => {},
-): EventSubscription {
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
-  const { after: start, streamPrefix } = validateReadAll({ after: options.after, streamPrefix: options.streamPrefix });
-
-  let closed = false;
-  // Set by the append listener; lets the loop notice an append that landed
-  // while a read was in flight (before it started waiting).
-  let appendedSinceRead = false;
-  let wake: (() => void) | undefined;
-  const stopListening = source.onAppend(() => {
-    appendedSinceRead = true;
-    wake?.();
-  });
-
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    stopListening();
-    wake?.();
-    onClosed();
-  };
-
-  const waitForAppend = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      wake = () => {
-        wake = undefined;
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      };
-      if (source.pollIntervalMs !== undefined) {
-        timer = setTimeout(wake, source.pollIntervalMs);
-        timer.unref();
-      }
-    });
-
-  async function* batches(): AsyncGenerator<RecordedEvent[], void, undefined> {
-    let after = start;
-    try {
-      while (!closed) {
-        appendedSinceRead = false;
-        const batch = await source.readAll({ after, maxCount: batchSize, streamPrefix });
-        if (closed) return;
-        const last = batch.at(-1);
-        if (last !== undefined) {
-          after = last.position;
-          yield batch;
-        } else if (!appendedSinceRead) {
-          await waitForAppend();
-        }
-      }
-    } finally {
-      await close();
-    }
-  }
-
-  const iterator = batches();
-  return {
-    [Symbol.asyncIterator]: () => iterator,
-    close,
-  };
-}
-
-/** Tracks live subscriptions so that closing the store ends them. */
-export class SubscriptionRegistry {
-  private readonly open = new Set<EventSubscription>();
-
-  add(create: (onClosed: () => void) => EventSubscription): EventSubscription {
-    const subscription: EventSubscription = create(() => this.open.delete(subscription));
-    this.open.add(subscription);
-    return subscription;
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.open].map((s) => s.close()));
-    this.open.clear();
-  }
-}
+import { SubscriptionRegistry, createPollingSubscription } from './polling-subscription.js';
+import { checkExpectedRevision, validateAppend, validateReadAll, validateReadStream } from './validation.js';
 
 // ---------------------------------------------------------------------------
 // The adapter

@@ -30,14 +30,8 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from './port.js';
-import {
-  SubscriptionRegistry,
-  checkExpectedRevision,
-  createPollingSubscription,
-  validateAppend,
-  validateReadAll,
-  validateReadStream,
-} from './memory.js';
+import { SubscriptionRegistry, createPollingSubscription } from './polling-subscription.js';
+import { checkExpectedRevision, validateAppend, validateReadAll, validateReadStream } from './validation.js';
 
 export interface SqliteEventStoreOptions {
   /** FULL (default) survives power loss; NORMAL in WAL mode may lose the last commits on power loss, never corrupts. */

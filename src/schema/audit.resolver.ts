@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { AuditJobView } from '../application/audit-jobs.js';
-import type { AuditLogFilterInput } from '../application/audit.js';
-import { flowOf, type AuditEntryView } from '../projections/audit/audit-entry.js';
+import { flowOf, type AuditEntryView, type AuditLogFilterInput } from '../application/audit.js';
 import { badInput } from '../shared/errors.js';
 import {
   AuditCheckpoint,

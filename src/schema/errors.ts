@@ -1,8 +1,11 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { DocumentStoreOverloadedError, DocumentStoreUnavailableError } from '../readmodels/port.js';
-import { EventStoreUnavailableError } from '../eventstore/port.js';
-import { VaultUnavailableError } from '../secrets/vault.js';
+import {
+  DocumentStoreOverloadedError,
+  DocumentStoreUnavailableError,
+  EventStoreUnavailableError,
+  VaultUnavailableError,
+} from '../application/store-errors.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import { withoutInputValues } from './input-echo.js';
 import { requestLimitError } from './query-limits.js';

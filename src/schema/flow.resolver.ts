@@ -1,7 +1,6 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
-import { flowRevisionDocId } from '../projections/flow-revisions/flow-revisions.projection.js';
 import { notFound } from '../shared/errors.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { pageDefault } from './query-limits.js';
@@ -129,7 +128,9 @@ export class FlowRevisionResolver {
   @FieldResolver(() => String, { description: "The revision's source, batched across the request." })
   async source(@Root() revision: FlowRevisionView, @Ctx() ctx: GraphQLContext): Promise<string> {
     const { tenantId, namespace, flowId } = revision;
-    const doc = await ctx.loaders.flowRevision(tenantId).load(flowRevisionDocId(tenantId, namespace, flowId, revision.revision));
+    const doc = await ctx.loaders
+      .flowRevision(tenantId)
+      .load(ctx.services.flows.revisionKey(tenantId, namespace, flowId, revision.revision));
     if (!doc) throw notFound(`revision ${revision.revision} of flow ${namespace}.${flowId}`);
     return doc.source;
   }

@@ -1,8 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../application/services.js';
-import type { FlowRevisionDocument } from '../projections/flow-revisions/flow-revisions.projection.js';
-import type { NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
-import { docId } from '../projections/runtime/projection.js';
+import type { FlowRevisionDocument } from '../application/flows.js';
+import type { NamespaceDocument } from '../application/namespaces.js';
 
 /**
  * Per-request DataLoaders, never shared between requests or users. Every
@@ -16,7 +15,7 @@ export class Loaders {
 
   constructor(private readonly services: Services) {}
 
-  /** Saved flow revisions keyed by `flowRevisionDocId`: a page of flows asking for `revisions { source }` costs one query. */
+  /** Saved flow revisions keyed by `services.flows.revisionKey`: a page of flows asking for `revisions { source }` costs one query. */
   flowRevision(tenantId: string): DataLoader<string, FlowRevisionDocument | null> {
     let loader = this.flowRevisionLoaders.get(tenantId);
     if (!loader) {
@@ -29,12 +28,7 @@ export class Loaders {
   namespace(tenantId: string): DataLoader<string, NamespaceDocument | null> {
     let loader = this.namespaceLoaders.get(tenantId);
     if (!loader) {
-      const collection = this.services.namespaces.collection(tenantId);
-      loader = new DataLoader(async (ids) => {
-        const docs = await collection.find({ _id: { $in: ids.map((id) => docId(tenantId, id)) } });
-        const byId = new Map(docs.map((d) => [d.id, d] as const));
-        return ids.map((id) => byId.get(id) ?? null);
-      });
+      loader = new DataLoader((ids) => this.services.namespaces.byIds(tenantId, ids));
       this.namespaceLoaders.set(tenantId, loader);
     }
     return loader;

@@ -1,6 +1,6 @@
-import type { Projection } from '../projections/runtime/projection.js';
-import { physicalName, targetFor } from '../projections/runtime/aliases.js';
-import type { Collection, Document, DocumentStore } from './port.js';
+import type { Projection } from './runtime/projection.js';
+import { physicalName, targetFor } from './runtime/aliases.js';
+import type { Collection, Document, DocumentStore } from '../readmodels/port.js';
 
 /**
  * The query side's view of the read models: logical collection names

@@ -1,4 +1,4 @@
-import { DocumentStoreUnavailableError } from '../readmodels/port.js';
+import { DocumentStoreUnavailableError } from './port.js';
 
 /**
  * The write path must not depend on the read models: the log is the source
