@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { configRefusal } from '../support/config-refusal.js';
 
 const kurrent = {
   TENANTRY_DATA_DIR: '/tmp/unused',
@@ -7,19 +8,9 @@ const kurrent = {
   TENANTRY_KURRENTDB_URL: 'kurrentdb://localhost:2113?tls=false',
 };
 
-function refusal(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('a durable place for the audit ledger beside every durable log', () => {
   it('refuses KurrentDB with in-memory read models (the ledger and its checkpoints would be rebuilt from the log at every start), naming both variables on one line', () => {
-    const error = refusal({ ...kurrent, TENANTRY_READ_MODELS: 'memory' });
+    const error = configRefusal({ ...kurrent, TENANTRY_READ_MODELS: 'memory' });
     expect(error.variable).toBe('TENANTRY_READ_MODELS');
     expect(error.message).toMatch(/^TENANTRY_READ_MODELS: memory with TENANTRY_EVENT_STORE=kurrentdb would keep the audit ledger/);
     expect(error.message).toMatch(/use sqlite or mongodb read models/);

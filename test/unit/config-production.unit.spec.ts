@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { configRefusal } from '../support/config-refusal.js';
 
 const mongo = { TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'mongodb', TENANTRY_MONGODB_URI: 'mongodb://localhost:27017/' };
-
-function refusal(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('TENANTRY_MONGODB_TRANSACTIONS and TENANTRY_PROJECTOR', () => {
   it('default to auto and embedded', () => {
@@ -23,18 +14,18 @@ describe('TENANTRY_MONGODB_TRANSACTIONS and TENANTRY_PROJECTOR', () => {
   });
 
   it('refuse unknown values, naming the variable', () => {
-    expect(refusal({ ...mongo, TENANTRY_MONGODB_TRANSACTIONS: 'yes' }).variable).toBe('TENANTRY_MONGODB_TRANSACTIONS');
-    expect(refusal({ ...mongo, TENANTRY_PROJECTOR: 'external' }).variable).toBe('TENANTRY_PROJECTOR');
+    expect(configRefusal({ ...mongo, TENANTRY_MONGODB_TRANSACTIONS: 'yes' }).variable).toBe('TENANTRY_MONGODB_TRANSACTIONS');
+    expect(configRefusal({ ...mongo, TENANTRY_PROJECTOR: 'external' }).variable).toBe('TENANTRY_PROJECTOR');
   });
 
   it('refuse the projector off where nobody else could project, and transactions on without MongoDB', () => {
-    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
+    expect(configRefusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_READ_MODELS: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
       /^TENANTRY_PROJECTOR: off needs TENANTRY_READ_MODELS=sqlite or mongodb/,
     );
-    expect(refusal({ ...mongo, TENANTRY_EVENT_STORE: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
+    expect(configRefusal({ ...mongo, TENANTRY_EVENT_STORE: 'memory', TENANTRY_PROJECTOR: 'off' }).message).toMatch(
       /^TENANTRY_PROJECTOR: off needs an event log other processes can read/,
     );
-    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_MONGODB_TRANSACTIONS: 'on' }).variable).toBe(
+    expect(configRefusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_MONGODB_TRANSACTIONS: 'on' }).variable).toBe(
       'TENANTRY_MONGODB_TRANSACTIONS',
     );
   });
@@ -52,8 +43,8 @@ describe('TENANTRY_READ_MODELS', () => {
       readModels: 'sqlite',
       projector: 'off',
     });
-    expect(refusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_EVENT_STORE: 'memory', TENANTRY_READ_MODELS: 'sqlite' }).variable).toBe(
-      'TENANTRY_READ_MODELS',
-    );
+    expect(
+      configRefusal({ TENANTRY_DATA_DIR: '/tmp/unused', TENANTRY_EVENT_STORE: 'memory', TENANTRY_READ_MODELS: 'sqlite' }).variable,
+    ).toBe('TENANTRY_READ_MODELS');
   });
 });
