@@ -2,7 +2,9 @@
  * Collection handles of the MongoDB store: the port's operations on a driver
  * collection, each admitted, bounded by the operation timeout, failing fast
  * while the server is down, joining the caller's transaction, and with its
- * errors mapped to the port's.
+ * errors mapped to the port's (./errors.ts). In bulkWrite, the indexes of
+ * the operations that failed on a duplicate key → `duplicateKeyErrors` (never
+ * thrown).
  */
 import {
   MongoBulkWriteError,
