@@ -11,41 +11,26 @@
  *   gRPC append is committed at its own log position, so positions are
  *   unique and increase along $all; they are not gap-free);
  * - system streams and event types (`$`-prefixed) are never returned.
+ *
+ * The pure mappings live beside it: kurrentdb-mapping.ts (records, revisions,
+ * positions) and kurrentdb-errors.ts (the client's errors → the port's).
  */
 import {
-  ANY,
   BACKWARDS,
-  CancelledError,
-  DeadlineExceededError,
   END,
   FORWARDS,
   KurrentDBClient,
-  NO_STREAM,
-  NotLeaderError,
-  START,
-  STREAM_EXISTS,
-  StreamNotFoundError,
-  TimeoutError,
-  UnavailableError,
-  WrongExpectedVersionError,
-  AccessDeniedError,
-  StreamDeletedError,
   excludeSystemEvents,
   jsonEvent,
-  streamNameFilter,
   type AllStreamResolvedEvent,
   type AllStreamSubscription,
-  type AppendStreamState,
-  type Filter,
   type JSONType,
   type Position,
-  type ReadPosition,
 } from '@kurrent/kurrentdb-client';
 import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type AppendResult,
-  type EventMetadata,
   type EventStore,
   type EventSubscription,
   type ExpectedRevision,
@@ -57,204 +42,33 @@ import {
 } from './port.js';
 import { SubscriptionRegistry } from './polling-subscription.js';
 import { validateAppend, validateReadAll, validateReadStream } from './validation.js';
+import { isStreamNotFound, mapKurrentError } from './kurrentdb-errors.js';
+import {
+  allFilter,
+  encodeMetadata,
+  isSystemEvent,
+  readPositionAfter,
+  toClientStreamState,
+  toPosition,
+  toRecordedEvent,
+} from './kurrentdb-mapping.js';
+
+export { isStreamNotFound, mapKurrentError, type KurrentErrorContext } from './kurrentdb-errors.js';
+export {
+  allFilter,
+  decodeMetadata,
+  encodeMetadata,
+  fromClientStreamState,
+  isSystemEvent,
+  readPositionAfter,
+  toClientStreamState,
+  toPosition,
+  toRecordedEvent,
+  type KurrentRecordedEvent,
+} from './kurrentdb-mapping.js';
 
 const DEFAULT_BATCH_SIZE = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-// ---------------------------------------------------------------------------
-// Pure mappings (unit-tested without a server)
-// ---------------------------------------------------------------------------
-
-export interface KurrentErrorContext {
-  /** What we were doing, for the message: 'append', 'readStream', 'readAll', 'subscribe', ... */
-  operation: string;
-  stream?: string | undefined;
-  expectedRevision?: ExpectedRevision | undefined;
-}
-
-/** gRPC status codes that mean "the server could not be reached or did not answer in time". */
-const GRPC_UNAVAILABLE_CODES = new Set([
-  1, // CANCELLED (by the server, e.g. on shutdown; client-side cancellations never reach us)
-  4, // DEADLINE_EXCEEDED
-  14, // UNAVAILABLE
-]);
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-const TRANSIENT_ERROR_TYPES = new Set(['unavailable', 'deadline-exceeded', 'timeout', 'not-leader', 'cancelled']);
-
-function property(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-function describe(context: KurrentErrorContext): string {
-  return context.stream === undefined ? context.operation : `${context.operation} ${context.stream}`;
-}
-
-/** Maps the client's expected-revision state back to ours (used when the caller's expectation is unknown). */
-export function fromClientStreamState(state: AppendStreamState): ExpectedRevision {
-  return typeof state === 'bigint' ? Number(state) : state;
-}
-
-/**
- * Turns an error thrown by @kurrent/kurrentdb-client into the port's errors:
- * WrongExpectedVersionError → WrongExpectedRevisionError (actual -1 when the
- * stream does not exist); unreachable / timed out / not leader →
- * EventStoreUnavailableError. Anything else is returned as an Error with the
- * operation in its message and the original as `cause`.
- */
-export function mapKurrentError(err: unknown, context: KurrentErrorContext): Error {
-  if (err instanceof WrongExpectedRevisionError || err instanceof EventStoreUnavailableError) return err;
-
-  const type = property(err, 'type');
-  if (err instanceof WrongExpectedVersionError || type === 'wrong-expected-version') {
-    const e = err as WrongExpectedVersionError;
-    const actual = typeof e.actualState === 'bigint' && e.actualState >= 0n ? Number(e.actualState) : -1;
-    const expected = context.expectedRevision ?? fromClientStreamState(e.expectedState ?? ANY);
-    return new WrongExpectedRevisionError(context.stream ?? e.streamName, expected, actual);
-  }
-
-  const message = err instanceof Error ? err.message : String(err);
-  const code = property(err, 'code');
-  const transient =
-    err instanceof UnavailableError ||
-    err instanceof DeadlineExceededError ||
-    err instanceof TimeoutError ||
-    err instanceof NotLeaderError ||
-    err instanceof CancelledError ||
-    (typeof type === 'string' && TRANSIENT_ERROR_TYPES.has(type)) ||
-    (typeof code === 'number' && GRPC_UNAVAILABLE_CODES.has(code)) ||
-    (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) ||
-    /failed to discover|no connection established|ECONNREFUSED/i.test(message);
-  if (transient) {
-    const kind = typeof type === 'string' ? type : typeof code === 'number' ? `grpc status ${code}` : 'connection error';
-    // The native bridge's errors carry only their class name as message.
-    const detail = message === '' || /^[A-Za-z]+Error$/.test(message) ? 'the server is unreachable or did not answer in time' : message;
-    return new EventStoreUnavailableError(`KurrentDB unavailable during ${describe(context)} (${kind}): ${detail}`, { cause: err });
-  }
-
-  if (err instanceof AccessDeniedError || type === 'access-denied') {
-    return new Error(`KurrentDB denied access during ${describe(context)}: check the credentials in the connection string`, {
-      cause: err,
-    });
-  }
-  if (err instanceof StreamDeletedError || type === 'stream-deleted' || type === 'stream-tombstoned') {
-    const stream = context.stream ?? property(err, 'streamName');
-    return new Error(`KurrentDB stream ${typeof stream === 'string' ? stream : '(unknown)'} is deleted (${describe(context)})`, {
-      cause: err,
-    });
-  }
-  if (err instanceof Error) return err;
-  return new Error(`KurrentDB ${describe(context)} failed: ${message}`, { cause: err });
-}
-
-export function isStreamNotFound(err: unknown): boolean {
-  return err instanceof StreamNotFoundError || property(err, 'type') === 'stream-not-found';
-}
-
-/** Our expectation → the client's `streamState`. */
-export function toClientStreamState(expected: ExpectedRevision): AppendStreamState {
-  switch (expected) {
-    case 'no_stream':
-      return NO_STREAM;
-    case 'stream_exists':
-      return STREAM_EXISTS;
-    case 'any':
-      return ANY;
-    default:
-      if (!Number.isSafeInteger(expected) || expected < 0) {
-        throw new RangeError(`expectedRevision must be 'no_stream', 'stream_exists', 'any' or an integer >= 0, got ${String(expected)}`);
-      }
-      return BigInt(expected);
-  }
-}
-
-/** A commit position as our position; throws rather than lose precision. */
-export function toPosition(commit: bigint): number {
-  const position = Number(commit);
-  if (!Number.isSafeInteger(position) || position < 0) {
-    throw new RangeError(`KurrentDB position ${commit.toString()} is not a safe integer and cannot be used as a position`);
-  }
-  return position;
-}
-
-/**
- * Where to start reading to get the events after `after`. KurrentDB reads are
- * inclusive of their start, so callers also drop positions <= `after`.
- */
-export function readPositionAfter(after: number): ReadPosition {
-  return after === 0 ? START : { commit: BigInt(after), prepare: BigInt(after) };
-}
-
-/** The server-side filter for `streamPrefix` (literal prefix), or one that drops system events. */
-export function allFilter(streamPrefix: string): Filter {
-  return streamPrefix === '' ? excludeSystemEvents() : streamNameFilter({ prefixes: [streamPrefix] });
-}
-
-export function isSystemEvent(event: { streamId: string; type: string }): boolean {
-  return event.streamId.startsWith('$') || event.type.startsWith('$');
-}
-
-/** The metadata object stored with each event. */
-export function encodeMetadata(event: Pick<NewEvent, 'schemaVersion' | 'metadata'>): Record<string, unknown> {
-  const { metadata } = event;
-  return {
-    ...metadata,
-    schemaVersion: event.schemaVersion,
-    // KurrentDB's $by_correlation_id projection and its UI read these keys.
-    $correlationId: metadata.correlationId,
-    ...(metadata.causationId === undefined ? {} : { $causationId: metadata.causationId }),
-  };
-}
-
-export function decodeMetadata(raw: unknown, where: string): { schemaVersion: number; metadata: EventMetadata } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) {
-    throw new Error(`${where}: metadata is not a JSON object; this event was not written by tenantry`);
-  }
-  const { schemaVersion, $correlationId: _correlation, $causationId: _causation, ...metadata } = raw as Record<string, unknown>;
-  if (typeof schemaVersion !== 'number' || !Number.isSafeInteger(schemaVersion)) {
-    throw new Error(`${where}: metadata has no integer schemaVersion; this event was not written by tenantry`);
-  }
-  return { schemaVersion, metadata: metadata as unknown as EventMetadata };
-}
-
-/** The fields of the client's RecordedEvent that we use. */
-export interface KurrentRecordedEvent {
-  streamId: string;
-  id: string;
-  revision: bigint;
-  type: string;
-  isJson: boolean;
-  data: unknown;
-  metadata: unknown;
-  position?: Position | undefined;
-}
-
-export function toRecordedEvent(event: KurrentRecordedEvent): RecordedEvent {
-  const where = `event ${event.id} (${event.streamId}@${event.revision.toString()})`;
-  if (!event.isJson) throw new Error(`${where}: not a JSON event; this event was not written by tenantry`);
-  if (event.position === undefined) {
-    throw new Error(`${where}: the server returned no position (KurrentDB/EventStoreDB >= 22.6 is required)`);
-  }
-  const { schemaVersion, metadata } = decodeMetadata(event.metadata, where);
-  return {
-    id: event.id,
-    type: event.type,
-    schemaVersion,
-    data: event.data,
-    metadata,
-    streamName: event.streamId,
-    streamRevision: Number(event.revision),
-    position: toPosition(event.position.commit),
-  };
-}
 
 // ---------------------------------------------------------------------------
 // The adapter

@@ -48,7 +48,7 @@ if (uri) {
 
   describeDocumentStoreContract('mongodb', async () => {
     const store = await MongoDocumentStore.connect(uri, dbName);
-    // FerretDB 1.x gaps (see src/readmodels/mongodb.ts); a real MongoDB has none.
+    // FerretDB 1.x gaps (see src/readmodels/mongodb/quirks.ts); a real MongoDB has none.
     const limitations: ContractLimitations = store.isFerretDB
       ? { partialIndexes: false, duplicateKeyIndexName: false, uniqueIndexMissingAsNull: false }
       : {};
