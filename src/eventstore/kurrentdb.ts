@@ -29,7 +29,6 @@ import {
 } from '@kurrent/kurrentdb-client';
 import {
   EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
   type EventSubscription,
@@ -41,7 +40,7 @@ import {
   type SubscribeOptions,
 } from './port.js';
 import { SubscriptionRegistry } from './polling-subscription.js';
-import { validateAppend, validateReadAll, validateReadStream } from './validation.js';
+import { checkExpectedRevision, validateAppend, validateReadAll, validateReadStream } from './validation.js';
 import { isStreamNotFound, mapKurrentError } from './kurrentdb-errors.js';
 import {
   allFilter,
@@ -250,12 +249,7 @@ export class KurrentDbEventStore implements EventStore {
       if (!isStreamNotFound(error)) throw mapKurrentError(error, { operation: 'read', stream });
     }
     const actual = last?.streamRevision ?? -1;
-    const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && actual === -1) ||
-      (expected === 'stream_exists' && actual >= 0) ||
-      expected === actual;
-    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    checkExpectedRevision(stream, expected, actual);
     return { nextExpectedRevision: actual, position: last?.position ?? 0 };
   }
 
