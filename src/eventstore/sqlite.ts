@@ -11,7 +11,10 @@
 import { privateSqliteFile } from '../shared/private-files.js';
 import { SQLITE_UNAVAILABLE_CODES } from '../shared/sqlite-errors.js';
 import { SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES, walCheckpointer, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
-import { SqliteWriterThread, WriterThreadDiedError, type SerializedAppend, type WriterOutcome } from './sqlite-writer.js';
+import { SqliteWriterThread, WriterThreadDiedError } from './sqlite-writer.js';
+import { GroupCommit } from './sqlite-group-commit.js';
+import { RecentEvents } from './sqlite-recent-cache.js';
+import { fromRaw, toRecorded, type EventRow, type RawEventRow } from './sqlite-rows.js';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -20,7 +23,6 @@ import {
   EventLogDamagedError,
   EventStoreUnavailableError,
   type AppendResult,
-  type EventMetadata,
   type EventStore,
   type EventSubscription,
   type ExpectedRevision,
@@ -31,7 +33,7 @@ import {
   type SubscribeOptions,
 } from './port.js';
 import { SubscriptionRegistry, createPollingSubscription } from './polling-subscription.js';
-import { checkExpectedRevision, validateAppend, validateReadAll, validateReadStream } from './validation.js';
+import { validateAppend, validateReadAll, validateReadStream } from './validation.js';
 
 export interface SqliteEventStoreOptions {
   /** FULL (default) survives power loss; NORMAL in WAL mode may lose the last commits on power loss, never corrupts. */
@@ -52,17 +54,6 @@ export interface SqliteEventStoreOptions {
    * the event loop for the copy. For the gateway's long-lived log.
    */
   backgroundCheckpoints?: boolean;
-}
-
-interface EventRow {
-  position: number;
-  event_id: string;
-  stream: string;
-  revision: number;
-  type: string;
-  schema_version: number;
-  data: string;
-  metadata: string;
 }
 
 /**
@@ -111,44 +102,6 @@ export function prefixUpperBound(prefix: string): string | undefined {
   return undefined;
 }
 
-/** A row of `columns` in raw mode (an array, in column order): about half the cost of a row object per event. */
-type RawEventRow = [
-  position: number,
-  eventId: string,
-  stream: string,
-  revision: number,
-  type: string,
-  schemaVersion: number,
-  data: string,
-  metadata: string,
-];
-
-function fromRaw(row: RawEventRow): RecordedEvent {
-  return {
-    id: row[1],
-    type: row[4],
-    schemaVersion: row[5],
-    data: JSON.parse(row[6]) as unknown,
-    metadata: JSON.parse(row[7]) as EventMetadata,
-    streamName: row[2],
-    streamRevision: row[3],
-    position: row[0],
-  };
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    id: row.event_id,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    streamName: row.stream,
-    streamRevision: row.revision,
-    position: row.position,
-  };
-}
-
 /** A prefix that is exactly a tenant (`acme/`): served by the tenant index. */
 const TENANT_PREFIX = /^[^/]+\/$/;
 
@@ -157,16 +110,6 @@ const LOG_WALK_MAX_ROWS = 10_000;
 
 /** Of those, the ones that mean the stored log itself is damaged (not a passing condition). */
 const DAMAGE_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
-
-const RECENT_CACHE_SIZE = 20_000;
-
-interface PendingAppend {
-  stream: string;
-  events: readonly NewEvent[];
-  expected: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
 
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
@@ -283,6 +226,11 @@ export class SqliteEventStore implements EventStore {
       synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
       walAutocheckpoint: options.backgroundCheckpoints ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
     });
+    this.commits = new GroupCommit(this.writer, {
+      committed: (events) => this.learnOwnCommit(events),
+      appended: () => this.appended.emit('append'),
+      mapAppendError: (error, stream, events) => this.mapAppendError(error, stream, events),
+    });
     if (options.backgroundCheckpoints) {
       // The writer thread's commits do not checkpoint; if the checkpoint thread fails, they do again.
       const writer = this.writer;
@@ -297,113 +245,12 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** Appends run there, one group of them at a time (src/eventstore/sqlite-writer.ts). */
+  /** The thread the appends are written on (src/eventstore/sqlite-writer.ts). */
   private readonly writer: SqliteWriterThread;
-  private pending: PendingAppend[] = [];
-  /** The group the writer thread has now; the next group waits for it. */
-  private writing: Promise<void> | null = null;
-
-  /**
-   * The events this process committed last, by position. Every projection
-   * tails the log; without this, each append would be re-read and re-parsed
-   * once per projection. Events are immutable, so serving them from memory is
-   * safe; positions written by another process are not here, and a read that
-   * meets such a gap goes to SQLite for the rest.
-   */
-  private readonly recent = new Map<number, RecordedEvent>();
-
-  private remember(events: readonly RecordedEvent[]): void {
-    for (const event of events) this.recent.set(event.position, event);
-    for (const position of this.recent.keys()) {
-      if (this.recent.size <= RECENT_CACHE_SIZE) break;
-      this.recent.delete(position);
-    }
-  }
-
-  /** Events after `after` from the cache, contiguous only; `complete` is false when a gap stopped it before maxCount. */
-  private fromCache(after: number, maxCount: number, streamPrefix: string): { events: RecordedEvent[]; last: number; complete: boolean } {
-    const events: RecordedEvent[] = [];
-    let position = after + 1;
-    for (let event = this.recent.get(position); event; event = this.recent.get(position)) {
-      if (streamPrefix === '' || event.streamName.startsWith(streamPrefix)) events.push(event);
-      if (events.length === maxCount) return { events, last: position, complete: true };
-      position++;
-    }
-    return { events, last: position - 1, complete: false };
-  }
-
-  /**
-   * Group commit: appends that arrive while the writer thread is busy with
-   * the previous group go to it together, as ONE transaction (one fsync for
-   * them all). Each append is a savepoint there: one that fails (a wrong
-   * expected revision) is rolled back alone and the others still commit.
-   * IMMEDIATE takes the write lock up front, so a revision read inside cannot
-   * be invalidated by another process before the inserts.
-   */
-  private flush(): void {
-    if (this.pending.length === 0 || this.writing) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.writing = this.write(batch).finally(() => {
-      this.writing = null;
-      this.flush();
-    });
-  }
-
-  private async write(batch: readonly PendingAppend[]): Promise<void> {
-    const serialized: SerializedAppend[] = batch.map((request) => ({
-      stream: request.stream,
-      expected: request.expected,
-      events: request.events.map((event) => ({
-        id: event.id,
-        type: event.type,
-        schemaVersion: event.schemaVersion,
-        data: JSON.stringify(event.data) ?? 'null',
-        metadata: JSON.stringify(event.metadata),
-      })),
-    }));
-    let outcomes: WriterOutcome[];
-    try {
-      outcomes = await this.writer.append(serialized);
-    } catch (error) {
-      // The commit itself failed (disk, I/O, the thread died): nothing of the batch is known to be stored.
-      for (const request of batch) request.reject(this.mapAppendError(error, request.stream, request.events));
-      return;
-    }
-    // Parsed back from the JSON written: the cached copy is exactly what a read would return.
-    const stored: RecordedEvent[] = [];
-    outcomes.forEach((outcome, i) => {
-      const request = serialized[i];
-      if (!request || !('ok' in outcome)) return;
-      const first = outcome.ok.nextExpectedRevision - outcome.positions.length + 1;
-      outcome.positions.forEach((position, k) => {
-        const event = request.events[k]!;
-        stored.push(
-          toRecorded({
-            ...event,
-            event_id: event.id,
-            schema_version: event.schemaVersion,
-            stream: request.stream,
-            revision: first + k,
-            position,
-          }),
-        );
-      });
-    });
-    this.learnOwnCommit(stored);
-    outcomes.forEach((outcome, i) => {
-      const request = batch[i];
-      if (!request) return;
-      if ('ok' in outcome) return request.resolve(outcome.ok);
-      try {
-        if ('mismatch' in outcome) checkExpectedRevision(request.stream, request.expected, outcome.mismatch);
-        throw 'error' in outcome ? outcome.error : new Error(`append to ${request.stream} was not stored`);
-      } catch (error) {
-        request.reject(this.mapAppendError(error, request.stream, request.events));
-      }
-    });
-    if (stored.length > 0) this.appended.emit('append');
-  }
+  /** Appends, in groups (src/eventstore/sqlite-group-commit.ts). */
+  private readonly commits: GroupCommit;
+  /** The events this process committed last (src/eventstore/sqlite-recent-cache.ts). */
+  private readonly recent = new RecentEvents();
 
   /**
    * Caches the events the writer thread committed for this process and moves
@@ -415,7 +262,7 @@ export class SqliteEventStore implements EventStore {
    */
   private learnOwnCommit(events: readonly RecordedEvent[]): void {
     if (events.length === 0) return;
-    this.remember(events);
+    this.recent.remember(events);
     for (const event of events) if (event.position > this.knownHead) this.knownHead = event.position;
     try {
       const version = this.stmt.dataVersion.get() ?? 0;
@@ -433,10 +280,7 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.assertOpen();
     validateAppend(stream, events, options.expectedRevision);
-    return new Promise<AppendResult>((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ stream, events, expected: options.expectedRevision, resolve, reject });
-    });
+    return this.commits.append(stream, events, options.expectedRevision);
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -456,7 +300,7 @@ export class SqliteEventStore implements EventStore {
     this.assertOpen();
     const { after, maxCount, streamPrefix } = validateReadAll(options);
     if (maxCount === 0) return [];
-    const cached = options.fromStorage ? { events: [], last: after, complete: false } : this.fromCache(after, maxCount, streamPrefix);
+    const cached = options.fromStorage ? { events: [], last: after, complete: false } : this.recent.read(after, maxCount, streamPrefix);
     if (cached.complete) return cached.events;
     // The usual tail read of a projection: the cache reaches the head, and
     // only another process could have written more. A pragma answers that
@@ -541,10 +385,7 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are written before the file closes.
-    while (this.writing || this.pending.length > 0) {
-      this.flush();
-      await this.writing;
-    }
+    await this.commits.drain();
     await this.subscriptions.closeAll();
     this.closed = true;
     this.appended.removeAllListeners();

@@ -1,24 +1,18 @@
-import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
+import type { EventStore } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import type { Logger } from '../../shared/logger.js';
 import { Slicer } from '../../shared/slices.js';
 import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
-import { CHECKPOINTS, PARKED, ProjectionRunner, type CheckpointDocument, type RunnerOptions, type RunnerStatus } from './runner.js';
-import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
+import { CHECKPOINTS, ProjectionRunner, type CheckpointDocument, type RunnerOptions } from './runner.js';
 import type { Projection } from './projection.js';
-import { StagedGeneration } from './staging.js';
-import { ProjectionWatchdog, type Stall } from './watchdog.js';
+import { rebuild, rebuildTenant, type RebuildHost, type RebuildOptions, type RebuildResult } from './rebuilds.js';
+import type { Slot } from './slot.js';
+import { lag, storedStatus, type ProjectionLag, type StoredStatus } from './status.js';
+import { ProjectionWatchdog } from './watchdog.js';
 
-export interface ProjectionLag extends RunnerStatus {
-  lagEvents: number;
-  /** The generation queries read. */
-  serving: string;
-  /** A generation being built, if any. */
-  building: string | null;
-  /** Behind the head and not moving for the watchdog's threshold, with why; null otherwise. */
-  stalled: Stall | null;
-}
+export type { RebuildOptions, RebuildProgress, RebuildResult } from './rebuilds.js';
+export type { ProjectionLag, StoredStatus } from './status.js';
 
 export interface WatchdogOptions {
   /** How long a projection may stay behind the head without moving before it is reported stalled. Default 30 s. */
@@ -27,79 +21,18 @@ export interface WatchdogOptions {
   intervalMs?: number;
 }
 
-export interface RebuildProgress {
-  projection: string;
-  /** Events of the log read so far by this run. */
-  read: number;
-  position: number;
-  head: number;
-  eventsPerSecond: number;
-  /** Seconds to the head at the current rate. */
-  etaSeconds: number | null;
-}
-
-export interface StoredStatus {
-  projection: string;
-  codeVersion: number;
-  serving: string;
-  position: number;
-  head: number;
-  lagEvents: number;
-  lagSeconds: number;
-  building: string | null;
-  buildingPosition: number | null;
-  updatedAt: string | null;
-  /** Events set aside by TENANTRY_PROJECTION_ON_POISON=park. */
-  parked: number;
-}
-
-export interface RebuildOptions {
-  /** Stops at the next batch boundary; the rebuild resumes from its checkpoint next time. */
-  signal?: AbortSignal;
-  onProgress?: (progress: RebuildProgress) => void;
-  batchSize?: number;
-  /**
-   * Blue/green only: apply to an in-memory copy of the new generation and
-   * write it to the store every `flushEvery` events (default 200,000) and at
-   * the end (see staging.ts). Much faster into MongoDB; holds the
-   * generation's documents in memory meanwhile.
-   */
-  staged?: boolean;
-  flushEvery?: number;
-}
-
-export interface RebuildResult {
-  projection: string;
-  completed: boolean;
-  events: number;
-  seconds: number;
-  /** The generation now serving (after a completed blue/green rebuild, the new one). */
-  serving: string;
-}
-
-/**
- * One projection's collections: `live` applies events to the generation that
- * serves queries; `building` fills a new generation (a new version after a
- * deployment, or a blue/green rebuild) until it catches up and the alias
- * switches to it.
- */
-interface Slot {
-  projection: Projection;
-  serving: string;
-  /** null while a newer version is being built and no code for the serving one exists any more. */
-  live: ProjectionRunner | null;
-  building: ProjectionRunner | null;
-}
-
 const ALIAS_REFRESH_MS = 2_000;
 
 /**
  * Runs every projection of the application, answers "has everything up to P
- * been applied?", and moves read models between generations.
+ * been applied?", and moves read models between generations. Rebuilds are
+ * in rebuilds.ts, status reports in status.ts; this class delegates to them.
  */
 export class Projections {
   private readonly slots: Slot[];
   private readonly aliases: Aliases;
+  /** What rebuilds.ts uses of this coordinator. */
+  private readonly rebuildHost: RebuildHost;
   private catchingUp: Promise<void> | null = null;
   private stopping = false;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -121,6 +54,18 @@ export class Projections {
     this.watchdog = new ProjectionWatchdog(logger, watchdogOptions.stallMs ?? 30_000);
     this.aliases = new Aliases(store.collection<AliasDocument>(ALIASES));
     this.slots = projections.map((projection) => ({ projection, serving: targetFor(projection.version), live: null, building: null }));
+    this.rebuildHost = {
+      events: this.events,
+      store: this.store,
+      aliases: this.aliases,
+      slots: this.slots,
+      runnerOptions: this.runnerOptions,
+      stopping: () => this.stopping,
+      switchGraceMs: () => this.switchGraceMs,
+      runnerFor: (projection, target, options, store) => this.runnerFor(projection, target, options, store),
+      switchSlot: (slot, next) => this.switchSlot(slot, next),
+      dropTarget: (projection, target) => this.dropTarget(projection, target),
+    };
   }
 
   /** The runners applying to the generations that serve queries. */
@@ -335,148 +280,16 @@ export class Projections {
 
   /**
    * Blue/green rebuild: a new generation is built from the start of the log
-   * while the serving one keeps answering (and keeps applying new events);
-   * at the head the alias switches atomically. Stopped (signal) or killed, it
-   * resumes from its own checkpoint the next time.
+   * while the serving one keeps answering; at the head the alias switches
+   * (rebuilds.ts).
    */
-  async rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
-    const slot = this.slots.find((s) => s.projection.name === name);
-    if (!slot) throw new Error(`unknown projection ${name}`);
-    const alias = await this.aliases.ensure(name, targetFor(slot.projection.version));
-    let target = alias.building;
-    if (target === null || parseTarget(target).version !== slot.projection.version) {
-      const generations = (await this.store.listCollections())
-        .map((c) => /_v(\d+)_g(\d+)$/.exec(c))
-        .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === slot.projection.version)
-        .map((m) => Number(m[2]));
-      const generation = Math.max(parseTarget(alias.target).generation, ...generations) + 1;
-      target = targetFor(slot.projection.version, generation);
-      if (!(await this.aliases.startBuilding(name, alias, target))) throw new Error(`alias ${name} changed meanwhile; try again`);
-    }
-    let runner = this.runnerFor(slot.projection, target, { lease: undefined });
-    let outcome: Omit<RebuildResult, 'serving'>;
-    if (options.staged) {
-      // The new generation's indexes are built after its last flush: bulk
-      // inserts into unindexed collections, then one index build, beat
-      // maintaining every index on every insert (FerretDB: 1.6x for the
-      // audit log's seven). Uniqueness holds meanwhile: the in-memory copy
-      // has the indexes.
-      const physical = Object.keys(slot.projection.collections).map((logical) => physicalName(logical, target));
-      const staged = new StagedGeneration(this.store, physical, runner.checkpointId);
-      await staged.load();
-      const inMemory = this.runnerFor(slot.projection, target, { lease: undefined }, staged.memory);
-      await inMemory.prepare();
-      const every = options.flushEvery ?? 200_000;
-      let unflushed = 0;
-      outcome = await this.replay(inMemory, name, options, undefined, async (applied) => {
-        unflushed += applied;
-        if (unflushed < every) return;
-        unflushed = 0;
-        await staged.flush();
-      });
-      await staged.flush(); // completed or stopped: what was applied is kept
-      // The real runner builds the indexes and reads the checkpoint the flush wrote.
-      runner = this.runnerFor(slot.projection, target, { lease: undefined });
-      if (outcome.completed) await runner.prepare();
-    } else {
-      await runner.prepare();
-      outcome = await this.replay(runner, name, options);
-    }
-    if (!outcome.completed) return { ...outcome, serving: slot.serving };
-    if (slot.live && slot.serving === alias.target) {
-      // This process serves the projection: switch here, and keep applying to the new generation.
-      await this.switchSlot(slot, runner);
-      runner.start();
-    } else if (await this.aliases.switchTo(name, alias.target, target)) {
-      // Gateways serving it switch at their next alias refresh; drop the old generation after they had time to.
-      setTimeout(() => void this.dropTarget(slot.projection, alias.target).catch(() => undefined), this.switchGraceMs).unref();
-    }
-    return { ...outcome, serving: target };
+  rebuild(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    return rebuild(this.rebuildHost, name, options);
   }
 
-  /**
-   * Rebuilds one tenant's documents in place in the serving generation:
-   * its documents are deleted, then its events replayed; other tenants are
-   * untouched. The projection's live runner is paused meanwhile (here, or in
-   * the replica holding its lease), so the tenant's documents are written by
-   * one hand. Resumable: an interrupted run continues from its checkpoint.
-   */
-  async rebuildTenant(name: string, tenantId: string, options: RebuildOptions = {}): Promise<RebuildResult> {
-    const slot = this.slots.find((s) => s.projection.name === name);
-    if (!slot) throw new Error(`unknown projection ${name}`);
-    const checkpoints = this.store.collection<CheckpointDocument>(CHECKPOINTS);
-    const checkpointId = `${name}_${slot.serving}@${tenantId}`;
-    const live = slot.live;
-    await live?.stop();
-    // Replicas sharing the read models stand by too: the tenant's documents are written by one hand.
-    const shared = this.runnerOptions.lease;
-    const lease = shared
-      ? new ProjectionLease(
-          this.store.collection<LeaseDocument>(LEASES),
-          `${name}_${slot.serving}`,
-          `operator:${shared.owner}`,
-          shared.ttlMs,
-        )
-      : null;
-    await lease?.pauseOthersAndHold(shared ? shared.ttlMs * 3 : 0);
-    try {
-      const runner = this.runnerFor(slot.projection, slot.serving, { checkpointId, streamPrefix: `${tenantId}/`, lease: undefined });
-      if (!(await checkpoints.findOne({ _id: checkpointId }))) {
-        for (const logical of Object.keys(slot.projection.collections)) await runner.collection(logical).deleteMany({ tenantId });
-      }
-      await runner.prepare();
-      const outcome = await this.replay(runner, name, options, `${tenantId}/`);
-      if (outcome.completed) await checkpoints.deleteOne({ _id: checkpointId });
-      return { ...outcome, serving: slot.serving };
-    } finally {
-      await lease?.release();
-      if (live && !this.stopping) {
-        const resumed = this.runnerFor(slot.projection, slot.serving);
-        await resumed.prepare();
-        slot.live = resumed;
-        resumed.start();
-      }
-    }
-  }
-
-  /** Reads the log from the runner's checkpoint to the head, applying batch by batch, with progress. */
-  private async replay(
-    runner: ProjectionRunner,
-    name: string,
-    options: RebuildOptions,
-    streamPrefix?: string,
-    afterBatch?: (applied: number) => Promise<void>,
-  ): Promise<Omit<RebuildResult, 'serving'>> {
-    const started = performance.now();
-    let read = 0;
-    let after = runner.appliedPosition;
-    for (;;) {
-      if (options.signal?.aborted)
-        return { projection: name, completed: false, events: read, seconds: (performance.now() - started) / 1000 };
-      const head = await this.events.headPosition();
-      const batch: RecordedEvent[] = await this.events.readAll({
-        after,
-        maxCount: options.batchSize ?? 2000,
-        ...(streamPrefix ? { streamPrefix } : {}),
-      });
-      const last = batch.at(-1);
-      if (!last) break;
-      await runner.applyBatch(batch);
-      await afterBatch?.(batch.length);
-      read += batch.length;
-      after = last.position;
-      const seconds = (performance.now() - started) / 1000;
-      const eventsPerSecond = read / Math.max(seconds, 0.001);
-      options.onProgress?.({
-        projection: name,
-        read,
-        position: after,
-        head,
-        eventsPerSecond,
-        etaSeconds: head > after ? (head - after) / Math.max(eventsPerSecond, 1) : 0,
-      });
-    }
-    return { projection: name, completed: true, events: read, seconds: (performance.now() - started) / 1000 };
+  /** Rebuilds one tenant's documents in place in the serving generation (rebuilds.ts). */
+  rebuildTenant(name: string, tenantId: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    return rebuildTenant(this.rebuildHost, name, tenantId, options);
   }
 
   /** One look of the watchdog (also called by tests). */
@@ -522,67 +335,14 @@ export class Projections {
     return results.every(Boolean);
   }
 
-  async lag(): Promise<ProjectionLag[]> {
-    const head = await this.events.headPosition();
-    return this.slots.map((slot) => {
-      const runner = slot.live ?? slot.building;
-      const status = runner?.status() ?? {
-        projection: slot.projection.name,
-        version: slot.projection.version,
-        position: 0,
-        running: false,
-        role: 'standby' as const,
-        error: null,
-        failedAt: null,
-        updatedAt: null,
-        activity: 'no runner',
-        activitySince: 0,
-      };
-      return {
-        ...status,
-        stalled: slot.live ? this.watchdog.stall(slot.projection.name) : null,
-        lagEvents: slot.live ? Math.max(0, head - status.position) : Math.max(1, head - status.position),
-        serving: slot.serving,
-        building: slot.building?.target ?? null,
-      };
-    });
+  /** Each projection's position, lag, generations and stall (status.ts). */
+  lag(): Promise<ProjectionLag[]> {
+    return lag(this.events, this.slots, this.watchdog);
   }
 
-  /**
-   * Status from what is stored (aliases, checkpoints), for operators: it
-   * needs no running projection, so the CLI can ask while gateways run.
-   */
-  async storedStatus(): Promise<StoredStatus[]> {
-    const head = await this.events.headPosition();
-    const checkpoints = this.store.collection<CheckpointDocument>(CHECKPOINTS);
-    const out: StoredStatus[] = [];
-    for (const slot of this.slots) {
-      const alias = await this.aliases.get(slot.projection.name);
-      const serving = alias?.target ?? targetFor(slot.projection.version);
-      const checkpoint = await checkpoints.findOne({ _id: `${slot.projection.name}_${serving}` });
-      const position = checkpoint?.position ?? 0;
-      let lagSeconds = 0;
-      if (position < head) {
-        const [next] = await this.events.readAll({ after: position, maxCount: 1 });
-        if (next) lagSeconds = Math.max(0, (Date.now() - Date.parse(next.metadata.occurredAt)) / 1000);
-      }
-      const building = alias?.building ?? null;
-      const buildingCheckpoint = building ? await checkpoints.findOne({ _id: `${slot.projection.name}_${building}` }) : null;
-      out.push({
-        projection: slot.projection.name,
-        codeVersion: slot.projection.version,
-        serving,
-        position,
-        head,
-        lagEvents: Math.max(0, head - position),
-        lagSeconds,
-        building,
-        buildingPosition: buildingCheckpoint?.position ?? null,
-        updatedAt: checkpoint?.updatedAt ?? null,
-        parked: await this.store.collection(PARKED).countDocuments({ projection: slot.projection.name }),
-      });
-    }
-    return out;
+  /** Status from what is stored, for operators (status.ts). */
+  storedStatus(): Promise<StoredStatus[]> {
+    return storedStatus(this.events, this.store, this.aliases, this.slots);
   }
 
   /** Caught up: every projection at the head of the log and none failing. */

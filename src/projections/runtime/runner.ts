@@ -1,18 +1,14 @@
-import { EventStoreUnavailableError, type EventStore, type EventSubscription, type RecordedEvent } from '../../eventstore/port.js';
+import type { EventStore, EventSubscription, RecordedEvent } from '../../eventstore/port.js';
 import type { UpcasterRegistry } from '../../events/upcasting.js';
-import {
-  DocumentStoreUnavailableError,
-  inTransaction,
-  transactionsOf,
-  type Collection,
-  type Document,
-  type DocumentStore,
-} from '../../readmodels/port.js';
+import { inTransaction, transactionsOf, type Collection, type Document, type DocumentStore } from '../../readmodels/port.js';
 import { inBackgroundLane } from '../../readmodels/lanes.js';
 import type { Logger } from '../../shared/logger.js';
 import { Slicer } from '../../shared/slices.js';
 import { physicalName, targetFor } from './aliases.js';
+import { CHECKPOINTS, CheckpointMovedError, CheckpointWriter, type CheckpointDocument } from './checkpoints.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
+import { isOutage, isolate, PoisonEventError } from './poison.js';
+import { PositionWaiters } from './waiters.js';
 import type { Projection, ProjectionTarget } from './projection.js';
 
 /** Longest wait of a standby replica between two attempts at the lease (one small read each). */
@@ -22,12 +18,9 @@ const DEFER_CHECKPOINT_MS = 250;
 /** …and never lets the stored checkpoint fall more events behind than this. */
 const DEFER_CHECKPOINT_EVENTS = 1_000;
 
-export interface CheckpointDocument extends Document {
-  position: number;
-  updatedAt: string;
-}
-
-export const CHECKPOINTS = 'projection_checkpoints';
+// Where they were defined before checkpoints.ts and poison.ts: importers of runner.js keep working.
+export { CHECKPOINTS, CheckpointMovedError, type CheckpointDocument } from './checkpoints.js';
+export { PARKED, PoisonEventError, type ParkedEventDocument } from './poison.js';
 
 export interface RunnerStatus {
   projection: string;
@@ -79,8 +72,6 @@ export interface RunnerOptions {
   checkpointDeferMs?: number;
 }
 
-export const PARKED = 'projection_parked';
-
 /**
  * After a batch this runner applied: the batch's events this projection takes
  * (upcast), the position now applied, and the one applied before the batch.
@@ -89,44 +80,6 @@ export const PARKED = 'projection_parked';
  * following another replica's checkpoint, a reload after a failure).
  */
 export type AppliedListener = (events: readonly RecordedEvent[], position: number, from: number) => void;
-
-export interface ParkedEventDocument extends Document {
-  projection: string;
-  eventId: string;
-  eventType: string;
-  streamName: string;
-  position: number;
-  error: string;
-  parkedAt: string;
-}
-
-/** The checkpoint was not where this runner left it: another runner of the same projection moved it. */
-export class CheckpointMovedError extends Error {
-  override readonly name = 'CheckpointMovedError';
-  constructor(
-    readonly checkpointId: string,
-    readonly storedPosition: number | null,
-  ) {
-    super(`checkpoint ${checkpointId} moved concurrently to ${storedPosition ?? 'nothing'}`);
-  }
-}
-
-/** A projection failed on one event, and the failure is the event's, not a store's. */
-export class PoisonEventError extends Error {
-  override readonly name = 'PoisonEventError';
-  constructor(
-    readonly projection: string,
-    readonly event: RecordedEvent,
-    cause: unknown,
-  ) {
-    super(
-      `projection ${projection} cannot apply event ${event.id} (${event.type} at position ${event.position} in ${event.streamName}): ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
-  }
-}
-
-const isOutage = (error: unknown): boolean => error instanceof DocumentStoreUnavailableError || error instanceof EventStoreUnavailableError;
 
 /**
  * Runs one projection: catch up from its checkpoint, then follow the log.
@@ -149,11 +102,8 @@ const isOutage = (error: unknown): boolean => error instanceof DocumentStoreUnav
 export class ProjectionRunner implements ProjectionTarget {
   /** Applied up to here (what this process answers with). */
   private position = 0;
-  /** What the stored checkpoint says, as far as this runner knows: compare-and-set moves it from here. */
-  private stored = 0;
-  /** The serialised checkpoint writes (the loop's and the deferred flush). */
-  private checkpointing: Promise<unknown> = Promise.resolve();
-  private deferredFlush: NodeJS.Timeout | null = null;
+  /** The stored checkpoint: what it says as far as this runner knows, its moves and their deferral (checkpoints.ts). */
+  private readonly checkpoint: CheckpointWriter;
   private running = false;
   private subscription: EventSubscription | null = null;
   private loop: Promise<void> | null = null;
@@ -161,13 +111,12 @@ export class ProjectionRunner implements ProjectionTarget {
   /** Whether `error` is an outage (the store or the log did not answer): the next answer of the store ends it. */
   private errorIsOutage = false;
   private failedAt: number | null = null;
-  private updatedAt: string | null = null;
-  private waiters: { position: number; resolve: () => void }[] = [];
+  /** Read-your-writes callers waiting for a position (waiters.ts). */
+  private readonly waiters = new PositionWaiters(() => this.position);
   private activity = 'not started';
   private activitySince = Date.now();
   readonly checkpointId: string;
   readonly target: string;
-  private readonly checkpoints: Collection<CheckpointDocument>;
   private readonly appliedListeners = new Set<AppliedListener>();
   private readonly lease: ProjectionLease | null;
   private role: 'active' | 'standby' = 'active';
@@ -193,7 +142,7 @@ export class ProjectionRunner implements ProjectionTarget {
   ) {
     this.target = options.target ?? targetFor(projection.version);
     this.checkpointId = options.checkpointId ?? `${projection.name}_${this.target}`;
-    this.checkpoints = store.collection<CheckpointDocument>(CHECKPOINTS);
+    this.checkpoint = new CheckpointWriter(store.collection<CheckpointDocument>(CHECKPOINTS), this.checkpointId);
     this.lease = options.lease
       ? new ProjectionLease(store.collection<LeaseDocument>(LEASES), this.checkpointId, options.lease.owner, options.lease.ttlMs)
       : null;
@@ -217,12 +166,6 @@ export class ProjectionRunner implements ProjectionTarget {
     return this.store.collection<T>(physicalName(logicalName, this.target));
   }
 
-  /** Removes this generation's collections and checkpoint (after a switch made another generation live). */
-  async dropGeneration(): Promise<void> {
-    for (const name of Object.keys(this.projection.collections)) await this.collection(name).drop();
-    await this.checkpoints.deleteOne({ _id: this.checkpointId });
-  }
-
   get appliedPosition(): number {
     return this.position;
   }
@@ -236,7 +179,7 @@ export class ProjectionRunner implements ProjectionTarget {
       role: this.role,
       error: this.error,
       failedAt: this.failedAt,
-      updatedAt: this.updatedAt,
+      updatedAt: this.checkpoint.updatedAt,
       activity: this.activity,
       activitySince: this.activitySince,
     };
@@ -252,17 +195,13 @@ export class ProjectionRunner implements ProjectionTarget {
     for (const [name, indexes] of Object.entries(this.projection.collections)) {
       if (indexes.length > 0) await this.collection(name).createIndexes(indexes);
     }
-    const checkpoint = await this.checkpoints.findOne({ _id: this.checkpointId });
+    const checkpoint = await this.checkpoint.read();
     if (checkpoint) {
-      this.position = this.stored = checkpoint.position;
-      this.updatedAt = checkpoint.updatedAt;
+      this.position = this.checkpoint.stored = checkpoint.position;
+      this.checkpoint.updatedAt = checkpoint.updatedAt;
     } else {
-      await this.checkpoints.updateOne(
-        { _id: this.checkpointId },
-        { $setOnInsert: { position: 0, updatedAt: new Date().toISOString() } },
-        { upsert: true },
-      );
-      this.position = this.stored = 0;
+      await this.checkpoint.create();
+      this.position = this.checkpoint.stored = 0;
     }
   }
 
@@ -282,22 +221,12 @@ export class ProjectionRunner implements ProjectionTarget {
     // Before the lease goes: the next holder starts from the stored checkpoint.
     await this.flushDeferred().catch(() => undefined);
     await this.lease?.release().catch(() => undefined);
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters = [];
+    this.waiters.releaseAll();
   }
 
   /** Resolves true once every event up to `position` is applied, false on timeout. */
   waitFor(position: number, timeoutMs: number): Promise<boolean> {
-    if (this.position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { position, resolve: () => resolve(this.position >= position) };
-      this.waiters.push(waiter);
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(this.position >= position);
-      }, timeoutMs);
-      timer.unref();
-    });
+    return this.waiters.waitFor(position, timeoutMs);
   }
 
   private wake: (() => void) | null = null;
@@ -329,18 +258,18 @@ export class ProjectionRunner implements ProjectionTarget {
       : Date.now() + Math.min((this.lease?.ttlMs ?? 0) / 4, STANDBY_LEASE_RETRY_MS);
     while (this.running && Date.now() < retryLeaseAt) {
       this.doing('standing by: reading the checkpoint the lease holder moves');
-      const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
+      const stored = await this.checkpoint.read();
       // The store answers again: a failure recorded before (an outage while following) is over.
       if (this.error !== null) {
         this.error = null;
         this.failedAt = null;
       }
-      if (stored) this.stored = stored.position;
+      if (stored) this.checkpoint.stored = stored.position;
       if (stored && stored.position > this.position) {
         this.position = stored.position;
         this.lastChangePosition = stored.position;
-        this.updatedAt = stored.updatedAt;
-        this.resolveWaiters();
+        this.checkpoint.updatedAt = stored.updatedAt;
+        this.waiters.resolve();
       }
       this.doing('standing by: another replica holds the lease');
       await this.sleep(pollMs);
@@ -416,9 +345,8 @@ export class ProjectionRunner implements ProjectionTarget {
         await this.subscription?.close().catch(() => undefined);
         // Events applied past the stored checkpoint without writing it (deferred) are delivered again: re-applying them
         // changes nothing, and the batch that then succeeds is what says the failure is over.
-        if (this.deferredFlush !== null) clearTimeout(this.deferredFlush);
-        this.deferredFlush = null;
-        this.position = this.stored;
+        this.checkpoint.cancelDeferred();
+        this.position = this.checkpoint.stored;
         this.doing('reading the checkpoint after a failure');
         await this.reloadCheckpoint();
         this.doing(`retrying in ${backoff} ms after a failure`);
@@ -450,10 +378,10 @@ export class ProjectionRunner implements ProjectionTarget {
           await this.projection.apply(relevant, this);
         } catch (error) {
           if (isOutage(error)) throw error;
-          await this.isolate(relevant, error);
+          await isolate(this, this.options.onPoison, this.logger, (position) => this.saveCheckpoint(position), relevant, error);
         }
       }
-      if (relevant.length === 0 && last.position - this.stored < DEFER_CHECKPOINT_EVENTS) {
+      if (relevant.length === 0 && last.position - this.checkpoint.stored < DEFER_CHECKPOINT_EVENTS) {
         this.position = last.position;
         this.deferCheckpoint();
       } else {
@@ -467,7 +395,7 @@ export class ProjectionRunner implements ProjectionTarget {
     const lastRelevant = relevant.at(-1);
     if (lastRelevant) this.lastChangePosition = lastRelevant.position;
     for (const listener of this.appliedListeners) listener(relevant, last.position, from);
-    this.resolveWaiters();
+    this.waiters.resolve();
   }
 
   /**
@@ -490,21 +418,16 @@ export class ProjectionRunner implements ProjectionTarget {
     // before this batch reads where the stored checkpoint is. Otherwise the batch's compare-and-set fails against this
     // runner's own move (CheckpointMovedError), the failure lets read-your-writes waiters go before the batch is
     // applied, and a mutation's answer is followed by a read that does not see it (seen with SQLite read models).
-    const run = this.checkpointing.then(() => this.applyInTransactionNow(relevant, position));
-    this.checkpointing = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.checkpoint.serialized(() => this.applyInTransactionNow(relevant, position));
   }
 
   private async applyInTransactionNow(relevant: readonly RecordedEvent[], position: number): Promise<boolean> {
-    const from = this.stored;
+    const from = this.checkpoint.stored;
     let updatedAt: string;
     try {
       updatedAt = await inTransaction(this.store, async () => {
         await this.projection.apply(relevant, this);
-        return this.moveCheckpoint(from, position);
+        return this.checkpoint.move(from, position);
       });
     } catch (error) {
       if (isOutage(error) || error instanceof CheckpointMovedError) throw error;
@@ -514,60 +437,14 @@ export class ProjectionRunner implements ProjectionTarget {
       );
       return false;
     }
-    this.position = this.stored = position;
-    this.updatedAt = updatedAt;
+    this.position = this.checkpoint.stored = position;
+    this.checkpoint.updatedAt = updatedAt;
     return true;
-  }
-
-  /**
-   * A batch failed for a reason of its own: apply it event by event, moving
-   * the checkpoint past each, to find the event that fails. Events before it
-   * are kept; at it, stop (report) or park it, per configuration.
-   */
-  private async isolate(batch: readonly RecordedEvent[], batchError: unknown): Promise<void> {
-    if (batch.length === 1 && (this.options.onPoison ?? 'stop') === 'stop') {
-      const [only] = batch;
-      if (only) throw new PoisonEventError(this.projection.name, only, batchError);
-    }
-    for (const event of batch) {
-      if (event.position <= this.position) continue;
-      try {
-        await this.projection.apply([event], this);
-      } catch (error) {
-        if (isOutage(error)) throw error;
-        if ((this.options.onPoison ?? 'stop') === 'stop') throw new PoisonEventError(this.projection.name, event, error);
-        const poison = new PoisonEventError(this.projection.name, event, error);
-        await this.store.collection<ParkedEventDocument>(PARKED).updateOne(
-          { _id: `${this.checkpointId}/${event.id}` },
-          {
-            $set: {
-              projection: this.projection.name,
-              eventId: event.id,
-              eventType: event.type,
-              streamName: event.streamName,
-              position: event.position,
-              error: poison.message,
-              parkedAt: new Date().toISOString(),
-            },
-          },
-          { upsert: true },
-        );
-        this.logger.error({ err: poison, projection: this.projection.name, position: event.position }, 'poison event parked');
-      }
-      await this.saveCheckpoint(event.position);
-    }
-  }
-
-  private resolveWaiters(): void {
-    const ready = this.waiters.filter((w) => w.position <= this.position);
-    this.waiters = this.waiters.filter((w) => w.position > this.position);
-    for (const waiter of ready) waiter.resolve();
   }
 
   recordFailure(error: unknown): void {
     // Callers waiting for read-your-writes learn at once that it will not come soon.
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters = [];
+    this.waiters.releaseAll();
     this.error = error instanceof Error ? error.message : String(error);
     this.errorIsOutage = isOutage(error);
     this.failedAt = error instanceof PoisonEventError ? error.event.position : (this.failedAt ?? this.position);
@@ -577,8 +454,8 @@ export class ProjectionRunner implements ProjectionTarget {
   /** After a failure the stored checkpoint is the truth: resume from there. */
   private async reloadCheckpoint(): Promise<void> {
     try {
-      const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
-      if (stored) this.position = this.stored = stored.position;
+      const stored = await this.checkpoint.read();
+      if (stored) this.position = this.checkpoint.stored = stored.position;
       this.storeAnswered();
     } catch {
       // The store is still down; the next attempt will try again.
@@ -597,54 +474,25 @@ export class ProjectionRunner implements ProjectionTarget {
   }
 
   private async saveCheckpoint(position: number): Promise<void> {
-    await this.storeCheckpoint(position);
+    await this.checkpoint.store(position);
     this.position = Math.max(this.position, position);
-  }
-
-  /** Moves the stored checkpoint to `position` (one write at a time: the loop's and the deferred flush never race). */
-  private storeCheckpoint(position: number): Promise<void> {
-    const write = this.checkpointing.then(async () => {
-      if (position <= this.stored) return;
-      const updatedAt = await this.moveCheckpoint(this.stored, position);
-      this.stored = position;
-      this.updatedAt = updatedAt;
-    });
-    this.checkpointing = write.catch(() => undefined);
-    return write;
   }
 
   /** A checkpoint move left for later: made within checkpointDeferMs (DEFER_CHECKPOINT_MS) unless a write makes it first. */
   private deferCheckpoint(): void {
-    if (this.deferredFlush !== null) return;
-    this.deferredFlush = setTimeout(() => {
-      this.deferredFlush = null;
+    this.checkpoint.defer(this.options.checkpointDeferMs ?? DEFER_CHECKPOINT_MS, () => {
       this.flushDeferred().catch((error: unknown) =>
         // The next written batch moves it (or, after a failure, the loop resumes from what is stored).
         this.logger.debug({ err: error, projection: this.projection.name }, 'deferred checkpoint move failed'),
       );
-    }, this.options.checkpointDeferMs ?? DEFER_CHECKPOINT_MS);
-    this.deferredFlush.unref();
+    });
   }
 
   /** Stores the applied position when the stored checkpoint is behind it. */
   private async flushDeferred(): Promise<void> {
-    if (this.deferredFlush !== null) clearTimeout(this.deferredFlush);
-    this.deferredFlush = null;
-    if (this.position <= this.stored || (this.lease && !this.lease.held)) return;
-    await inBackgroundLane(() => this.storeCheckpoint(this.position));
+    this.checkpoint.cancelDeferred();
+    if (this.position <= this.checkpoint.stored || (this.lease && !this.lease.held)) return;
+    await inBackgroundLane(() => this.checkpoint.store(this.position));
     this.storeAnswered();
-  }
-
-  /** Compare-and-set of the stored checkpoint from `from` to `to`; returns its new updatedAt. */
-  private async moveCheckpoint(from: number, to: number): Promise<string> {
-    const updatedAt = new Date().toISOString();
-    const result = await this.checkpoints.updateOne({ _id: this.checkpointId, position: from }, { $set: { position: to, updatedAt } });
-    if (result.matchedCount === 0) {
-      // Someone else moved the checkpoint (another runner of the same projection).
-      // Continue from what is stored rather than overwrite it backwards.
-      const stored = await this.checkpoints.findOne({ _id: this.checkpointId });
-      throw new CheckpointMovedError(this.checkpointId, stored?.position ?? null);
-    }
-    return updatedAt;
   }
 }
