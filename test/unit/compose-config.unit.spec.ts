@@ -8,6 +8,7 @@ import { SigningKey } from '../../src/ledger/checkpoint.js';
 import { resolveAuditSigning } from '../../src/ledger/signing-key.js';
 
 interface Service {
+  image?: string;
   command?: string[];
   environment?: Record<string, string>;
   secrets?: string[];
@@ -47,6 +48,14 @@ describe('docker-compose.yml (no Docker engine here: its configuration is checke
       expect(header, `the compose file's header makes secrets/${name}`).toMatch(new RegExp(`> secrets/${name}\\b`));
       expect(Object.keys(secretsAsTheDocsMakeThem())).toContain(name);
     }
+  });
+
+  it('pins every image it pulls by digest, and the Dockerfile its base image', () => {
+    const images = Object.values(compose.services).flatMap((service) => (service.image ? [service.image] : []));
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/@sha256:[0-9a-f]{64}/);
   });
 
   it.each(tenantryServices)('%s: its environment and secrets make a configuration that starts (signing key included)', (name, service) => {
