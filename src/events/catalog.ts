@@ -1,7 +1,8 @@
 /**
  * Every event type the system writes, with what it is about. The audit log,
  * the upcasting coverage test and exports read this one list, so a new event
- * type is added here or it cannot be written (see assertCataloged).
+ * type is added here or it cannot be written (the command handler calls
+ * eventInfo on every event it appends, src/commands/handler.ts).
  */
 export type AuditAction = 'CREATE' | 'UPDATE' | 'DELETE' | 'RESTORE' | 'GRANT' | 'REVOKE' | 'ADD_MEMBER' | 'REMOVE_MEMBER' | 'REVEAL';
 

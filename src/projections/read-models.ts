@@ -26,7 +26,8 @@ export class ReadModels {
 
   /**
    * Unscoped access: instance-level read models (tenants, users) and
-   * instance-admin code paths only. Tenant data goes through `forTenant`.
+   * instance-admin code paths only. Tenant data wraps it in `tenantScoped`
+   * (src/readmodels/tenant-scoped.ts), which pins every query to one tenant.
    */
   instanceCollection<T extends Document = Document>(logicalName: string): Collection<T> {
     return this.store.collection<T>(this.physicalName(logicalName));
