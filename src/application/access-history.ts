@@ -16,7 +16,6 @@ import { streamName, type EventStore, type RecordedEvent } from '../eventstore/p
 import type { ReadModels } from '../projections/read-models.js';
 import { STREAMS, type StreamDocument } from '../projections/streams/streams.projection.js';
 import { DocumentStoreUnavailableError } from '../readmodels/port.js';
-import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
 
@@ -76,7 +75,7 @@ async function foldStreams<E extends DomainEvent, S>(
   until: string,
   slicer: Slicer,
 ): Promise<S[]> {
-  const streams = tenantScoped(app.readModels.instanceCollection<StreamDocument>(STREAMS), tenantId);
+  const streams = app.readModels.forTenant<StreamDocument>(STREAMS, tenantId);
   const states: S[] = [];
   for await (const doc of streams.stream({ category, createdAt: { $lte: until } }, { sort: { createdAt: 1 } })) {
     states.push((await app.commands.loadAsOf(decider, doc._id, until, { slicer })).state);

@@ -6,7 +6,7 @@ import { derivedId } from '../commands/handler.js';
 import { INSTANCE_SCOPE, streamName } from '../eventstore/port.js';
 import { API_TOKENS, type ApiTokenDocument } from '../projections/api-tokens/api-tokens.projection.js';
 import { docId } from '../projections/runtime/projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { conflict, forbidden, noTenantSelected, notFound } from '../shared/errors.js';
 import { isValidId } from '../shared/ids.js';
 import type { Application } from './application.js';
@@ -73,7 +73,7 @@ export class ApiTokenService {
   ) {}
 
   private collection(scope: string): TenantCollection<ApiTokenDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<ApiTokenDocument>(API_TOKENS), scope);
+    return this.app.readModels.forTenant<ApiTokenDocument>(API_TOKENS, scope);
   }
 
   /**

@@ -92,7 +92,7 @@ export class AuditVerificationJobs {
     await this.ensureIndexes();
     const slot = this.app.heavy.acquire(tenantId, 'audit verification');
     try {
-      const head = await tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId).findOne({
+      const head = await this.app.readModels.forTenant<ChainHeadDocument>(AUDIT_CHAIN_HEADS, tenantId).findOne({
         _id: tenantId,
       });
       const now = new Date().toISOString();

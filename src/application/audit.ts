@@ -19,7 +19,7 @@ import {
 } from '../projections/audit/audit.projection.js';
 import { TENANTS, type TenantDocument } from '../projections/tenants/tenants.projection.js';
 import type { Filter } from '../readmodels/port.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, forbidden, noTenantSelected, tenantNotFound } from '../shared/errors.js';
 import { isValidId } from '../shared/ids.js';
 import { Slicer } from '../shared/slices.js';
@@ -68,7 +68,7 @@ export class AuditService {
   ) {}
 
   entries(tenantId: string): TenantCollection<AuditEntryDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<AuditEntryDocument>(AUDIT_LOGS), tenantId);
+    return this.app.readModels.forTenant<AuditEntryDocument>(AUDIT_LOGS, tenantId);
   }
 
   /**
@@ -168,7 +168,7 @@ export class AuditService {
 
   /** How many entries the trail holds, as its chain head counts them (no scan); null before the head counted. */
   async trailLength(tenantId: string): Promise<number | null> {
-    const heads = tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId);
+    const heads = this.app.readModels.forTenant<ChainHeadDocument>(AUDIT_CHAIN_HEADS, tenantId);
     return (await heads.findOne({ _id: tenantId }))?.entries ?? null;
   }
 
@@ -179,7 +179,7 @@ export class AuditService {
   }
 
   private verifiedPoints(tenantId: string): TenantCollection<VerifiedPointDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<VerifiedPointDocument>(AUDIT_VERIFIED), tenantId);
+    return this.app.readModels.forTenant<VerifiedPointDocument>(AUDIT_VERIFIED, tenantId);
   }
 
   private async savePoint(tenantId: string, position: number, hash: string, checkedEntries: number, full: boolean): Promise<void> {
@@ -210,7 +210,7 @@ export class AuditService {
   ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
     const entries = this.entries(tenantId);
-    const heads = tenantScoped(this.app.readModels.instanceCollection<ChainHeadDocument>(AUDIT_CHAIN_HEADS), tenantId);
+    const heads = this.app.readModels.forTenant<ChainHeadDocument>(AUDIT_CHAIN_HEADS, tenantId);
     const head = await heads.findOne({ _id: tenantId });
     const point = options.full ? null : await this.verifiedPoints(tenantId).findOne({ _id: tenantId });
     let from: ChainLink = GENESIS;

@@ -4,7 +4,7 @@ import { requireNoEscalation, rightsOf, type GivenRight } from '../auth/escalati
 import { derivedId } from '../commands/handler.js';
 import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, conflict, DomainError, ErrorCode, notFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
@@ -62,7 +62,7 @@ export class BindingService {
   ) {}
 
   collection(tenantId: string): TenantCollection<BindingDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+    return this.app.readModels.forTenant<BindingDocument>(BINDINGS, tenantId);
   }
 
   async list(caller: Caller, tenantId: string, filter: BindingFilter = {}): Promise<BindingView[]> {

@@ -15,7 +15,7 @@ import {
   type RecordedFlowEvent,
 } from '../projections/flows/flows.projection.js';
 import { docId } from '../projections/runtime/projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, forbidden, notFound } from '../shared/errors.js';
 import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
 import type { Slicer } from '../shared/slices.js';
@@ -158,11 +158,11 @@ export class FlowService {
   ) {}
 
   collection(tenantId: string): TenantCollection<FlowDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<FlowDocument>(FLOWS), tenantId);
+    return this.app.readModels.forTenant<FlowDocument>(FLOWS, tenantId);
   }
 
   revisionCollection(tenantId: string): TenantCollection<FlowRevisionDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<FlowRevisionDocument>(FLOW_REVISIONS), tenantId);
+    return this.app.readModels.forTenant<FlowRevisionDocument>(FLOW_REVISIONS, tenantId);
   }
 
   /** Saved revisions by `flowRevisionDocId`, in one query (the DataLoader behind `FlowRevision.source`). */

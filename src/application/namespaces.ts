@@ -13,7 +13,7 @@ import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/na
 
 export type { NamespaceDocument };
 import { docId } from '../projections/runtime/projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, conflict, notFound } from '../shared/errors.js';
 import { escapeRegex, isValidId, validateId } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
@@ -102,7 +102,7 @@ export class NamespaceService {
   }
 
   collection(tenantId: string): TenantCollection<NamespaceDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<NamespaceDocument>(NAMESPACES), tenantId);
+    return this.app.readModels.forTenant<NamespaceDocument>(NAMESPACES, tenantId);
   }
 
   async list(caller: Caller, tenantId: string, options: ListNamespacesOptions = {}): Promise<NamespaceView[]> {

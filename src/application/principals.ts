@@ -3,7 +3,6 @@ import { GROUPS, type GroupDocument } from '../projections/groups/groups.project
 import { docId } from '../projections/runtime/projection.js';
 import { SERVICE_ACCOUNTS, type ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
-import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { badInput } from '../shared/errors.js';
 import { isValidId } from '../shared/ids.js';
 import type { Application } from './application.js';
@@ -21,11 +20,11 @@ export class PrincipalDirectory {
   }
 
   groups(tenantId: string) {
-    return tenantScoped(this.app.readModels.instanceCollection<GroupDocument>(GROUPS), tenantId);
+    return this.app.readModels.forTenant<GroupDocument>(GROUPS, tenantId);
   }
 
   serviceAccounts(tenantId: string) {
-    return tenantScoped(this.app.readModels.instanceCollection<ServiceAccountDocument>(SERVICE_ACCOUNTS), tenantId);
+    return this.app.readModels.forTenant<ServiceAccountDocument>(SERVICE_ACCOUNTS, tenantId);
   }
 
   async exists(tenantId: string, type: PrincipalType, id: string): Promise<boolean> {

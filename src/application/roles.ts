@@ -6,7 +6,7 @@ import { streamName } from '../eventstore/port.js';
 import { BINDINGS, type BindingDocument } from '../projections/bindings/bindings.projection.js';
 import { ROLES, type RoleDocument } from '../projections/roles/roles.projection.js';
 import { docId } from '../projections/runtime/projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { conflict, notFound } from '../shared/errors.js';
 import { isValidId, validateId } from '../shared/ids.js';
 import type { Slicer } from '../shared/slices.js';
@@ -78,7 +78,7 @@ export class RoleService {
   ) {}
 
   collection(tenantId: string): TenantCollection<RoleDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<RoleDocument>(ROLES), tenantId);
+    return this.app.readModels.forTenant<RoleDocument>(ROLES, tenantId);
   }
 
   async list(caller: Caller, tenantId: string): Promise<RoleView[]> {
@@ -135,7 +135,7 @@ export class RoleService {
       .map((p) => ({ resource: p.resource, actions: p.actions.filter((a) => !held.has(`${p.resource}:${a}`)) }))
       .filter((p) => p.actions.length > 0);
     if (added.length === 0) return;
-    const bindings = tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+    const bindings = this.app.readModels.forTenant<BindingDocument>(BINDINGS, tenantId);
     const scopes = new Set((await bindings.find({ roleId: id }, { projection: { namespace: 1 } })).map((b) => b.namespace));
     requireNoEscalation(
       access,
@@ -182,7 +182,7 @@ export class RoleService {
     (await this.tenants.enter(caller, tenantId)).require('ROLE', 'DELETE');
     validateId('name', 'id', id);
     if (!MANAGED_ROLE_IDS.has(id)) {
-      const bindings = tenantScoped(this.app.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId);
+      const bindings = this.app.readModels.forTenant<BindingDocument>(BINDINGS, tenantId);
       const bound = await bindings.countDocuments({ roleId: id });
       if (bound > 0) throw conflict(`role ${id} is still used by ${bound} binding(s); delete them first`);
     }

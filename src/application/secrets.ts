@@ -13,7 +13,7 @@ import { streamName } from '../eventstore/port.js';
 import { NAMESPACES, type NamespaceDocument } from '../projections/namespaces/namespaces.projection.js';
 import { docId } from '../projections/runtime/projection.js';
 import { SECRETS, secretDocId, type SecretDocument } from '../projections/secrets/secrets.projection.js';
-import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
+import type { TenantCollection } from '../readmodels/tenant-scoped.js';
 import { badInput, conflict, DomainError, ErrorCode, forbidden, tenantNotFound } from '../shared/errors.js';
 import { KeyedSerial } from '../shared/keyed-serial.js';
 import { Slicer } from '../shared/slices.js';
@@ -59,7 +59,7 @@ export class SecretService {
   ) {}
 
   collection(tenantId: string): TenantCollection<SecretDocument> {
-    return tenantScoped(this.app.readModels.instanceCollection<SecretDocument>(SECRETS), tenantId);
+    return this.app.readModels.forTenant<SecretDocument>(SECRETS, tenantId);
   }
 
   /**
@@ -330,7 +330,7 @@ export class SecretService {
   private async requireNamespaceAllowed(tenantId: string, namespace: string): Promise<void> {
     const tenant = await this.tenants.requireActive(tenantId);
     if (!tenant.requireExistingNamespace) return;
-    const namespaces = tenantScoped(this.app.readModels.instanceCollection<NamespaceDocument>(NAMESPACES), tenantId);
+    const namespaces = this.app.readModels.forTenant<NamespaceDocument>(NAMESPACES, tenantId);
     const doc = await namespaces.findOne({ _id: docId(tenantId, namespace) });
     if (!doc?.existing) {
       throw badInput('namespace', `namespace ${namespace} does not exist, and this tenant requires secrets to be in existing namespaces`);

@@ -2,7 +2,6 @@ import { API_TOKENS, type ApiTokenDocument } from '../projections/api-tokens/api
 import { docId } from '../projections/runtime/projection.js';
 import { SERVICE_ACCOUNTS, type ServiceAccountDocument } from '../projections/service-accounts/service-accounts.projection.js';
 import { USERS, type UserDocument } from '../projections/users/users.projection.js';
-import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import type { ReadModels } from '../projections/read-models.js';
 import type { Logger } from '../shared/logger.js';
 import { parseApiToken, secretMatches } from './api-tokens.js';
@@ -48,7 +47,7 @@ export class ApiTokenVerifier implements TokenVerifier {
   private async principalOf(doc: ApiTokenDocument): Promise<Principal> {
     if (doc.principalType === 'SERVICE_ACCOUNT') {
       // A deleted service account is nobody: its tokens stop working with it.
-      const accounts = tenantScoped(this.readModels.instanceCollection<ServiceAccountDocument>(SERVICE_ACCOUNTS), doc.tenantId);
+      const accounts = this.readModels.forTenant<ServiceAccountDocument>(SERVICE_ACCOUNTS, doc.tenantId);
       const account = await accounts.findOne({ _id: docId(doc.tenantId, doc.principalId) });
       if (!account) throw new TokenRejectedError('API token of a deleted service account', { tokenId: doc.id });
       // A disabled service account is nobody until it is enabled again.

@@ -2,7 +2,6 @@ import type { BindingDocument } from '../projections/bindings/bindings.projectio
 import { BINDINGS } from '../projections/bindings/bindings.projection.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { readModelOrLog } from '../readmodels/log-fallback.js';
-import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { forbidden } from '../shared/errors.js';
 import { isInSubtree } from '../shared/ids.js';
 import type { BindingData } from '../aggregates/binding/binding.js';
@@ -202,7 +201,7 @@ export class Authorizer {
       { principalType: subject.type, principalId: subject.id },
       ...groups.map((g) => ({ principalType: 'GROUP', principalId: g })),
     ];
-    const bindings = await tenantScoped(this.readModels.instanceCollection<BindingDocument>(BINDINGS), tenantId).find({ $or: principals });
+    const bindings = await this.readModels.forTenant<BindingDocument>(BINDINGS, tenantId).find({ $or: principals });
     const custom = [...new Set(bindings.map((b) => b.roleId))].filter((id) => !MANAGED_ROLE_IDS.has(id));
     const customRoles = custom.length === 0 ? new Map<string, Permission[]>() : await this.roles.customRoles(tenantId, custom);
     return { bindings, groups, customRoles };

@@ -1,6 +1,7 @@
 import type { Projection } from './runtime/projection.js';
 import { physicalName, targetFor } from './runtime/aliases.js';
 import type { Collection, Document, DocumentStore } from '../readmodels/port.js';
+import { tenantScoped, type TenantCollection } from '../readmodels/tenant-scoped.js';
 
 /**
  * The query side's view of the read models: logical collection names
@@ -26,11 +27,20 @@ export class ReadModels {
 
   /**
    * Unscoped access: instance-level read models (tenants, users) and
-   * instance-admin code paths only. Tenant data wraps it in `tenantScoped`
-   * (src/readmodels/tenant-scoped.ts), which pins every query to one tenant.
+   * instance-admin code paths only. Tenant code uses `forTenant`.
    */
   instanceCollection<T extends Document = Document>(logicalName: string): Collection<T> {
     return this.store.collection<T>(this.physicalName(logicalName));
+  }
+
+  /**
+   * The one entry point for tenant code: the live collection behind
+   * `logicalName`, pinned to one tenant (every filter, write and index scan
+   * gets `tenantId`; a document of another tenant can be neither read nor
+   * written through it; src/readmodels/tenant-scoped.ts).
+   */
+  forTenant<T extends Document = Document>(logicalName: string, tenantId: string): TenantCollection<T> {
+    return tenantScoped(this.instanceCollection<T>(logicalName), tenantId);
   }
 
   resolveTargetsWith(servingTarget: (projectionName: string) => string): void {
