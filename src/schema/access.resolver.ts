@@ -2,22 +2,15 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { TokenPrincipalType } from '../aggregates/api-token/api-token.js';
 import { badInput } from '../shared/errors.js';
 import {
-  ApiToken,
-  Binding,
   CreateApiTokenInput,
   CreateBindingInput,
-  CreatedApiToken,
   CreateGroupInput,
   CreateRoleInput,
   CreateServiceAccountInput,
-  EffectivePermission,
-  Group,
-  PrincipalTypeEnum,
-  Role,
-  ServiceAccount,
   UpdateNamedEntityInput,
   UpdateRoleInput,
-} from './access.type.js';
+} from './access.input.js';
+import { ApiToken, Binding, CreatedApiToken, EffectivePermission, Group, PrincipalTypeEnum, Role, ServiceAccount } from './access.type.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 

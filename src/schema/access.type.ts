@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar } from './scalars.js';
 
 /** Who a binding, a group membership or a token is about (src/aggregates/binding/binding.ts PRINCIPAL_TYPES). */
@@ -18,12 +18,6 @@ export class Permission {
   @Field(() => [String]) actions!: string[];
 }
 
-@InputType()
-export class PermissionInput {
-  @Field(() => String, { description: 'TENANT NAMESPACE FLOW SECRET ROLE BINDING USER GROUP SERVICE_ACCOUNT AUDITLOG' }) resource!: string;
-  @Field(() => [String], { description: 'VIEW LIST CREATE UPDATE DELETE (EXPORT for AUDITLOG, ESCALATE for BINDING)' }) actions!: string[];
-}
-
 @ObjectType({
   description: 'A named set of permissions. Managed roles (admin, developer, editor, viewer) exist in every tenant and cannot be changed.',
 })
@@ -36,21 +30,6 @@ export class Role {
   @Field(() => Int, { description: 'Events in the role stream; 0 for managed roles.' }) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
-}
-
-@InputType()
-export class CreateRoleInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true, description: 'Display name; defaults to the id.' }) name?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => [PermissionInput]) permissions!: PermissionInput[];
-}
-
-@InputType()
-export class UpdateRoleInput {
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => [PermissionInput], { nullable: true, description: 'Replaces the whole list.' }) permissions?: PermissionInput[] | null;
 }
 
 @ObjectType({ description: 'A principal holds a role, tenant-wide or on a namespace and its subtree. Immutable: delete and recreate.' })
@@ -66,14 +45,6 @@ export class Binding {
   @Field(() => String) createdBy!: string;
 }
 
-@InputType()
-export class CreateBindingInput {
-  @Field(() => PrincipalTypeEnum) principalType!: PrincipalTypeEnum;
-  @Field(() => ID) principalId!: string;
-  @Field(() => ID) roleId!: string;
-  @Field(() => String, { nullable: true, description: 'Limits the binding to this namespace and its children.' }) namespace?: string | null;
-}
-
 @ObjectType({ description: 'Users of one tenant; members inherit the group’s bindings.' })
 export class Group {
   @Field(() => ID) id!: string;
@@ -86,19 +57,6 @@ export class Group {
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
 }
 
-@InputType()
-export class CreateGroupInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true, description: 'Display name; defaults to the id.' }) name?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-}
-
-@InputType({ description: 'What updateGroup and updateServiceAccount change; absent fields stay as they are.' })
-export class UpdateNamedEntityInput {
-  @Field(() => String, { nullable: true, description: 'Display name; null: unchanged.' }) name?: string | null;
-  @Field(() => String, { nullable: true, description: 'null: cleared.' }) description?: string | null;
-}
-
 @ObjectType({ description: 'A non-human principal of one tenant; it authenticates with API tokens.' })
 export class ServiceAccount {
   @Field(() => ID) id!: string;
@@ -109,13 +67,6 @@ export class ServiceAccount {
   @Field(() => DateTimeScalar) createdAt!: string;
   @Field(() => String) createdBy!: string;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
-}
-
-@InputType()
-export class CreateServiceAccountInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true, description: 'Display name; defaults to the id.' }) name?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
 }
 
 @ObjectType({ description: 'An API token without its secret.' })
@@ -136,19 +87,6 @@ export class ApiToken {
 @ObjectType({ description: 'A new API token. `token` is shown here once and never again: only a salted hash is kept.' })
 export class CreatedApiToken extends ApiToken {
   @Field(() => String, { description: 'The bearer token: `Authorization: Bearer <token>`.' }) token!: string;
-}
-
-@InputType()
-export class CreateApiTokenInput {
-  @Field(() => ID, { description: 'Your own user id, or a service account of the tenant.' }) principalId!: string;
-  @Field(() => String, { description: 'Token name: ^[a-z0-9]+(-[a-z0-9]+)*$' }) name!: string;
-  @Field(() => Int, { nullable: true, description: 'Lifetime in seconds (60 to 5 years); absent: never expires.' }) expiresIn?:
-    number | null;
-  @Field(() => PrincipalTypeEnum, {
-    nullable: true,
-    description: 'USER or SERVICE_ACCOUNT. Absent: USER when principalId is you or on the instance endpoint, else SERVICE_ACCOUNT.',
-  })
-  principalType?: PrincipalTypeEnum | null;
 }
 
 @ObjectType({ description: 'One permission a principal holds, and what grants it.' })

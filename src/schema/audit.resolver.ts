@@ -2,13 +2,13 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subs
 import type { AuditJobView } from '../application/audit-jobs.js';
 import { flowOf, type AuditEntryView, type AuditLogFilterInput } from '../application/audit.js';
 import { badInput } from '../shared/errors.js';
+import { AuditLogFilter } from './audit.input.js';
 import {
   AuditCheckpoint,
   AuditConsistencyProof,
   AuditInclusionProof,
   AuditLogConnection,
   AuditLogEntry,
-  AuditLogFilter,
   AuditLogVerification,
   AuditSigningKey,
   AuditVerificationJob,

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { JsonValue } from '../shared/json.js';
 import { PageInfo } from './connection.type.js';
 import { DateTimeScalar, JSONScalar, PositionScalar } from './scalars.js';
@@ -33,17 +33,6 @@ export class AuditLogEntry {
   @Field(() => String, { description: 'SHA-256 (hex) of the canonical JSON of every other field, previousHash included.' }) hash!: string;
   @Field(() => String, { nullable: true, description: "The previous entry's hash in this tenant's chain; null for the first." })
   previousHash!: string | null;
-}
-
-@InputType()
-export class AuditLogFilter {
-  @Field(() => String, { nullable: true, description: 'This namespace and its whole subtree.' }) namespace?: string | null;
-  @Field(() => String, { nullable: true }) resourceType?: string | null;
-  @Field(() => String, { nullable: true }) resourceId?: string | null;
-  @Field(() => String, { nullable: true }) actorId?: string | null;
-  @Field(() => String, { nullable: true }) action?: string | null;
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive.' }) from?: Date | null;
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive.' }) to?: Date | null;
 }
 
 @ObjectType()

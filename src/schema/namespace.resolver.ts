@@ -5,17 +5,14 @@ import { namespaceView, type NamespaceView } from '../application/namespaces.js'
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { CreateNamespaceInput, DefaultAuthenticationInput, PluginDefaultInput, UpdateNamespaceInput } from './namespace.input.js';
 import {
-  CreateNamespaceInput,
   DefaultAuthentication,
-  DefaultAuthenticationInput,
   InheritedVariable,
   Namespace,
   NamespaceDeletionPlan,
   NamespaceUsage,
   PluginDefault,
-  PluginDefaultInput,
-  UpdateNamespaceInput,
 } from './namespace.type.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 

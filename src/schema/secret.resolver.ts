@@ -1,6 +1,7 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
-import { PutSecretInput, SecretMetadata } from './secret.type.js';
+import { PutSecretInput } from './secret.input.js';
+import { SecretMetadata } from './secret.type.js';
 
 @Resolver(() => SecretMetadata)
 export class SecretResolver {

@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { reached, type GraphQLContext } from './context.js';
-import { CreateTenantInput, Tenant, UpdateTenantInput } from './tenant.type.js';
+import { CreateTenantInput, UpdateTenantInput } from './tenant.input.js';
+import { Tenant } from './tenant.type.js';
 
 @Resolver(() => Tenant)
 export class TenantResolver {

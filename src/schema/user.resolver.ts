@@ -1,7 +1,8 @@
 import { Arg, Ctx, ID, Int, Query, Resolver, Mutation } from 'type-graphql';
 import { effectivePermissionViews } from '../application/effective-permissions.js';
 import { reached, type GraphQLContext } from './context.js';
-import { CreateUserInput, Me, PrincipalKind, UpdateUserInput, User } from './user.type.js';
+import { CreateUserInput, UpdateUserInput } from './user.input.js';
+import { Me, PrincipalKind, User } from './user.type.js';
 
 @Resolver()
 export class UserResolver {

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { EffectivePermission } from './access.type.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -20,20 +20,6 @@ export class User {
   @Field(() => Int, { description: 'Events in the user stream: pass it as expectedRevision.' }) revision!: number;
   @Field(() => DateTimeScalar, { nullable: true }) createdAt!: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: string | null;
-}
-
-@InputType()
-export class UpdateUserInput {
-  @Field(() => String, { nullable: true, description: 'Absent or null: unchanged.' }) email?: string | null;
-  @Field(() => String, { nullable: true, description: 'Absent: unchanged; null: cleared.' }) name?: string | null;
-}
-
-@InputType()
-export class CreateUserInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String) email!: string;
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => Boolean, { nullable: true, defaultValue: false }) instanceAdmin?: boolean;
 }
 
 @ObjectType({ description: 'A tenant the caller can act in, with what it may do there.' })
