@@ -1,16 +1,17 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import {
-  ApiTokenResolver,
-  BindingResolver,
-  EffectivePermissionResolver,
-  GroupResolver,
-  RoleResolver,
-  ServiceAccountResolver,
-} from './access.resolver.js';
+// Kept in this order: type-graphql lists queries, mutations and subscriptions in the
+// order their modules load, so this order is the printed schema's.
+import { RoleResolver } from './role.resolver.js';
+import { BindingResolver } from './binding.resolver.js';
+import { GroupResolver } from './group.resolver.js';
+import { ServiceAccountResolver } from './service-account.resolver.js';
+import { ApiTokenResolver } from './api-token.resolver.js';
+import { EffectivePermissionResolver } from './effective-permission.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
-import { FlowResolver, FlowRevisionResolver } from './flow.resolver.js';
+import { FlowResolver } from './flow.resolver.js';
+import { FlowRevisionResolver } from './flow-revision.resolver.js';
 import { NamespaceResolver } from './namespace.resolver.js';
 import { ResolvedFlowResolver } from './resolved-flow.resolver.js';
 import { ownSubscribeOnly } from './pubsub.js';

@@ -1,7 +1,6 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
-import { notFound } from '../shared/errors.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { pageDefault } from './query-limits.js';
 import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
@@ -120,18 +119,5 @@ export class FlowResolver {
     if (!access.can('NAMESPACE', 'VIEW', flow.namespace)) return null;
     const doc = await ctx.loaders.namespace(flow.tenantId).load(flow.namespace);
     return doc ? namespaceView(doc) : null;
-  }
-}
-
-@Resolver(() => FlowRevision)
-export class FlowRevisionResolver {
-  @FieldResolver(() => String, { description: "The revision's source, batched across the request." })
-  async source(@Root() revision: FlowRevisionView, @Ctx() ctx: GraphQLContext): Promise<string> {
-    const { tenantId, namespace, flowId } = revision;
-    const doc = await ctx.loaders
-      .flowRevision(tenantId)
-      .load(ctx.services.flows.revisionKey(tenantId, namespace, flowId, revision.revision));
-    if (!doc) throw notFound(`revision ${revision.revision} of flow ${namespace}.${flowId}`);
-    return doc.source;
   }
 }

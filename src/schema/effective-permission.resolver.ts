@@ -1,0 +1,30 @@
+import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { EffectivePermission, PrincipalTypeEnum } from './access.type.js';
+import { requireTenant, type GraphQLContext } from './context.js';
+import { DateTimeScalar } from './scalars.js';
+
+@Resolver(() => EffectivePermission)
+export class EffectivePermissionResolver {
+  @Query(() => [EffectivePermission], {
+    description:
+      'What a principal may do in this tenant and through which binding or group; asOf replays the log. Needs BINDING:LIST unless it is you.',
+  })
+  effectivePermissions(
+    @Arg('principalId', () => ID) principalId: string,
+    @Arg('namespace', () => String, { nullable: true }) namespace: string | null,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Arg('principalType', () => PrincipalTypeEnum, {
+      nullable: true,
+      description: 'Absent: a user if one has this id, else a service account, else a group.',
+    })
+    type: PrincipalTypeEnum | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.services.effectivePermissions.list(ctx.caller, requireTenant(ctx), {
+      principalId,
+      namespace,
+      asOf,
+      principalType: type,
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { FlowRevisionView } from '../application/flows.js';
+import { notFound } from '../shared/errors.js';
+import type { GraphQLContext } from './context.js';
+import { FlowRevision } from './flow.type.js';
+
+@Resolver(() => FlowRevision)
+export class FlowRevisionResolver {
+  @FieldResolver(() => String, { description: "The revision's source, batched across the request." })
+  async source(@Root() revision: FlowRevisionView, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const { tenantId, namespace, flowId } = revision;
+    const doc = await ctx.loaders
+      .flowRevision(tenantId)
+      .load(ctx.services.flows.revisionKey(tenantId, namespace, flowId, revision.revision));
+    if (!doc) throw notFound(`revision ${revision.revision} of flow ${namespace}.${flowId}`);
+    return doc.source;
+  }
+}

@@ -1,0 +1,70 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { CreateServiceAccountInput, UpdateNamedEntityInput } from './access.input.js';
+import { ServiceAccount } from './access.type.js';
+import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { namedEntityPatch } from './named-entity.js';
+
+@Resolver(() => ServiceAccount)
+export class ServiceAccountResolver {
+  @Query(() => [ServiceAccount], { description: 'Needs SERVICE_ACCOUNT:LIST (else empty).' })
+  serviceAccounts(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.serviceAccounts.list(ctx.caller, requireTenant(ctx));
+  }
+
+  @Query(() => ServiceAccount, { nullable: true, description: 'Needs SERVICE_ACCOUNT:VIEW.' })
+  serviceAccount(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.serviceAccounts.get(ctx.caller, requireTenant(ctx), id);
+  }
+
+  @Mutation(() => ServiceAccount)
+  async createServiceAccount(@Arg('input', () => CreateServiceAccountInput) input: CreateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
+    return reached(ctx, await ctx.services.serviceAccounts.create(ctx.caller, requireTenant(ctx), { ...input })).serviceAccount;
+  }
+
+  @Mutation(() => ServiceAccount, { description: 'Needs SERVICE_ACCOUNT:UPDATE: the display name and description.' })
+  async updateServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateNamedEntityInput) input: UpdateNamedEntityInput,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const patch = namedEntityPatch(input);
+    return reached(ctx, await ctx.services.serviceAccounts.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision))
+      .serviceAccount;
+  }
+
+  @Mutation(() => ServiceAccount, {
+    description:
+      'Needs SERVICE_ACCOUNT:UPDATE. Its tokens stop authenticating at once and its live sessions end; tokens and bindings stay.',
+  })
+  async disableServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.disable(ctx.caller, requireTenant(ctx), id, expectedRevision)).serviceAccount;
+  }
+
+  @Mutation(() => ServiceAccount, {
+    description:
+      'Needs SERVICE_ACCOUNT:UPDATE, and, when bindings name it, BINDING:CREATE and every right they grant (or BINDING:ESCALATE).',
+  })
+  async enableServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.enable(ctx.caller, requireTenant(ctx), id, expectedRevision)).serviceAccount;
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Needs SERVICE_ACCOUNT:DELETE. Its tokens stop working at once; its id cannot be used again.',
+  })
+  async deleteServiceAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return reached(ctx, await ctx.services.serviceAccounts.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
+  }
+}
