@@ -54,6 +54,12 @@ export interface SqliteEventStoreOptions {
    * the event loop for the copy. For the gateway's long-lived log.
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * Reads only, on a connection of its own: no schema, no writer thread, no
+   * checkpoints, no installation guard; appends throw. For a verification
+   * thread beside the gateway's own store (the file must exist).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -155,16 +161,21 @@ export class SqliteEventStore implements EventStore {
     // Subscriptions each add a listener; don't warn about "leaks" at 10.
     this.appended.setMaxListeners(0);
     // Before the file is opened: opening creates a missing one.
-    const guard = options.guardInstallation ? InstallationGuard.before(filePath) : null;
+    const guard = options.guardInstallation && !options.readOnly ? InstallationGuard.before(filePath) : null;
     let db: Database.Database | undefined;
     try {
-      privateSqliteFile(filePath);
-      db = new Database(filePath);
-      // busy_timeout first: the statements below may wait for another process's lock.
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-      db.exec(SCHEMA);
+      if (options.readOnly) {
+        db = new Database(filePath, { readonly: true, fileMustExist: true });
+        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      } else {
+        privateSqliteFile(filePath);
+        db = new Database(filePath);
+        // busy_timeout first: the statements below may wait for another process's lock.
+        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+        db.exec(SCHEMA);
+      }
     } catch (error) {
       db?.close();
       throw this.mapError(error, `opening ${filePath}`);
@@ -209,7 +220,7 @@ export class SqliteEventStore implements EventStore {
     this.knownHead = this.stmt.head.get()?.head ?? 0;
     this.seenDataVersion = this.stmt.dataVersion.get() ?? 0;
     // The log's own id, given once, the first time any version with this table opens it.
-    this.db.prepare('INSERT OR IGNORE INTO log_identity (one, id) VALUES (1, ?)').run(randomUUID());
+    if (!options.readOnly) this.db.prepare('INSERT OR IGNORE INTO log_identity (one, id) VALUES (1, ?)').run(randomUUID());
     this.logId = (this.db.prepare('SELECT id FROM log_identity WHERE one = 1').get() as { id: string }).id;
     if (guard) {
       try {
@@ -221,6 +232,11 @@ export class SqliteEventStore implements EventStore {
     }
     this.guard = guard;
 
+    if (options.readOnly) {
+      this.writer = null;
+      this.commits = null;
+      return;
+    }
     this.writer = new SqliteWriterThread(filePath, {
       busyTimeoutMs: Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000)),
       synchronous: options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
@@ -246,9 +262,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** The thread the appends are written on (src/eventstore/sqlite-writer.ts). */
-  private readonly writer: SqliteWriterThread;
-  /** Appends, in groups (src/eventstore/sqlite-group-commit.ts). */
-  private readonly commits: GroupCommit;
+  private readonly writer: SqliteWriterThread | null;
+  /** Appends, in groups (src/eventstore/sqlite-group-commit.ts); null when read-only. */
+  private readonly commits: GroupCommit | null;
   /** The events this process committed last (src/eventstore/sqlite-recent-cache.ts). */
   private readonly recent = new RecentEvents();
 
@@ -280,6 +296,7 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.assertOpen();
     validateAppend(stream, events, options.expectedRevision);
+    if (!this.commits) throw new Error(`${this.filePath} is open read-only`);
     return this.commits.append(stream, events, options.expectedRevision);
   }
 
@@ -378,14 +395,14 @@ export class SqliteEventStore implements EventStore {
       journalMode: String(this.db.pragma('journal_mode', { simple: true })),
       synchronous: synchronous ?? 'FULL',
       busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
-      walAutocheckpoint: this.writer.walAutocheckpoint,
+      walAutocheckpoint: this.writer?.walAutocheckpoint ?? 0,
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are written before the file closes.
-    await this.commits.drain();
+    await this.commits?.drain();
     await this.subscriptions.closeAll();
     this.closed = true;
     this.appended.removeAllListeners();
@@ -393,7 +410,7 @@ export class SqliteEventStore implements EventStore {
       this.guard?.record(this.logId, this.stmt.head.get()?.head ?? 0);
     } finally {
       // The threads' connections close first: the last one to close checkpoints and removes the WAL.
-      await this.writer.close();
+      await this.writer?.close();
       await this.checkpoints?.release();
       this.db.close();
     }

@@ -72,7 +72,12 @@ export class DocumentLedgerStore implements LedgerStore {
   private readonly checkpointDocs: Collection<CheckpointDocument>;
   private ready: Promise<void> | null = null;
 
-  constructor(private readonly store: DocumentStore) {
+  /** `readOnly`: never creates the indexes (a verification thread reads what the gateway made). */
+  constructor(
+    readonly documents: DocumentStore,
+    private readonly options: { readOnly?: boolean } = {},
+  ) {
+    const store = documents;
     this.heads = store.collection<HeadDocument>(LEDGER_COLLECTIONS.heads);
     this.leafDocs = store.collection<LeafDocument>(LEDGER_COLLECTIONS.leaves);
     this.nodeDocs = store.collection<NodeDocument>(LEDGER_COLLECTIONS.nodes);
@@ -80,9 +85,10 @@ export class DocumentLedgerStore implements LedgerStore {
   }
 
   private init(): Promise<void> {
+    if (this.options.readOnly) return Promise.resolve();
     this.ready ??= (async () => {
       for (const [key, name] of Object.entries(LEDGER_COLLECTIONS) as [keyof typeof LEDGER_COLLECTIONS, string][]) {
-        await this.store.collection(name).createIndexes(INDEXES[key]);
+        await this.documents.collection(name).createIndexes(INDEXES[key]);
       }
     })().catch((error: unknown) => {
       this.ready = null;

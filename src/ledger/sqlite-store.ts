@@ -92,8 +92,21 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly walCheckpoints: BackgroundCheckpoints | null;
 
-  /** `backgroundCheckpoints`: the WAL is checkpointed on a thread of its own (src/shared/wal-checkpointer.ts). */
-  constructor(filePath: string, options: { backgroundCheckpoints?: boolean } = {}) {
+  /**
+   * `backgroundCheckpoints`: the WAL is checkpointed on a thread of its own
+   * (src/shared/wal-checkpointer.ts). `readOnly`: reads only, on a connection
+   * of its own (a verification thread; the file must exist).
+   */
+  constructor(
+    readonly filePath: string,
+    options: { backgroundCheckpoints?: boolean; readOnly?: boolean } = {},
+  ) {
+    if (options.readOnly) {
+      this.db = new Database(filePath, { readonly: true, fileMustExist: true, timeout: 5000 });
+      this.stmt = prepare(this.db);
+      this.walCheckpoints = null;
+      return;
+    }
     privateSqliteFile(filePath);
     this.db = new Database(filePath);
     this.db.pragma('busy_timeout = 5000');

@@ -14,6 +14,12 @@ export interface SqliteDocumentStoreOptions {
   busyTimeoutMs?: number;
   /** Checkpoint the WAL on a thread of its own (src/shared/wal-checkpointer.ts), not inside the commits. For the gateway. */
   backgroundCheckpoints?: boolean;
+  /**
+   * Reads only, on connections of its own (the file must exist): no schema,
+   * no checkpoints; writes fail. For a verification thread beside the
+   * gateway's own store.
+   */
+  readOnly?: boolean;
 }
 
 /** Page cache of each connection, in KiB (SQLite's default is 2 MiB). */
@@ -65,9 +71,16 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     options: SqliteDocumentStoreOptions,
   ) {
     // Files of the data dir are the gateway's own user's only (0600; docs/security.md, "Housekeeping").
-    privateSqliteFile(path);
     const busy = options.busyTimeoutMs ?? 10_000;
     this.busyTimeoutMs = busy;
+    if (options.readOnly) {
+      const db = new Database(path, { timeout: busy, readonly: true, fileMustExist: true });
+      db.pragma(`cache_size = -${READER_CACHE_KIB}`);
+      this.checkpoints = null;
+      this.writer = this.reader = new Connection(db);
+      return;
+    }
+    privateSqliteFile(path);
     const writer = new Database(path, { timeout: busy });
     writer.pragma('journal_mode = WAL');
     writer.pragma('synchronous = NORMAL');
