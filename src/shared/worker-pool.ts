@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { DomainError, ErrorCode } from './errors.js';
 
@@ -63,6 +64,14 @@ export interface WorkerPoolOptions {
    * are served first when the cores are busy with parsing.
    */
   niceIncrement?: number;
+  /** Threads kept while idle (default 1); 0 for work that comes rarely (verifications). */
+  minThreads?: number;
+}
+
+/** Per task: a deadline (aborting ends the task's thread at once) and objects moved to the thread (a MessagePort). */
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  transferList?: Transferable[] | undefined;
 }
 
 /** What `run()` throws when the pool is full: the client may retry shortly. */
@@ -103,11 +112,14 @@ export class WorkerPool<Task, Result> {
   }
 
   /** Runs `task` on a worker thread; refuses with RATE_LIMITED when `threads + maxQueue` tasks are in flight. */
-  async run(task: Task): Promise<Result> {
+  async run(task: Task, options: RunOptions = {}): Promise<Result> {
     if (this.inFlight >= this.options.threads + this.options.maxQueue) throw workersBusy(this.options.name);
     this.inFlight++;
     try {
-      return await this.piscina().run(task);
+      return await this.piscina().run(task, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.transferList ? { transferList: options.transferList } : {}),
+      });
     } finally {
       this.inFlight--;
       this.completed++;
@@ -136,7 +148,7 @@ export class WorkerPool<Task, Result> {
     this.pool = new Piscina<Task, Result>({
       filename,
       ...(execArgv ? { execArgv } : {}),
-      minThreads: 1,
+      minThreads: this.options.minThreads ?? 1,
       maxThreads: this.options.threads,
       idleTimeout: this.options.idleTimeoutMs ?? 30_000,
       niceIncrement: this.options.niceIncrement ?? 0,
