@@ -7,6 +7,7 @@ import { Authorizer, type RoleLookup } from '../auth/authorizer.js';
 import { ReadModelRoleLookup } from '../auth/role-lookup.js';
 import { accessDataAsOf } from './access-history.js';
 import { HeavyWork } from './heavy-work.js';
+import { threadStoresOf, VerificationThreads } from './verification-thread.js';
 import { CommandHandler, type HandleOptions, type HandleResult } from '../commands/handler.js';
 import { DocumentSnapshotStore } from '../commands/snapshots.js';
 import { ConfigError, type Config } from '../config/config.js';
@@ -168,6 +169,8 @@ export class Application {
   readonly signing: AuditSigning;
   /** Slots for expensive work, per tenant and in all (fairness between tenants). */
   readonly heavy: HeavyWork;
+  /** Verifications on threads of their own, where the stores can be opened from one (verification-thread.ts); else null. */
+  readonly verificationThreads: VerificationThreads | null;
 
   constructor(parts: ApplicationParts) {
     this.config = parts.config;
@@ -179,6 +182,13 @@ export class Application {
     this.heavy = new HeavyWork({ perTenant: parts.config.limits.heavyPerTenant, total: parts.config.limits.heavyTotal });
     this.ledger = parts.ledger ?? new DocumentLedgerStore(parts.documents);
     this.signing = parts.signing ?? throwAwaySigning();
+    const threadStores = threadStoresOf(parts.config, {
+      events: parts.events,
+      documents: parts.documents,
+      ledger: this.ledger,
+      customUpcasters: this.upcasters !== defaultUpcasters,
+    });
+    this.verificationThreads = threadStores ? new VerificationThreads(threadStores, parts.config.limits.heavyTotal) : null;
     const projections = parts.projections ?? [...allProjections(), ledgerProjection(this.ledger)];
     this.readModels = new ReadModels(parts.documents, projections);
     // Read models in MongoDB or in the SQLite file are shared by every replica (and the CLI): one applies each projection (lease), the others stand by.
@@ -226,6 +236,7 @@ export class Application {
   }
 
   async stop(): Promise<void> {
+    await this.verificationThreads?.stopAll();
     await Promise.all(this.stopHooks.map((hook) => hook().catch(() => undefined)));
     await this.projections.stop();
     await this.events.close();

@@ -28,8 +28,9 @@ import { auditCriteria, criteriaKey, criteriaPredicate, criteriaQuery, type Audi
 import { CurrentRunner, type AppliedProgress } from './applied-progress.js';
 import { AuditFeed, type FeedFilter } from './audit-feed.js';
 import { AuditHub } from './audit-hub.js';
-import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
-import { verifyLedger, type LedgerPoint, type LedgerVerification } from './ledger-verify.js';
+import type { AuditVerification } from './audit-verify.js';
+import type { LedgerPoint, LedgerVerification } from './ledger-verify.js';
+import { runVerificationPasses, type PassCallbacks, type PassInput, type PassResult } from './verification-passes.js';
 import { consistencyProof, Frontier, verifyConsistency } from '../shared/merkle.js';
 import type { Caller } from './caller.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
@@ -206,6 +207,8 @@ export class AuditService {
       slicer?: Slicer | undefined;
       onProgress?: ((checked: number, total: number | null) => void) | undefined;
       onLedgerProgress?: ((checked: number, total: number) => void) | undefined;
+      /** `main`: on the event loop even where a verification thread could run (benchmarks compare both). */
+      thread?: 'auto' | 'main' | undefined;
     },
   ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
@@ -250,18 +253,33 @@ export class AuditService {
       : null;
     const ledgerFrom = full ? null : ledgerPoint;
     const rewritten = ledgerFrom ? await this.ledgerRewritten(tenantId, ledgerFrom) : null;
-    const ledger =
-      rewritten ??
-      (await verifyLedger({
-        tenantId,
-        events: this.app.events,
-        ledger: this.app.ledger,
-        trusted: this.app.signing.trusted,
-        from: ledgerFrom,
-        slicer: options.slicer,
-        onProgress: options.onLedgerProgress,
-      }));
-    if (ledger.problem) {
+    let lastLink = from;
+    const passes: PassResult = rewritten
+      ? { ledger: rewritten, chain: null }
+      : await this.runPasses(
+          tenantId,
+          { tenantId, ledgerFrom, from, head: head ? { hash: head.hash, position: head.position } : null, upTo },
+          {
+            slicer: options.slicer,
+            onLedgerProgress: options.onLedgerProgress,
+            onChainProgress: async (checked, last) => {
+              options.onProgress?.(before + checked, head?.entries ?? null);
+              lastLink = last;
+              // Saved as it goes: a verification stopped by its deadline resumes from here.
+              if (last.hash !== null && last.position > from.position)
+                await this.savePoint(tenantId, last.position, last.hash, before + checked, false);
+            },
+          },
+          options.thread ?? 'auto',
+        );
+    const { ledger } = passes;
+    if (ledger.problem || !passes.chain) {
+      const problem = ledger.problem ?? {
+        position: from.position,
+        eventId: null,
+        reason: 'the ledger pass ended without a result',
+        source: 'ledger' as const,
+      };
       return {
         ok: false,
         tenantId,
@@ -271,32 +289,15 @@ export class AuditService {
         verifiedFrom: String(from.position),
         verifiedUpTo: String(upTo),
         lastHash: null,
-        firstBrokenEntryId: ledger.problem.eventId,
-        firstBrokenPosition: String(ledger.problem.position),
-        reason: ledger.problem.reason,
-        source: ledger.problem.source,
+        firstBrokenEntryId: problem.eventId,
+        firstBrokenPosition: String(problem.position),
+        reason: problem.reason,
+        source: problem.source,
         checkedEvents: ledger.checkedEvents,
         checkedCheckpoints: ledger.checkedCheckpoints,
       };
     }
-
-    let lastLink = from;
-    const result = await verifyAuditChain({
-      tenantId,
-      stored: entries.stream({ position: { $gt: from.position, $lte: upTo } }, { sort: { position: 1 } }),
-      expected: entriesFromLog(this.app.events, this.app.upcasters, tenantId, upTo, from),
-      from,
-      head: head ? { hash: head.hash, position: head.position } : null,
-      upTo,
-      slicer: options.slicer,
-      onProgress: async (checked, last) => {
-        options.onProgress?.(before + checked, head?.entries ?? null);
-        lastLink = last;
-        // Saved as it goes: a verification stopped by its deadline resumes from here.
-        if (last.hash !== null && last.position > from.position)
-          await this.savePoint(tenantId, last.position, last.hash, before + checked, false);
-      },
-    });
+    const result = passes.chain;
     if (result.ok && full && lastLink.hash !== null) {
       await this.savePoint(tenantId, lastLink.position, lastLink.hash, result.checkedEntries, true);
     }
@@ -307,6 +308,38 @@ export class AuditService {
       checkedEvents: ledger.checkedEvents,
       checkedCheckpoints: ledger.checkedCheckpoints,
     };
+  }
+
+  /**
+   * The two passes, on a verification thread of their own where the stores
+   * allow it (verification-thread.ts), else here in time slices.
+   */
+  private runPasses(tenantId: string, input: PassInput, callbacks: PassCallbacks, thread: 'auto' | 'main'): Promise<PassResult> {
+    const threads = this.app.verificationThreads;
+    if (threads && thread === 'auto') {
+      return threads.run(
+        {
+          auditLogsCollection: this.app.readModels.physicalName(AUDIT_LOGS),
+          trustedPem: this.app.signing.trusted
+            .list()
+            .map((k) => k.publicKeyPem)
+            .join(''),
+          input,
+        },
+        callbacks,
+      );
+    }
+    return runVerificationPasses(
+      {
+        events: this.app.events,
+        ledger: this.app.ledger,
+        trusted: this.app.signing.trusted,
+        upcasters: this.app.upcasters,
+        entries: this.entries(tenantId),
+      },
+      input,
+      callbacks,
+    );
   }
 
   /**
