@@ -36,8 +36,8 @@ const { values } = parseArgs({
     limits: { type: 'string', default: 'lifted' },
     // Nice value of A's load generator (0: same priority as the gateway); see bench/README.
     'load-nice': { type: 'string', default: '0' },
-    // Comma-separated case numbers to run (1–5; the baseline always runs).
-    cases: { type: 'string', default: '1,2,3,4,5' },
+    // Comma-separated case numbers to run (1–7; the baseline always runs).
+    cases: { type: 'string', default: '1,2,3,4,5,6,7' },
   },
 });
 /**
@@ -92,6 +92,22 @@ function drive(options: Record<string, unknown>, nice = 0): { ready: Promise<voi
 
 const body = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
 
+/** Full verifications of tenant a, one after another for `seconds`, in this process: where the passes run is `thread`. */
+function verifyLocally(thread: 'main' | 'auto', seconds: number): { ready: Promise<void>; done: Promise<Drive> } {
+  const done = (async (): Promise<Drive> => {
+    const latencies: number[] = [];
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until) {
+      const started = performance.now();
+      const result = await gw.running.services.audit.verifyNow('a', { full: true, thread });
+      if (!result.ok) return { latencies, errors: 1, firstError: result.reason, messages: 0 };
+      latencies.push(performance.now() - started);
+    }
+    return { latencies, errors: 0, firstError: null, messages: 0 };
+  })();
+  return { ready: Promise.resolve(), done };
+}
+
 const gw = await startBenchGateway(
   LIMITS === 'default' ? { TENANTRY_RATE_LIMIT_PER_MINUTE: '600', TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '3000' } : {},
 );
@@ -144,7 +160,13 @@ try {
     body(`mutation($s: String!) { updateFlow(namespace: "big", id: "long", source: $s) { revision } }`, {
       s: flowSourceOf('big', 'long', REVISIONS + 10 + n),
     });
-  const cases: { name: string; a: Record<string, unknown> | null }[] = [
+  /**
+   * Cases 6 and 7 run A's work in the gateway's own process, one full
+   * verification after another, with `thread: 'main'` (the passes on the
+   * event loop in time slices, as before the verification thread) and on the
+   * verification thread: the same work side by side in one run.
+   */
+  const cases: { name: string; a: Record<string, unknown> | null; local?: 'main' | 'auto' }[] = [
     { name: 'B alone (baseline)', a: null },
     {
       name: 'A saves a 200 KB flow source',
@@ -182,6 +204,8 @@ try {
         bodies: [1, 2].map((n) => body(`mutation { updateNamespace(id: "deep", input: {variables: {toggle: ${n}}}) { revision } }`)),
       },
     },
+    { name: 'A: full verification on the event loop (in-process)', a: null, local: 'main' },
+    { name: 'A: full verification on its thread (in-process)', a: null, local: 'auto' },
   ];
 
   console.log(
@@ -198,7 +222,11 @@ try {
     // Under the default limits A is paced just below its principal's 600 a minute (over all five cases, which may share
     // one minute's budget): a hostile but legitimate user at full allowed speed, not one refused for most of the case.
     const pacing = LIMITS === 'default' ? { intervalMs: A_PACED_MS } : {};
-    const heavyRun = c.a ? drive({ url: a, token: aliceToken, seconds: SECONDS + 1, ...pacing, ...c.a }, LOAD_NICE) : null;
+    const heavyRun = c.a
+      ? drive({ url: a, token: aliceToken, seconds: SECONDS + 1, ...pacing, ...c.a }, LOAD_NICE)
+      : c.local
+        ? verifyLocally(c.local, SECONDS + 1)
+        : null;
     await heavyRun?.ready;
     loop.reset();
     const probe = await drive(probeB).done;
@@ -207,7 +235,7 @@ try {
     const heavy = heavyRun ? await heavyRun.done : null;
     const delay = (ns: number) => Math.max(0, ns / 1e6 - 10);
     const stats = percentiles(probe.latencies);
-    if (c.a === null) idleP99 = stats.p99;
+    if (index === 0) idleP99 = stats.p99;
     const ms = (x: number) => `${x.toFixed(1)}`.padStart(7);
     console.log(
       `${c.name.padEnd(52)} ${ms(stats.p50)} ${ms(stats.p99)} ${ms(stats.max)} ${`${(stats.p99 / idleP99).toFixed(2)}×`.padStart(9)} ${String(heavy?.latencies.length ?? '-').padStart(6)} ${`${delay(loopP99).toFixed(1)}`.padStart(9)} ${`${delay(loopMax).toFixed(1)}`.padStart(9)}`,
