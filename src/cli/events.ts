@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { exportTenant, importTenant, lines } from '../application/tenant-transfer.js';
 import type { Config } from '../config/config.js';
 import { checkSqliteLog } from '../eventstore/sqlite-check.js';
+import { eventConsumers, eventConsumersTable } from '../projections/event-consumers.js';
 import { isValidId } from '../shared/ids.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { progress, withOperatorApplication } from './operator.js';
@@ -17,7 +18,17 @@ function tenantArg(value: string): string {
 }
 
 export function registerEventCommands(program: Command, config: () => Config): void {
-  const events = program.command('events').description("export and import a tenant's event history");
+  const events = program.command('events').description("the event log: check it, export and import a tenant's history, list the event types");
+
+  events
+    .command('catalog')
+    .description('list every event type with the resource it is about, its audit action and the projections that apply it')
+    .option('--json', 'print the catalogue as JSON (one array)')
+    .action((opts: { json?: boolean }) => {
+      const rows = eventConsumers();
+      if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else process.stdout.write(eventConsumersTable(rows));
+    });
 
   events
     .command('check')

@@ -40,6 +40,7 @@ const docsInOrder = [
   'development.md',
   'bounded-cost.md',
   'ledger.md',
+  'architecture.md',
 ];
 const files = [
   'README.md',
