@@ -17,6 +17,7 @@ import type { GraphQLContext } from '../schema/context.js';
 import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
+import { legacyJsonStatusPlugin } from './graphql-over-http.js';
 import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
@@ -162,6 +163,8 @@ export async function createGateway(
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       observabilityPlugin(app, metrics, new OperationLabels(apolloSchema)),
       ...limits.apollo.plugins,
+      // The GraphQL-over-HTTP status codes for clients that accept only application/json (docs/api.md).
+      legacyJsonStatusPlugin(),
     ],
   });
   await apollo.start();
