@@ -92,6 +92,12 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /**
+   * TENANTRY_CORS_ORIGINS: the exact origins (`https://app.example.com`)
+   * whose pages may call the GraphQL endpoints and the audit export from a
+   * browser. Empty (the default): no CORS headers at all, same-origin only.
+   */
+  corsOrigins: string[];
   /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
   sessionRecheckMs: number;
   jwt: {
@@ -234,6 +240,45 @@ function requestLimits(env: Env): RequestLimits {
     heavyPerTenant: integer(env, 'TENANTRY_TENANT_HEAVY_CONCURRENCY', 2, 1, 1000),
     heavyTotal: integer(env, 'TENANTRY_HEAVY_CONCURRENCY', 8, 1, 10_000),
   };
+}
+
+/**
+ * TENANTRY_CORS_ORIGINS: a comma-separated list of origins, each
+ * `scheme://host[:port]` exactly as a browser sends it in `Origin` (host
+ * lower-cased, a default port dropped). No `*`, no wildcards, no `null`
+ * (docs/security.md, "Cross-origin requests name their origins").
+ */
+function corsOrigins(env: Env): string[] {
+  const name = 'TENANTRY_CORS_ORIGINS';
+  const listed = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const origins = listed.map((entry) => {
+    if (entry === '*') {
+      throw new ConfigError(name, '* is not accepted: list the exact origins of your frontends, e.g. https://app.example.com');
+    }
+    if (entry.includes('*')) {
+      throw new ConfigError(name, `${JSON.stringify(entry)}: wildcards are not accepted; list each origin, e.g. https://app.example.com`);
+    }
+    if (entry.toLowerCase() === 'null') {
+      throw new ConfigError(name, '"null" is not accepted: it is the origin of every sandboxed frame and local file, not of one site');
+    }
+    let url: URL | null;
+    try {
+      url = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(entry) ? new URL(entry) : null;
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+      throw new ConfigError(
+        name,
+        `${JSON.stringify(entry)} is not an origin: write http(s)://host[:port] with no path, e.g. https://app.example.com`,
+      );
+    }
+    return url.origin;
+  });
+  return [...new Set(origins)];
 }
 
 function gatewayHosts(env: Env): string[] {
@@ -386,6 +431,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
     sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
+    corsOrigins: corsOrigins(env),
     jwt: {
       secret: jwtSecret,
       jwksUrl,

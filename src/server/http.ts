@@ -17,6 +17,7 @@ import type { GraphQLContext } from '../schema/context.js';
 import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
+import { mountCors } from './cors.js';
 import { legacyJsonStatusPlugin } from './graphql-over-http.js';
 import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
@@ -141,6 +142,8 @@ export async function createGateway(
     res.setHeader('X-Correlation-Id', correlationIdOf(req));
     next();
   });
+  // Browsers on the origins of TENANTRY_CORS_ORIGINS may call the API and the export; nothing when unset.
+  mountCors(expressApp, app.config.corsOrigins);
   // Bound before the stores opened (start.ts): its starting routes answer until every route here is mounted.
   const server = options.server ?? createHttpServer(app.config.limits, expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events, app.config.limits.executionTimeoutMs);
