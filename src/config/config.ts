@@ -2,16 +2,10 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
+import { corsOrigins } from './cors-origins.js';
+import { bool, ConfigError, integer, oneOf, optional, type Env } from './env.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-  }
-}
+export { ConfigError } from './env.js';
 
 export interface Config {
   port: number;
@@ -113,40 +107,6 @@ export interface Config {
   };
 }
 
-type Env = Record<string, string | undefined>;
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const value = env[name]?.trim();
-  if (value === undefined || value === '') return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = env[name]?.trim();
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === '') return fallback;
-  if (['true', '1', 'yes'].includes(value)) return true;
-  if (['false', '0', 'no'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function optional(env: Env, name: string): string | null {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? null : value;
-}
-
 function masterKey(env: Env): Buffer | null {
   const value = optional(env, 'TENANTRY_MASTER_KEY');
   if (value === null) return null;
@@ -240,45 +200,6 @@ function requestLimits(env: Env): RequestLimits {
     heavyPerTenant: integer(env, 'TENANTRY_TENANT_HEAVY_CONCURRENCY', 2, 1, 1000),
     heavyTotal: integer(env, 'TENANTRY_HEAVY_CONCURRENCY', 8, 1, 10_000),
   };
-}
-
-/**
- * TENANTRY_CORS_ORIGINS: a comma-separated list of origins, each
- * `scheme://host[:port]` exactly as a browser sends it in `Origin` (host
- * lower-cased, a default port dropped). No `*`, no wildcards, no `null`
- * (docs/security.md, "Cross-origin requests name their origins").
- */
-function corsOrigins(env: Env): string[] {
-  const name = 'TENANTRY_CORS_ORIGINS';
-  const listed = (optional(env, name) ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  const origins = listed.map((entry) => {
-    if (entry === '*') {
-      throw new ConfigError(name, '* is not accepted: list the exact origins of your frontends, e.g. https://app.example.com');
-    }
-    if (entry.includes('*')) {
-      throw new ConfigError(name, `${JSON.stringify(entry)}: wildcards are not accepted; list each origin, e.g. https://app.example.com`);
-    }
-    if (entry.toLowerCase() === 'null') {
-      throw new ConfigError(name, '"null" is not accepted: it is the origin of every sandboxed frame and local file, not of one site');
-    }
-    let url: URL | null;
-    try {
-      url = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(entry) ? new URL(entry) : null;
-    } catch {
-      url = null;
-    }
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
-      throw new ConfigError(
-        name,
-        `${JSON.stringify(entry)} is not an origin: write http(s)://host[:port] with no path, e.g. https://app.example.com`,
-      );
-    }
-    return url.origin;
-  });
-  return [...new Set(origins)];
 }
 
 function gatewayHosts(env: Env): string[] {
