@@ -4,8 +4,10 @@ import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
 import { corsOrigins } from './cors-origins.js';
 import { bool, ConfigError, integer, oneOf, optional, type Env } from './env.js';
+import { tracing, type TracingConfig } from './tracing.js';
 
 export { ConfigError } from './env.js';
+export type { TracingConfig } from './tracing.js';
 
 export interface Config {
   port: number;
@@ -92,6 +94,12 @@ export interface Config {
    * browser. Empty (the default): no CORS headers at all, same-origin only.
    */
   corsOrigins: string[];
+  /**
+   * OpenTelemetry trace export (the standard OTEL_* variables,
+   * docs/api.md, "Tracing"): null when no OTLP endpoint is set, or
+   * when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none turns it off.
+   */
+  tracing: TracingConfig | null;
   /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
   sessionRecheckMs: number;
   jwt: {
@@ -353,6 +361,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
     sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
     corsOrigins: corsOrigins(env),
+    tracing: tracing(env),
     jwt: {
       secret: jwtSecret,
       jwksUrl,

@@ -23,11 +23,12 @@ import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
-import { Metrics, OperationLabels, operationType } from './metrics.js';
+import { Metrics, OperationLabels, operationType, packageVersion } from './metrics.js';
 import { inCorrelationScope } from './correlation.js';
 import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
+import { startTracing } from './tracing.js';
 
 export interface GatewayOptions {
   /** Largest accepted request body. */
@@ -150,6 +151,9 @@ export async function createGateway(
   const admission = app.documents.admissionStats?.bind(app.documents);
   if (admission) metrics.watchAdmission(admission);
 
+  // OpenTelemetry spans only when an OTLP endpoint is configured; otherwise nothing of the SDK is loaded.
+  const tracing = app.config.tracing ? await startTracing(app.config.tracing, app.logger, packageVersion()) : null;
+
   const apolloSchema = await schema();
   // Request limits, CSRF prevention, batching, introspection and error formatting (docs/api.md, "Limits and hardening").
   const limits = hardening<GraphQLContext>(app.config, apolloSchema);
@@ -168,6 +172,7 @@ export async function createGateway(
       ...limits.apollo.plugins,
       // The GraphQL-over-HTTP status codes for clients that accept only application/json (docs/api.md).
       legacyJsonStatusPlugin(),
+      ...(tracing ? [tracing.plugin<GraphQLContext>()] : []),
     ],
   });
   await apollo.start();
@@ -287,14 +292,17 @@ export async function createGateway(
   };
 
   const graphql = [
+    // The request's span, the child of its traceparent, from before its body is read until its response is sent.
+    ...(tracing ? [tracing.start] : []),
     express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }),
     // After the body is read (its callbacks run outside this context): everything the operation reads is a request's,
     // which an overloaded read-model store may refuse, and which takes the turn of the tenant in the path until the
     // authenticated one is known (src/readmodels/admission.ts).
     (req: Request, _res: express.Response, next: express.NextFunction) =>
-      inCorrelationScope(correlationIdOf(req), () =>
-        inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : ''),
-      ),
+      inCorrelationScope(correlationIdOf(req), () => {
+        const lane = () => inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : '');
+        return tracing ? tracing.inSpan(req, lane) : lane();
+      }),
     expressMiddleware(apollo, { context }),
   ];
   expressApp.use('/api/v1/graphql', ...graphql);
@@ -359,6 +367,8 @@ export async function createGateway(
       await subscriptions.close();
       sessions.stop();
       await apollo.stop();
+      // The spans of the last requests are sent before the process goes.
+      await tracing?.shutdown();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       metrics.close();
     },
