@@ -2,16 +2,12 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
+import { corsOrigins } from './cors-origins.js';
+import { bool, ConfigError, integer, oneOf, optional, type Env } from './env.js';
+import { tracing, type TracingConfig } from './tracing.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-  }
-}
+export { ConfigError } from './env.js';
+export type { TracingConfig } from './tracing.js';
 
 export interface Config {
   port: number;
@@ -99,6 +95,18 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /**
+   * TENANTRY_CORS_ORIGINS: the exact origins (`https://app.example.com`)
+   * whose pages may call the GraphQL endpoints and the audit export from a
+   * browser. Empty (the default): no CORS headers at all, same-origin only.
+   */
+  corsOrigins: string[];
+  /**
+   * OpenTelemetry trace export (the standard OTEL_* variables,
+   * docs/api.md, "Tracing"): null when no OTLP endpoint is set, or
+   * when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none turns it off.
+   */
+  tracing: TracingConfig | null;
   /** TENANTRY_SESSION_RECHECK_MS: how often live sessions (subscriptions, export downloads) are authenticated and authorized again. */
   sessionRecheckMs: number;
   jwt: {
@@ -112,40 +120,6 @@ export interface Config {
     /** TENANTRY_JWT_CLOCK_SKEW_SECONDS: how far in the future iat and nbf may be (the IdP's clock ahead of ours); default 60 s. */
     clockSkewSeconds: number;
   };
-}
-
-type Env = Record<string, string | undefined>;
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const value = env[name]?.trim();
-  if (value === undefined || value === '') return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = env[name]?.trim();
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === '') return fallback;
-  if (['true', '1', 'yes'].includes(value)) return true;
-  if (['false', '0', 'no'].includes(value)) return false;
-  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function optional(env: Env, name: string): string | null {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? null : value;
 }
 
 function masterKey(env: Env): Buffer | null {
@@ -394,6 +368,8 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
     sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
+    corsOrigins: corsOrigins(env),
+    tracing: tracing(env),
     jwt: {
       secret: jwtSecret,
       jwksUrl,

@@ -17,15 +17,18 @@ import type { GraphQLContext } from '../schema/context.js';
 import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
+import { mountCors } from './cors.js';
+import { legacyJsonStatusPlugin } from './graphql-over-http.js';
 import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { mountUi } from './ui.js';
-import { Metrics, OperationLabels, operationType } from './metrics.js';
+import { Metrics, OperationLabels, operationType, packageVersion } from './metrics.js';
 import { inCorrelationScope } from './correlation.js';
 import { correlationIdOf, requestInfo, RequestResolver, type ResolvedRequest } from './request-context.js';
 import { SessionWatch } from './session-watch.js';
 import { attachSubscriptions } from './subscriptions.js';
+import { startTracing } from './tracing.js';
 
 export interface GatewayOptions {
   /** Largest accepted request body. */
@@ -140,11 +143,16 @@ export async function createGateway(
     res.setHeader('X-Correlation-Id', correlationIdOf(req));
     next();
   });
+  // Browsers on the origins of TENANTRY_CORS_ORIGINS may call the API and the export; nothing when unset.
+  mountCors(expressApp, app.config.corsOrigins);
   // Bound before the stores opened (start.ts): its starting routes answer until every route here is mounted.
   const server = options.server ?? createHttpServer(app.config.limits, expressApp);
   const metrics = new Metrics(app.projections, app.commands, app.events, app.config.limits.executionTimeoutMs);
   const admission = app.documents.admissionStats?.bind(app.documents);
   if (admission) metrics.watchAdmission(admission);
+
+  // OpenTelemetry spans only when an OTLP endpoint is configured; otherwise nothing of the SDK is loaded.
+  const tracing = app.config.tracing ? await startTracing(app.config.tracing, app.logger, packageVersion()) : null;
 
   const apolloSchema = await schema();
   // Request limits, CSRF prevention, batching, introspection and error formatting (docs/api.md, "Limits and hardening").
@@ -162,6 +170,9 @@ export async function createGateway(
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       observabilityPlugin(app, metrics, new OperationLabels(apolloSchema)),
       ...limits.apollo.plugins,
+      // The GraphQL-over-HTTP status codes for clients that accept only application/json (docs/api.md).
+      legacyJsonStatusPlugin(),
+      ...(tracing ? [tracing.plugin<GraphQLContext>()] : []),
     ],
   });
   await apollo.start();
@@ -281,14 +292,17 @@ export async function createGateway(
   };
 
   const graphql = [
+    // The request's span, the child of its traceparent, from before its body is read until its response is sent.
+    ...(tracing ? [tracing.start] : []),
     express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }),
     // After the body is read (its callbacks run outside this context): everything the operation reads is a request's,
     // which an overloaded read-model store may refuse, and which takes the turn of the tenant in the path until the
     // authenticated one is known (src/readmodels/admission.ts).
     (req: Request, _res: express.Response, next: express.NextFunction) =>
-      inCorrelationScope(correlationIdOf(req), () =>
-        inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : ''),
-      ),
+      inCorrelationScope(correlationIdOf(req), () => {
+        const lane = () => inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : '');
+        return tracing ? tracing.inSpan(req, lane) : lane();
+      }),
     expressMiddleware(apollo, { context }),
   ];
   expressApp.use('/api/v1/graphql', ...graphql);
@@ -353,6 +367,8 @@ export async function createGateway(
       await subscriptions.close();
       sessions.stop();
       await apollo.stop();
+      // The spans of the last requests are sent before the process goes.
+      await tracing?.shutdown();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       metrics.close();
     },

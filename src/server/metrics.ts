@@ -104,7 +104,7 @@ const subscriptionBucket = (n: number): (typeof SUBSCRIPTION_BUCKETS)[number] =>
   n <= 1 ? '1' : n <= 10 ? '2-10' : n <= 100 ? '11-100' : '101+';
 
 /** The version in package.json (beside `src/` and `dist/` alike). */
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
