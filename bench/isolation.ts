@@ -93,7 +93,7 @@ function drive(options: Record<string, unknown>, nice = 0): { ready: Promise<voi
 const body = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
 
 /** Full verifications of tenant a, one after another for `seconds`, in this process: where the passes run is `thread`. */
-function verifyLocally(thread: 'main' | 'auto', seconds: number): { ready: Promise<void>; done: Promise<Drive> } {
+function verifyLocally(thread: 'main' | 'thread', seconds: number): { ready: Promise<void>; done: Promise<Drive> } {
   const done = (async (): Promise<Drive> => {
     const latencies: number[] = [];
     const until = performance.now() + seconds * 1000;
@@ -166,7 +166,7 @@ try {
    * event loop in time slices, as before the verification thread) and on the
    * verification thread: the same work side by side in one run.
    */
-  const cases: { name: string; a: Record<string, unknown> | null; local?: 'main' | 'auto' }[] = [
+  const cases: { name: string; a: Record<string, unknown> | null; local?: 'main' | 'thread' }[] = [
     { name: 'B alone (baseline)', a: null },
     {
       name: 'A saves a 200 KB flow source',
@@ -205,7 +205,7 @@ try {
       },
     },
     { name: 'A: full verification on the event loop (in-process)', a: null, local: 'main' },
-    { name: 'A: full verification on its thread (in-process)', a: null, local: 'auto' },
+    { name: 'A: full verification on its thread (in-process)', a: null, local: 'thread' },
   ];
 
   console.log(

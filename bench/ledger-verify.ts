@@ -3,7 +3,7 @@
  * checkpoints at 1,000,000 events: time, peak memory, and how a request of
  * another tenant fares meanwhile.
  *
- *   NODE_ENV=production NODE_OPTIONS=--expose-gc npx tsx bench/ledger-verify.ts [--events 1000000] [--thread auto|main]
+ *   NODE_ENV=production NODE_OPTIONS=--expose-gc npx tsx bench/ledger-verify.ts [--events 1000000] [--thread thread|main]
  *
  * The live heap is the event loop's thread's: with the passes on the
  * verification thread, what that thread holds is in its own heap.
@@ -31,12 +31,12 @@ import { caughtUp, gql, percentiles, seedNamespace, startBenchGateway, TOKEN } f
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
-    // Where the passes run: `auto` on the verification thread (where the stores allow), `main` on the event loop.
-    thread: { type: 'string', default: 'auto' },
+    // Where the passes run: `thread` on the verification thread (where the stores allow), `main` on the event loop.
+    thread: { type: 'string', default: 'thread' },
   },
 });
 const EVENTS = Number(values.events);
-const THREAD = values.thread === 'main' ? 'main' : 'auto';
+const THREAD = values.thread === 'main' ? 'main' : 'thread';
 const CHECKPOINT_EVERY = 100_000;
 
 const gw = await startBenchGateway({ TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' });

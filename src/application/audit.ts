@@ -58,6 +58,13 @@ export function feedFilter(filter: AuditLogFilterInput | null | undefined, scope
 const positionCursor = (doc: AuditEntryDocument): string => encodeCursor([String(doc.position)]);
 
 /**
+ * Events to check from which a verification runs on a thread of its own
+ * (where the stores allow one). Below, the passes take a few hundred
+ * milliseconds in 1 ms slices on the event loop, less than starting a thread.
+ */
+export const THREAD_MIN_EVENTS = 5_000;
+
+/**
  * Reading, verifying, exporting and following the audit log. A trail is a
  * tenant's chain, or the instance's (`_instance`: users and other events of
  * no tenant), which only instance admins and the local system may read.
@@ -207,8 +214,13 @@ export class AuditService {
       slicer?: Slicer | undefined;
       onProgress?: ((checked: number, total: number | null) => void) | undefined;
       onLedgerProgress?: ((checked: number, total: number) => void) | undefined;
-      /** `main`: on the event loop even where a verification thread could run (benchmarks compare both). */
-      thread?: 'auto' | 'main' | undefined;
+      /**
+       * Where the passes run: `auto` on a verification thread when there are
+       * THREAD_MIN_EVENTS or more to check and the stores allow one, else on
+       * the event loop; `main` always on the event loop, `thread` on a
+       * thread whenever the stores allow (benchmarks and tests compare them).
+       */
+      thread?: 'auto' | 'main' | 'thread' | undefined;
     },
   ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
@@ -314,9 +326,17 @@ export class AuditService {
    * The two passes, on a verification thread of their own where the stores
    * allow it (verification-thread.ts), else here in time slices.
    */
-  private runPasses(tenantId: string, input: PassInput, callbacks: PassCallbacks, thread: 'auto' | 'main'): Promise<PassResult> {
+  private async runPasses(
+    tenantId: string,
+    input: PassInput,
+    callbacks: PassCallbacks,
+    thread: 'auto' | 'main' | 'thread',
+  ): Promise<PassResult> {
     const threads = this.app.verificationThreads;
-    if (threads && thread === 'auto') {
+    // A thread costs its start (loading the stores' modules, opening connections): worth it for long work only.
+    const large = async () => ((await this.app.ledger.head(tenantId))?.size ?? 0) - (input.ledgerFrom?.size ?? 0) >= THREAD_MIN_EVENTS;
+    const always = this.app.config.verificationThread === 'always';
+    if (threads && (thread === 'thread' || (thread === 'auto' && (always || (await large()))))) {
       return threads.run(
         {
           auditLogsCollection: this.app.readModels.physicalName(AUDIT_LOGS),

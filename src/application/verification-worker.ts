@@ -8,22 +8,32 @@
  * thread when the request's deadline passes.
  */
 import type { EventStore } from '../eventstore/port.js';
-// Static imports: a thread loads what it may need once (tsx, which runs the sources, resolves dynamic imports of .js paths only in the main thread).
-import { KurrentDbEventStore } from '../eventstore/kurrentdb.js';
-import { SqliteEventStore } from '../eventstore/sqlite.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { upcasters } from '../events/upcasting.js';
 import { TrustedKeys } from '../ledger/checkpoint.js';
 import { DocumentLedgerStore } from '../ledger/document-store.js';
-import { SqliteLedgerStore } from '../ledger/sqlite-store.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { AuditEntryDocument } from '../projections/audit/audit-entry.js';
-import { MongoDocumentStore } from '../readmodels/mongodb.js';
 import type { DocumentStore } from '../readmodels/port.js';
-import { SqliteDocumentStore } from '../readmodels/sqlite.js';
 import { tenantScoped } from '../readmodels/tenant-scoped.js';
 import { Slicer } from '../shared/slices.js';
 import { runVerificationPasses } from './verification-passes.js';
 import type { ProgressMessage, ThreadResult, ThreadStores, ThreadTask } from './verification-thread.js';
+
+/**
+ * The store adapters are loaded when a verification needs them (a thread on
+ * SQLite files never loads the MongoDB driver or the KurrentDB client): the
+ * compiled `.js` module with import(); when the sources run under tsx (tests,
+ * benchmarks), through tsx's own tsImport, because a dynamic import() of a
+ * `.ts` file on a worker thread does not reach tsx's loader there.
+ */
+const TSX_API = 'tsx/esm/api';
+async function load<T>(relative: string): Promise<T> {
+  if (path.extname(fileURLToPath(import.meta.url)) !== '.ts') return (await import(new URL(`${relative}.js`, import.meta.url).href)) as T;
+  const { tsImport } = (await import(TSX_API)) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
+  return (await tsImport(`${relative}.ts`, import.meta.url)) as T;
+}
 
 /** Nothing else runs on this thread: no need to give a turn after every millisecond. */
 const THREAD_SLICE_MS = 1_000;
@@ -33,15 +43,19 @@ async function openStores(stores: ThreadStores): Promise<{ events: EventStore; d
   try {
     let events: EventStore;
     if (stores.events.kind === 'sqlite') {
+      const { SqliteEventStore } = await load<typeof import('../eventstore/sqlite.js')>('../eventstore/sqlite');
       events = new SqliteEventStore(stores.events.file, { readOnly: true, busyTimeoutMs: stores.events.busyTimeoutMs });
     } else {
+      const { KurrentDbEventStore } = await load<typeof import('../eventstore/kurrentdb.js')>('../eventstore/kurrentdb');
       events = new KurrentDbEventStore(stores.events.url);
     }
     opened.push(events);
     let documents: DocumentStore;
     if (stores.documents.kind === 'sqlite') {
+      const { SqliteDocumentStore } = await load<typeof import('../readmodels/sqlite.js')>('../readmodels/sqlite');
       documents = SqliteDocumentStore.open(stores.documents.file, { readOnly: true });
     } else {
+      const { MongoDocumentStore } = await load<typeof import('../readmodels/mongodb.js')>('../readmodels/mongodb');
       documents = await MongoDocumentStore.connect(stores.documents.uri, stores.documents.db, {
         transactions: 'off',
         operationTimeoutMS: stores.documents.operationTimeoutMs,
@@ -52,6 +66,7 @@ async function openStores(stores: ThreadStores): Promise<{ events: EventStore; d
     opened.push(documents);
     let ledger: LedgerStore;
     if (stores.ledger.kind === 'sqlite') {
+      const { SqliteLedgerStore } = await load<typeof import('../ledger/sqlite-store.js')>('../ledger/sqlite-store');
       ledger = new SqliteLedgerStore(stores.ledger.file, { readOnly: true });
       opened.push(ledger);
     } else {

@@ -72,12 +72,13 @@ export interface Config {
   /** What a projection does with an event it cannot apply: stop there (and report it) or park it. */
   projectionOnPoison: 'stop' | 'park';
   /**
-   * TENANTRY_VERIFICATION_THREAD: `auto` runs audit verifications on a thread
-   * of their own with their own connections to the stores (not possible with
-   * in-memory stores, which then verify on the event loop in time slices);
-   * `off` always verifies on the event loop.
+   * TENANTRY_VERIFICATION_THREAD: `auto` runs an audit verification with
+   * 5,000 or more events to check on a thread of its own with its own
+   * connections to the stores (not possible with in-memory stores, which
+   * then verify on the event loop in time slices), smaller ones on the event
+   * loop; `always` every verification on a thread; `off` none.
    */
-  verificationThread: 'auto' | 'off';
+  verificationThread: 'auto' | 'always' | 'off';
   logLevel: string;
   production: boolean;
   /**
@@ -358,7 +359,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     checkpointDeferMs: integer(env, 'TENANTRY_CHECKPOINT_DEFER_MS', 250, 0, 60_000),
     readyMaxLagEvents: integer(env, 'TENANTRY_READY_MAX_LAG_EVENTS', 1000, 0, 1_000_000_000),
     projectionOnPoison: oneOf(env, 'TENANTRY_PROJECTION_ON_POISON', ['stop', 'park'] as const, 'stop'),
-    verificationThread: oneOf(env, 'TENANTRY_VERIFICATION_THREAD', ['auto', 'off'] as const, 'auto'),
+    verificationThread: oneOf(env, 'TENANTRY_VERIFICATION_THREAD', ['auto', 'always', 'off'] as const, 'auto'),
     logLevel: oneOf(env, 'TENANTRY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     production: env['NODE_ENV'] === 'production',
     workerThreads: integer(env, 'TENANTRY_WORKER_THREADS', defaultWorkerThreads(), 1, 64),

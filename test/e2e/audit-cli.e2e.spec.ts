@@ -158,6 +158,14 @@ describe('tenantry audit verify / export progress (CLI, the embedded default: SQ
     expect(run.stderr.indexOf('ledger of acme')).toBeLessThan(run.stderr.indexOf('audit chain of acme'));
   }, 60_000);
 
+  it('verifies on a verification thread in the built command (TENANTRY_VERIFICATION_THREAD=always), with the same result and progress', async () => {
+    const run = await cli(['audit', 'verify', '--tenant', 'acme', '--json'], { ...env, TENANTRY_VERIFICATION_THREAD: 'always' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ tenant: 'acme', ok: true, checkedEntries: 5, checkedEvents: 5 });
+    expect(run.stderr).toContain('ledger of acme: 5/5 events\n');
+    expect(run.stderr).toContain('audit chain of acme: 5/5 entries\n');
+  }, 60_000);
+
   it('export counts against the trail length, then prints its summary', async () => {
     const run = await cli(['audit', 'export', '--tenant', 'acme'], env);
     expect(run.code, run.stderr).toBe(0);

@@ -51,6 +51,7 @@ describe('verification on a thread of its own (SQLite log, ledger and read model
     const chainProgress: number[] = [];
     const onThread = await gw.services.audit.verifyNow('acme', {
       full: true,
+      thread: 'thread',
       onLedgerProgress: (checked) => ledgerProgress.push(checked),
       onProgress: (checked) => chainProgress.push(checked),
     });
@@ -61,19 +62,22 @@ describe('verification on a thread of its own (SQLite log, ledger and read model
     expect(onThread.ok).toBe(true);
     expect(onThread.checkedCheckpoints).toBe(3);
     expect(summary(onThread)).toEqual(summary(onLoop));
+    // By default, a verification this small (fewer than THREAD_MIN_EVENTS to check) stays on the event loop.
+    expect((await gw.services.audit.verifyNow('acme', { full: true })).ok).toBe(true);
+    expect(threads!.started).toBe(before + 1);
     // Progress came across from the thread: both passes reached their totals.
     expect(ledgerProgress.at(-1)).toBe(onThread.checkedEvents);
     expect(chainProgress.at(-1)).toBe(onThread.checkedEntries);
   });
 
   it('goes on from the point a thread saved: incremental runs after a full one check only what came since', async () => {
-    expect((await gw.services.audit.verifyNow('acme', { full: true })).ok).toBe(true);
+    expect((await gw.services.audit.verifyNow('acme', { full: true, thread: 'thread' })).ok).toBe(true);
     expectData(await gw.gql(`mutation { createNamespace(input: {id: "team.later"}) { id } }`, {}, { tenant: 'acme' }));
     await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
-    const next = await gw.services.audit.verifyNow('acme', { full: false });
+    const next = await gw.services.audit.verifyNow('acme', { full: false, thread: 'thread' });
     expect([next.ok, next.incremental, next.newlyCheckedEntries, next.checkedEvents]).toEqual([true, true, 1, 1]);
     // Nothing new: the tree the thread handed back (its frontier) must still be the one the ledger extends.
-    const again = await gw.services.audit.verifyNow('acme', { full: false });
+    const again = await gw.services.audit.verifyNow('acme', { full: false, thread: 'thread' });
     expect([again.ok, again.newlyCheckedEntries, again.reason]).toEqual([true, 0, null]);
   });
 
@@ -87,7 +91,7 @@ describe('verification on a thread of its own (SQLite log, ledger and read model
     db.prepare(`UPDATE events SET data = json_set(data, '$.description', 'forged') WHERE position = ?`).run(row.position);
     db.close();
     try {
-      const onThread = await gw.services.audit.verifyNow('acme', { full: true });
+      const onThread = await gw.services.audit.verifyNow('acme', { full: true, thread: 'thread' });
       const onLoop = await gw.services.audit.verifyNow('acme', { full: true, thread: 'main' });
       expect(onThread.ok).toBe(false);
       expect(onThread.firstBrokenPosition).toBe(String(row.position));
@@ -99,13 +103,13 @@ describe('verification on a thread of its own (SQLite log, ledger and read model
       undo.prepare(`UPDATE events SET data = ? WHERE position = ?`).run(row.data, row.position);
       undo.close();
     }
-    expect((await gw.services.audit.verifyNow('acme', { full: true })).ok).toBe(true);
+    expect((await gw.services.audit.verifyNow('acme', { full: true, thread: 'thread' })).ok).toBe(true);
   });
 
   it('ends the thread when the deadline passes, and rejects with the deadline', async () => {
     const threads = gw.app.verificationThreads!;
     const deadline = new AbortController();
-    const running = gw.services.audit.verifyNow('acme', { full: true, slicer: new Slicer(deadline.signal) });
+    const running = gw.services.audit.verifyNow('acme', { full: true, thread: 'thread', slicer: new Slicer(deadline.signal) });
     running.catch(() => undefined);
     // The thread is running (starting up or verifying) when the deadline passes.
     await vi.waitFor(() => expect(threads.running).toBe(1), { timeout: 30_000, interval: 1 });
@@ -137,7 +141,7 @@ describe.skipIf(!testMongoUri())('verification on a thread of its own, with the 
       await gw.services.auditLedger.checkpointNow('acme');
       await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
       const threads = gw.app.verificationThreads!;
-      const onThread = await gw.services.audit.verifyNow('acme', { full: true });
+      const onThread = await gw.services.audit.verifyNow('acme', { full: true, thread: 'thread' });
       expect(threads.started).toBe(1);
       const onLoop = await gw.services.audit.verifyNow('acme', { full: true, thread: 'main' });
       expect(onThread.ok).toBe(true);
