@@ -12,6 +12,14 @@ export interface CheckpointDocument extends Document {
 
 export const CHECKPOINTS = 'projection_checkpoints';
 
+/**
+ * The one naming of checkpoint ids: a projection's generation (`flows_v2`),
+ * or, for a tenant's rebuild into it, that generation's per-tenant
+ * checkpoint (`flows_v2@acme`). Leases of a generation use the same id.
+ */
+export const checkpointIdOf = (projectionName: string, target: string, tenantId?: string): string =>
+  tenantId === undefined ? `${projectionName}_${target}` : `${projectionName}_${target}@${tenantId}`;
+
 /** The checkpoint was not where this runner left it: another runner of the same projection moved it. */
 export class CheckpointMovedError extends Error {
   override readonly name = 'CheckpointMovedError';

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { Slicer } from '../../shared/slices.js';
 import { ALIASES, Aliases, parseTarget, physicalName, targetFor, type AliasDocument } from './aliases.js';
 import { CHECKPOINTS, ProjectionRunner, type CheckpointDocument, type RunnerOptions } from './runner.js';
+import { checkpointIdOf } from './checkpoints.js';
 import type { Projection } from './projection.js';
 import { rebuild, rebuildTenant, type RebuildHost, type RebuildOptions, type RebuildResult } from './rebuilds.js';
 import type { Slot } from './slot.js';
@@ -240,7 +241,7 @@ export class Projections {
 
   private async dropTarget(projection: Projection, target: string): Promise<void> {
     for (const name of Object.keys(projection.collections)) await this.store.collection(physicalName(name, target)).drop();
-    await this.store.collection<CheckpointDocument>(CHECKPOINTS).deleteOne({ _id: `${projection.name}_${target}` });
+    await this.store.collection<CheckpointDocument>(CHECKPOINTS).deleteOne({ _id: checkpointIdOf(projection.name, target) });
   }
 
   /** Drops generations that are neither serving nor being built (left by a switch the process did not outlive). */

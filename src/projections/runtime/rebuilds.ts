@@ -9,6 +9,7 @@ import { parseTarget, physicalName, targetFor, type Aliases } from './aliases.js
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import type { Projection } from './projection.js';
 import { CHECKPOINTS, type CheckpointDocument, type ProjectionRunner, type RunnerOptions } from './runner.js';
+import { checkpointIdOf } from './checkpoints.js';
 import type { Slot } from './slot.js';
 import { StagedGeneration } from './staging.js';
 
@@ -138,13 +139,18 @@ export async function rebuildTenant(
   const slot = host.slots.find((s) => s.projection.name === name);
   if (!slot) throw new Error(`unknown projection ${name}`);
   const checkpoints = host.store.collection<CheckpointDocument>(CHECKPOINTS);
-  const checkpointId = `${name}_${slot.serving}@${tenantId}`;
+  const checkpointId = checkpointIdOf(name, slot.serving, tenantId);
   const live = slot.live;
   await live?.stop();
   // Replicas sharing the read models stand by too: the tenant's documents are written by one hand.
   const shared = host.runnerOptions.lease;
   const lease = shared
-    ? new ProjectionLease(host.store.collection<LeaseDocument>(LEASES), `${name}_${slot.serving}`, `operator:${shared.owner}`, shared.ttlMs)
+    ? new ProjectionLease(
+        host.store.collection<LeaseDocument>(LEASES),
+        checkpointIdOf(name, slot.serving),
+        `operator:${shared.owner}`,
+        shared.ttlMs,
+      )
     : null;
   await lease?.pauseOthersAndHold(shared ? shared.ttlMs * 3 : 0);
   try {

@@ -5,7 +5,7 @@ import { inBackgroundLane } from '../../readmodels/lanes.js';
 import type { Logger } from '../../shared/logger.js';
 import { Slicer } from '../../shared/slices.js';
 import { physicalName, targetFor } from './aliases.js';
-import { CHECKPOINTS, CheckpointMovedError, CheckpointWriter, type CheckpointDocument } from './checkpoints.js';
+import { CHECKPOINTS, CheckpointMovedError, checkpointIdOf, CheckpointWriter, type CheckpointDocument } from './checkpoints.js';
 import { LEASES, ProjectionLease, type LeaseDocument } from './lease.js';
 import { isOutage, isolate, PoisonEventError } from './poison.js';
 import { PositionWaiters } from './waiters.js';
@@ -43,7 +43,7 @@ export interface RunnerOptions {
   batchSize?: number;
   /** Only events of streams with this prefix (a tenant rebuild). */
   streamPrefix?: string;
-  /** Checkpoint id; defaults to `${name}_${target}`. */
+  /** Checkpoint id; defaults to the generation's (checkpointIdOf). */
   checkpointId?: string;
   /** The generation of collections written: `v<version>` (default) or `v<version>_g<n>` for a rebuild. */
   target?: string;
@@ -141,7 +141,7 @@ export class ProjectionRunner implements ProjectionTarget {
     private readonly options: RunnerOptions = {},
   ) {
     this.target = options.target ?? targetFor(projection.version);
-    this.checkpointId = options.checkpointId ?? `${projection.name}_${this.target}`;
+    this.checkpointId = options.checkpointId ?? checkpointIdOf(projection.name, this.target);
     this.checkpoint = new CheckpointWriter(store.collection<CheckpointDocument>(CHECKPOINTS), this.checkpointId);
     this.lease = options.lease
       ? new ProjectionLease(store.collection<LeaseDocument>(LEASES), this.checkpointId, options.lease.owner, options.lease.ttlMs)

@@ -7,6 +7,7 @@ import type { EventStore } from '../../eventstore/port.js';
 import type { DocumentStore } from '../../readmodels/port.js';
 import { targetFor, type Aliases } from './aliases.js';
 import { CHECKPOINTS, PARKED, type CheckpointDocument, type RunnerStatus } from './runner.js';
+import { checkpointIdOf } from './checkpoints.js';
 import type { Slot } from './slot.js';
 import type { ProjectionWatchdog, Stall } from './watchdog.js';
 
@@ -77,7 +78,7 @@ export async function storedStatus(
   for (const slot of slots) {
     const alias = await aliases.get(slot.projection.name);
     const serving = alias?.target ?? targetFor(slot.projection.version);
-    const checkpoint = await checkpoints.findOne({ _id: `${slot.projection.name}_${serving}` });
+    const checkpoint = await checkpoints.findOne({ _id: checkpointIdOf(slot.projection.name, serving) });
     const position = checkpoint?.position ?? 0;
     let lagSeconds = 0;
     if (position < head) {
@@ -85,7 +86,7 @@ export async function storedStatus(
       if (next) lagSeconds = Math.max(0, (Date.now() - Date.parse(next.metadata.occurredAt)) / 1000);
     }
     const building = alias?.building ?? null;
-    const buildingCheckpoint = building ? await checkpoints.findOne({ _id: `${slot.projection.name}_${building}` }) : null;
+    const buildingCheckpoint = building ? await checkpoints.findOne({ _id: checkpointIdOf(slot.projection.name, building) }) : null;
     out.push({
       projection: slot.projection.name,
       codeVersion: slot.projection.version,
