@@ -19,6 +19,7 @@ import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
 import { mountCors } from './cors.js';
 import { legacyJsonStatusPlugin } from './graphql-over-http.js';
+import { schemaRouter } from './schema.route.js';
 import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
@@ -314,6 +315,8 @@ export async function createGateway(
       metrics.exports.inc({ format, outcome }),
     ),
   );
+  // The schema as SDL for any authenticated client, also where introspection is off (docs/api.md, "The schema").
+  expressApp.use(schemaRouter(requests, limits.rateLimiter, app.logger));
   mountUi(expressApp);
   const subscriptions = attachSubscriptions(
     server,
