@@ -23,6 +23,7 @@ export class ApiTokenResolver {
   }
 
   @Mutation(() => CreatedApiToken, {
+    nullable: true,
     description:
       'Your own token (any endpoint), or a service account token (tenant endpoint, SERVICE_ACCOUNT:UPDATE). The token is shown once.',
   })
@@ -31,7 +32,7 @@ export class ApiTokenResolver {
     return reached(ctx, await ctx.services.apiTokens.create(ctx.caller, ctx.tenantId, data)).token;
   }
 
-  @Mutation(() => Boolean, { description: 'Refused from then on. Revoking twice is a no-op.' })
+  @Mutation(() => Boolean, { nullable: true, description: 'Refused from then on. Revoking twice is a no-op.' })
   async revokeApiToken(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,

@@ -81,6 +81,7 @@ export class AuditResolver {
   }
 
   @Mutation(() => AuditVerificationJob, {
+    nullable: true,
     description:
       "Starts a full re-verification of the tenant's audit chain in the background (or answers with the one already running on this gateway). It takes one of the tenant's slots for expensive work: RATE_LIMITED with retryAfterSeconds when none is free. Needs AUDITLOG:LIST on the whole tenant.",
   })
@@ -100,6 +101,7 @@ export class AuditResolver {
   }
 
   @Mutation(() => AuditCheckpoint, {
+    nullable: true,
     description:
       "Signs the tenant's ledger as it is now (or answers with the checkpoint that already covers it). Needs AUDITLOG:LIST on the whole tenant.",
   })

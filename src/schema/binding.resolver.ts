@@ -16,13 +16,14 @@ export class BindingResolver {
   }
 
   @Mutation(() => Binding, {
+    nullable: true,
     description: 'The role must exist; so must the principal (users anywhere, groups and service accounts in this tenant).',
   })
   async createBinding(@Arg('input', () => CreateBindingInput) input: CreateBindingInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.bindings.create(ctx.caller, requireTenant(ctx), { ...input })).binding;
   }
 
-  @Mutation(() => Boolean, { description: 'expectedRevision: the binding’s (1: bindings never change).' })
+  @Mutation(() => Boolean, { nullable: true, description: 'expectedRevision: the binding’s (1: bindings never change).' })
   async deleteBinding(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,

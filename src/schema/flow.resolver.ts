@@ -34,12 +34,15 @@ export class FlowResolver {
     return ctx.services.flows.get(ctx.caller, requireTenant(ctx), namespace, id, { revision, asOf });
   }
 
-  @Mutation(() => Flow, { description: 'YAML with id, namespace and tasks. A deleted flow with the same id is re-created.' })
+  @Mutation(() => Flow, {
+    nullable: true,
+    description: 'YAML with id, namespace and tasks. A deleted flow with the same id is re-created.',
+  })
   async createFlow(@Arg('source', () => String) source: string, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.flows.create(ctx.caller, requireTenant(ctx), source)).flow;
   }
 
-  @Mutation(() => Flow, { description: 'A new revision when the source changed; expectedRevision is the flow revision.' })
+  @Mutation(() => Flow, { nullable: true, description: 'A new revision when the source changed; expectedRevision is the flow revision.' })
   async updateFlow(
     @Arg('namespace', () => String) namespace: string,
     @Arg('id', () => ID) id: string,
@@ -50,7 +53,10 @@ export class FlowResolver {
     return reached(ctx, await ctx.services.flows.update(ctx.caller, requireTenant(ctx), namespace, id, source, expectedRevision)).flow;
   }
 
-  @Mutation(() => Flow, { description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.' })
+  @Mutation(() => Flow, {
+    nullable: true,
+    description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.',
+  })
   async deleteFlow(
     @Arg('namespace', () => String) namespace: string,
     @Arg('id', () => ID) id: string,
@@ -61,6 +67,7 @@ export class FlowResolver {
   }
 
   @Mutation(() => Flow, {
+    nullable: true,
     description:
       'Brings a deleted flow back with the source it had when deleted, as a new revision; expectedRevision is the revision it had.',
   })
@@ -74,6 +81,7 @@ export class FlowResolver {
   }
 
   @Mutation(() => Flow, {
+    nullable: true,
     description: "Saves an older revision's source as a new revision. expectedRevision is the flow's current revision.",
   })
   async restoreFlowRevision(

@@ -16,12 +16,12 @@ export class GroupResolver {
     return ctx.services.groups.get(ctx.caller, requireTenant(ctx), id);
   }
 
-  @Mutation(() => Group)
+  @Mutation(() => Group, { nullable: true })
   async createGroup(@Arg('input', () => CreateGroupInput) input: CreateGroupInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.groups.create(ctx.caller, requireTenant(ctx), { ...input })).group;
   }
 
-  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE: the display name and description.' })
+  @Mutation(() => Group, { nullable: true, description: 'Needs GROUP:UPDATE: the display name and description.' })
   async updateGroup(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateNamedEntityInput) input: UpdateNamedEntityInput,
@@ -32,7 +32,7 @@ export class GroupResolver {
       .group;
   }
 
-  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. Its bindings grant its members nothing while disabled.' })
+  @Mutation(() => Group, { nullable: true, description: 'Needs GROUP:UPDATE. Its bindings grant its members nothing while disabled.' })
   async disableGroup(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
@@ -42,6 +42,7 @@ export class GroupResolver {
   }
 
   @Mutation(() => Group, {
+    nullable: true,
     description:
       'Needs GROUP:UPDATE, and, when bindings name the group, BINDING:CREATE and every right they grant (or BINDING:ESCALATE), as creating them would.',
   })
@@ -54,6 +55,7 @@ export class GroupResolver {
   }
 
   @Mutation(() => Boolean, {
+    nullable: true,
     description:
       'Needs GROUP:DELETE (and BINDING:DELETE when bindings name it). Deletes its bindings and memberships, each in the audit log; its id cannot be used again.',
   })
@@ -65,7 +67,10 @@ export class GroupResolver {
     return reached(ctx, await ctx.services.groups.delete(ctx.caller, requireTenant(ctx), id, expectedRevision)).deleted;
   }
 
-  @Mutation(() => Group, { description: 'Needs GROUP:UPDATE. Adding a member twice changes nothing. expectedRevision: the group’s.' })
+  @Mutation(() => Group, {
+    nullable: true,
+    description: 'Needs GROUP:UPDATE. Adding a member twice changes nothing. expectedRevision: the group’s.',
+  })
   async addGroupMember(
     @Arg('groupId', () => ID) groupId: string,
     @Arg('userId', () => ID) userId: string,
@@ -76,6 +81,7 @@ export class GroupResolver {
   }
 
   @Mutation(() => Group, {
+    nullable: true,
     description: 'Needs GROUP:UPDATE. The member loses what the group granted at once. expectedRevision: the group’s.',
   })
   async removeGroupMember(

@@ -49,12 +49,12 @@ export class NamespaceResolver {
     return ctx.services.namespaceUsage.decide(ctx.caller, requireTenant(ctx), from, to);
   }
 
-  @Mutation(() => Namespace)
+  @Mutation(() => Namespace, { nullable: true })
   async createNamespace(@Arg('input', () => CreateNamespaceInput) input: CreateNamespaceInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.namespaces.create(ctx.caller, requireTenant(ctx), { ...input })).namespace;
   }
 
-  @Mutation(() => Namespace)
+  @Mutation(() => Namespace, { nullable: true })
   async updateNamespace(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateNamespaceInput) input: UpdateNamespaceInput,
@@ -73,7 +73,7 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Sets one variable, leaving the others as they are.' })
+  @Mutation(() => Namespace, { nullable: true, description: 'Sets one variable, leaving the others as they are.' })
   async setNamespaceVariable(
     @Arg('id', () => ID) id: string,
     @Arg('key', () => String) key: string,
@@ -85,7 +85,10 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes one variable (nothing happens when it is not set), leaving the others.' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes one variable (nothing happens when it is not set), leaving the others.',
+  })
   async unsetNamespaceVariable(
     @Arg('id', () => ID) id: string,
     @Arg('key', () => String) key: string,
@@ -97,6 +100,7 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description: 'Sets the plugin default of one (type, forced) pair, replacing only that entry; the others stay.',
   })
   async setNamespacePluginDefault(
@@ -109,7 +113,10 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes the plugin default of one (type, forced) pair (nothing happens when absent).' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes the plugin default of one (type, forced) pair (nothing happens when absent).',
+  })
   async unsetNamespacePluginDefault(
     @Arg('id', () => ID) id: string,
     @Arg('type', () => String) type: string,
@@ -122,6 +129,7 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description:
       'Sets the default authentication of one provider (replacing only that entry). NAMESPACE:UPDATE; a service account needs SERVICE_ACCOUNT:VIEW and its rights (or BINDING:ESCALATE). Raw credentials are refused.',
   })
@@ -135,7 +143,10 @@ export class NamespaceResolver {
       .namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes the default authentication of one provider (nothing happens when absent).' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes the default authentication of one provider (nothing happens when absent).',
+  })
   async unsetNamespaceDefaultAuthentication(
     @Arg('id', () => ID) id: string,
     @Arg('provider', () => String) provider: string,
@@ -147,6 +158,7 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description: 'Brings a deleted namespace back with the settings it had when deleted (createNamespace would start empty).',
   })
   async restoreNamespace(
@@ -170,6 +182,7 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description:
       'Refused while flows or secrets remain, unless force (which deletes them, and the bindings scoped to the namespace, too); includeChildren deletes the namespaces below it first.',
   })

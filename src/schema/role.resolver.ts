@@ -20,7 +20,7 @@ export class RoleResolver {
     return ctx.services.roles.get(ctx.caller, requireTenant(ctx), id, asOf);
   }
 
-  @Mutation(() => Role)
+  @Mutation(() => Role, { nullable: true })
   async createRole(@Arg('input', () => CreateRoleInput) input: CreateRoleInput, @Ctx() ctx: GraphQLContext) {
     return reached(
       ctx,
@@ -28,7 +28,7 @@ export class RoleResolver {
     ).role;
   }
 
-  @Mutation(() => Role, { description: 'Managed roles cannot be changed (BAD_USER_INPUT on id).' })
+  @Mutation(() => Role, { nullable: true, description: 'Managed roles cannot be changed (BAD_USER_INPUT on id).' })
   async updateRole(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateRoleInput) input: UpdateRoleInput,
@@ -43,7 +43,7 @@ export class RoleResolver {
     return reached(ctx, await ctx.services.roles.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision)).role;
   }
 
-  @Mutation(() => Boolean, { description: 'CONFLICT while bindings use the role; managed roles: BAD_USER_INPUT.' })
+  @Mutation(() => Boolean, { nullable: true, description: 'CONFLICT while bindings use the role; managed roles: BAD_USER_INPUT.' })
   async deleteRole(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,

@@ -17,6 +17,7 @@ export class SecretResolver {
   }
 
   @Mutation(() => SecretMetadata, {
+    nullable: true,
     description:
       'Needs SECRET:CREATE for a new key, SECRET:UPDATE for an existing one. expectedRevision: the secret’s revision as read (0: a key never used); null: not checked.',
   })
@@ -30,7 +31,7 @@ export class SecretResolver {
     return reached(ctx, await ctx.services.secrets.put(ctx.caller, requireTenant(ctx), put, expectedRevision)).secret;
   }
 
-  @Mutation(() => Boolean, { description: 'Deletes the secret and every stored version of its value.' })
+  @Mutation(() => Boolean, { nullable: true, description: 'Deletes the secret and every stored version of its value.' })
   async deleteSecret(
     @Arg('namespace', () => String) namespace: string,
     @Arg('key', () => String) key: string,

@@ -16,12 +16,12 @@ export class ServiceAccountResolver {
     return ctx.services.serviceAccounts.get(ctx.caller, requireTenant(ctx), id);
   }
 
-  @Mutation(() => ServiceAccount)
+  @Mutation(() => ServiceAccount, { nullable: true })
   async createServiceAccount(@Arg('input', () => CreateServiceAccountInput) input: CreateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.serviceAccounts.create(ctx.caller, requireTenant(ctx), { ...input })).serviceAccount;
   }
 
-  @Mutation(() => ServiceAccount, { description: 'Needs SERVICE_ACCOUNT:UPDATE: the display name and description.' })
+  @Mutation(() => ServiceAccount, { nullable: true, description: 'Needs SERVICE_ACCOUNT:UPDATE: the display name and description.' })
   async updateServiceAccount(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateNamedEntityInput) input: UpdateNamedEntityInput,
@@ -34,6 +34,7 @@ export class ServiceAccountResolver {
   }
 
   @Mutation(() => ServiceAccount, {
+    nullable: true,
     description:
       'Needs SERVICE_ACCOUNT:UPDATE. Its tokens stop authenticating at once and its live sessions end; tokens and bindings stay.',
   })
@@ -46,6 +47,7 @@ export class ServiceAccountResolver {
   }
 
   @Mutation(() => ServiceAccount, {
+    nullable: true,
     description:
       'Needs SERVICE_ACCOUNT:UPDATE, and, when bindings name it, BINDING:CREATE and every right they grant (or BINDING:ESCALATE).',
   })
@@ -58,6 +60,7 @@ export class ServiceAccountResolver {
   }
 
   @Mutation(() => Boolean, {
+    nullable: true,
     description: 'Needs SERVICE_ACCOUNT:DELETE. Its tokens stop working at once; its id cannot be used again.',
   })
   async deleteServiceAccount(

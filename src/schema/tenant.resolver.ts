@@ -15,12 +15,12 @@ export class TenantResolver {
     return ctx.services.tenants.get(ctx.caller, id);
   }
 
-  @Mutation(() => Tenant)
+  @Mutation(() => Tenant, { nullable: true })
   async createTenant(@Arg('input', () => CreateTenantInput) input: CreateTenantInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.tenants.create(ctx.caller, { ...input })).tenant;
   }
 
-  @Mutation(() => Tenant)
+  @Mutation(() => Tenant, { nullable: true })
   async updateTenant(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateTenantInput) input: UpdateTenantInput,
@@ -30,7 +30,7 @@ export class TenantResolver {
     return reached(ctx, await ctx.services.tenants.update(ctx.caller, id, { ...input }, expectedRevision)).tenant;
   }
 
-  @Mutation(() => Tenant, { description: 'Soft delete; `main` cannot be deleted.' })
+  @Mutation(() => Tenant, { nullable: true, description: 'Soft delete; `main` cannot be deleted.' })
   async deleteTenant(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
@@ -39,7 +39,10 @@ export class TenantResolver {
     return reached(ctx, await ctx.services.tenants.delete(ctx.caller, id, expectedRevision)).tenant;
   }
 
-  @Mutation(() => Tenant, { description: 'expectedRevision is checked before anything is touched (the data key included).' })
+  @Mutation(() => Tenant, {
+    nullable: true,
+    description: 'expectedRevision is checked before anything is touched (the data key included).',
+  })
   async restoreTenant(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,

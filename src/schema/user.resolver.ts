@@ -35,7 +35,10 @@ export class UserResolver {
     return ctx.services.users.list(ctx.caller);
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.' })
+  @Mutation(() => User, {
+    nullable: true,
+    description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.',
+  })
   async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
     return reached(ctx, await ctx.services.users.create(ctx.caller, { ...input })).user;
   }
@@ -45,7 +48,7 @@ export class UserResolver {
     return ctx.services.users.get(ctx.caller, id);
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Changes the e-mail address and the display name.' })
+  @Mutation(() => User, { nullable: true, description: 'Instance admins only. Changes the e-mail address and the display name.' })
   async updateUser(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
@@ -60,6 +63,7 @@ export class UserResolver {
   }
 
   @Mutation(() => User, {
+    nullable: true,
     description:
       'Instance admins only; not the built-in admin. Its API tokens and JWTs stop authenticating at once and its live sessions end; bindings and memberships stay.',
   })
@@ -71,7 +75,7 @@ export class UserResolver {
     return reached(ctx, await ctx.services.users.disable(ctx.caller, id, expectedRevision)).user;
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Its tokens authenticate again.' })
+  @Mutation(() => User, { nullable: true, description: 'Instance admins only. Its tokens authenticate again.' })
   async enableUser(
     @Arg('id', () => ID) id: string,
     @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
@@ -81,6 +85,7 @@ export class UserResolver {
   }
 
   @Mutation(() => Boolean, {
+    nullable: true,
     description: 'Instance admins only; not the built-in admin. The user’s tokens stop working at once; its id cannot be used again.',
   })
   async deleteUser(
