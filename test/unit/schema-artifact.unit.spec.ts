@@ -6,7 +6,16 @@
  * a stale file too.
  */
 import { readFileSync } from 'node:fs';
-import { buildSchema, printSchema, lexicographicSortSchema } from 'graphql';
+import {
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isSpecifiedScalarType,
+  lexicographicSortSchema,
+  printSchema,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schemaSdl } from '../../src/schema/sdl.js';
 
@@ -21,5 +30,28 @@ describe('schema.graphql', () => {
   it('is valid SDL, printed in a stable order (sorted by name, whatever order the modules load in)', () => {
     const text = checkedIn();
     expect(`${printSchema(lexicographicSortSchema(buildSchema(text)))}\n`).toBe(text);
+  });
+
+  it('describes every type, field, argument and enum value (npm run lint names them too, with graphql-eslint)', () => {
+    const schema = buildSchema(checkedIn());
+    const undescribed: string[] = [];
+    const need = (what: string, description: string | null | undefined) => {
+      if (!description?.trim()) undescribed.push(what);
+    };
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || isSpecifiedScalarType(type)) continue;
+      need(type.name, type.description);
+      if (isObjectType(type) || isInterfaceType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          need(`${type.name}.${field.name}`, field.description);
+          for (const arg of field.args) need(`${type.name}.${field.name}(${arg.name})`, arg.description);
+        }
+      }
+      if (isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) need(`${type.name}.${field.name}`, field.description);
+      }
+      if (isEnumType(type)) for (const value of type.getValues()) need(`${type.name}.${value.name}`, value.description);
+    }
+    expect(undescribed).toEqual([]);
   });
 });
