@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ACTIONS, RESOURCES, type Action, type Resource } from '../auth/permissions.js';
 import { CREATED_AT, CREATED_BY, DESCRIPTION_TEXT, DISPLAY_NAME, UPDATED_AT } from './descriptions.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -18,11 +19,48 @@ registerEnumType(PrincipalTypeEnum, {
   },
 });
 
+/**
+ * The resources and actions of permissions (src/auth/permissions.ts), as enums on outputs. Inputs
+ * (PermissionInput) keep String: a GraphQL enum refuses a quoted literal such as `resource: "FLOW"`
+ * in a query's text, which clients have always sent.
+ */
+export const PermissionResourceEnum = Object.fromEntries(RESOURCES.map((r) => [r, r])) as { [R in Resource]: R };
+registerEnumType(PermissionResourceEnum, {
+  name: 'PermissionResource',
+  description: 'What a permission is about.',
+  valuesConfig: {
+    TENANT: { description: 'The tenant itself: its name and settings (UPDATE); creating and deleting tenants is for instance admins.' },
+    NAMESPACE: { description: 'Namespaces and their settings: variables, plugin defaults, allowed namespaces, default authentications.' },
+    FLOW: { description: 'Flows and their revisions.' },
+    SECRET: { description: 'Namespace secrets: their metadata (VIEW, LIST) and values (CREATE, UPDATE write them; nothing reads them).' },
+    ROLE: { description: 'Custom roles.' },
+    BINDING: { description: 'Bindings: who holds which role where.' },
+    USER: { description: 'Users: instance-wide, managed by instance admins; no tenant role grants anything on them.' },
+    GROUP: { description: 'Groups and their members.' },
+    SERVICE_ACCOUNT: { description: 'Service accounts and their API tokens.' },
+    AUDITLOG: { description: 'The audit log: reading, verifying and exporting it.' },
+  } satisfies Record<Resource, { description: string }>,
+});
+
+export const PermissionActionEnum = Object.fromEntries(ACTIONS.map((a) => [a, a])) as { [A in Action]: A };
+registerEnumType(PermissionActionEnum, {
+  name: 'PermissionAction',
+  description: 'What a permission allows on its resource.',
+  valuesConfig: {
+    VIEW: { description: 'Read one by its id.' },
+    LIST: { description: 'List them (and search them).' },
+    CREATE: { description: 'Create new ones.' },
+    UPDATE: { description: 'Change existing ones.' },
+    DELETE: { description: 'Delete them.' },
+    EXPORT: { description: 'AUDITLOG only: download the audit log (GET …/audit-logs/export).' },
+    ESCALATE: { description: 'BINDING only: grant rights one does not hold oneself.' },
+  } satisfies Record<Action, { description: string }>,
+});
+
 @ObjectType({ description: 'RESOURCE and the actions a role allows on it.' })
 export class Permission {
-  @Field(() => String, { description: 'TENANT NAMESPACE FLOW SECRET ROLE BINDING USER GROUP SERVICE_ACCOUNT or AUDITLOG.' })
-  resource!: string;
-  @Field(() => [String], { description: 'VIEW LIST CREATE UPDATE DELETE, EXPORT (AUDITLOG only), ESCALATE (BINDING only).' })
+  @Field(() => PermissionResourceEnum, { description: 'The resource.' }) resource!: string;
+  @Field(() => [PermissionActionEnum], { description: 'The actions allowed on it: EXPORT only for AUDITLOG, ESCALATE only for BINDING.' })
   actions!: string[];
 }
 
@@ -100,8 +138,8 @@ export class CreatedApiToken extends ApiToken {
 
 @ObjectType({ description: 'One permission a principal holds, and what grants it.' })
 export class EffectivePermission {
-  @Field(() => String, { description: 'The resource, e.g. FLOW (see Permission.resource).' }) resource!: string;
-  @Field(() => String, { description: 'The action on it, e.g. CREATE (see Permission.actions).' }) action!: string;
+  @Field(() => PermissionResourceEnum, { description: 'The resource, e.g. FLOW.' }) resource!: string;
+  @Field(() => PermissionActionEnum, { description: 'The action on it, e.g. CREATE.' }) action!: string;
   @Field(() => String, { nullable: true, description: 'null: tenant-wide; else this namespace and its subtree.' }) namespace!:
     string | null;
   @Field(() => String, { description: '`binding:<id>`, `group:<id> binding:<id>`, or `instance-admin`.' }) via!: string;

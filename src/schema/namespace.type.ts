@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { AllowedNamespacesMode } from '../aggregates/namespace/allowed-namespaces.js';
 import type { JsonObject, JsonValue } from '../shared/json.js';
+import { PrincipalTypeEnum } from './access.type.js';
 import { CREATED_AT, DESCRIPTION_TEXT, REVISION, UPDATED_AT } from './descriptions.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
@@ -110,7 +111,7 @@ export class DeletionPlanSecret {
 @ObjectType({ description: 'A binding scoped to a deleted namespace, which deleteNamespace would delete (with force).' })
 export class DeletionPlanBinding {
   @Field(() => String, { description: 'The binding id.' }) id!: string;
-  @Field(() => String, { description: 'USER, GROUP or SERVICE_ACCOUNT.' }) principalType!: string;
+  @Field(() => PrincipalTypeEnum, { description: 'What kind of principal holds it.' }) principalType!: string;
   @Field(() => String, { description: 'Who holds it.' }) principalId!: string;
   @Field(() => String, { description: 'The role it grants.' }) roleId!: string;
   @Field(() => String, { description: 'The namespace it is scoped to.' }) namespace!: string;
