@@ -68,3 +68,25 @@ describe('GET /api/v1/schema.graphql with NODE_ENV=production (introspection off
     }
   });
 });
+
+describe('GET /api/v1/schema.graphql and the failed-authentication budget', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { TENANTRY_AUTH_FAILURE_LIMIT_PER_MINUTE: '3' } });
+  });
+  afterAll(async () => {
+    await gw.dispose();
+  });
+
+  it('counts refused tokens like a GraphQL request does: past the budget, 429 with Retry-After, on this route and on GraphQL', async () => {
+    const get = (token: string) => fetch(`${gw.url}/api/v1/schema.graphql`, { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 3; i++) expect((await get(`guess-${i}`)).status).toBe(401);
+    const refused = await get('guess-3');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await refused.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', scope: 'address' });
+    // The same address, on the GraphQL endpoint: the budget is one.
+    expect((await gw.gql(`{ me { id } }`, {}, { token: 'guess-4' })).status).toBe(429);
+  });
+});
