@@ -26,7 +26,8 @@ export class BindingResolver {
 
   @Mutation(() => Binding, {
     nullable: true,
-    description: 'The role must exist; so must the principal (users anywhere, groups and service accounts in this tenant).',
+    description:
+      'Needs BINDING:CREATE, and every right the role grants on the binding’s scope (else BINDING:ESCALATE). The role must exist; so must the principal (users anywhere, groups and service accounts in this tenant).',
   })
   async createBinding(
     @Arg('input', () => CreateBindingInput, { description: 'Who gets which role where.' }) input: CreateBindingInput,
