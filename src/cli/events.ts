@@ -18,7 +18,9 @@ function tenantArg(value: string): string {
 }
 
 export function registerEventCommands(program: Command, config: () => Config): void {
-  const events = program.command('events').description("the event log: check it, export and import a tenant's history, list the event types");
+  const events = program
+    .command('events')
+    .description("the event log: check it, export and import a tenant's history, list the event types");
 
   events
     .command('catalog')

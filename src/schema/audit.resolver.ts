@@ -15,6 +15,7 @@ import {
   type AuditVerificationJobStatus,
 } from './audit.type.js';
 import type { GraphQLContext } from './context.js';
+import { AFTER_CURSOR } from './descriptions.js';
 import { PositionScalar } from './scalars.js';
 
 const trail = (ctx: GraphQLContext): string => ctx.services.audit.trail(ctx.caller, ctx.tenantId);
@@ -57,9 +58,10 @@ export class AuditResolver {
 
   @Query(() => AuditLogConnection, { description: 'Newest first. Needs AUDITLOG:LIST (namespace-scoped grants see their subtree).' })
   auditLogs(
-    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter: AuditLogFilter | null,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Only entries that match; absent: all the caller may see.' })
+    filter: AuditLogFilter | null,
+    @Arg('first', () => Int, { defaultValue: 50, description: 'Page size: how many entries to return, from 0 to 500.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_CURSOR }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.audit.list(ctx.caller, trail(ctx), filter, first, after);
@@ -81,6 +83,7 @@ export class AuditResolver {
   }
 
   @Mutation(() => AuditVerificationJob, {
+    nullable: true,
     description:
       "Starts a full re-verification of the tenant's audit chain in the background (or answers with the one already running on this gateway). It takes one of the tenant's slots for expensive work: RATE_LIMITED with retryAfterSeconds when none is free. Needs AUDITLOG:LIST on the whole tenant.",
   })
@@ -92,14 +95,19 @@ export class AuditResolver {
     description: "Signed checkpoints of the tenant's ledger, oldest first (after afterSize). Needs AUDITLOG:LIST on the whole tenant.",
   })
   auditCheckpoints(
-    @Arg('afterSize', () => Int, { nullable: true }) afterSize: number | null,
-    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('afterSize', () => Int, {
+      nullable: true,
+      description: 'Only checkpoints larger than this size (the size of the last one you have); absent: from the first.',
+    })
+    afterSize: number | null,
+    @Arg('first', () => Int, { defaultValue: 100, description: 'How many checkpoints to return, from 0 to 1000.' }) first: number,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.auditLedger.checkpoints(ctx.caller, trail(ctx), { afterSize, first });
   }
 
   @Mutation(() => AuditCheckpoint, {
+    nullable: true,
     description:
       "Signs the tenant's ledger as it is now (or answers with the checkpoint that already covers it). Needs AUDITLOG:LIST on the whole tenant.",
   })
@@ -112,8 +120,9 @@ export class AuditResolver {
       'Proof that the ledger of toSize events (default: the latest checkpoint) extends the one of fromSize (a checkpoint you kept).',
   })
   auditConsistencyProof(
-    @Arg('fromSize', () => Int) fromSize: number,
-    @Arg('toSize', () => Int, { nullable: true }) toSize: number | null,
+    @Arg('fromSize', () => Int, { description: 'Size of the older ledger: a checkpoint you kept.' }) fromSize: number,
+    @Arg('toSize', () => Int, { nullable: true, description: 'Size of the newer ledger; absent: the latest signed checkpoint.' })
+    toSize: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.auditLedger.consistency(ctx.caller, trail(ctx), fromSize, toSize);
@@ -123,8 +132,12 @@ export class AuditResolver {
     description: 'Proof that the event at `position` is in a signed checkpoint (by default the first that covers it).',
   })
   async auditInclusionProof(
-    @Arg('position', () => PositionScalar) at: string,
-    @Arg('treeSize', () => Int, { nullable: true }) treeSize: number | null,
+    @Arg('position', () => PositionScalar, { description: 'Position of the event (AuditLogEntry.position).' }) at: string,
+    @Arg('treeSize', () => Int, {
+      nullable: true,
+      description: 'Prove inclusion in the checkpoint of this size; absent: the first checkpoint that covers the event.',
+    })
+    treeSize: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const proof = await ctx.services.auditLedger.inclusion(ctx.caller, trail(ctx), position('position', at) ?? 0, treeSize);
@@ -139,7 +152,10 @@ export class AuditResolver {
   }
 
   @Query(() => AuditVerificationJob, { nullable: true, description: 'A background verification of this tenant, by id.' })
-  async auditVerificationJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+  async auditVerificationJob(
+    @Arg('id', () => ID, { description: 'The job id (AuditVerificationJob.id).' }) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     const job = await ctx.services.auditJobs.get(ctx.caller, trail(ctx), id);
     return job ? jobView(job) : null;
   }
@@ -157,8 +173,17 @@ export class AuditResolver {
   })
   auditLogAppended(
     @Root() entry: AuditEntryView,
-    @Arg('filter', () => AuditLogFilter, { nullable: true }) _filter: AuditLogFilter | null,
-    @Arg('afterPosition', () => PositionScalar, { nullable: true }) _afterPosition: string | null,
+    @Arg('filter', () => AuditLogFilter, {
+      nullable: true,
+      description: 'Only entries that match; absent: every entry the caller may see.',
+    })
+    _filter: AuditLogFilter | null,
+    @Arg('afterPosition', () => PositionScalar, {
+      nullable: true,
+      description:
+        'Resume after this position (the last entry you received): every entry after it is sent first. Absent: only new entries.',
+    })
+    _afterPosition: string | null,
   ): AuditEntryView {
     return entry;
   }

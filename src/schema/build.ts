@@ -36,6 +36,22 @@ export const resolvers = [
   SecretResolver,
 ] as const;
 
+/** type-graphql takes no description for the root types: they are set on the built schema. */
+const ROOT_DESCRIPTIONS: Record<string, string> = {
+  Query:
+    'Reads. On /api/v1/graphql the instance-level ones (tenants, users, me); on /api/v1/{tenant}/graphql (or with X-Tenant-Id, or a host mapped to a tenant) those of that tenant. What a caller may not see is left out of lists, or refused with FORBIDDEN.',
+  Mutation:
+    'Changes. Each one is a command on the event log and answers after the read models show it (read-your-writes). Every field is nullable: in a request with several mutations, a failed one answers null with its error (`path` names its field or alias) while the others keep their data.',
+  Subscription: 'Live feeds over WebSocket (graphql-ws) at the same paths as the GraphQL endpoints.',
+};
+
+function describeRootTypes(built: GraphQLSchema): GraphQLSchema {
+  for (const type of [built.getQueryType(), built.getMutationType(), built.getSubscriptionType()]) {
+    if (type) type.description = ROOT_DESCRIPTIONS[type.name] ?? null;
+  }
+  return built;
+}
+
 let cached: Promise<GraphQLSchema> | null = null;
 
 /** Built once per process: type-graphql's metadata is global, and the schema is immutable. */
@@ -45,6 +61,6 @@ export function schema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
     pubSub: ownSubscribeOnly,
-  });
+  }).then(describeRootTypes);
   return cached;
 }

@@ -2,6 +2,7 @@ import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
+import { AFTER_CURSOR, FLOW_EXPECTED_REVISION } from './descriptions.js';
 import { pageDefault } from './query-limits.js';
 import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
 import { Namespace } from './namespace.type.js';
@@ -11,13 +12,23 @@ import { DateTimeScalar } from './scalars.js';
 export class FlowResolver {
   @Query(() => FlowConnection, { description: 'Flows the caller may list, by namespace then id; deleted flows only with includeDeleted.' })
   flows(
-    @Arg('namespace', () => String, { nullable: true }) namespace: string | null,
-    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
+    @Arg('namespace', () => String, {
+      nullable: true,
+      description:
+        'Only flows in exactly this namespace (with includeChildren: its subtree too); absent: every namespace the caller may list.',
+    })
+    namespace: string | null,
+    @Arg('includeChildren', () => Boolean, {
+      defaultValue: false,
+      description: 'With namespace: also the flows of the namespaces below it.',
+    })
+    includeChildren: boolean,
     @Arg('query', () => String, { nullable: true, description: 'Case-insensitive match on id, namespace and description.' })
     query: string | null,
-    @Arg('first', () => Int, { defaultValue: DEFAULT_FLOW_PAGE }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('includeDeleted', () => Boolean, { defaultValue: false }) includeDeleted: boolean,
+    @Arg('first', () => Int, { defaultValue: DEFAULT_FLOW_PAGE, description: 'Page size: how many to return, from 0 to 500.' })
+    first: number,
+    @Arg('after', () => String, { nullable: true, description: AFTER_CURSOR }) after: string | null,
+    @Arg('includeDeleted', () => Boolean, { defaultValue: false, description: 'Include soft-deleted flows.' }) includeDeleted: boolean,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.flows.list(ctx.caller, requireTenant(ctx), { namespace, includeChildren, query, first, after, includeDeleted });
@@ -25,62 +36,99 @@ export class FlowResolver {
 
   @Query(() => Flow, { nullable: true, description: 'A flow, deleted or not: current, at a given revision, or as it was at asOf.' })
   flow(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('revision', () => Int, { nullable: true }) revision: number | null,
-    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('revision', () => Int, { nullable: true, description: 'Read this saved revision (1…revisionCount) instead of the current one.' })
+    revision: number | null,
+    @Arg('asOf', () => DateTimeScalar, {
+      nullable: true,
+      description: 'The flow as it was at this instant (replayed from its events); absent: now. Null when it did not exist then.',
+    })
+    asOf: Date | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.flows.get(ctx.caller, requireTenant(ctx), namespace, id, { revision, asOf });
   }
 
-  @Mutation(() => Flow, { description: 'YAML with id, namespace and tasks. A deleted flow with the same id is re-created.' })
-  async createFlow(@Arg('source', () => String) source: string, @Ctx() ctx: GraphQLContext) {
+  @Mutation(() => Flow, {
+    nullable: true,
+    description:
+      'Saves a new flow from its YAML source (id, namespace and tasks at least) as revision 1. Needs FLOW:CREATE on its namespace. A deleted flow with the same id is re-created.',
+  })
+  async createFlow(
+    @Arg('source', () => String, { description: 'The YAML source: id, namespace and tasks at least.' }) source: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return reached(ctx, await ctx.services.flows.create(ctx.caller, requireTenant(ctx), source)).flow;
   }
 
-  @Mutation(() => Flow, { description: 'A new revision when the source changed; expectedRevision is the flow revision.' })
+  @Mutation(() => Flow, {
+    nullable: true,
+    description:
+      'Needs FLOW:UPDATE on the namespace. A new revision when the source changed (an unchanged source writes nothing); the source must keep the flow’s id and namespace.',
+  })
   async updateFlow(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('source', () => String) source: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('source', () => String, { description: "The new YAML source; its id and namespace must be the flow's." }) source: string,
+    @Arg('expectedRevision', () => Int, {
+      nullable: true,
+      description: FLOW_EXPECTED_REVISION,
+    })
+    expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.flows.update(ctx.caller, requireTenant(ctx), namespace, id, source, expectedRevision)).flow;
   }
 
-  @Mutation(() => Flow, { description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.' })
+  @Mutation(() => Flow, {
+    nullable: true,
+    description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.',
+  })
   async deleteFlow(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('expectedRevision', () => Int, {
+      nullable: true,
+      description: FLOW_EXPECTED_REVISION,
+    })
+    expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.flows.delete(ctx.caller, requireTenant(ctx), namespace, id, expectedRevision)).flow;
   }
 
   @Mutation(() => Flow, {
+    nullable: true,
     description:
       'Brings a deleted flow back with the source it had when deleted, as a new revision; expectedRevision is the revision it had.',
   })
   async restoreFlow(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('expectedRevision', () => Int, {
+      nullable: true,
+      description: FLOW_EXPECTED_REVISION,
+    })
+    expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.flows.restoreDeleted(ctx.caller, requireTenant(ctx), namespace, id, expectedRevision)).flow;
   }
 
   @Mutation(() => Flow, {
+    nullable: true,
     description: "Saves an older revision's source as a new revision. expectedRevision is the flow's current revision.",
   })
   async restoreFlowRevision(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('revision', () => Int) revision: number,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('revision', () => Int, { description: 'The saved revision whose source to restore.' }) revision: number,
+    @Arg('expectedRevision', () => Int, {
+      nullable: true,
+      description: FLOW_EXPECTED_REVISION,
+    })
+    expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const tenantId = requireTenant(ctx);
@@ -94,9 +142,11 @@ export class FlowResolver {
   @Extensions(pageDefault('last', DEFAULT_REVISION_WINDOW))
   async revisions(
     @Root() flow: FlowView,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('first', () => Int, { nullable: true, description: 'The oldest revisions of the window, up to this many (0 to 500).' })
+    first: number | null,
     @Arg('after', () => Int, { nullable: true, description: 'Revisions after this revision number.' }) after: number | null,
-    @Arg('last', () => Int, { nullable: true }) last: number | null,
+    @Arg('last', () => Int, { nullable: true, description: 'The newest revisions of the window, up to this many (0 to 500).' })
+    last: number | null,
     @Arg('before', () => Int, { nullable: true, description: 'Revisions before this revision number.' }) before: number | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<FlowRevisionView[]> {

@@ -1,48 +1,52 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from './connection.type.js';
+import { EDGE_CURSOR } from './descriptions.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType({ description: 'A task of a flow (top level), as declared in its source.' })
 export class Task {
-  @Field(() => String) id!: string;
+  @Field(() => String, { description: 'The task id, unique within the flow.' }) id!: string;
   @Field(() => String, { description: 'Plugin type, e.g. io.kestra.plugin.core.log.Log.' }) type!: string;
 }
 
 @ObjectType({ description: 'One saved revision of a flow: who saved it, when, and its source.' })
 export class FlowRevision {
-  @Field(() => Int) revision!: number;
-  @Field(() => DateTimeScalar) updatedAt!: string;
+  @Field(() => Int, { description: 'The revision number, 1 for the first save.' }) revision!: number;
+  @Field(() => DateTimeScalar, { description: 'When it was saved.' }) updatedAt!: string;
   @Field(() => String, { description: 'Id of the user or service account that saved it.' }) updatedBy!: string;
   @Field(() => Int, { nullable: true, description: 'The revision whose source this save restored.' }) restoredFrom!: number | null;
 }
 
 @ObjectType({ description: 'A YAML workflow definition. Every save is a new revision; delete is soft.' })
 export class Flow {
-  @Field(() => ID) id!: string;
-  @Field(() => String) namespace!: string;
+  @Field(() => ID, { description: 'Flow id within its namespace: ^[a-zA-Z0-9][a-zA-Z0-9._-]*$, at most 100 (the `id` of the source).' })
+  id!: string;
+  @Field(() => String, { description: 'Its namespace (the `namespace` of the source). A flow is named by namespace and id together.' })
+  namespace!: string;
   @Field(() => Int, { description: 'Save counter: 1 on create, +1 per update or restore that changed the source.' }) revision!: number;
-  @Field(() => String) source!: string;
-  @Field(() => String, { nullable: true }) description!: string | null;
-  @Field(() => [Task]) tasks!: Task[];
-  @Field(() => Boolean) disabled!: boolean;
-  @Field(() => Boolean) deleted!: boolean;
+  @Field(() => String, { description: 'The YAML source, as saved.' }) source!: string;
+  @Field(() => String, { nullable: true, description: 'The `description` of the source; null when it has none.' }) description!:
+    string | null;
+  @Field(() => [Task], { description: 'Its top-level tasks, in order.' }) tasks!: Task[];
+  @Field(() => Boolean, { description: 'The `disabled` of the source: a disabled flow is kept but not run.' }) disabled!: boolean;
+  @Field(() => Boolean, { description: 'Soft-deleted (deleteFlow): still readable; restoreFlow brings it back.' }) deleted!: boolean;
   @Field(() => DateTimeScalar, { description: 'Time of the last change (a delete included).' }) updatedAt!: string;
-  @Field(() => String) updatedBy!: string;
+  @Field(() => String, { description: 'Id of the user or service account of the last change.' }) updatedBy!: string;
   @Field(() => Int, {
     description: 'Saved revisions so far (of this view: an asOf read counts those saved by then). Revisions are numbered 1…revisionCount.',
   })
   revisionCount!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One flow of a page of flows.' })
 export class FlowEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Flow) node!: Flow;
+  @Field(() => String, { description: EDGE_CURSOR }) cursor!: string;
+  @Field(() => Flow, { description: 'The flow.' }) node!: Flow;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of flows, by namespace then id (Relay connection).' })
 export class FlowConnection {
-  @Field(() => [FlowEdge]) edges!: FlowEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+  @Field(() => [FlowEdge], { description: 'The flows of this page.' }) edges!: FlowEdge[];
+  @Field(() => PageInfo, { description: 'Whether more follow, and the cursor to ask for them.' }) pageInfo!: PageInfo;
   @Field(() => Int, { description: 'Flows matching the filters, all pages together.' }) totalCount!: number;
 }

@@ -3,7 +3,7 @@ import type { AllowedNamespacesMode } from '../aggregates/namespace/allowed-name
 import { AllowedNamespacesModeEnum } from './namespace.type.js';
 import { JSONScalar } from './scalars.js';
 
-@InputType()
+@InputType({ description: 'The default authentication of one provider (setNamespaceDefaultAuthentication), by reference only.' })
 export class DefaultAuthenticationInput {
   @Field(() => String, { description: 'aws, gcp, azure or another lowercase name.' }) provider!: string;
   @Field(() => String, {
@@ -20,25 +20,33 @@ export class DefaultAuthenticationInput {
   secretRefs?: unknown;
 }
 
-@InputType()
+@InputType({ description: 'A plugin default: values for the tasks and triggers of a plugin type.' })
 export class PluginDefaultInput {
-  @Field(() => String) type!: string;
-  @Field(() => Boolean, { nullable: true, defaultValue: false }) forced?: boolean;
-  @Field(() => JSONScalar, { nullable: true }) values?: unknown;
+  @Field(() => String, { description: 'The plugin type (or a prefix of it), e.g. io.kestra.plugin.core.log.Log.' }) type!: string;
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Override what the task sets, instead of filling in what it leaves out.',
+  })
+  forced?: boolean;
+  @Field(() => JSONScalar, { nullable: true, description: 'Property → value, a JSON object; absent: {}.' }) values?: unknown;
 }
 
-@InputType()
+@InputType({ description: 'A new namespace (createNamespace); its ancestors need not exist.' })
 export class CreateNamespaceInput {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field(() => ID, { description: 'Dotted id, e.g. company.team: ^[a-z0-9][a-z0-9._-]*$, at most 150, no empty segment.' }) id!: string;
+  @Field(() => String, { nullable: true, description: 'Free-text description.' }) description?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'What updateNamespace changes; absent fields stay as they are, and each given one replaces the whole setting.' })
 export class UpdateNamespaceInput {
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => JSONScalar, { nullable: true }) variables?: unknown;
-  @Field(() => [PluginDefaultInput], { nullable: true }) pluginDefaults?: PluginDefaultInput[] | null;
-  @Field(() => [String], { nullable: true }) allowedNamespaces?: string[] | null;
+  @Field(() => String, { nullable: true, description: 'Absent: unchanged; null: cleared.' }) description?: string | null;
+  @Field(() => JSONScalar, { nullable: true, description: 'Replaces all variables with this JSON object ({} clears them).' })
+  variables?: unknown;
+  @Field(() => [PluginDefaultInput], { nullable: true, description: 'Replaces all plugin defaults ([] clears them).' })
+  pluginDefaults?: PluginDefaultInput[] | null;
+  @Field(() => [String], { nullable: true, description: 'The namespaces that may use this one (see allowedNamespacesMode).' })
+  allowedNamespaces?: string[] | null;
   @Field(() => AllowedNamespacesModeEnum, {
     nullable: true,
     description: 'ALL or NONE take no list; LIST needs one. Without it, a list alone means LIST, and an empty list ALL.',

@@ -4,6 +4,7 @@ import { inheritedDefaultAuthentications } from '../application/default-authenti
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
+import { AS_OF, EXPECTED_REVISION } from './descriptions.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { CreateNamespaceInput, DefaultAuthenticationInput, PluginDefaultInput, UpdateNamespaceInput } from './namespace.input.js';
 import {
@@ -25,17 +26,29 @@ interface Inherited<T> {
 export class NamespaceResolver {
   @Query(() => [Namespace], { description: 'Namespaces the caller may list, placeholders included unless existingOnly.' })
   namespaces(
-    @Arg('existingOnly', () => Boolean, { defaultValue: false }) existingOnly: boolean,
-    @Arg('prefix', () => String, { nullable: true }) prefix: string | null,
+    @Arg('existingOnly', () => Boolean, {
+      defaultValue: false,
+      description: 'Leave out placeholders (namespaces that flows or secrets name but nobody created).',
+    })
+    existingOnly: boolean,
+    @Arg('prefix', () => String, {
+      nullable: true,
+      description: 'Only namespaces whose id starts with this text, e.g. `company.` for the subtree of company.',
+    })
+    prefix: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.namespaces.list(ctx.caller, requireTenant(ctx), { existingOnly, prefix });
   }
 
-  @Query(() => Namespace, { nullable: true })
+  @Query(() => Namespace, {
+    nullable: true,
+    description:
+      'One namespace, placeholder or not; asOf: as it was then. Null when it does not exist (or did not then) or the caller may not view it.',
+  })
   namespace(
-    @Arg('id', () => ID) id: string,
-    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true, description: AS_OF }) asOf: Date | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.namespaces.get(ctx.caller, requireTenant(ctx), id, asOf);
@@ -45,20 +58,34 @@ export class NamespaceResolver {
     nullable: true,
     description: "May namespace `from` use namespace `to`? Decided by to's allowed namespaces; null without NAMESPACE:VIEW on to.",
   })
-  mayUseNamespace(@Arg('from', () => String) from: string, @Arg('to', () => String) to: string, @Ctx() ctx: GraphQLContext) {
+  mayUseNamespace(
+    @Arg('from', () => String, { description: 'The namespace that would use the other (where the flow runs).' }) from: string,
+    @Arg('to', () => String, { description: 'The namespace it would use.' }) to: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.services.namespaceUsage.decide(ctx.caller, requireTenant(ctx), from, to);
   }
 
-  @Mutation(() => Namespace)
-  async createNamespace(@Arg('input', () => CreateNamespaceInput) input: CreateNamespaceInput, @Ctx() ctx: GraphQLContext) {
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Needs NAMESPACE:CREATE on it. CONFLICT when it exists already (a placeholder becomes a created namespace).',
+  })
+  async createNamespace(
+    @Arg('input', () => CreateNamespaceInput, { description: 'The new namespace.' }) input: CreateNamespaceInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return reached(ctx, await ctx.services.namespaces.create(ctx.caller, requireTenant(ctx), { ...input })).namespace;
   }
 
-  @Mutation(() => Namespace)
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description:
+      'Needs NAMESPACE:UPDATE. Replaces each setting given in input (variables, plugin defaults, allowed namespaces, description); see the set/unset mutations to change one entry.',
+  })
   async updateNamespace(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateNamespaceInput) input: UpdateNamespaceInput,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('input', () => UpdateNamespaceInput, { description: 'The settings to change.' }) input: UpdateNamespaceInput,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const patch = {
@@ -73,23 +100,26 @@ export class NamespaceResolver {
     return reached(ctx, await ctx.services.namespaces.update(ctx.caller, requireTenant(ctx), id, patch, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Sets one variable, leaving the others as they are.' })
+  @Mutation(() => Namespace, { nullable: true, description: 'Needs NAMESPACE:UPDATE. Sets one variable, leaving the others as they are.' })
   async setNamespaceVariable(
-    @Arg('id', () => ID) id: string,
-    @Arg('key', () => String) key: string,
-    @Arg('value', () => JSONScalar) value: unknown,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('key', () => String, { description: 'The variable name.' }) key: string,
+    @Arg('value', () => JSONScalar, { description: 'Its value, any JSON.' }) value: unknown,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const change = { kind: 'setVariable' as const, key, value };
     return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes one variable (nothing happens when it is not set), leaving the others.' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes one variable (nothing happens when it is not set), leaving the others.',
+  })
   async unsetNamespaceVariable(
-    @Arg('id', () => ID) id: string,
-    @Arg('key', () => String) key: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('key', () => String, { description: 'The variable name.' }) key: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const change = { kind: 'unsetVariable' as const, key };
@@ -97,24 +127,32 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description: 'Sets the plugin default of one (type, forced) pair, replacing only that entry; the others stay.',
   })
   async setNamespacePluginDefault(
-    @Arg('id', () => ID) id: string,
-    @Arg('pluginDefault', () => PluginDefaultInput) pluginDefault: PluginDefaultInput,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('pluginDefault', () => PluginDefaultInput, { description: 'The plugin default to set.' }) pluginDefault: PluginDefaultInput,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const change = { kind: 'setPluginDefault' as const, pluginDefault: { ...pluginDefault } };
     return reached(ctx, await ctx.services.namespaces.changeEntry(ctx.caller, requireTenant(ctx), id, change, expectedRevision)).namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes the plugin default of one (type, forced) pair (nothing happens when absent).' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes the plugin default of one (type, forced) pair (nothing happens when absent).',
+  })
   async unsetNamespacePluginDefault(
-    @Arg('id', () => ID) id: string,
-    @Arg('type', () => String) type: string,
-    @Arg('forced', () => Boolean, { defaultValue: false }) forced: boolean,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('type', () => String, { description: 'The plugin type of the default to remove.' }) type: string,
+    @Arg('forced', () => Boolean, {
+      defaultValue: false,
+      description: 'Remove the forced default of that type (true) or the other one (false).',
+    })
+    forced: boolean,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const change = { kind: 'unsetPluginDefault' as const, type, forced };
@@ -122,24 +160,29 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description:
       'Sets the default authentication of one provider (replacing only that entry). NAMESPACE:UPDATE; a service account needs SERVICE_ACCOUNT:VIEW and its rights (or BINDING:ESCALATE). Raw credentials are refused.',
   })
   async setNamespaceDefaultAuthentication(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => DefaultAuthenticationInput) input: DefaultAuthenticationInput,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('input', () => DefaultAuthenticationInput, { description: 'The provider and what its tasks authenticate with.' })
+    input: DefaultAuthenticationInput,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.defaultAuthentications.set(ctx.caller, requireTenant(ctx), id, { ...input }, expectedRevision))
       .namespace;
   }
 
-  @Mutation(() => Namespace, { description: 'Removes the default authentication of one provider (nothing happens when absent).' })
+  @Mutation(() => Namespace, {
+    nullable: true,
+    description: 'Removes the default authentication of one provider (nothing happens when absent).',
+  })
   async unsetNamespaceDefaultAuthentication(
-    @Arg('id', () => ID) id: string,
-    @Arg('provider', () => String) provider: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('provider', () => String, { description: 'The provider whose default authentication to remove, e.g. aws.' }) provider: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.defaultAuthentications.unset(ctx.caller, requireTenant(ctx), id, provider, expectedRevision))
@@ -147,11 +190,12 @@ export class NamespaceResolver {
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description: 'Brings a deleted namespace back with the settings it had when deleted (createNamespace would start empty).',
   })
   async restoreNamespace(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.namespaces.restore(ctx.caller, requireTenant(ctx), id, expectedRevision)).namespace;
@@ -161,23 +205,34 @@ export class NamespaceResolver {
     description: 'The dry run of deleteNamespace: exactly what it would delete with the same arguments. Needs NAMESPACE:DELETE.',
   })
   deleteNamespaceDryRun(
-    @Arg('id', () => ID) id: string,
-    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
-    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('force', () => Boolean, {
+      defaultValue: false,
+      description: 'Also delete the flows and secrets in it (and the bindings scoped to it) instead of refusing.',
+    })
+    force: boolean,
+    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: 'Also delete the namespaces below it, deepest first.' })
+    includeChildren: boolean,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.namespaceDeletion.plan(ctx.caller, requireTenant(ctx), id, { force, includeChildren });
   }
 
   @Mutation(() => Namespace, {
+    nullable: true,
     description:
       'Refused while flows or secrets remain, unless force (which deletes them, and the bindings scoped to the namespace, too); includeChildren deletes the namespaces below it first.',
   })
   async deleteNamespace(
-    @Arg('id', () => ID) id: string,
-    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
-    @Arg('includeChildren', () => Boolean, { defaultValue: false }) includeChildren: boolean,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
+    @Arg('force', () => Boolean, {
+      defaultValue: false,
+      description: 'Also delete the flows and secrets in it (and the bindings scoped to it) instead of refusing.',
+    })
+    force: boolean,
+    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: 'Also delete the namespaces below it, deepest first.' })
+    includeChildren: boolean,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const options = { force, includeChildren, expectedRevision };

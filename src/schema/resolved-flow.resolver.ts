@@ -9,7 +9,10 @@ export class ResolvedFlowResolver {
     description:
       'Checks a flow source without saving it: the YAML, plugin defaults, secrets and namespace variables its expressions use, and its references to other namespaces. Needs FLOW:VIEW on the namespace it names.',
   })
-  validateFlow(@Arg('source', () => String) source: string, @Ctx() ctx: GraphQLContext) {
+  validateFlow(
+    @Arg('source', () => String, { description: 'A flow source (YAML), as createFlow or updateFlow would take it.' }) source: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.services.resolvedFlows.validate(ctx.caller, requireTenant(ctx), source);
   }
 
@@ -19,10 +22,19 @@ export class ResolvedFlowResolver {
       'What a saved flow would run with: current, at a flow revision (namespaces as they are now), or everything as it was at asOf. Needs FLOW:VIEW.',
   })
   resolvedFlow(
-    @Arg('namespace', () => String) namespace: string,
-    @Arg('id', () => ID) id: string,
-    @Arg('revision', () => Int, { nullable: true }) revision: number | null,
-    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf: Date | null,
+    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
+    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('revision', () => Int, {
+      nullable: true,
+      description: 'Resolve this saved revision of the flow, with the namespaces as they are now.',
+    })
+    revision: number | null,
+    @Arg('asOf', () => DateTimeScalar, {
+      nullable: true,
+      description:
+        'Resolve everything (flow, namespaces, secrets) as it was at this instant; absent: now. Null when the flow did not exist then.',
+    })
+    asOf: Date | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.services.resolvedFlows.get(ctx.caller, requireTenant(ctx), namespace, id, { revision, asOf });

@@ -30,7 +30,8 @@ function serializeDate(value: unknown): string {
  */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
-  description: 'ISO-8601 date-time',
+  description:
+    'A date and time in ISO-8601 with a time zone, e.g. `2026-01-31T12:00:00Z` or `2026-01-31T13:00:00+01:00`. Answers are always UTC with milliseconds (`2026-01-31T12:00:00.000Z`).',
   serialize: serializeDate,
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
@@ -39,7 +40,8 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
 /** Event-store position: a decimal string, because positions may outgrow 2^53 on other engines. */
 export const PositionScalar = new GraphQLScalarType<string, string>({
   name: 'Position',
-  description: 'Event-store position, decimal string',
+  description:
+    'A position in the event log, as a decimal string (positions may outgrow what a JSON number holds exactly). A larger position is a later event.',
   serialize: (value) => String(value),
   parseValue: (value) => {
     if (typeof value !== 'string' || !/^\d{1,30}$/.test(value)) {

@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Int, Query, Resolver, Mutation } from 'type-graphql';
 import { effectivePermissionViews } from '../application/effective-permissions.js';
+import { EXPECTED_REVISION } from './descriptions.js';
 import { reached, type GraphQLContext } from './context.js';
 import { CreateUserInput, UpdateUserInput } from './user.input.js';
 import { Me, PrincipalKind, User } from './user.type.js';
@@ -30,26 +31,35 @@ export class UserResolver {
     };
   }
 
-  @Query(() => [User], { description: 'Instance admins only.' })
+  @Query(() => [User], { description: 'Every user of the instance, by id. Instance admins only (else FORBIDDEN).' })
   users(@Ctx() ctx: GraphQLContext) {
     return ctx.services.users.list(ctx.caller);
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.' })
-  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
+  @Mutation(() => User, {
+    nullable: true,
+    description: 'Instance admins only. Users are instance-wide; rights come from bindings per tenant.',
+  })
+  async createUser(
+    @Arg('input', () => CreateUserInput, { description: 'The new user.' }) input: CreateUserInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return reached(ctx, await ctx.services.users.create(ctx.caller, { ...input })).user;
   }
 
-  @Query(() => User, { nullable: true, description: 'Instance admins read any user; a user reads itself (else FORBIDDEN).' })
-  user(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+  @Query(() => User, {
+    nullable: true,
+    description: 'One user: instance admins read any, a user reads itself (else FORBIDDEN). Null when there is none.',
+  })
+  user(@Arg('id', () => ID, { description: 'The user id.' }) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.services.users.get(ctx.caller, id);
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Changes the e-mail address and the display name.' })
+  @Mutation(() => User, { nullable: true, description: 'Instance admins only. Changes the e-mail address and the display name.' })
   async updateUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The user id.' }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'The fields to change.' }) input: UpdateUserInput,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const patch = {
@@ -60,32 +70,34 @@ export class UserResolver {
   }
 
   @Mutation(() => User, {
+    nullable: true,
     description:
       'Instance admins only; not the built-in admin. Its API tokens and JWTs stop authenticating at once and its live sessions end; bindings and memberships stay.',
   })
   async disableUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The user id.' }) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.users.disable(ctx.caller, id, expectedRevision)).user;
   }
 
-  @Mutation(() => User, { description: 'Instance admins only. Its tokens authenticate again.' })
+  @Mutation(() => User, { nullable: true, description: 'Instance admins only. Its API tokens and JWTs authenticate again.' })
   async enableUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The user id.' }) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.users.enable(ctx.caller, id, expectedRevision)).user;
   }
 
   @Mutation(() => Boolean, {
+    nullable: true,
     description: 'Instance admins only; not the built-in admin. The user’s tokens stop working at once; its id cannot be used again.',
   })
   async deleteUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedRevision', () => Int, { nullable: true }) expectedRevision: number | null,
+    @Arg('id', () => ID, { description: 'The user id.' }) id: string,
+    @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return reached(ctx, await ctx.services.users.delete(ctx.caller, id, expectedRevision)).deleted;

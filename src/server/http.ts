@@ -19,6 +19,7 @@ import { Loaders } from '../schema/loaders.js';
 import { auditExportRouter } from './audit-export.route.js';
 import { mountCors } from './cors.js';
 import { legacyJsonStatusPlugin } from './graphql-over-http.js';
+import { schemaRouter } from './schema.route.js';
 import { hardening } from './hardening.js';
 import { IdempotencyKeys, requestFingerprint } from './idempotency.js';
 import { AuthFailureLimiter } from './rate-limit.js';
@@ -99,7 +100,9 @@ function observabilityPlugin(app: Application, metrics: Metrics, labels: Operati
               response.http.headers.set('retry-after', String(retryAfter));
               // Nothing answered and every error says "come back later": 503, which load balancers and clients act on.
               const allUnavailable = (result.errors ?? []).every((e) => e.extensions?.['code'] === ErrorCode.SERVICE_UNAVAILABLE);
-              if (result.data == null && allUnavailable) response.http.status = 503;
+              // (Mutations are nullable: a refused one answers null beside its error, so every root field null is nothing.)
+              const nothing = result.data == null || Object.values(result.data).every((value) => value === null);
+              if (nothing && allUnavailable) response.http.status = 503;
             }
             metrics.requests.inc({ operation: label, type, outcome: result.errors ? 'error' : 'ok' });
           }
@@ -314,6 +317,8 @@ export async function createGateway(
       metrics.exports.inc({ format, outcome }),
     ),
   );
+  // The schema as SDL for any authenticated client, also where introspection is off (docs/api.md, "The schema").
+  expressApp.use(schemaRouter(requests, limits.rateLimiter, app.logger));
   mountUi(expressApp);
   const subscriptions = attachSubscriptions(
     server,

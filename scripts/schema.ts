@@ -1,0 +1,34 @@
+/**
+ * `npm run schema` writes schema.graphql from the code-first schema
+ * (src/schema); `npm run schema:check` (part of `npm run lint`) fails when the
+ * checked-in file differs from what the code produces.
+ */
+import 'reflect-metadata';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { schemaSdl } from '../src/schema/sdl.js';
+
+const file = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'schema.graphql');
+const sdl = await schemaSdl();
+
+if (process.argv.includes('--check')) {
+  let current: string | null = null;
+  try {
+    current = readFileSync(file, 'utf8');
+  } catch {
+    // missing: out of date as well
+  }
+  if (current !== sdl) {
+    const have = (current ?? '').split('\n');
+    const lines = sdl.split('\n');
+    const index = lines.findIndex((text, i) => text !== have[i]);
+    const line = index === -1 ? lines.length + 1 : index + 1;
+    const where = current === null ? 'the file is missing' : `first difference at line ${line}`;
+    process.stderr.write(`schema.graphql is out of date: run npm run schema (${where})\n`);
+    process.exit(1);
+  }
+} else {
+  writeFileSync(file, sdl);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), file) || file}\n`);
+}
