@@ -15,7 +15,14 @@ import cors from 'cors';
 import type { Express } from 'express';
 
 /** The routes a frontend calls; /healthz, /readyz, /metrics and the UI stay same-origin. */
-export const CORS_ROUTES = ['/api/v1/graphql', '/api/v1/:tenant/graphql', '/api/v1/audit-logs/export', '/api/v1/:tenant/audit-logs/export'];
+export const CORS_ROUTES = [
+  '/api/v1/graphql',
+  '/api/v1/:tenant/graphql',
+  '/api/v1/audit-logs/export',
+  '/api/v1/:tenant/audit-logs/export',
+  // The SDL, for code generators and schema-aware editors running in a browser.
+  '/api/v1/schema.graphql',
+];
 
 /** The request headers the API reads. Authorization is never covered by `*`, so it is named. */
 const ALLOWED_HEADERS = [

@@ -26,7 +26,13 @@ afterAll(async () => {
   await Promise.all([gw?.dispose(), plain?.dispose()]);
 });
 
-const ROUTES = ['/api/v1/graphql', '/api/v1/acme/graphql', '/api/v1/audit-logs/export', '/api/v1/acme/audit-logs/export'];
+const ROUTES = [
+  '/api/v1/graphql',
+  '/api/v1/acme/graphql',
+  '/api/v1/audit-logs/export',
+  '/api/v1/acme/audit-logs/export',
+  '/api/v1/schema.graphql',
+];
 
 const preflight = (base: string, path: string, origin: string, method = 'POST') =>
   fetch(`${base}${path}`, {
