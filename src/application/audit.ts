@@ -33,7 +33,7 @@ import type { LedgerPoint, LedgerVerification } from './ledger-verify.js';
 import { runVerificationPasses, type PassCallbacks, type PassInput, type PassResult } from './verification-passes.js';
 import { consistencyProof, Frontier, verifyConsistency } from '../shared/merkle.js';
 import type { Caller } from './caller.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, encodeCursor, pageDirection, toPage, type Page, type PageArgs } from './pagination.js';
 import type { TenantService } from './tenants.js';
 
 /** The audit entry as the API shows it, and the flow it names (namespace and id apart). */
@@ -113,22 +113,24 @@ export class AuditService {
     return scope;
   }
 
-  /** Newest first, Relay cursors over positions. */
+  /** Newest first, Relay cursors over positions: `first`/`after` page towards older entries, `last`/`before` towards newer ones. */
   async list(
     caller: Caller,
     tenantId: string,
     filter: AuditLogFilterInput | null | undefined,
-    first: number | null | undefined,
-    after: string | null | undefined,
+    paging: PageArgs,
   ): Promise<Page<AuditEntryView>> {
     const query = auditFilter(filter, await this.scope(caller, tenantId, 'LIST'));
-    const size = pageSize(first, 50, 500);
-    const before = after ? Number(decodeCursor('after', after, 1)[0]) : null;
-    if (before !== null && !Number.isSafeInteger(before)) throw badInput('after', 'after is not a cursor returned by this list');
+    const direction = pageDirection(paging, 50, 500);
+    const size = direction.size;
+    const field = direction.backward ? 'before' : 'after';
+    const position = direction.cursor ? Number(decodeCursor(field, direction.cursor, 1)[0]) : null;
+    if (position !== null && !Number.isSafeInteger(position)) throw badInput(field, `${field} is not a cursor returned by this list`);
     const entries = this.entries(tenantId);
-    const page = before === null ? query : { $and: [query, { position: { $lt: before } }] };
-    const rows = size === 0 ? [] : await entries.find(page, { sort: { position: -1 }, limit: size + 1 });
-    return toPage(rows, size, () => entries.countDocuments(query), positionCursor, toView);
+    const bound = position === null ? null : { position: direction.backward ? { $gt: position } : { $lt: position } };
+    const page = bound ? { $and: [query, bound] } : query;
+    const rows = size === 0 ? [] : await entries.find(page, { sort: { position: direction.backward ? 1 : -1 }, limit: size + 1 });
+    return toPage(rows, size, () => entries.countDocuments(query), positionCursor, toView, direction);
   }
 
   /** Authorizes at once, then streams matching entries oldest first without holding them. */

@@ -22,7 +22,7 @@ import type { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import type { Caller } from './caller.js';
 import type { NamespaceService } from './namespaces.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, encodeCursor, pageDirection, toPage, type Page } from './pagination.js';
 import type { TenantService } from './tenants.js';
 
 export interface FlowRevisionView extends FlowRevisionEntry {
@@ -47,6 +47,9 @@ export interface ListFlowsOptions {
   query?: string | null;
   first?: number | null;
   after?: string | null;
+  /** Backwards: the `last` flows before `before` (or the last ones). */
+  last?: number | null;
+  before?: string | null;
   includeDeleted?: boolean | null;
 }
 
@@ -180,7 +183,8 @@ export class FlowService {
   /** Flows the caller may list, ordered by namespace then id, one page at a time. */
   async list(caller: Caller, tenantId: string, options: ListFlowsOptions = {}): Promise<Page<FlowView>> {
     const scope = (await this.tenants.enter(caller, tenantId)).scope('FLOW', 'LIST');
-    const size = pageSize(options.first, DEFAULT_FLOW_PAGE, MAX_FLOW_PAGE);
+    const direction = pageDirection(options, DEFAULT_FLOW_PAGE, MAX_FLOW_PAGE);
+    const size = direction.size;
     const clauses: Record<string, unknown>[] = [];
     const visible = namespaceScopeFilter('namespace', scope);
     if (visible) clauses.push(visible);
@@ -190,15 +194,19 @@ export class FlowService {
     const filter = clauses.length === 0 ? {} : { $and: clauses };
 
     const flows = this.collection(tenantId);
-    const after = options.after ? decodeCursor('after', options.after, 2) : null;
-    const pageFilter = after ? { $and: [filter, afterKey(after[0] ?? '', after[1] ?? '')] } : filter;
-    const rows = await flows.find(pageFilter, { sort: { namespace: 1, id: 1 }, limit: size + 1 });
+    const field = direction.backward ? 'before' : 'after';
+    const key = direction.cursor ? decodeCursor(field, direction.cursor, 2) : null;
+    const bound = key && (direction.backward ? beforeKey : afterKey)(key[0] ?? '', key[1] ?? '');
+    const pageFilter = bound ? { $and: [filter, bound] } : filter;
+    const order = direction.backward ? -1 : 1;
+    const rows = await flows.find(pageFilter, { sort: { namespace: order, id: order }, limit: size + 1 });
     return toPage(
       rows,
       size,
       () => flows.countDocuments(filter),
       (doc) => encodeCursor([doc.namespace, doc.id]),
       flowView,
+      direction,
     );
   }
 
@@ -407,4 +415,8 @@ function textFilter(query: string): Record<string, unknown> {
 /** Rows strictly after (namespace, id) in the list's sort order. */
 function afterKey(namespace: string, id: string): Record<string, unknown> {
   return { $or: [{ namespace: { $gt: namespace } }, { namespace, id: { $gt: id } }] };
+}
+
+function beforeKey(namespace: string, id: string): Record<string, unknown> {
+  return { $or: [{ namespace: { $lt: namespace } }, { namespace, id: { $lt: id } }] };
 }

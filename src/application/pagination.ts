@@ -3,7 +3,7 @@ import { badInput } from '../shared/errors.js';
 /** Relay connection, transport-agnostic: GraphQL maps it one to one. */
 export interface Page<T> {
   edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   /**
    * Counted only when read (a getter): a count costs as much as the matching
    * rows, however small the page, so a client that does not select
@@ -41,20 +41,58 @@ export function pageSize(first: number | null | undefined, fallback: number, max
   return size;
 }
 
-/** Builds a page from `size + 1` rows fetched in order: the extra row only says that there is a next page. */
+/** Relay's paging arguments: forwards with `first`/`after`, backwards with `last`/`before`. */
+export interface PageArgs {
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}
+
+/**
+ * Which way a request pages and how far: `last` or `before` page backwards
+ * (the items just before `before`, or the last ones), `first`/`after`
+ * forwards. `after` with `before`, or `last` with `after`, is refused: one
+ * direction a request.
+ */
+export function pageDirection(args: PageArgs, fallback: number, max: number): { backward: boolean; size: number; cursor: string | null } {
+  const backward = args.last != null || args.before != null;
+  if (backward && args.after != null) throw badInput('after', 'give after (with first) or before (with last), not both');
+  if (!backward) return { backward, size: pageSize(args.first, fallback, max), cursor: args.after ?? null };
+  const size = args.last ?? fallback;
+  if (!Number.isInteger(size) || size < 0 || size > max) throw badInput('last', `last must be an integer from 0 to ${max}`);
+  return { backward, size, cursor: args.before ?? null };
+}
+
+/**
+ * Builds a page from `size + 1` rows fetched in the page's direction (for a
+ * backward page, in reverse order, nearest the cursor first): the extra row
+ * only says that more follow in that direction. Whether there are more the
+ * other way is known from the cursor: a page that starts after (or ends
+ * before) a cursor has at least that row beyond it.
+ */
 export function toPage<R, T>(
   rows: readonly R[],
   size: number,
   count: () => Promise<number>,
   cursorOf: (row: R) => string,
   node: (row: R) => T,
+  direction: { backward: boolean; cursor: string | null } = { backward: false, cursor: null },
 ): Page<T> {
   const shown = rows.slice(0, size);
+  if (direction.backward) shown.reverse();
   const edges = shown.map((row) => ({ cursor: cursorOf(row), node: node(row) }));
+  const more = rows.length > size;
+  const beyondCursor = direction.cursor !== null;
   let counted: Promise<number> | null = null;
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: direction.backward ? beyondCursor : more,
+      hasPreviousPage: direction.backward ? more : beyondCursor,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
     get totalCount() {
       return (counted ??= count());
     },

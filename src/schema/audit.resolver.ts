@@ -15,7 +15,7 @@ import {
   type AuditVerificationJobStatus,
 } from './audit.type.js';
 import type { GraphQLContext } from './context.js';
-import { AFTER_CURSOR } from './descriptions.js';
+import { AFTER_CURSOR, BEFORE_CURSOR, LAST_ITEMS } from './descriptions.js';
 import { PositionScalar } from './scalars.js';
 
 const trail = (ctx: GraphQLContext): string => ctx.services.audit.trail(ctx.caller, ctx.tenantId);
@@ -62,9 +62,12 @@ export class AuditResolver {
     filter: AuditLogFilter | null,
     @Arg('first', () => Int, { defaultValue: 50, description: 'Page size: how many entries to return, from 0 to 500.' }) first: number,
     @Arg('after', () => String, { nullable: true, description: AFTER_CURSOR }) after: string | null,
+    @Arg('last', () => Int, { nullable: true, description: `${LAST_ITEMS} Backwards here is towards newer entries.` })
+    last: number | null,
+    @Arg('before', () => String, { nullable: true, description: BEFORE_CURSOR }) before: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.audit.list(ctx.caller, trail(ctx), filter, first, after);
+    return ctx.services.audit.list(ctx.caller, trail(ctx), filter, { first, after, last, before });
   }
 
   @Query(() => AuditLogVerification, {

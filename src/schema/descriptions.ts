@@ -26,4 +26,8 @@ export const DESCRIPTION_TEXT = 'Free-text description; null when none was given
 
 export const PAGE_SIZE = 'Page size: how many to return, from 0 to 500.';
 export const AFTER_CURSOR = 'An `endCursor` (or edge `cursor`) of a previous page: the page after it. Absent: the first page.';
+export const BEFORE_CURSOR =
+  'A `startCursor` (or edge `cursor`) of a later page: the page just before it (with `last`; `first` is not used then). Not with `after`.';
+export const LAST_ITEMS =
+  'Pages backwards: how many items just before `before` (absent `before`: the last ones of the list), from 0 to 500; `first` is not used then.';
 export const EDGE_CURSOR = 'Opaque cursor of this edge: pass it as `after` to continue after it.';

@@ -2,7 +2,7 @@ import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
-import { AFTER_CURSOR, FLOW_EXPECTED_REVISION } from './descriptions.js';
+import { AFTER_CURSOR, BEFORE_CURSOR, FLOW_EXPECTED_REVISION, LAST_ITEMS } from './descriptions.js';
 import { pageDefault } from './query-limits.js';
 import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
 import { Namespace } from './namespace.type.js';
@@ -29,9 +29,20 @@ export class FlowResolver {
     first: number,
     @Arg('after', () => String, { nullable: true, description: AFTER_CURSOR }) after: string | null,
     @Arg('includeDeleted', () => Boolean, { defaultValue: false, description: 'Include soft-deleted flows.' }) includeDeleted: boolean,
+    @Arg('last', () => Int, { nullable: true, description: LAST_ITEMS }) last: number | null,
+    @Arg('before', () => String, { nullable: true, description: BEFORE_CURSOR }) before: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.flows.list(ctx.caller, requireTenant(ctx), { namespace, includeChildren, query, first, after, includeDeleted });
+    return ctx.services.flows.list(ctx.caller, requireTenant(ctx), {
+      namespace,
+      includeChildren,
+      query,
+      first,
+      after,
+      last,
+      before,
+      includeDeleted,
+    });
   }
 
   @Query(() => Flow, { nullable: true, description: 'A flow, deleted or not: current, at a given revision, or as it was at asOf.' })
