@@ -31,3 +31,9 @@ export const BEFORE_CURSOR =
 export const LAST_ITEMS =
   'Pages backwards: how many items just before `before` (absent `before`: the last ones of the list), from 0 to 500; `first` is not used then.';
 export const EDGE_CURSOR = 'Opaque cursor of this edge: pass it as `after` to continue after it.';
+
+/** Arguments that name a flow, and the options of a namespace deletion (its dry run takes the same). */
+export const FLOW_NAMESPACE = 'The namespace of the flow.';
+export const FLOW_ID = 'The flow id within its namespace.';
+export const DELETE_FORCE = 'Also delete the flows and secrets in it (and the bindings scoped to it) instead of refusing.';
+export const DELETE_CHILDREN = 'Also delete the namespaces below it, deepest first.';

@@ -2,7 +2,7 @@ import { Arg, Ctx, Extensions, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
-import { AFTER_CURSOR, BEFORE_CURSOR, FLOW_EXPECTED_REVISION, LAST_ITEMS } from './descriptions.js';
+import { AFTER_CURSOR, BEFORE_CURSOR, FLOW_EXPECTED_REVISION, FLOW_ID, FLOW_NAMESPACE, LAST_ITEMS } from './descriptions.js';
 import { pageDefault } from './query-limits.js';
 import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
 import { Namespace } from './namespace.type.js';
@@ -47,8 +47,8 @@ export class FlowResolver {
 
   @Query(() => Flow, { nullable: true, description: 'A flow, deleted or not: current, at a given revision, or as it was at asOf.' })
   flow(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('revision', () => Int, { nullable: true, description: 'Read this saved revision (1…revisionCount) instead of the current one.' })
     revision: number | null,
     @Arg('asOf', () => DateTimeScalar, {
@@ -79,8 +79,8 @@ export class FlowResolver {
       'Needs FLOW:UPDATE on the namespace. A new revision when the source changed (an unchanged source writes nothing); the source must keep the flow’s id and namespace.',
   })
   async updateFlow(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('source', () => String, { description: "The new YAML source; its id and namespace must be the flow's." }) source: string,
     @Arg('expectedRevision', () => Int, {
       nullable: true,
@@ -97,8 +97,8 @@ export class FlowResolver {
     description: 'Soft delete: the flow stays readable with deleted: true. expectedRevision is the flow revision.',
   })
   async deleteFlow(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('expectedRevision', () => Int, {
       nullable: true,
       description: FLOW_EXPECTED_REVISION,
@@ -115,8 +115,8 @@ export class FlowResolver {
       'Brings a deleted flow back with the source it had when deleted, as a new revision; expectedRevision is the revision it had.',
   })
   async restoreFlow(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('expectedRevision', () => Int, {
       nullable: true,
       description: FLOW_EXPECTED_REVISION,
@@ -132,8 +132,8 @@ export class FlowResolver {
     description: "Saves an older revision's source as a new revision. expectedRevision is the flow's current revision.",
   })
   async restoreFlowRevision(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('revision', () => Int, { description: 'The saved revision whose source to restore.' }) revision: number,
     @Arg('expectedRevision', () => Int, {
       nullable: true,

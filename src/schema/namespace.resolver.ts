@@ -4,7 +4,7 @@ import { inheritedDefaultAuthentications } from '../application/default-authenti
 import { namespaceView, type NamespaceView } from '../application/namespaces.js';
 import { namespaceLineage } from '../shared/ids.js';
 import type { JsonObject } from '../shared/json.js';
-import { AS_OF, EXPECTED_REVISION } from './descriptions.js';
+import { AS_OF, DELETE_CHILDREN, DELETE_FORCE, EXPECTED_REVISION } from './descriptions.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { CreateNamespaceInput, DefaultAuthenticationInput, PluginDefaultInput, UpdateNamespaceInput } from './namespace.input.js';
 import {
@@ -208,10 +208,10 @@ export class NamespaceResolver {
     @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
     @Arg('force', () => Boolean, {
       defaultValue: false,
-      description: 'Also delete the flows and secrets in it (and the bindings scoped to it) instead of refusing.',
+      description: DELETE_FORCE,
     })
     force: boolean,
-    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: 'Also delete the namespaces below it, deepest first.' })
+    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: DELETE_CHILDREN })
     includeChildren: boolean,
     @Ctx() ctx: GraphQLContext,
   ) {
@@ -227,10 +227,10 @@ export class NamespaceResolver {
     @Arg('id', () => ID, { description: 'The namespace id.' }) id: string,
     @Arg('force', () => Boolean, {
       defaultValue: false,
-      description: 'Also delete the flows and secrets in it (and the bindings scoped to it) instead of refusing.',
+      description: DELETE_FORCE,
     })
     force: boolean,
-    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: 'Also delete the namespaces below it, deepest first.' })
+    @Arg('includeChildren', () => Boolean, { defaultValue: false, description: DELETE_CHILDREN })
     includeChildren: boolean,
     @Arg('expectedRevision', () => Int, { nullable: true, description: EXPECTED_REVISION }) expectedRevision: number | null,
     @Ctx() ctx: GraphQLContext,

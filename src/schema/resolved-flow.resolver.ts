@@ -1,3 +1,4 @@
+import { FLOW_ID, FLOW_NAMESPACE } from './descriptions.js';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { requireTenant, type GraphQLContext } from './context.js';
 import { FlowValidation, ResolvedFlow } from './resolved-flow.type.js';
@@ -22,8 +23,8 @@ export class ResolvedFlowResolver {
       'What a saved flow would run with: current, at a flow revision (namespaces as they are now), or everything as it was at asOf. Needs FLOW:VIEW.',
   })
   resolvedFlow(
-    @Arg('namespace', () => String, { description: 'The namespace of the flow.' }) namespace: string,
-    @Arg('id', () => ID, { description: 'The flow id within its namespace.' }) id: string,
+    @Arg('namespace', () => String, { description: FLOW_NAMESPACE }) namespace: string,
+    @Arg('id', () => ID, { description: FLOW_ID }) id: string,
     @Arg('revision', () => Int, {
       nullable: true,
       description: 'Resolve this saved revision of the flow, with the namespaces as they are now.',
