@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { ADMIN_TOKEN, expectData, startTestGateway } from '../support/gateway.js';
+import { freePort, waitCaughtUp } from '../support/process.js';
 import { tenantryArgs } from '../support/tenantry-command.js';
 
 const dirs: string[] = [];
@@ -33,15 +33,6 @@ describe('the SQLite log is the source of truth', () => {
     await second.dispose();
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startProcess(dataDir: string, port: number): Promise<ChildProcess> {
   // A real separate process, so that kill -9 kills the whole gateway mid-write.
@@ -112,6 +103,8 @@ describe('kill -9 during a stream of mutations', () => {
 
     const restarted = await startProcess(dataDir, port);
     try {
+      // Caught up, not only ready (ready allows a lag of TENANTRY_READY_MAX_LAG_EVENTS).
+      await waitCaughtUp(`http://127.0.0.1:${port}`);
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/main/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },

@@ -9,7 +9,7 @@ import { eventIdFor } from '../../src/commands/handler.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { NewEvent } from '../../src/eventstore/port.js';
 import { testDatabaseName, testMongoUri } from '../support/mongo.js';
-import { startGatewayProcess } from '../support/process.js';
+import { startGatewayProcess, waitCaughtUp } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 import { tenantryArgs } from '../support/tenantry-command.js';
 
@@ -158,11 +158,8 @@ describe.skipIf(!uri)('projections rebuild from the CLI, against MongoDB read mo
     const db = databases[2] ?? '';
     await seedLog(path.join(tenantDataDir, 'events.sqlite'), 1000);
     const gateway = await startGatewayProcess(env(db, tenantDataDir));
-    const ready = Date.now() + 60_000;
-    while (!(await fetch(gateway.url('/readyz'))).ok) {
-      if (Date.now() > ready) throw new Error('gateway never caught up');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Caught up, not only ready (ready allows a lag): `before` must hold every seeded namespace.
+    await waitCaughtUp(gateway.url());
     try {
       const alias = await client.db(db).collection<{ _id: string; target: string }>('read_model_aliases').findOne({ _id: 'namespaces' });
       const collection = client.db(db).collection<{ tenantId: string; description: string | null }>(`namespaces_${alias?.target}`);

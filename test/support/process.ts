@@ -74,6 +74,30 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
   };
 }
 
+/**
+ * Waits until `/readyz` answers 200 with every projection at the log's head
+ * (lag 0). Ready alone is not enough where a test reads the read models next:
+ * /readyz answers 200 already within TENANTRY_READY_MAX_LAG_EVENTS (default
+ * 1,000) of the head, while the catch-up still runs.
+ */
+export async function waitCaughtUp(base: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(`${base}/readyz`);
+      if (response.ok) {
+        const body = (await response.json()) as { projections: { lagEvents: number }[] | null };
+        const projections = body.projections ?? [];
+        if (projections.length > 0 && projections.every((p) => p.lagEvents === 0)) return;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${base}: projections not caught up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Reads one labelled sample from Prometheus text. */
 export function metricValue(text: string, name: string, labels: Record<string, string>): number {
   const wanted = Object.entries(labels)
