@@ -2,7 +2,7 @@
  * Issue 16 benchmark: start-up to /readyz 200 and peak RSS as history grows,
  * with the embedded default (SQLite log + SQLite read models).
  *
- *   npx tsx bench/startup.ts --events 1000000 [--log FILE] [--read-models sqlite|memory] [--starts 3]
+ *   npx tsx bench/startup.ts --events 1000000 [--log FILE] [--read-models sqlite|memory] [--starts 3] [--data-dir DIR]
  *
  * Seeds N events straight into a SQLite log (100 tenants; per round a
  * namespace with 4 updates, a flow with 3 updates, a binding: the mix of
@@ -16,9 +16,14 @@
  *     tail of the log (empty here).
  * For each start: the time from spawn to the first 200 from /readyz, and
  * the child's peak RSS (VmHWM from /proc). Build first: `npm run build`.
+ *
+ * `--data-dir DIR` keeps the data dir (seeded there when it has no log yet):
+ * a first run with `--starts 0` seeds and builds once (long at millions of
+ * events: run it at a low priority while the machine does other work), a
+ * second run on the same DIR times only the later starts, on an idle machine.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +40,8 @@ const { values } = parseArgs({
     starts: { type: 'string', default: '3' },
     /** Build the read models with `tenantry projections rebuild --staged` first, instead of timing a first start that builds them. */
     prebuild: { type: 'boolean', default: false },
+    /** Use and keep this data dir instead of a temporary one (see above). */
+    'data-dir': { type: 'string' },
   },
 });
 const TOTAL = Number(values.events);
@@ -177,10 +184,17 @@ async function start(dataDir: string, port: number): Promise<Start> {
 
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
 if (!existsSync(path.join(root, 'dist/main.js'))) throw new Error('build first: npm run build');
-const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-startup-bench-'));
+const kept = values['data-dir'];
+if (kept) mkdirSync(kept, { recursive: true });
+const dataDir = kept ? path.resolve(kept) : mkdtempSync(path.join(tmpdir(), 'tenantry-startup-bench-'));
 const file = path.join(dataDir, 'events.sqlite');
 let head: number;
-if (values.log && existsSync(values.log)) {
+if (kept && existsSync(file)) {
+  const store = new SqliteEventStore(file);
+  head = await store.headPosition();
+  await store.close();
+  console.log(`data dir ${dataDir}: ${head} events${existsSync(path.join(dataDir, 'readmodels.sqlite')) ? ', read models built' : ''}`);
+} else if (values.log && existsSync(values.log)) {
   copyFileSync(values.log, file);
   const store = new SqliteEventStore(file);
   head = await store.headPosition();
@@ -194,7 +208,8 @@ if (values.log && existsSync(values.log)) {
 }
 const port = 40_000 + Math.floor(Math.random() * 20_000);
 try {
-  if (values.prebuild) {
+  const built = kept !== undefined && existsSync(path.join(dataDir, 'readmodels.sqlite'));
+  if (values.prebuild && !built) {
     const building = performance.now();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
@@ -216,13 +231,19 @@ try {
     console.log(`read models built by \`projections rebuild --staged\` in ${((performance.now() - building) / 1000).toFixed(1)} s`);
   }
   const first = await start(dataDir, port);
-  const what = values.prebuild ? 'first start (read models already built)' : `first start (read models built from ${head} events)`;
+  const what = built
+    ? 'start (read models kept in the data dir)'
+    : values.prebuild
+      ? 'first start (read models already built)'
+      : `first start (read models built from ${head} events)`;
   console.log(`${what}: ${first.seconds.toFixed(2)} s to ready, peak RSS ${first.peakRssMb.toFixed(0)} MB`);
   for (let i = 0; i < Number(values.starts); i++) {
     const again = await start(dataDir, port);
     console.log(`start ${i + 2} (tail only): ${again.seconds.toFixed(2)} s to ready, peak RSS ${again.peakRssMb.toFixed(0)} MB`);
   }
 } finally {
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(`${dataDir}.keys`, { recursive: true, force: true }); // the generated audit signing key's default place
+  if (!kept) {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}.keys`, { recursive: true, force: true }); // the generated audit signing key's default place
+  }
 }

@@ -16,9 +16,7 @@
  * caller's retry is idempotent: an append whose event ids are already stored
  * answers with their positions) and the next append starts a new thread.
  */
-import Database from 'better-sqlite3';
-import type { Worker } from 'node:worker_threads';
-import { sqliteThread } from '../shared/sqlite-thread.js';
+import { SqliteThreadClient, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
 import type { AppendResult, ExpectedRevision } from './port.js';
 
 /** One append as the thread receives it: data and metadata already JSON. */
@@ -126,20 +124,10 @@ parentPort.on('message', (message) => {
 });
 `;
 
-interface ThreadFailure {
-  message: string;
-  code?: string;
-}
-
 type FromThread =
   | { id: number; outcomes: ({ ok: AppendResult; positions: number[] } | { mismatch: number } | { error: ThreadFailure })[] }
   | { id: number; error: ThreadFailure }
   | { id: number; closed: boolean };
-
-/** An error of the thread as the main thread would have seen it: a SqliteError when SQLite raised it, so it maps the same way. */
-function revive(failure: ThreadFailure): Error {
-  return failure.code?.startsWith('SQLITE_') ? new Database.SqliteError(failure.message, failure.code) : new Error(failure.message);
-}
 
 const encoder = new TextEncoder();
 
@@ -147,16 +135,20 @@ const encoder = new TextEncoder();
 export class WriterThreadDiedError extends Error {}
 
 export class SqliteWriterThread {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (message: FromThread) => void; reject: (error: Error) => void }>();
+  private readonly thread: SqliteThreadClient<FromThread>;
   /** Commits the thread made (tests count them). */
   commits = 0;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly settings: WriterSettings,
-  ) {}
+  ) {
+    this.thread = new SqliteThreadClient<FromThread>(
+      THREAD,
+      () => ({ file, ...this.settings }),
+      (detail) => new WriterThreadDiedError(`the log's writer thread ended (${detail}); the append may or may not be stored`),
+    );
+  }
 
   /**
    * Runs `batch` as one transaction on the thread. Resolves with one outcome
@@ -176,11 +168,11 @@ export class SqliteWriterThread {
       ...request,
       events: request.events.map((event) => ({ ...event, data: bytes(event.data), metadata: bytes(event.metadata) })),
     }));
-    const answer = await this.send({ op: 'append', batch: encoded }, transfer);
+    const answer = await this.thread.request({ op: 'append', batch: encoded }, transfer);
     if ('closed' in answer) throw new Error('the writer thread closed');
-    if (!('outcomes' in answer)) throw revive(answer.error);
+    if (!('outcomes' in answer)) throw threadError(answer.error);
     this.commits++;
-    return answer.outcomes.map((outcome) => ('error' in outcome ? { error: revive(outcome.error) } : outcome));
+    return answer.outcomes.map((outcome) => ('error' in outcome ? { error: threadError(outcome.error) } : outcome));
   }
 
   /** Pages after which the thread's commits checkpoint the WAL themselves (0: never). */
@@ -191,58 +183,16 @@ export class SqliteWriterThread {
   /** Changes it for the running thread and any later one (when the checkpoint thread fails). */
   async setWalAutocheckpoint(pages: number): Promise<void> {
     this.settings.walAutocheckpoint = pages;
-    if (this.worker) await this.send({ op: 'autocheckpoint', pages });
+    if (this.thread.running) await this.thread.request({ op: 'autocheckpoint', pages });
   }
 
   /** Closes the thread's connection and ends the thread; appends already sent are finished first. */
-  async close(): Promise<void> {
-    if (!this.worker) return;
-    const worker = this.worker;
-    await this.send({ op: 'close' }).catch(() => undefined);
-    this.worker = null;
-    await worker.terminate();
-  }
-
-  private send(
-    message: { op: 'append'; batch: readonly unknown[] } | { op: 'autocheckpoint'; pages: number } | { op: 'close' },
-    transfer: ArrayBuffer[] = [],
-  ): Promise<FromThread> {
-    const worker = this.thread();
-    const id = this.nextId++;
-    worker.ref();
-    return new Promise<FromThread>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...message, id }, transfer);
-    });
-  }
-
-  private thread(): Worker {
-    if (this.worker) return this.worker;
-    const worker = sqliteThread(THREAD, { file: this.file, ...this.settings });
-    worker.on('message', (message: FromThread) => {
-      const waiter = this.waiting.get(message.id);
-      this.waiting.delete(message.id);
-      // An idle thread does not keep the process alive (a store left open).
-      if (this.waiting.size === 0) worker.unref();
-      waiter?.resolve(message);
-    });
-    const died = (reason: unknown) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      const detail = reason instanceof Error ? reason.message : `exit code ${String(reason)}`;
-      for (const [id, waiter] of this.waiting) {
-        this.waiting.delete(id);
-        waiter.reject(new WriterThreadDiedError(`the log's writer thread ended (${detail}); the append may or may not be stored`));
-      }
-    };
-    worker.on('error', died);
-    worker.on('exit', died);
-    this.worker = worker;
-    return worker;
+  close(): Promise<void> {
+    return this.thread.close();
   }
 
   /** Ends the thread as if it had crashed (tests). */
-  async crashForTest(): Promise<void> {
-    await this.worker?.terminate();
+  crashForTest(): Promise<void> {
+    return this.thread.crashForTest();
   }
 }

@@ -2,13 +2,15 @@
  * The ledger in a SQLite file of its own (`ledger.sqlite` in the data dir):
  * the embedded default. It is apart from the event log on purpose (an edit
  * of `events.sqlite` does not touch it), and the signing key is elsewhere
- * again. Appends are one transaction each, guarded by the head's position.
+ * again. Appends are one transaction each, guarded by the head's position,
+ * committed on a thread of their own (./sqlite-writer.ts).
  */
 import { privateSqliteFile } from '../shared/private-files.js';
-import { checkpointInBackground, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
+import { checkpointInBackground, SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES, type BackgroundCheckpoints } from '../shared/wal-checkpointer.js';
 import Database from 'better-sqlite3';
 import type { Hash } from '../shared/merkle.js';
 import type { SignedCheckpoint } from './checkpoint.js';
+import { LedgerWriterThread } from './sqlite-writer.js';
 import type { LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
 
 const SCHEMA = `
@@ -29,6 +31,9 @@ const SCHEMA = `
 `;
 
 const HASH_BYTES = 32;
+
+/** How long a statement waits for another connection's lock (the writer thread's, a CLI's). */
+const BUSY_TIMEOUT_MS = 5000;
 
 const splitFrontier = (blob: Buffer): Hash[] => {
   const out: Hash[] = [];
@@ -60,13 +65,6 @@ function prepare(db: Database.Database) {
       'SELECT size, position, frontier FROM heads WHERE tenant = ?',
     ),
     tenants: db.prepare<[], { tenant: string }>('SELECT tenant FROM heads ORDER BY tenant'),
-    upsertHead: db.prepare<[string, number, number, Buffer]>(
-      'INSERT INTO heads (tenant, size, position, frontier) VALUES (?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET size = excluded.size, position = excluded.position, frontier = excluded.frontier',
-    ),
-    insertLeaf: db.prepare<[string, number, number, Buffer]>(
-      'INSERT OR IGNORE INTO leaves (tenant, idx, position, hash) VALUES (?, ?, ?, ?)',
-    ),
-    insertNode: db.prepare<[string, number, number, Buffer]>('INSERT OR IGNORE INTO nodes (tenant, level, idx, hash) VALUES (?, ?, ?, ?)'),
     node: db.prepare<[string, number, number], { hash: Buffer }>('SELECT hash FROM nodes WHERE tenant = ? AND level = ? AND idx = ?'),
     leaf: db.prepare<[string, number], { idx: number; position: number; hash: Buffer }>(
       'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND idx = ?',
@@ -102,20 +100,36 @@ export class SqliteLedgerStore implements LedgerStore {
     options: { backgroundCheckpoints?: boolean; readOnly?: boolean } = {},
   ) {
     if (options.readOnly) {
-      this.db = new Database(filePath, { readonly: true, fileMustExist: true, timeout: 5000 });
+      this.db = new Database(filePath, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       this.stmt = prepare(this.db);
+      this.writer = null;
       this.walCheckpoints = null;
       return;
     }
     privateSqliteFile(filePath);
     this.db = new Database(filePath);
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     this.stmt = prepare(this.db);
-    this.walCheckpoints = options.backgroundCheckpoints ? checkpointInBackground(this.db, filePath) : null;
+    const writer = new LedgerWriterThread(filePath, {
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      walAutocheckpoint: options.backgroundCheckpoints ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
+    });
+    this.writer = writer;
+    // The main connection's own writes (signed checkpoints) and the writer thread's appends leave the WAL to the
+    // checkpoint thread; if that thread fails, both checkpoint again as they commit.
+    this.walCheckpoints = options.backgroundCheckpoints
+      ? checkpointInBackground(this.db, filePath, (warning) => {
+          writer.setWalAutocheckpoint(SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES).catch(() => undefined);
+          process.emitWarning(warning, 'TenantryWalCheckpoints');
+        })
+      : null;
   }
+
+  /** The thread the appends are committed on (./sqlite-writer.ts); null when read-only. */
+  private readonly writer: LedgerWriterThread | null;
 
   async head(tenantId: string): Promise<LedgerHead | null> {
     const row = this.stmt.head.get(tenantId);
@@ -127,17 +141,8 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async append(head: LedgerHead, fromPosition: number, leaves: readonly LedgerLeaf[], nodes: readonly LedgerNode[]): Promise<boolean> {
-    const tenant = head.tenantId;
-    return this.db
-      .transaction(() => {
-        const current = this.stmt.head.get(tenant)?.position ?? 0;
-        if (current !== fromPosition) return false;
-        for (const leaf of leaves) this.stmt.insertLeaf.run(tenant, leaf.index, leaf.position, leaf.hash);
-        for (const node of nodes) if (node.level > 0) this.stmt.insertNode.run(tenant, node.level, node.index, node.hash);
-        this.stmt.upsertHead.run(tenant, head.size, head.position, Buffer.concat(head.frontier));
-        return true;
-      })
-      .immediate();
+    if (!this.writer) throw new Error(`${this.filePath} is open read-only`);
+    return this.writer.append(head, fromPosition, leaves, nodes);
   }
 
   async node(tenantId: string, level: number, index: number): Promise<Hash | null> {
@@ -169,6 +174,7 @@ export class SqliteLedgerStore implements LedgerStore {
 
   async close(): Promise<void> {
     await this.walCheckpoints?.release();
+    await this.writer?.close();
     if (this.db.open) this.db.close();
   }
 }
