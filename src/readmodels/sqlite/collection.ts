@@ -278,14 +278,16 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
     const info = this.existing(catalog);
     const [prev] = this.select(statements, catalog, filter, { limit: 1 });
     if (info && prev) {
-      const body = JSON.parse(JSON.stringify(replacement)) as Plain;
-      if (body['_id'] !== undefined && !deepEqual(body['_id'], prev['_id'])) {
+      const { _id: given, ...body } = replacement as Plain;
+      if (given !== undefined && !deepEqual(JSON.parse(JSON.stringify(given)), prev['_id'])) {
         throw new Error("the (immutable) field '_id' was found to have been altered");
       }
-      delete body['_id'];
-      const next: Plain = { _id: prev['_id'], ...body };
+      // Serialized once: the stored text, and (parsed back) the document as stored, for the indexes.
+      // A large document (a 200 KB flow source) is not copied through JSON a second time.
+      const text = JSON.stringify({ _id: prev['_id'], ...body });
+      const next = JSON.parse(text) as Plain;
       if (deepEqual(next, prev)) return { matchedCount: 1, modifiedCount: 0, upsertedCount: 0 };
-      new TableWriter(statements, catalog, info).replace(prev, next);
+      new TableWriter(statements, catalog, info).replace(prev, next, text);
       return { matchedCount: 1, modifiedCount: 1, upsertedCount: 0 };
     }
     if (!upsert) return { matchedCount: 0, modifiedCount: 0, upsertedCount: 0 };

@@ -228,10 +228,11 @@ export class TableWriter {
     });
   }
 
-  replace(prev: Plain, next: Plain): void {
+  /** `text`: `next` as JSON, when the caller has it already. */
+  replace(prev: Plain, next: Plain, text = JSON.stringify(next)): void {
     const key = idKey(prev['_id']);
     const uniques = this.uniqueCheck(key, next);
-    this.statements.get(`UPDATE ${this.info.table} SET doc = ? WHERE k = ?`).run(JSON.stringify(next), key);
+    this.statements.get(`UPDATE ${this.info.table} SET doc = ? WHERE k = ?`).run(text, key);
     this.info.indexes.forEach((index, i) => {
       if (index.uniqueTable) {
         const remove = this.statements.get(`DELETE FROM ${index.uniqueTable} WHERE key = ? AND id = ?`);
