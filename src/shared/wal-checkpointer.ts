@@ -45,11 +45,32 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ op: 'removed', id: m.id });
   }
 });
+// A write or read in progress makes TRUNCATE busy (it never waits: timeout 0, so the event loop's writers are held
+// off only while it copies); under steady writes that is often, so it tries again every millisecond for a while.
+const TRUNCATE_ATTEMPTS = 200;
+function truncate(id, db, frames, attempts) {
+  if (files.get(id) !== db) return;
+  try {
+    const [truncated] = db.pragma('wal_checkpoint(TRUNCATE)');
+    if (truncated && truncated.busy === 0) {
+      parentPort.postMessage({ op: 'truncated', id, frames });
+      return;
+    }
+  } catch (error) {
+    // SQLITE_BUSY: as busy
+  }
+  if (attempts > 1) setTimeout(() => truncate(id, db, frames, attempts - 1), 1);
+}
 setInterval(() => {
   for (const [id, db] of files) {
     try {
       const [result] = db.pragma('wal_checkpoint(PASSIVE)');
       if (result && result.checkpointed > 0) parentPort.postMessage({ op: 'checkpointed', id, frames: result.checkpointed });
+      // Under writes that never pause, the WAL is never wholly copied when the next write starts, so SQLite
+      // never starts it over: it grew by 90 MB a second during a catch-up (46 GB for part of 3M events).
+      // Past the limit, TRUNCATE copies the few frames written since the PASSIVE pass, with writers held off
+      // for that moment only, and empties the file; busy (a write or a long read in progress): next tick.
+      if (result && result.log >= workerData.truncateFrames) truncate(id, db, result.log, TRUNCATE_ATTEMPTS);
     } catch (error) {
       // SQLITE_BUSY (another checkpoint or a recovery runs): the next tick tries again.
     }
@@ -65,7 +86,10 @@ interface Registration {
 }
 
 type FromThread =
-  { op: 'added'; id: number; error?: string } | { op: 'removed'; id: number } | { op: 'checkpointed'; id: number; frames: number };
+  | { op: 'added'; id: number; error?: string }
+  | { op: 'removed'; id: number }
+  | { op: 'checkpointed'; id: number; frames: number }
+  | { op: 'truncated'; id: number; frames: number };
 
 export interface WalCheckpointerStats {
   /** Files registered now. */
@@ -74,6 +98,8 @@ export interface WalCheckpointerStats {
   checkpointedFrames: number;
   /** Checkpoints that copied at least one frame. */
   checkpoints: number;
+  /** Times a WAL past the size limit was copied to its end and emptied (TRUNCATE). */
+  truncations: number;
   /** Times the thread failed and the stores fell back to automatic checkpoints. */
   failures: number;
 }
@@ -82,9 +108,13 @@ class WalCheckpointer {
   private worker: Worker | null = null;
   private readonly registrations = new Map<number, Registration>();
   private nextId = 1;
-  private readonly counters = { checkpointedFrames: 0, checkpoints: 0, failures: 0 };
+  private readonly counters = { checkpointedFrames: 0, checkpoints: 0, truncations: 0, failures: 0 };
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    /** WAL frames (pages) past which the WAL is emptied (see THREAD). */
+    private readonly truncateFrames: number = TRUNCATE_FRAMES,
+  ) {}
 
   stats(): WalCheckpointerStats {
     return { files: this.registrations.size, ...this.counters };
@@ -142,12 +172,13 @@ class WalCheckpointer {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = sqliteThread(THREAD, { intervalMs: this.intervalMs });
+    const worker = sqliteThread(THREAD, { intervalMs: this.intervalMs, truncateFrames: this.truncateFrames });
     worker.on('message', (message: FromThread) => {
       const registration = this.registrations.get(message.id);
       if (!registration) return;
       if (message.op === 'added') registration.added(message.error);
       else if (message.op === 'removed') registration.removed();
+      else if (message.op === 'truncated') this.counters.truncations++;
       else {
         this.counters.checkpoints++;
         this.counters.checkpointedFrames += message.frames;
@@ -179,6 +210,9 @@ class WalCheckpointer {
     void worker.terminate();
   }
 }
+
+/** 16,384 frames: 64 MiB of WAL at SQLite's default 4 KiB pages. */
+export const TRUNCATE_FRAMES = 16_384;
 
 /** Every 250 ms: at the bench's 50 saves of 200 KB a second, about 2.5 MB of WAL a checkpoint. */
 export const walCheckpointer = new WalCheckpointer(250);
