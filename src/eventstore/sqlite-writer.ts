@@ -16,7 +16,7 @@
  * caller's retry is idempotent: an append whose event ids are already stored
  * answers with their positions) and the next append starts a new thread.
  */
-import { SqliteThreadClient, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
+import { SqliteWriter, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
 import type { AppendResult, ExpectedRevision } from './port.js';
 
 /** One append as the thread receives it: data and metadata already JSON. */
@@ -134,18 +134,12 @@ const encoder = new TextEncoder();
 /** Thrown for the appends a dead thread had: whether they were stored is unknown, a retry answers it. */
 export class WriterThreadDiedError extends Error {}
 
-export class SqliteWriterThread {
-  private readonly thread: SqliteThreadClient<FromThread>;
-  /** Commits the thread made (tests count them). */
-  commits = 0;
-
-  constructor(
-    file: string,
-    private readonly settings: WriterSettings,
-  ) {
-    this.thread = new SqliteThreadClient<FromThread>(
+export class SqliteWriterThread extends SqliteWriter<FromThread, WriterSettings> {
+  constructor(file: string, settings: WriterSettings) {
+    super(
       THREAD,
-      () => ({ file, ...this.settings }),
+      file,
+      settings,
       (detail) => new WriterThreadDiedError(`the log's writer thread ended (${detail}); the append may or may not be stored`),
     );
   }
@@ -173,26 +167,5 @@ export class SqliteWriterThread {
     if (!('outcomes' in answer)) throw threadError(answer.error);
     this.commits++;
     return answer.outcomes.map((outcome) => ('error' in outcome ? { error: threadError(outcome.error) } : outcome));
-  }
-
-  /** Pages after which the thread's commits checkpoint the WAL themselves (0: never). */
-  get walAutocheckpoint(): number {
-    return this.settings.walAutocheckpoint;
-  }
-
-  /** Changes it for the running thread and any later one (when the checkpoint thread fails). */
-  async setWalAutocheckpoint(pages: number): Promise<void> {
-    this.settings.walAutocheckpoint = pages;
-    if (this.thread.running) await this.thread.request({ op: 'autocheckpoint', pages });
-  }
-
-  /** Closes the thread's connection and ends the thread; appends already sent are finished first. */
-  close(): Promise<void> {
-    return this.thread.close();
-  }
-
-  /** Ends the thread as if it had crashed (tests). */
-  crashForTest(): Promise<void> {
-    return this.thread.crashForTest();
   }
 }

@@ -17,7 +17,7 @@
  * and is recomputed from the new head) and the next append starts a new
  * thread.
  */
-import { SqliteThreadClient, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
+import { SqliteWriter, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
 import type { LedgerHead, LedgerLeaf, LedgerNode } from './store.js';
 
 const THREAD = `
@@ -77,18 +77,12 @@ export interface LedgerWriterSettings {
 /** Thrown for the appends a dead thread had: the projection's retry recomputes them from the head. */
 export class LedgerWriterDiedError extends Error {}
 
-export class LedgerWriterThread {
-  private readonly thread: SqliteThreadClient<FromThread>;
-  /** Appends the thread committed (tests count them). */
-  commits = 0;
-
-  constructor(
-    file: string,
-    private readonly settings: LedgerWriterSettings,
-  ) {
-    this.thread = new SqliteThreadClient<FromThread>(
+export class LedgerWriterThread extends SqliteWriter<FromThread, LedgerWriterSettings> {
+  constructor(file: string, settings: LedgerWriterSettings) {
+    super(
       THREAD,
-      () => ({ file, ...this.settings }),
+      file,
+      settings,
       (detail) => new LedgerWriterDiedError(`the ledger's writer thread ended (${detail}); the append may or may not be stored`),
     );
   }
@@ -109,21 +103,5 @@ export class LedgerWriterThread {
     if (!('moved' in answer)) throw new Error('the ledger writer thread closed');
     if (answer.moved) this.commits++;
     return answer.moved;
-  }
-
-  /** Changes it for the running thread and any later one (when the checkpoint thread fails). */
-  async setWalAutocheckpoint(pages: number): Promise<void> {
-    this.settings.walAutocheckpoint = pages;
-    if (this.thread.running) await this.thread.request({ op: 'autocheckpoint', pages });
-  }
-
-  /** Closes the thread's connection and ends the thread; appends already sent are finished first. */
-  close(): Promise<void> {
-    return this.thread.close();
-  }
-
-  /** Ends the thread as if it had crashed (tests). */
-  crashForTest(): Promise<void> {
-    return this.thread.crashForTest();
   }
 }

@@ -107,3 +107,45 @@ export class SqliteThreadClient<Answer extends { id: number }> {
     return worker;
   }
 }
+
+/**
+ * What both writer threads (the log's, the ledger's) share: the thread, its
+ * settings (read again by a new thread), the WAL's automatic checkpoints
+ * switched while it runs (its code answers `{op: 'autocheckpoint', pages}`),
+ * closing and crashing it. Subclasses add their writes.
+ */
+export abstract class SqliteWriter<Answer extends { id: number }, Settings extends { walAutocheckpoint: number }> {
+  protected readonly thread: SqliteThreadClient<Answer>;
+  /** Commits the thread made (tests count them). */
+  commits = 0;
+
+  constructor(
+    code: string,
+    file: string,
+    protected readonly settings: Settings,
+    diedError: (detail: string) => Error,
+  ) {
+    this.thread = new SqliteThreadClient<Answer>(code, () => ({ file, ...this.settings }), diedError);
+  }
+
+  /** Pages after which the thread's commits checkpoint the WAL themselves (0: never). */
+  get walAutocheckpoint(): number {
+    return this.settings.walAutocheckpoint;
+  }
+
+  /** Changes it for the running thread and any later one (when the checkpoint thread fails). */
+  async setWalAutocheckpoint(pages: number): Promise<void> {
+    this.settings.walAutocheckpoint = pages;
+    if (this.thread.running) await this.thread.request({ op: 'autocheckpoint', pages });
+  }
+
+  /** Closes the thread's connection and ends the thread; writes already sent are finished first. */
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+
+  /** Ends the thread as if it had crashed (tests). */
+  crashForTest(): Promise<void> {
+    return this.thread.crashForTest();
+  }
+}
