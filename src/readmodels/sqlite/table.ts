@@ -78,14 +78,13 @@ function candidates(
   const p = plan(info, filter, sort);
   switch (p.kind) {
     case 'ids': {
-      const statement = statements.get(`SELECT doc FROM ${info.table} WHERE k = ?`);
-      const rows = function* (): Iterable<Row> {
-        for (const key of p.keys) {
-          const row = statement.get(key) as Row | undefined;
-          if (row) yield row;
-        }
-      };
-      return { rows: rows(), sorted: false, dedupe: false };
+      if (p.keys.length === 1) {
+        const row = statements.get(`SELECT doc FROM ${info.table} WHERE k = ?`).get(p.keys[0]) as Row | undefined;
+        return { rows: row ? [row] : [], sorted: false, dedupe: false };
+      }
+      // Several keys (a DataLoader's batch): one call into SQLite for all of them, not one each.
+      const rows = statements.get(`SELECT doc FROM ${info.table} WHERE k IN (SELECT value FROM json_each(?))`).all(JSON.stringify(p.keys));
+      return { rows: rows as Row[], sorted: false, dedupe: false };
     }
     case 'index':
       return { rows: statements.iterate<Row>(p.sql, p.params), sorted: p.sorted, dedupe: p.index.multikey };
