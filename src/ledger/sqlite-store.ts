@@ -75,9 +75,6 @@ function prepare(db: Database.Database) {
     leafAt: db.prepare<[string, number], { idx: number; position: number; hash: Buffer }>(
       'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND position = ?',
     ),
-    insertCheckpoint: db.prepare<[string, number, string, string, string, string]>(
-      'INSERT OR IGNORE INTO checkpoints (tenant, size, signed_at, root, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
     checkpoints: db.prepare<[string, number, number], CheckpointRow>(
       'SELECT * FROM checkpoints WHERE tenant = ? AND size > ? ORDER BY size, signed_at LIMIT ?',
     ),
@@ -118,8 +115,7 @@ export class SqliteLedgerStore implements LedgerStore {
       walAutocheckpoint: options.backgroundCheckpoints ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
     });
     this.writer = writer;
-    // The main connection's own writes (signed checkpoints) and the writer thread's appends leave the WAL to the
-    // checkpoint thread; if that thread fails, both checkpoint again as they commit.
+    // The writer thread's commits leave the WAL to the checkpoint thread; if that thread fails, they checkpoint again.
     this.walCheckpoints = options.backgroundCheckpoints
       ? checkpointInBackground(this.db, filePath, (warning) => {
           writer.setWalAutocheckpoint(SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES).catch(() => undefined);
@@ -160,7 +156,8 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async saveCheckpoint(c: SignedCheckpoint): Promise<void> {
-    this.stmt.insertCheckpoint.run(c.tenantId, c.size, c.signedAt, c.rootHash, c.keyId, c.signature);
+    if (!this.writer) throw new Error(`${this.filePath} is open read-only`);
+    await this.writer.saveCheckpoint(c);
   }
 
   async checkpoints(tenantId: string, options: { afterSize?: number; limit?: number } = {}): Promise<SignedCheckpoint[]> {

@@ -9,8 +9,9 @@
  * requests for 3–4 ms per batch (7% of the event loop while a tenant saved
  * 200 KB flow sources, bench/README.md); the thread owns a second connection
  * to the file and commits there, and the event loop only waits for the
- * answer. Reads and signed checkpoints stay on the main connection (WAL:
- * readers never wait for the writer).
+ * answer. Signed checkpoints are stored by the thread too (a write on the
+ * main connection would wait there for the thread's lock); reads stay on
+ * the main connection (WAL: readers never wait for the writer).
  *
  * If the thread dies, the appends it had are rejected (the projection
  * retries the batch; an append whose head moved meanwhile answers `false`
@@ -18,6 +19,7 @@
  * thread.
  */
 import { SqliteWriter, threadError, type ThreadFailure } from '../shared/sqlite-thread.js';
+import type { SignedCheckpoint } from './checkpoint.js';
 import type { LedgerHead, LedgerLeaf, LedgerNode } from './store.js';
 
 const THREAD = `
@@ -47,12 +49,20 @@ const append = db.transaction((m) => {
   return true;
 });
 
+const insertCheckpoint = db.prepare(
+  'INSERT OR IGNORE INTO checkpoints (tenant, size, signed_at, root, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)',
+);
+
 const failure = (error) => ({ message: String((error && error.message) || error), code: error && error.code });
 
 parentPort.on('message', (message) => {
   try {
     if (message.op === 'append') {
       parentPort.postMessage({ id: message.id, moved: append.immediate(message) });
+    } else if (message.op === 'checkpoint') {
+      const c = message.checkpoint;
+      insertCheckpoint.run(c.tenantId, c.size, c.signedAt, c.rootHash, c.keyId, c.signature);
+      parentPort.postMessage({ id: message.id, done: true });
     } else if (message.op === 'autocheckpoint') {
       db.pragma('wal_autocheckpoint = ' + message.pages);
       parentPort.postMessage({ id: message.id, done: true });
@@ -103,5 +113,11 @@ export class LedgerWriterThread extends SqliteWriter<FromThread, LedgerWriterSet
     if (!('moved' in answer)) throw new Error('the ledger writer thread closed');
     if (answer.moved) this.commits++;
     return answer.moved;
+  }
+
+  /** Stores a signed checkpoint (one of the thread's commits too: no lock to wait for on the event loop). */
+  async saveCheckpoint(checkpoint: SignedCheckpoint): Promise<void> {
+    const answer = await this.thread.request({ op: 'checkpoint', checkpoint: { ...checkpoint } });
+    if ('error' in answer) throw threadError(answer.error);
   }
 }

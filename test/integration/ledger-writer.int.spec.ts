@@ -57,6 +57,26 @@ describe('ledger appends on a writer thread', () => {
     }
   });
 
+  it('a signed checkpoint is stored by the thread too: waiting for the lock does not hold the event loop', async () => {
+    const file = ledgerFile();
+    const store = new SqliteLedgerStore(file);
+    const other = new Database(file, { timeout: 5000 });
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    setTimeout(() => other.exec('COMMIT'), 300);
+    try {
+      const checkpoint = { tenantId: 't1', size: 1, signedAt: '2026-12-04T00:00:00.000Z', rootHash: 'ab', keyId: 'k1', signature: 'sig' };
+      await store.saveCheckpoint(checkpoint);
+      expect(ticks).toBeGreaterThanOrEqual(8);
+      expect(await store.checkpoints('t1')).toEqual([checkpoint]);
+    } finally {
+      clearInterval(timer);
+      other.close();
+      await store.close();
+    }
+  });
+
   it("an append against a head that moved answers false and writes nothing; a dead thread's append is refused and the next gets a new thread", async () => {
     const file = ledgerFile();
     const store = new SqliteLedgerStore(file);
