@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandMetadata } from '../../src/aggregates/decider.js';
 import { apiTokenDecider, type ApiTokenState } from '../../src/aggregates/api-token/api-token.js';
 import { groupDecider, type GroupEvent } from '../../src/aggregates/group/group.js';
 import { roleDecider, validatePermissions } from '../../src/aggregates/role/role.js';
 import { issueApiTokenSecret, parseApiToken, secretMatches } from '../../src/auth/api-tokens.js';
 import { Access, grantsFor, NO_ACCESS_DATA, type AccessData } from '../../src/auth/authorizer.js';
 import { DomainError } from '../../src/shared/errors.js';
+import { commandMetadata } from '../support/decider.js';
 
-const metadata: CommandMetadata = {
+const metadata = commandMetadata({
   commandId: 'c1',
-  tenantId: 'acme',
   actor: { type: 'USER', id: 'admin' },
   now: '2026-01-01T00:00:00.000Z',
   correlationId: 'k1',
-};
+});
 
 const refusal = (fn: () => unknown): { code: string; field?: unknown } => {
   try {

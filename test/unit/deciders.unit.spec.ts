@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { namespaceDecider, type NamespaceCommand } from '../../src/aggregates/namespace/namespace.js';
 import { tenantDecider, type TenantCommand } from '../../src/aggregates/tenant/tenant.js';
-import type { CommandMetadata, Decider, DomainEvent, Command } from '../../src/aggregates/decider.js';
+import { commandMetadata, deciderSpec, stateOf as given } from '../support/decider.js';
 
-const metadata: CommandMetadata = {
-  commandId: 'c',
-  tenantId: 'acme',
-  actor: { type: 'SYSTEM', id: 't' },
-  now: '2026-01-01T00:00:00Z',
-  correlationId: 'x',
-};
-
-function given<C extends Command, E extends DomainEvent, S>(decider: Decider<C, E, S>, events: E[]): S {
-  return events.reduce((state, event) => decider.evolve(state, event), decider.initialState());
-}
+const metadata = commandMetadata();
 
 describe('tenant decider', () => {
   const create = (data: TenantCommand['data']): TenantCommand => ({ type: 'CreateTenant', data, metadata }) as TenantCommand;
@@ -55,8 +45,15 @@ describe('tenant decider', () => {
   });
 
   it('an update that changes nothing emits nothing', () => {
-    const acme = given(tenantDecider, tenantDecider.decide(create({ id: 'acme', name: 'A' }), tenantDecider.initialState()));
-    expect(tenantDecider.decide({ type: 'UpdateTenant', data: { id: 'acme', name: 'A' }, metadata }, acme)).toEqual([]);
+    const tenants = deciderSpec(tenantDecider);
+    const createdEvents = tenants
+      .given()
+      .when(create({ id: 'acme', name: 'A' }))
+      .decided();
+    tenants
+      .given(createdEvents)
+      .when({ type: 'UpdateTenant', data: { id: 'acme', name: 'A' }, metadata })
+      .then([]);
   });
 });
 
@@ -99,14 +96,18 @@ describe('namespace decider', () => {
   });
 
   it('duplicate create is CONFLICT; update of a missing namespace is NOT_FOUND', () => {
-    expect(() => namespaceDecider.decide(cmd({ type: 'CreateNamespace', data: { id: 'company.team' } }), created)).toThrow(
-      expect.objectContaining({ code: 'CONFLICT' }) as Error,
-    );
-    expect(() =>
-      namespaceDecider.decide(
-        cmd({ type: 'UpdateNamespace', data: { id: 'x', patch: { description: 'd' } } }),
-        namespaceDecider.initialState(),
-      ),
-    ).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }) as Error);
+    const namespaces = deciderSpec(namespaceDecider);
+    const createdEvents = namespaces
+      .given()
+      .when(cmd({ type: 'CreateNamespace', data: { id: 'company.team' } }))
+      .decided();
+    namespaces
+      .given(createdEvents)
+      .when(cmd({ type: 'CreateNamespace', data: { id: 'company.team' } }))
+      .thenThrows(expect.objectContaining({ code: 'CONFLICT' }));
+    namespaces
+      .given()
+      .when(cmd({ type: 'UpdateNamespace', data: { id: 'x', patch: { description: 'd' } } }))
+      .thenThrows(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandMetadata } from '../../src/aggregates/decider.js';
 import { flowDecider, snapshotOf, type FlowCommand, type FlowEvent, type FlowState } from '../../src/aggregates/flow/flow.js';
 import { parseFlowSource } from '../../src/aggregates/flow/flow-source.js';
 import type { RecordedEvent } from '../../src/eventstore/port.js';
@@ -7,14 +6,9 @@ import { MemoryDocumentStore } from '../../src/readmodels/memory.js';
 import { flowRevisionsProjection, FLOW_REVISIONS } from '../../src/projections/flow-revisions/flow-revisions.projection.js';
 import { flowsProjection, FLOWS } from '../../src/projections/flows/flows.projection.js';
 import type { ProjectionTarget } from '../../src/projections/runtime/projection.js';
+import { commandMetadata } from '../support/decider.js';
 
-const metadata: CommandMetadata = {
-  commandId: 'c',
-  tenantId: 'acme',
-  actor: { type: 'USER', id: 'ann' },
-  now: '2026-01-01T00:00:00Z',
-  correlationId: 'x',
-};
+const metadata = commandMetadata({ actor: { type: 'USER', id: 'ann' } });
 
 const source = (message: string, extra = ''): string =>
   `id: hello\nnamespace: company.team\n${extra}tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: ${message}\n`;

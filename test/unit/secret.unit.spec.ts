@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CommandMetadata } from '../../src/aggregates/decider.js';
 import { secretDecider, validateSecretValue, type SecretCommand } from '../../src/aggregates/secret/secret.js';
 import type { RecordedEvent } from '../../src/eventstore/port.js';
 import type { ProjectionTarget } from '../../src/projections/runtime/projection.js';
@@ -11,15 +10,9 @@ import { MemoryDocumentStore } from '../../src/readmodels/memory.js';
 import { withoutInputValues } from '../../src/schema/input-echo.js';
 import { MASTER_KEY_FILE, resolveMasterKey } from '../../src/secrets/master-key.js';
 import { DomainError } from '../../src/shared/errors.js';
-import { runDecider } from '../support/decider.js';
+import { commandMetadata, runDecider } from '../support/decider.js';
 
-const metadata: CommandMetadata = {
-  commandId: 'c',
-  tenantId: 'acme',
-  actor: { type: 'USER', id: 'ann' },
-  now: '2026-01-01T00:00:00Z',
-  correlationId: 'x',
-};
+const metadata = commandMetadata({ actor: { type: 'USER', id: 'ann' } });
 const put = (version: number, extra: Partial<Extract<SecretCommand, { type: 'PutSecret' }>['data']> = {}): SecretCommand => ({
   type: 'PutSecret',
   data: { namespace: 'company', key: 'DB', version, ...extra },
