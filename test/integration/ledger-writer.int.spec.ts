@@ -27,10 +27,14 @@ const leaf = (index: number, position: number) => ({ index, position, hash: Buff
 const head = (size: number, position: number): LedgerHead => ({ tenantId: 't1', size, position, frontier: [Buffer.alloc(32, 7)] });
 
 describe('ledger appends on a writer thread', () => {
-  it('an append waiting for the write lock does not hold the event loop; it commits once the lock is free', async () => {
-    const file = ledgerFile();
-    const store = new SqliteLedgerStore(file);
-    // Another connection (a CLI beside the gateway) holds the write lock for 400 ms.
+  /**
+   * Another connection (a CLI beside the gateway) holds the file's write lock
+   * for `ms`, released by a timer, while `write` runs; counts the event loop's
+   * 10 ms ticks meanwhile. In-process, a write would wait inside SQLite's busy
+   * handler with the event loop held: the timer that releases the lock could
+   * not fire, and the write would fail with SQLITE_BUSY after 5 s.
+   */
+  async function whileLocked<R>(file: string, ms: number, write: () => Promise<R>): Promise<{ result: R; ticks: number }> {
     const other = new Database(file, { timeout: 5000 });
     other.exec('BEGIN IMMEDIATE');
     let ticks = 0;
@@ -39,40 +43,39 @@ describe('ledger appends on a writer thread', () => {
       setTimeout(() => {
         other.exec('COMMIT');
         resolve();
-      }, 400),
+      }, ms),
     );
     try {
-      // In-process, this call would wait inside SQLite's busy handler with the event loop held: the timer
-      // that releases the lock could not fire, and the append would fail with SQLITE_BUSY after 5 s.
-      const moved = await store.append(head(1, 3), 0, [leaf(0, 3)], []);
+      const result = await write();
       await released;
+      return { result, ticks };
+    } finally {
+      clearInterval(timer);
+      other.close();
+    }
+  }
+
+  it('an append waiting for the write lock does not hold the event loop; it commits once the lock is free', async () => {
+    const store = new SqliteLedgerStore(ledgerFile());
+    try {
+      const { result: moved, ticks } = await whileLocked(store.filePath, 400, () => store.append(head(1, 3), 0, [leaf(0, 3)], []));
       expect(moved).toBe(true);
       expect(ticks).toBeGreaterThanOrEqual(10);
       expect(await store.head('t1')).toMatchObject({ size: 1, position: 3 });
       expect(await store.leaves('t1', 0, 10)).toEqual([leaf(0, 3)]);
     } finally {
-      clearInterval(timer);
-      other.close();
       await store.close();
     }
   });
 
   it('a signed checkpoint is stored by the thread too: waiting for the lock does not hold the event loop', async () => {
-    const file = ledgerFile();
-    const store = new SqliteLedgerStore(file);
-    const other = new Database(file, { timeout: 5000 });
-    other.exec('BEGIN IMMEDIATE');
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
-    setTimeout(() => other.exec('COMMIT'), 300);
+    const store = new SqliteLedgerStore(ledgerFile());
     try {
       const checkpoint = { tenantId: 't1', size: 1, signedAt: '2026-12-04T00:00:00.000Z', rootHash: 'ab', keyId: 'k1', signature: 'sig' };
-      await store.saveCheckpoint(checkpoint);
+      const { ticks } = await whileLocked(store.filePath, 300, () => store.saveCheckpoint(checkpoint));
       expect(ticks).toBeGreaterThanOrEqual(8);
       expect(await store.checkpoints('t1')).toEqual([checkpoint]);
     } finally {
-      clearInterval(timer);
-      other.close();
       await store.close();
     }
   });
