@@ -31,8 +31,15 @@ export interface FlowRevisionView extends FlowRevisionEntry {
   flowId: string;
 }
 
-export interface FlowView extends FlowFields {
+export interface FlowView extends Omit<FlowFields, 'source'> {
   tenantId: string;
+  /**
+   * Present when the view was built from the flow's stream (mutation answers,
+   * `asOf`) or from a revision document; absent on views of the current read
+   * model, which does not hold sources: `FlowService.sourceOf` loads it then
+   * (`Flow.source` through the request's revision DataLoader).
+   */
+  source?: string;
   /**
    * Saved revisions this view can list: revisions are numbered 1, 2, … with
    * no gaps (a re-create after a delete continues the count), so this is
@@ -109,7 +116,7 @@ export function flowView(doc: FlowDocument): FlowView {
     namespace: doc.namespace,
     id: doc.id,
     revision: doc.revision,
-    source: doc.source,
+    ...(doc.source === undefined ? {} : { source: doc.source }),
     description: doc.description,
     disabled: doc.disabled,
     deleted: doc.deleted,
@@ -172,6 +179,37 @@ export class FlowService {
   /** The key revisionsById takes for one saved revision. */
   revisionKey(tenantId: string, namespace: string, flowId: string, revision: number): string {
     return flowRevisionDocId(tenantId, namespace, flowId, revision);
+  }
+
+  /**
+   * The source of a flow view: its own, else its revision's document, else
+   * (while the revisions read model lags behind the flows one) the save in
+   * the flow's stream, found in O(log n) single-event reads. `revisionDoc`
+   * is the revision's document when the caller already looked it up (the
+   * schema does, through its DataLoader). The view must already be one the
+   * caller may see: this checks no rights.
+   */
+  async sourceOf(flow: FlowView, revisionDoc?: FlowRevisionDocument | null): Promise<string> {
+    if (flow.source !== undefined) return flow.source;
+    return this.savedSource(flow.tenantId, flow.namespace, flow.id, flow.revision, revisionDoc);
+  }
+
+  /** The source of saved revision `revision` (see sourceOf); notFound when the flow never had it. */
+  async savedSource(
+    tenantId: string,
+    namespace: string,
+    id: string,
+    revision: number,
+    revisionDoc?: FlowRevisionDocument | null,
+  ): Promise<string> {
+    const doc =
+      revisionDoc !== undefined
+        ? revisionDoc
+        : await this.revisionCollection(tenantId).findOne({ _id: flowRevisionDocId(tenantId, namespace, id, revision) });
+    if (doc) return doc.source;
+    const saved = await this.findSave(flowStream(tenantId, namespace, id), revision);
+    if (!saved) throw notFound(`revision ${revision} of flow ${namespace}.${id}`);
+    return saved.source;
   }
 
   async revisionsById(tenantId: string, ids: readonly string[]): Promise<(FlowRevisionDocument | null)[]> {

@@ -222,7 +222,7 @@ export class ResolvedFlowService {
   ): Promise<ResolvedFlowView | null> {
     const flow = await this.flows.get(caller, tenantId, namespace, id, at);
     if (!flow || flow.deleted) return null;
-    const { document } = await parseFlowDocumentAsync(flow.source);
+    const { document } = await parseFlowDocumentAsync(await this.flows.sourceOf(flow));
     return this.resolve(caller, tenantId, { namespace, id, revision: flow.revision, document }, at.asOf ?? null);
   }
 

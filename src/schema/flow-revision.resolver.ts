@@ -1,6 +1,5 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { FlowRevisionView } from '../application/flows.js';
-import { notFound } from '../shared/errors.js';
 import type { GraphQLContext } from './context.js';
 import { FlowRevision } from './flow.type.js';
 
@@ -12,7 +11,6 @@ export class FlowRevisionResolver {
     const doc = await ctx.loaders
       .flowRevision(tenantId)
       .load(ctx.services.flows.revisionKey(tenantId, namespace, flowId, revision.revision));
-    if (!doc) throw notFound(`revision ${revision.revision} of flow ${namespace}.${flowId}`);
-    return doc.source;
+    return ctx.services.flows.savedSource(tenantId, namespace, flowId, revision.revision, doc);
   }
 }

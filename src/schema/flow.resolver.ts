@@ -146,6 +146,16 @@ export class FlowResolver {
     return reached(ctx, await ctx.services.flows.restore(ctx.caller, tenantId, namespace, id, revision, expectedRevision)).flow;
   }
 
+  @FieldResolver(() => String, { description: 'The YAML source, as saved.' })
+  async source(@Root() flow: FlowView, @Ctx() ctx: GraphQLContext): Promise<string> {
+    if (flow.source !== undefined) return flow.source;
+    // The current read model holds no sources: the revision's document has it, batched across a page of flows.
+    const doc = await ctx.loaders
+      .flowRevision(flow.tenantId)
+      .load(ctx.services.flows.revisionKey(flow.tenantId, flow.namespace, flow.id, flow.revision));
+    return ctx.services.flows.sourceOf(flow, doc);
+  }
+
   @FieldResolver(() => [FlowRevision], {
     description:
       'Saved revisions, oldest first: a window of 1…revisionCount chosen Relay-style with revision numbers as cursors (after/before exclude them). Without first or last: the newest 20 (and the cost of a request counts 20). At most 500 per window. Batched per request.',

@@ -24,7 +24,7 @@ export class Flow {
   @Field(() => String, { description: 'Its namespace (the `namespace` of the source). A flow is named by namespace and id together.' })
   namespace!: string;
   @Field(() => Int, { description: 'Save counter: 1 on create, +1 per update or restore that changed the source.' }) revision!: number;
-  @Field(() => String, { description: 'The YAML source, as saved.' }) source!: string;
+  // source: a field resolver (FlowResolver.source), the current read model does not hold it.
   @Field(() => String, { nullable: true, description: 'The `description` of the source; null when it has none.' }) description!:
     string | null;
   @Field(() => [Task], { description: 'Its top-level tasks, in order.' }) tasks!: Task[];

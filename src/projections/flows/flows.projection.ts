@@ -31,8 +31,14 @@ export interface FlowFields {
  * saved what, when, and each source) are documents of their own in the
  * `flow_revisions` read model (see flow-revisions.projection.ts): a document
  * that grew with every save would make each save cost more than the last.
+ *
+ * The source itself is not in it (v3): the current revision's document in
+ * `flow_revisions` holds it, and a second copy made every save write a large
+ * source twice on the event loop (and every page of flows read it back).
+ * `source` is only present in documents of a v2 generation still serving
+ * while v3 is built.
  */
-export type FlowDocument = ReadModelDocument & FlowFields;
+export type FlowDocument = ReadModelDocument & Omit<FlowFields, 'source'> & { source?: string };
 
 export const FLOWS = 'flows';
 export const FLOW_EVENT_TYPES = ['FlowCreated', 'FlowUpdated', 'FlowDeleted'] as const;
@@ -55,7 +61,7 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
   const stamp = { updatedAt: event.metadata.occurredAt, updatedBy: event.metadata.actor.id };
   switch (event.type) {
     case 'FlowCreated': {
-      const { namespace, id, revision, source, description, disabled, tasks } = event.data;
+      const { namespace, id, revision, description, disabled, tasks } = event.data;
       return {
         _id: flowDocId(event.metadata.tenantId, namespace, id),
         tenantId: event.metadata.tenantId,
@@ -63,7 +69,6 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
         namespace,
         id,
         revision,
-        source,
         description,
         disabled,
         tasks,
@@ -73,8 +78,10 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
     }
     case 'FlowUpdated': {
       if (!doc) return null;
-      const { revision, source, description, disabled, tasks } = event.data;
-      return { ...doc, ...stamp, revision, source, description, disabled, tasks };
+      const { revision, description, disabled, tasks } = event.data;
+      // A source kept by a v2 document would now be stale: dropped.
+      const { source: _stale, ...current } = doc;
+      return { ...current, ...stamp, revision, description, disabled, tasks };
     }
     case 'FlowDeleted':
       return doc ? { ...doc, ...stamp, deleted: true } : null;
@@ -83,8 +90,8 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
 
 export const flowsProjection = documentProjection<FlowDocument>({
   name: 'flows',
-  // v2: no embedded list of revisions (it grew with every save).
-  version: 2,
+  // v2: no embedded list of revisions (it grew with every save). v3: no source (flow_revisions has it).
+  version: 3,
   collection: FLOWS,
   indexes: [
     { keys: { tenantId: 1, namespace: 1, id: 1 }, name: 'tenant_namespace_id', unique: true },
