@@ -67,7 +67,7 @@ const managesUsers = (principal: Principal): boolean => isInstanceAdmin(principa
 
 export class ApiTokenService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'authorizer' | 'commands' | 'execute' | 'readModels'>,
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
   ) {}

@@ -58,7 +58,7 @@ export class AuditVerificationJobs {
   private readonly running = new Map<string, { id: string; abort: AbortController }>();
 
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'beforeStop' | 'documents' | 'heavy' | 'logger' | 'projections' | 'readModels'>,
     private readonly audit: AuditService,
   ) {
     app.beforeStop(() => this.stopAll());

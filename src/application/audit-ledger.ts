@@ -56,7 +56,7 @@ export class AuditLedgerService {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'beforeStop' | 'config' | 'ledger' | 'logger' | 'signing'>,
     private readonly audit: AuditService,
   ) {}
 

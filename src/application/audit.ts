@@ -71,7 +71,10 @@ export const THREAD_MIN_EVENTS = 5_000;
  */
 export class AuditService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<
+      Application,
+      'config' | 'events' | 'heavy' | 'ledger' | 'projections' | 'readModels' | 'signing' | 'upcasters' | 'verificationThreads'
+    >,
     private readonly tenants: TenantService,
   ) {}
 

@@ -55,7 +55,7 @@ const toView = (doc: BindingDocument): BindingView => ({
 /** Bindings are immutable: create and delete, never update. */
 export class BindingService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'execute' | 'readModels'>,
     private readonly tenants: TenantService,
     private readonly roles: RoleService,
     private readonly principals: PrincipalDirectory,

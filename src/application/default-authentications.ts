@@ -45,7 +45,7 @@ export function inheritedDefaultAuthentications(
  */
 export class DefaultAuthenticationService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'authorizer'>,
     private readonly tenants: TenantService,
     private readonly namespaces: NamespaceService,
     private readonly principals: PrincipalDirectory,

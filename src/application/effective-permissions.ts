@@ -3,7 +3,7 @@ import { coversNamespace, grantsFor, type Grant, type Subject } from '../auth/au
 import type { Principal } from '../auth/principal.js';
 import { validateId } from '../shared/ids.js';
 import type { Application } from './application.js';
-import { accessDataAsOf } from './access-history.js';
+import { accessDataAsOf, type AccessHistorySources } from './access-history.js';
 import type { Caller } from './caller.js';
 import type { PrincipalDirectory } from './principals.js';
 import type { TenantService } from './tenants.js';
@@ -49,7 +49,7 @@ const isCaller = (principal: Principal, subject: Subject, tenantId: string): boo
 
 export class EffectivePermissionService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'authorizer' | 'heavy'> & AccessHistorySources,
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
   ) {}

@@ -160,7 +160,7 @@ export function flowViewFromLoaded(tenantId: string, loaded: Loaded<FlowState>):
 
 export class FlowService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'config' | 'events' | 'execute' | 'projections' | 'readModels' | 'upcasters'>,
     private readonly tenants: TenantService,
     private readonly namespaces: NamespaceService,
     /** Checks a source's references to other namespaces against their allowed namespaces (namespace-usage.ts). */

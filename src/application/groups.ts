@@ -51,7 +51,7 @@ export class GroupService {
   private readonly reads: TenantWideReads<GroupDocument, GroupView>;
 
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'deletedBefore' | 'execute' | 'readModels'>,
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
     private readonly bindings: BindingService,

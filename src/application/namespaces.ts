@@ -90,7 +90,7 @@ export interface ListNamespacesOptions {
 
 export class NamespaceService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'deletedBefore' | 'execute' | 'readModels'>,
     private readonly tenants: TenantService,
   ) {}
 

@@ -12,7 +12,7 @@ import type { Application } from './application.js';
  * groups and service accounts exist in one tenant.
  */
 export class PrincipalDirectory {
-  constructor(private readonly app: Application) {}
+  constructor(private readonly app: Pick<Application, 'readModels'>) {}
 
   user(id: string): Promise<UserDocument | null> {
     if (!isValidId('user', id)) return Promise.resolve(null);

@@ -148,7 +148,7 @@ function lookup(value: JsonValue | undefined, path: string[]): boolean {
 
 export class ResolvedFlowService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands'>,
     private readonly tenants: TenantService,
     private readonly flows: FlowService,
     private readonly namespaces: NamespaceService,

@@ -73,7 +73,7 @@ function stateView(state: RoleState, revision: number, times: { createdAt: strin
 /** Roles of a tenant: the four managed ones, plus custom roles (event-sourced). */
 export class RoleService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'execute' | 'readModels'>,
     private readonly tenants: TenantService,
   ) {}
 

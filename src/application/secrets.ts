@@ -54,7 +54,10 @@ export class SecretService {
   private readonly puts = new KeyedSerial();
 
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<
+      Application,
+      'beforeStop' | 'commands' | 'config' | 'execute' | 'logger' | 'projections' | 'readModels' | 'settle' | 'vault'
+    >,
     private readonly tenants: TenantService,
   ) {}
 

@@ -56,7 +56,7 @@ export class ServiceAccountService {
   private readonly reads: TenantWideReads<ServiceAccountDocument, ServiceAccountView>;
 
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'deletedBefore' | 'execute'>,
     private readonly tenants: TenantService,
     private readonly principals: PrincipalDirectory,
     private readonly bindings: BindingService,

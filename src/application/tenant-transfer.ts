@@ -65,8 +65,11 @@ export interface TransferProgress {
   sourcePosition?: number;
 }
 
+/** What an import writes to and waits on. */
+type TransferTarget = Pick<Application, 'events' | 'projections' | 'config'>;
+
 export async function* exportTenant(
-  app: Application,
+  app: Pick<Application, 'events'>,
   tenantId: string,
   onProgress?: (progress: TransferProgress) => void,
 ): AsyncGenerator<string> {
@@ -149,7 +152,7 @@ export type ImportSource = () => AsyncIterable<string>;
  * only instance admins give one out).
  */
 export async function importTenant(
-  app: Application,
+  app: TransferTarget,
   newTenantId: string,
   open: ImportSource,
   onProgress?: (progress: TransferProgress) => void,
@@ -298,7 +301,7 @@ function forkTenantData(event: RecordedEvent, newTenantId: string): unknown {
 }
 
 /** A tenant id that exists is refused, unless it is this very import, interrupted: then it resumes. */
-async function refuseExistingTenant(app: Application, tenantId: string, firstEventId: string): Promise<void> {
+async function refuseExistingTenant(app: TransferTarget, tenantId: string, firstEventId: string): Promise<void> {
   const [existing] = await app.events.readStream(tenantStream(tenantId), { maxCount: 1 });
   if (existing && existing.id !== firstEventId) throw conflict(`tenant ${tenantId} already exists`);
 }

@@ -62,7 +62,7 @@ const toView = (doc: TenantDocument): TenantView => ({
 });
 
 export class TenantService {
-  constructor(private readonly app: Application) {}
+  constructor(private readonly app: Pick<Application, 'commands' | 'config' | 'execute' | 'readModels' | 'vault'>) {}
 
   private get tenants() {
     return this.app.readModels.instanceCollection<TenantDocument>(TENANTS);
@@ -320,7 +320,7 @@ export class TenantService {
 }
 
 /** Bootstrap: tenant `main` and the instance admin `admin` bound to `admin` there. Idempotent across restarts and replicas. */
-export async function bootstrap(app: Application, caller: Caller): Promise<void> {
+export async function bootstrap(app: Pick<Application, 'events' | 'execute'>, caller: Caller): Promise<void> {
   const system = { ...caller.commandMetadata(DEFAULT_TENANT) };
   const fixed = (suffix: string) => ({ ...system, commandId: `bootstrap:${suffix}`, correlationId: 'bootstrap', fresh: false });
   const tenantEvents = await app.events.readStream(tenantStream(DEFAULT_TENANT), { maxCount: 1 });

@@ -51,7 +51,7 @@ export interface UserDeletionCascade {
 /** Users are instance-level; only instance admins manage them. */
 export class UserService {
   constructor(
-    private readonly app: Application,
+    private readonly app: Pick<Application, 'commands' | 'deletedBefore' | 'execute' | 'readModels'>,
     private readonly cascade: UserDeletionCascade,
   ) {}
 
