@@ -3,11 +3,12 @@
  * MongoDB read models), real HTTP on a free port, real GraphQL. Tests talk to
  * it with `gql()` exactly as a frontend would.
  *
- * Read models follow TENANTRY_TEST_READ_MODELS (memory by default; `mongodb`
- * runs every suite against the MongoDB-wire server of the test run; `sqlite`
- * against the durable embedded store in each gateway's data dir, except
- * beside a log in memory, which keeps memory read models as the
- * configuration demands).
+ * Read models follow TENANTRY_TEST_READ_MODELS: by default `sqlite`, the
+ * embedded default a user gets from `npm start` (the durable store in each
+ * gateway's data dir, except beside a log in memory, which keeps memory read
+ * models as the configuration demands); `mongodb` runs every suite against
+ * the MongoDB-wire server of the test run; `memory` keeps them in the
+ * process.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,7 @@ export interface TestGatewayOptions {
 
 export function testReadModels(): 'memory' | 'mongodb' | 'sqlite' {
   const chosen = process.env['TENANTRY_TEST_READ_MODELS'];
-  return chosen === 'mongodb' || chosen === 'sqlite' ? chosen : 'memory';
+  return chosen === 'mongodb' || chosen === 'memory' ? chosen : 'sqlite';
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
