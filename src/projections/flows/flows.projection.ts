@@ -1,7 +1,5 @@
-import type { FlowEvent } from '../../aggregates/flow/flow.js';
 import type { FlowTask } from '../../aggregates/flow/flow-source.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
-import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+import { docId, documentProjection, type EventOf, type ReadModelDocument } from '../runtime/projection.js';
 
 /** Who saved a revision, and when: the list a history view shows without loading any source. */
 export interface FlowRevisionEntry {
@@ -37,7 +35,7 @@ export type FlowDocument = ReadModelDocument & FlowFields;
 export const FLOWS = 'flows';
 export const FLOW_EVENT_TYPES = ['FlowCreated', 'FlowUpdated', 'FlowDeleted'] as const;
 
-export type RecordedFlowEvent = RecordedEvent & FlowEvent;
+export type RecordedFlowEvent = EventOf<typeof FLOW_EVENT_TYPES>;
 
 export const flowDocId = (tenantId: string, namespace: string, id: string): string => docId(tenantId, namespace, id);
 
@@ -81,7 +79,7 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
   }
 }
 
-export const flowsProjection = documentProjection<FlowDocument>({
+export const flowsProjection = documentProjection({
   name: 'flows',
   // v2: no embedded list of revisions (it grew with every save).
   version: 2,
@@ -92,9 +90,6 @@ export const flowsProjection = documentProjection<FlowDocument>({
     { keys: { tenantId: 1, deleted: 1, namespace: 1, id: 1 }, name: 'tenant_deleted_namespace_id' },
   ],
   eventTypes: FLOW_EVENT_TYPES,
-  documentId: (event) => {
-    const { namespace, id } = (event as RecordedFlowEvent).data;
-    return flowDocId(event.metadata.tenantId, namespace, id);
-  },
-  evolve: (doc, event) => evolveFlowDocument(doc, event as RecordedFlowEvent),
+  documentId: (event) => flowDocId(event.metadata.tenantId, event.data.namespace, event.data.id),
+  evolve: evolveFlowDocument,
 });
