@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../eventstore/port.js';
+import type { AnyDomainEvent } from '../events/domain-events.js';
 import type { IndexSpec } from '../readmodels/port.js';
 import { docId, documentProjection, type DocumentProjectionSpec, type Projection, type ReadModelDocument } from './runtime/projection.js';
 
@@ -23,14 +24,17 @@ export const createdFields = (event: RecordedEvent, id: string): CreatedFields =
   createdBy: event.metadata.actor.id,
 });
 
-const entityId = (event: RecordedEvent): string => docId(event.metadata.tenantId, String((event.data as { id: unknown }).id));
+/** The event types whose data carries the id of the aggregate they are about. */
+export type EntityEventType = Extract<AnyDomainEvent, { data: { id: string } }>['type'];
+
+const entityId = (event: RecordedEvent<EntityEventType, { id: string }>): string => docId(event.metadata.tenantId, event.data.id);
 
 const BY_TENANT_AND_ID: IndexSpec = { keys: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true };
 
-export function tenantEntityProjection<D extends ReadModelDocument>(
-  spec: Omit<DocumentProjectionSpec<D>, 'documentId' | 'version'> & { version?: number },
+export function tenantEntityProjection<D extends ReadModelDocument, const Types extends readonly EntityEventType[]>(
+  spec: Omit<DocumentProjectionSpec<D, Types>, 'documentId' | 'version'> & { version?: number },
 ): Projection {
-  return documentProjection<D>({
+  return documentProjection<D, Types>({
     ...spec,
     version: spec.version ?? 1,
     indexes: [BY_TENANT_AND_ID, ...(spec.indexes ?? [])],

@@ -29,13 +29,13 @@ interface Seen extends ReadModelDocument {
 }
 
 /** A projection whose code cannot handle one particular event (the "poison"). */
-const fragile = documentProjection<Seen>({
+const fragile = documentProjection({
   name: 'fragile',
   version: 1,
   collection: 'fragile',
   eventTypes: ['NamespaceCreated', 'NamespaceUpdated'],
   documentId: (e) => e.metadata.tenantId,
-  evolve: (doc, e) => {
+  evolve: (doc: Seen | null, e) => {
     const description =
       e.type === 'NamespaceCreated'
         ? (e.data as { description: string }).description

@@ -65,13 +65,13 @@ interface WidgetDoc extends ReadModelDocument {
 
 /** A test projection whose shape changes between versions: v2 also lists the namespace ids. */
 const widgets = (version: 1 | 2) =>
-  documentProjection<WidgetDoc>({
+  documentProjection({
     name: 'widgets',
     version,
     collection: 'widgets',
     eventTypes: ['NamespaceCreated'],
     documentId: (e) => e.metadata.tenantId,
-    evolve: (doc, e) => ({
+    evolve: (doc: WidgetDoc | null, e) => ({
       _id: e.metadata.tenantId,
       tenantId: e.metadata.tenantId,
       _pos: e.position,

@@ -68,13 +68,13 @@ interface Described extends ReadModelDocument {
 
 /** A document per namespace holding its description; `refuse` makes it throw (a poison event, or a failure inside a transaction). */
 function describedProjection(refuse: (description: string) => boolean = () => false) {
-  return documentProjection<Described>({
+  return documentProjection({
     name: 'described',
     version: 1,
     collection: 'described',
     eventTypes: ['NamespaceCreated', 'NamespaceUpdated'],
     documentId: (e) => `t/${(e.data as { id: string }).id}`,
-    evolve: (_doc, e) => {
+    evolve: (_doc: Described | null, e) => {
       const description =
         e.type === 'NamespaceCreated'
           ? (e.data as { description: string }).description

@@ -1,5 +1,4 @@
-import type { ApiTokenData, ApiTokenEvent } from '../../aggregates/api-token/api-token.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
+import type { ApiTokenData } from '../../aggregates/api-token/api-token.js';
 import { createdFields, tenantEntityProjection, type CreatedFields } from '../tenant-entity.js';
 import type { ReadModelDocument } from '../runtime/projection.js';
 
@@ -21,11 +20,9 @@ export interface ApiTokenDocument extends ReadModelDocument, ApiTokenData, Creat
 
 export const API_TOKENS = 'api_tokens';
 
-type Recorded = RecordedEvent & ApiTokenEvent;
-
 export const API_TOKEN_EVENT_TYPES = ['ApiTokenCreated', 'ApiTokenRevoked'] as const;
 
-export const apiTokensProjection = tenantEntityProjection<ApiTokenDocument>({
+export const apiTokensProjection = tenantEntityProjection({
   name: 'api-tokens',
   collection: API_TOKENS,
   indexes: [
@@ -33,8 +30,7 @@ export const apiTokensProjection = tenantEntityProjection<ApiTokenDocument>({
     { keys: { tenantId: 1, principalType: 1, principalId: 1 }, name: 'principal' },
   ],
   eventTypes: API_TOKEN_EVENT_TYPES,
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  evolve(doc: ApiTokenDocument | null, event): ApiTokenDocument | null {
     switch (event.type) {
       case 'ApiTokenCreated':
         return {

@@ -1,5 +1,4 @@
-import type { BindingData, BindingEvent } from '../../aggregates/binding/binding.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
+import type { BindingData } from '../../aggregates/binding/binding.js';
 import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
 
 export interface BindingDocument extends ReadModelDocument, BindingData {
@@ -9,7 +8,7 @@ export interface BindingDocument extends ReadModelDocument, BindingData {
 
 export const BINDINGS = 'bindings';
 
-export const bindingsProjection = documentProjection<BindingDocument>({
+export const bindingsProjection = documentProjection({
   name: 'bindings',
   version: 1,
   collection: BINDINGS,
@@ -18,9 +17,8 @@ export const bindingsProjection = documentProjection<BindingDocument>({
     { keys: { tenantId: 1, roleId: 1 }, name: 'role' },
   ],
   eventTypes: ['BindingCreated', 'BindingDeleted'],
-  documentId: (event) => docId(event.metadata.tenantId, (event as RecordedEvent & BindingEvent).data.id),
-  evolve(_doc, raw) {
-    const event = raw as RecordedEvent & BindingEvent;
+  documentId: (event) => docId(event.metadata.tenantId, event.data.id),
+  evolve(_doc: BindingDocument | null, event): BindingDocument | null {
     switch (event.type) {
       case 'BindingCreated':
         return {

@@ -1,7 +1,7 @@
 import type { FlowTask } from '../../aggregates/flow/flow-source.js';
 import type { WriteOperation } from '../../readmodels/port.js';
-import { flowDocId, revisionEntry, type FlowRevisionEntry, type RecordedFlowEvent } from '../flows/flows.projection.js';
-import type { Projection, ReadModelDocument } from '../runtime/projection.js';
+import { flowDocId, revisionEntry, type FlowRevisionEntry } from '../flows/flows.projection.js';
+import { typedProjection, type EventOf, type ReadModelDocument } from '../runtime/projection.js';
 
 /**
  * Every saved revision of every flow, source included: append-only, one
@@ -25,26 +25,23 @@ export const FLOW_REVISIONS = 'flow_revisions';
 export const flowRevisionDocId = (tenantId: string, namespace: string, id: string, revision: number): string =>
   `${flowDocId(tenantId, namespace, id)}/${revision}`;
 
+const FLOW_SAVE_TYPES = ['FlowCreated', 'FlowUpdated'] as const;
+
 /** Revisions are immutable, so the revision's own id makes replays harmless: a second insert is a duplicate key, reported and ignored. */
-export const flowRevisionsProjection: Projection = {
+export const flowRevisionsProjection = typedProjection({
   name: 'flowRevisions',
   version: 1,
-  eventTypes: new Set(['FlowCreated', 'FlowUpdated']),
+  eventTypes: FLOW_SAVE_TYPES,
   collections: {
     [FLOW_REVISIONS]: [{ keys: { tenantId: 1, namespace: 1, id: 1, revision: 1 }, name: 'tenant_flow_revision', unique: true }],
   },
   async apply(events, target) {
-    const operations: WriteOperation<FlowRevisionDocument>[] = [];
-    for (const raw of events) {
-      const event = raw as RecordedFlowEvent;
-      if (event.type === 'FlowDeleted') continue;
-      operations.push({ insertOne: { document: revisionDocument(event) } });
-    }
+    const operations = events.map((event): WriteOperation<FlowRevisionDocument> => ({ insertOne: { document: revisionDocument(event) } }));
     if (operations.length > 0) await target.collection<FlowRevisionDocument>(FLOW_REVISIONS).bulkWrite(operations, { ordered: false });
   },
-};
+});
 
-function revisionDocument(event: RecordedFlowEvent & { type: 'FlowCreated' | 'FlowUpdated' }): FlowRevisionDocument {
+function revisionDocument(event: EventOf<typeof FLOW_SAVE_TYPES>): FlowRevisionDocument {
   const { tenantId } = event.metadata;
   const { namespace, id, revision, source, description, disabled, tasks } = event.data;
   return {

@@ -1,7 +1,5 @@
-import type { FlowEvent } from '../../aggregates/flow/flow.js';
 import type { FlowTask } from '../../aggregates/flow/flow-source.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
-import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+import { docId, documentProjection, type EventOf, type ReadModelDocument } from '../runtime/projection.js';
 
 /** Who saved a revision, and when: the list a history view shows without loading any source. */
 export interface FlowRevisionEntry {
@@ -43,7 +41,7 @@ export type FlowDocument = ReadModelDocument & Omit<FlowFields, 'source'> & { so
 export const FLOWS = 'flows';
 export const FLOW_EVENT_TYPES = ['FlowCreated', 'FlowUpdated', 'FlowDeleted'] as const;
 
-export type RecordedFlowEvent = RecordedEvent & FlowEvent;
+export type RecordedFlowEvent = EventOf<typeof FLOW_EVENT_TYPES>;
 
 export const flowDocId = (tenantId: string, namespace: string, id: string): string => docId(tenantId, namespace, id);
 
@@ -88,7 +86,7 @@ export function evolveFlowDocument(doc: FlowDocument | null, event: RecordedFlow
   }
 }
 
-export const flowsProjection = documentProjection<FlowDocument>({
+export const flowsProjection = documentProjection({
   name: 'flows',
   // v2: no embedded list of revisions (it grew with every save). v3: no source (flow_revisions has it).
   version: 3,
@@ -99,9 +97,6 @@ export const flowsProjection = documentProjection<FlowDocument>({
     { keys: { tenantId: 1, deleted: 1, namespace: 1, id: 1 }, name: 'tenant_deleted_namespace_id' },
   ],
   eventTypes: FLOW_EVENT_TYPES,
-  documentId: (event) => {
-    const { namespace, id } = (event as RecordedFlowEvent).data;
-    return flowDocId(event.metadata.tenantId, namespace, id);
-  },
-  evolve: (doc, event) => evolveFlowDocument(doc, event as RecordedFlowEvent),
+  documentId: (event) => flowDocId(event.metadata.tenantId, event.data.namespace, event.data.id),
+  evolve: evolveFlowDocument,
 });

@@ -1,7 +1,6 @@
 import { applyChanges } from '../../aggregates/decider.js';
-import { GROUP_EVENT_TYPES, type GroupEvent } from '../../aggregates/group/group.js';
+import { GROUP_EVENT_TYPES } from '../../aggregates/group/group.js';
 import type { NamedEntity, NamedEntitySettings } from '../../aggregates/named-entity.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
 import { createdFields, tenantEntityProjection, type CreatedFields } from '../tenant-entity.js';
 import type { ReadModelDocument } from '../runtime/projection.js';
 
@@ -16,16 +15,13 @@ export interface GroupDocument extends ReadModelDocument, NamedEntity, CreatedFi
 
 export const GROUPS = 'groups';
 
-type Recorded = RecordedEvent & GroupEvent;
-
-export const groupsProjection = tenantEntityProjection<GroupDocument>({
+export const groupsProjection = tenantEntityProjection({
   name: 'groups',
   version: 2,
   collection: GROUPS,
   indexes: [{ keys: { tenantId: 1, members: 1 }, name: 'members' }],
   eventTypes: GROUP_EVENT_TYPES,
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  evolve(doc: GroupDocument | null, event): GroupDocument | null {
     const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
     if (event.type === 'GroupCreated')
       return { ...createdFields(event, event.data.id), ...event.data, members: [], disabled: false, ...stamp };

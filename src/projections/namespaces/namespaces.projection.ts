@@ -1,8 +1,6 @@
 import { modeOfList, type AllowedNamespacesMode } from '../../aggregates/namespace/allowed-namespaces.js';
 import type { DefaultAuthentication } from '../../aggregates/namespace/default-authentication.js';
-import type { NamespaceEvent } from '../../aggregates/namespace/namespace.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
-import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
+import { docId, documentProjection, type EventOf, type ReadModelDocument } from '../runtime/projection.js';
 
 /**
  * User-supplied JSON (variables, plugin default values) is stored as JSON
@@ -51,7 +49,11 @@ export const NAMESPACE_EVENT_TYPES = ['NamespaceCreated', 'NamespaceUpdated', 'N
  */
 export const CONTENT_EVENT_TYPES = ['FlowCreated', 'FlowDeleted', 'SecretPut', 'SecretDeleted'] as const;
 
-type ContentEvent = RecordedEvent & { type: (typeof CONTENT_EVENT_TYPES)[number]; data: { namespace: string; created?: boolean } };
+const NAMESPACES_EVENT_TYPES = [...NAMESPACE_EVENT_TYPES, ...CONTENT_EVENT_TYPES] as const;
+
+type NamespacesEvent = EventOf<typeof NAMESPACES_EVENT_TYPES>;
+type OwnEvent = EventOf<typeof NAMESPACE_EVENT_TYPES>;
+type ContentEvent = EventOf<typeof CONTENT_EVENT_TYPES>;
 
 function evolveContentEvent(doc: NamespaceDocument | null, event: ContentEvent): NamespaceDocument | null {
   const base = doc ?? emptyNamespace(event.metadata.tenantId, event.data.namespace, event.position);
@@ -91,7 +93,7 @@ export function keepIfUsed(doc: NamespaceDocument): NamespaceDocument | null {
   return !doc.existing && doc.flowCount <= 0 && doc.secretCount <= 0 ? null : doc;
 }
 
-export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: RecordedEvent & NamespaceEvent): NamespaceDocument | null {
+export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: OwnEvent): NamespaceDocument | null {
   const tenantId = event.metadata.tenantId;
   const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
   switch (event.type) {
@@ -148,18 +150,39 @@ export function evolveNamespaceEvent(doc: NamespaceDocument | null, event: Recor
   }
 }
 
-export const namespacesProjection = documentProjection<NamespaceDocument>({
+export const namespacesProjection = documentProjection({
   name: 'namespaces',
   version: 1,
   collection: NAMESPACES,
   indexes: [{ keys: { tenantId: 1, id: 1 }, name: 'tenant_id', unique: true }],
-  eventTypes: [...NAMESPACE_EVENT_TYPES, ...CONTENT_EVENT_TYPES],
-  documentId: (event) =>
-    (CONTENT_EVENT_TYPES as readonly string[]).includes(event.type)
-      ? docId(event.metadata.tenantId, (event as ContentEvent).data.namespace)
-      : docId(event.metadata.tenantId, (event as RecordedEvent & NamespaceEvent).data.id),
-  evolve: (doc, event) =>
-    (CONTENT_EVENT_TYPES as readonly string[]).includes(event.type)
-      ? evolveContentEvent(doc, event as ContentEvent)
-      : evolveNamespaceEvent(doc, event as RecordedEvent & NamespaceEvent),
+  eventTypes: NAMESPACES_EVENT_TYPES,
+  documentId: (event) => docId(event.metadata.tenantId, namespaceOf(event)),
+  evolve(doc: NamespaceDocument | null, event): NamespaceDocument | null {
+    switch (event.type) {
+      case 'FlowCreated':
+      case 'FlowDeleted':
+      case 'SecretPut':
+      case 'SecretDeleted':
+        return evolveContentEvent(doc, event);
+      case 'NamespaceCreated':
+      case 'NamespaceUpdated':
+      case 'NamespaceDeleted':
+        return evolveNamespaceEvent(doc, event);
+    }
+  },
 });
+
+/** The namespace an event is about: its own id, or the namespace a flow or secret is in. */
+function namespaceOf(event: NamespacesEvent): string {
+  switch (event.type) {
+    case 'FlowCreated':
+    case 'FlowDeleted':
+    case 'SecretPut':
+    case 'SecretDeleted':
+      return event.data.namespace;
+    case 'NamespaceCreated':
+    case 'NamespaceUpdated':
+    case 'NamespaceDeleted':
+      return event.data.id;
+  }
+}

@@ -1,7 +1,6 @@
-import type { RoleEvent, RoleSettings } from '../../aggregates/role/role.js';
+import type { RoleSettings } from '../../aggregates/role/role.js';
 import { ROLE_EVENT_TYPES } from '../../aggregates/role/role.js';
 import { applyChanges } from '../../aggregates/decider.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
 import { createdFields, tenantEntityProjection, type CreatedFields } from '../tenant-entity.js';
 import type { ReadModelDocument } from '../runtime/projection.js';
 
@@ -14,14 +13,11 @@ export interface RoleDocument extends ReadModelDocument, RoleSettings, CreatedFi
 
 export const ROLES = 'roles';
 
-type Recorded = RecordedEvent & RoleEvent;
-
-export const rolesProjection = tenantEntityProjection<RoleDocument>({
+export const rolesProjection = tenantEntityProjection({
   name: 'roles',
   collection: ROLES,
   eventTypes: ROLE_EVENT_TYPES,
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  evolve(doc: RoleDocument | null, event): RoleDocument | null {
     const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
     switch (event.type) {
       case 'RoleCreated':

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
+import type { DomainEventType, RecordedDomainEvent } from '../../events/domain-events.js';
 import type { Collection, Document, DocumentStore, IndexSpec, WriteOperation } from '../../readmodels/port.js';
 
 /** Every read-model document belongs to one tenant and remembers the last position applied to it. */
@@ -17,6 +18,12 @@ export interface ProjectionTarget {
  * A projection consumes the ordered log and maintains read-model collections.
  * `apply` receives only events of the declared types, in position order, and
  * must be idempotent: the runtime delivers at least once.
+ *
+ * This is the runtime's view, on plain recorded events. A projection of some
+ * event types is written with `documentProjection` or `typedProjection`,
+ * whose callbacks receive those types' members of the domain union (`EventOf`);
+ * the ones that take every event whatever its data (audit, streams, ledger)
+ * implement this interface directly.
  */
 export interface Projection {
   readonly name: string;
@@ -30,16 +37,55 @@ export interface Projection {
   apply(events: readonly RecordedEvent[], target: ProjectionTarget): Promise<void>;
 }
 
-export interface DocumentProjectionSpec<D extends ReadModelDocument> {
+/** The recorded events of the types a projection declares: what its `apply`, `evolve` and `documentId` receive. */
+export type EventOf<Types extends readonly DomainEventType[]> = RecordedDomainEvent<Types[number]>;
+
+/**
+ * The one place where a recorded event (a `type` string and unknown `data`)
+ * becomes a member of the domain union: the runner delivers only events of
+ * the declared types, upcast to their current shape, so the type name is
+ * what decides. Typed projections narrow through it and cast nothing.
+ */
+function handledBy<Types extends readonly DomainEventType[]>(
+  eventTypes: ReadonlySet<string>,
+): (event: RecordedEvent) => event is EventOf<Types> {
+  return (event): event is EventOf<Types> => eventTypes.has(event.type);
+}
+
+/** A projection's batch as its declared types: the batch itself when every event is one (as the runner delivers it). */
+function narrowBatch<E extends RecordedEvent>(
+  events: readonly RecordedEvent[],
+  handles: (event: RecordedEvent) => event is E,
+): readonly E[] {
+  return events.every(handles) ? events : events.filter(handles);
+}
+
+/** Not for `raw` projections: events as stored may have an older shape than the union describes. */
+export interface TypedProjectionSpec<Types extends readonly DomainEventType[]> extends Omit<Projection, 'eventTypes' | 'apply' | 'raw'> {
+  /** The event types consumed, as a const tuple: they decide the type of the events `apply` receives. */
+  readonly eventTypes: Types;
+  apply(events: readonly EventOf<Types>[], target: ProjectionTarget): Promise<void>;
+}
+
+/** A projection whose `apply` is typed on the events it declares (see `EventOf`). */
+export function typedProjection<const Types extends readonly DomainEventType[]>(spec: TypedProjectionSpec<Types>): Projection {
+  const { eventTypes, ...rest } = spec;
+  const types: ReadonlySet<string> = new Set(eventTypes);
+  const handles = handledBy<Types>(types);
+  return { ...rest, eventTypes: types, apply: (events, target) => spec.apply(narrowBatch(events, handles), target) };
+}
+
+export interface DocumentProjectionSpec<D extends ReadModelDocument, Types extends readonly DomainEventType[]> {
   name: string;
   version: number;
   collection: string;
   indexes?: IndexSpec[];
-  eventTypes: readonly string[];
+  /** The event types consumed, as a const tuple: they decide the type of the events `documentId` and `evolve` receive. */
+  eventTypes: Types;
   /** `_id` of the document the event touches, or null to ignore the event. */
-  documentId(event: RecordedEvent): string | null;
+  documentId(event: EventOf<Types>): string | null;
   /** `null` deletes the document. Must not mutate `doc`. */
-  evolve(doc: D | null, event: RecordedEvent): D | null;
+  evolve(doc: D | null, event: EventOf<Types>): D | null;
 }
 
 /**
@@ -48,15 +94,20 @@ export interface DocumentProjectionSpec<D extends ReadModelDocument> {
  * then written in one bulk write, each write guarded by the document's last
  * applied position so that a replay changes nothing.
  */
-export function documentProjection<D extends ReadModelDocument>(spec: DocumentProjectionSpec<D>): Projection {
+export function documentProjection<D extends ReadModelDocument, const Types extends readonly DomainEventType[]>(
+  spec: DocumentProjectionSpec<D, Types>,
+): Projection {
+  const eventTypes: ReadonlySet<string> = new Set(spec.eventTypes);
+  const handles = handledBy<Types>(eventTypes);
   return {
     name: spec.name,
     version: spec.version,
-    eventTypes: new Set(spec.eventTypes),
+    eventTypes,
     collections: { [spec.collection]: spec.indexes ?? [] },
-    async apply(events, target) {
+    async apply(batch, target) {
+      const events = narrowBatch(batch, handles);
       const collection = target.collection<D>(spec.collection);
-      const byId = new Map<string, RecordedEvent[]>();
+      const byId = new Map<string, EventOf<Types>[]>();
       for (const event of events) {
         const id = spec.documentId(event);
         if (id === null) continue;

@@ -1,5 +1,4 @@
-import type { SecretEvent, Tag } from '../../aggregates/secret/secret.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
+import type { Tag } from '../../aggregates/secret/secret.js';
 import { docId, documentProjection, type ReadModelDocument } from '../runtime/projection.js';
 
 /** Secret metadata, one document per live secret. There is no value here, and no event would give one. */
@@ -18,22 +17,16 @@ export interface SecretDocument extends ReadModelDocument {
 
 export const SECRETS = 'secrets';
 
-type Recorded = RecordedEvent & SecretEvent;
-
 export const secretDocId = (tenantId: string, namespace: string, key: string): string => docId(tenantId, namespace, key);
 
-export const secretsProjection = documentProjection<SecretDocument>({
+export const secretsProjection = documentProjection({
   name: 'secrets',
   version: 2,
   collection: SECRETS,
   indexes: [{ keys: { tenantId: 1, namespace: 1, key: 1 }, name: 'tenant_namespace_key', unique: true }],
   eventTypes: ['SecretPut', 'SecretDeleted'],
-  documentId: (raw) => {
-    const event = raw as Recorded;
-    return secretDocId(event.metadata.tenantId, event.data.namespace, event.data.key);
-  },
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  documentId: (event) => secretDocId(event.metadata.tenantId, event.data.namespace, event.data.key),
+  evolve(doc: SecretDocument | null, event): SecretDocument | null {
     switch (event.type) {
       case 'SecretPut': {
         const { namespace, key, description, tags, version } = event.data;

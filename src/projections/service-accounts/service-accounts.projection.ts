@@ -1,7 +1,6 @@
 import { applyChanges } from '../../aggregates/decider.js';
 import type { NamedEntity, NamedEntitySettings } from '../../aggregates/named-entity.js';
-import { SERVICE_ACCOUNT_EVENT_TYPES, type ServiceAccountEvent } from '../../aggregates/service-account/service-account.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
+import { SERVICE_ACCOUNT_EVENT_TYPES } from '../../aggregates/service-account/service-account.js';
 import { createdFields, tenantEntityProjection, type CreatedFields } from '../tenant-entity.js';
 import type { ReadModelDocument } from '../runtime/projection.js';
 
@@ -14,15 +13,12 @@ export interface ServiceAccountDocument extends ReadModelDocument, NamedEntity, 
 
 export const SERVICE_ACCOUNTS = 'service_accounts';
 
-type Recorded = RecordedEvent & ServiceAccountEvent;
-
-export const serviceAccountsProjection = tenantEntityProjection<ServiceAccountDocument>({
+export const serviceAccountsProjection = tenantEntityProjection({
   name: 'service-accounts',
   version: 2,
   collection: SERVICE_ACCOUNTS,
   eventTypes: SERVICE_ACCOUNT_EVENT_TYPES,
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  evolve(doc: ServiceAccountDocument | null, event): ServiceAccountDocument | null {
     const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
     if (event.type === 'ServiceAccountCreated') return { ...createdFields(event, event.data.id), ...event.data, disabled: false, ...stamp };
     if (!doc) return null;

@@ -1,5 +1,4 @@
-import type { TenantEvent, TenantSettings } from '../../aggregates/tenant/tenant.js';
-import type { RecordedEvent } from '../../eventstore/port.js';
+import type { TenantSettings } from '../../aggregates/tenant/tenant.js';
 import { documentProjection, type ReadModelDocument } from '../runtime/projection.js';
 
 export interface TenantDocument extends ReadModelDocument, TenantSettings {
@@ -12,17 +11,14 @@ export interface TenantDocument extends ReadModelDocument, TenantSettings {
 
 export const TENANTS = 'tenants';
 
-type Recorded = RecordedEvent & TenantEvent;
-
-export const tenantsProjection = documentProjection<TenantDocument>({
+export const tenantsProjection = documentProjection({
   name: 'tenants',
   version: 1,
   collection: TENANTS,
   indexes: [{ keys: { domains: 1 }, name: 'domains' }],
   eventTypes: ['TenantCreated', 'TenantUpdated', 'TenantDeleted', 'TenantRestored'],
-  documentId: (event) => (event as Recorded).data.id,
-  evolve(doc, raw) {
-    const event = raw as Recorded;
+  documentId: (event) => event.data.id,
+  evolve(doc: TenantDocument | null, event): TenantDocument | null {
     const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
     switch (event.type) {
       case 'TenantCreated':

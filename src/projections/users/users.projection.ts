@@ -1,6 +1,6 @@
 import { applyChanges } from '../../aggregates/decider.js';
-import { USER_EVENT_TYPES, type UserEvent, type UserProfile } from '../../aggregates/user/user.js';
-import { INSTANCE_SCOPE, type RecordedEvent } from '../../eventstore/port.js';
+import { USER_EVENT_TYPES, type UserProfile } from '../../aggregates/user/user.js';
+import { INSTANCE_SCOPE } from '../../eventstore/port.js';
 import { documentProjection, type ReadModelDocument } from '../runtime/projection.js';
 
 export interface UserDocument extends ReadModelDocument {
@@ -18,15 +18,14 @@ export interface UserDocument extends ReadModelDocument {
 
 export const USERS = 'users';
 
-export const usersProjection = documentProjection<UserDocument>({
+export const usersProjection = documentProjection({
   name: 'users',
   version: 2,
   collection: USERS,
   indexes: [{ keys: { email: 1 }, name: 'email' }],
   eventTypes: USER_EVENT_TYPES,
-  documentId: (event) => (event as RecordedEvent & UserEvent).data.id,
-  evolve(doc, raw) {
-    const event = raw as RecordedEvent & UserEvent;
+  documentId: (event) => event.data.id,
+  evolve(doc: UserDocument | null, event): UserDocument | null {
     const stamp = { revision: event.streamRevision + 1, updatedAt: event.metadata.occurredAt };
     switch (event.type) {
       case 'UserCreated':
