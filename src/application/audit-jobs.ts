@@ -13,7 +13,8 @@ import type { HeavySlot } from './heavy-work.js';
 
 export type AuditJobStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ERROR' | 'ABANDONED';
 
-export interface AuditJobDocument extends Document {
+/** A job's fields, as stored and as read. */
+export interface AuditJobFields {
   tenantId: string;
   status: AuditJobStatus;
   startedAt: string;
@@ -30,7 +31,12 @@ export interface AuditJobDocument extends Document {
   error: string | null;
 }
 
-export type AuditJobView = Omit<AuditJobDocument, '_id'> & { id: string };
+export interface AuditJobDocument extends Document, AuditJobFields {}
+
+/** A job as read: its fields and its id (not `Omit<AuditJobDocument, '_id'>`, which would keep only the Document's index signature). */
+export interface AuditJobView extends AuditJobFields {
+  id: string;
+}
 
 export const AUDIT_JOBS = 'audit_verification_jobs';
 const HEARTBEAT_MS = 5_000;

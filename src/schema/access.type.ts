@@ -1,5 +1,12 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ACTIONS, RESOURCES, type Action, type Resource } from '../auth/permissions.js';
+import type { TokenPrincipalType } from '../aggregates/api-token/api-token.js';
+import type { ApiTokenView } from '../application/api-tokens.js';
+import type { BindingView } from '../application/bindings.js';
+import type { EffectivePermissionView } from '../application/effective-permissions.js';
+import type { GroupView } from '../application/groups.js';
+import type { RoleView } from '../application/roles.js';
+import type { ServiceAccountView } from '../application/service-accounts.js';
+import { ACTIONS, RESOURCES, type Action, type Permission as PermissionView, type Resource } from '../auth/permissions.js';
 import { CREATED_AT, CREATED_BY, DESCRIPTION_TEXT, DISPLAY_NAME, UPDATED_AT } from './descriptions.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -58,16 +65,16 @@ registerEnumType(PermissionActionEnum, {
 });
 
 @ObjectType({ description: 'RESOURCE and the actions a role allows on it.' })
-export class Permission {
-  @Field(() => PermissionResourceEnum, { description: 'The resource.' }) resource!: string;
+export class Permission implements PermissionView {
+  @Field(() => PermissionResourceEnum, { description: 'The resource.' }) resource!: Resource;
   @Field(() => [PermissionActionEnum], { description: 'The actions allowed on it: EXPORT only for AUDITLOG, ESCALATE only for BINDING.' })
-  actions!: string[];
+  actions!: Action[];
 }
 
 @ObjectType({
   description: 'A named set of permissions. Managed roles (admin, developer, editor, viewer) exist in every tenant and cannot be changed.',
 })
-export class Role {
+export class Role implements RoleView {
   @Field(() => ID, { description: 'Role id within the tenant: ^[a-z0-9]+(-[a-z0-9]+)*$, at most 63.' }) id!: string;
   @Field(() => String, { description: DISPLAY_NAME }) name!: string;
   @Field(() => String, { nullable: true, description: DESCRIPTION_TEXT }) description!: string | null;
@@ -79,7 +86,7 @@ export class Role {
 }
 
 @ObjectType({ description: 'A principal holds a role, tenant-wide or on a namespace and its subtree. Immutable: delete and recreate.' })
-export class Binding {
+export class Binding implements BindingView {
   @Field(() => ID, { description: 'Binding id, assigned by the server.' }) id!: string;
   @Field(() => PrincipalTypeEnum, { description: 'What kind of principal holds the role.' }) principalType!: PrincipalTypeEnum;
   @Field(() => ID, { description: 'The user, group or service account id.' }) principalId!: string;
@@ -92,7 +99,7 @@ export class Binding {
 }
 
 @ObjectType({ description: 'Users of one tenant; members inherit the group’s bindings.' })
-export class Group {
+export class Group implements GroupView {
   @Field(() => ID, { description: 'Group id within the tenant: ^[a-z0-9]+(-[a-z0-9]+)*$, at most 63; never reused.' }) id!: string;
   @Field(() => String, { description: DISPLAY_NAME }) name!: string;
   @Field(() => String, { nullable: true, description: DESCRIPTION_TEXT }) description!: string | null;
@@ -104,7 +111,7 @@ export class Group {
 }
 
 @ObjectType({ description: 'A non-human principal of one tenant; it authenticates with API tokens.' })
-export class ServiceAccount {
+export class ServiceAccount implements ServiceAccountView {
   @Field(() => ID, { description: 'Service account id within the tenant: ^[a-z0-9]+(-[a-z0-9]+)*$, at most 63; never reused.' })
   id!: string;
   @Field(() => String, { description: DISPLAY_NAME }) name!: string;
@@ -117,10 +124,10 @@ export class ServiceAccount {
 }
 
 @ObjectType({ description: 'An API token without its secret.' })
-export class ApiToken {
+export class ApiToken implements ApiTokenView {
   @Field(() => ID, { description: 'Token id (not the secret): for revokeApiToken and the audit log.' }) id!: string;
   @Field(() => String, { description: 'Token name, chosen at creation: ^[a-z0-9]+(-[a-z0-9]+)*$.' }) name!: string;
-  @Field(() => PrincipalTypeEnum, { description: 'USER or SERVICE_ACCOUNT: who the token acts as.' }) principalType!: PrincipalTypeEnum;
+  @Field(() => PrincipalTypeEnum, { description: 'USER or SERVICE_ACCOUNT: who the token acts as.' }) principalType!: TokenPrincipalType;
   @Field(() => ID, { description: 'The user or service account the token acts as.' }) principalId!: string;
   @Field(() => DateTimeScalar, { nullable: true, description: 'null: never expires.' }) expiresAt!: string | null;
   @Field(() => DateTimeScalar, { description: CREATED_AT }) createdAt!: string;
@@ -137,7 +144,7 @@ export class CreatedApiToken extends ApiToken {
 }
 
 @ObjectType({ description: 'One permission a principal holds, and what grants it.' })
-export class EffectivePermission {
+export class EffectivePermission implements EffectivePermissionView {
   @Field(() => PermissionResourceEnum, { description: 'The resource, e.g. FLOW.' }) resource!: string;
   @Field(() => PermissionActionEnum, { description: 'The action on it, e.g. CREATE.' }) action!: string;
   @Field(() => String, { nullable: true, description: 'null: tenant-wide; else this namespace and its subtree.' }) namespace!:

@@ -1,4 +1,9 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { AuditEntryView } from '../application/audit.js';
+import type { Page } from '../application/pagination.js';
+import type { AuditJobView } from '../application/audit-jobs.js';
+import type { AuditLedgerService, ConsistencyProofView, InclusionProofView } from '../application/audit-ledger.js';
+import type { AuditVerification, VerificationSource } from '../application/audit-verify.js';
 import { EVENT_CATALOG, type AuditAction } from '../events/catalog.js';
 import type { JsonValue } from '../shared/json.js';
 import { PageInfo } from './connection.type.js';
@@ -53,8 +58,12 @@ registerEnumType(AuditActionEnum, {
   valuesConfig: Object.fromEntries(Object.entries(AUDIT_ACTIONS).map(([a, description]) => [a, { description }])),
 });
 
+/** The views' parts the schema names on their own: through the application, never the projection or the ledger. */
+type ActorView = AuditEntryView['actor'];
+type CheckpointView = InclusionProofView['checkpoint'];
+
 @ObjectType({ description: 'Who caused an event.' })
-export class Actor {
+export class Actor implements ActorView {
   @Field(() => PrincipalKind, { description: 'A user, a service account, or SYSTEM (the gateway or the command line).' }) type!: string;
   @Field(() => ID, {
     description:
@@ -64,7 +73,7 @@ export class Actor {
 }
 
 @ObjectType({ description: 'One event, as the audit log records it. Entries are hash-chained per tenant.' })
-export class AuditLogEntry {
+export class AuditLogEntry implements AuditEntryView {
   @Field(() => ID, { description: 'The id of the event.' }) id!: string;
   @Field(() => String, { description: 'The tenant, or `_instance` for instance-level events (users).' }) tenantId!: string;
   @Field(() => String, {
@@ -104,21 +113,24 @@ export class AuditLogEntry {
   previousHash!: string | null;
 }
 
+type AuditEdgeView = Page<AuditEntryView>['edges'][number];
+
 @ObjectType({ description: 'One entry of a page of the audit log.' })
-export class AuditLogEdge {
+export class AuditLogEdge implements AuditEdgeView {
   @Field(() => String, { description: EDGE_CURSOR }) cursor!: string;
   @Field(() => AuditLogEntry, { description: 'The entry.' }) node!: AuditLogEntry;
 }
 
+// totalCount: the page's is a promise, counted only when read; type-graphql awaits it.
 @ObjectType({ description: 'A page of audit-log entries, newest first (Relay connection).' })
-export class AuditLogConnection {
+export class AuditLogConnection implements Omit<Page<AuditEntryView>, 'totalCount'> {
   @Field(() => [AuditLogEdge], { description: 'The entries of this page.' }) edges!: AuditLogEdge[];
   @Field(() => PageInfo, { description: 'Whether more follow, and the cursor to ask for them.' }) pageInfo!: PageInfo;
   @Field(() => Int, { description: 'Entries matching the filter that the caller may see, all pages together.' }) totalCount!: number;
 }
 
 @ObjectType({ description: 'The result of recomputing a tenant chain from the read model and from the event log.' })
-export class AuditLogVerification {
+export class AuditLogVerification implements AuditVerification {
   @Field(() => Boolean, { description: 'Every entry checked out: the chain is intact.' }) ok!: boolean;
   @Field(() => String, { description: 'The trail checked: the tenant, or `_instance`.' }) tenantId!: string;
   @Field(() => Int, { description: 'Entries known good: checked by this run, plus (incremental) those verified before it.' })
@@ -140,15 +152,15 @@ export class AuditLogVerification {
     description:
       "`readModel`: the stored chain contradicts itself; `eventLog`: the chain or the ledger disagrees with the events the log holds now; `ledger`: the ledger's own store was changed; `checkpoint`: the log no longer reaches a signed root, or a signature does not check out.",
   })
-  source!: string | null;
+  source!: VerificationSource | null;
   @Field(() => Int, { nullable: true, description: 'Events of the log hashed again and checked against the ledger by this run.' })
-  checkedEvents!: number | null;
+  checkedEvents?: number;
   @Field(() => Int, { nullable: true, description: 'Signed checkpoints whose root the log reached, each with a trusted signature.' })
-  checkedCheckpoints!: number | null;
+  checkedCheckpoints?: number;
 }
 
 @ObjectType({ description: "A signed tree head of a tenant's ledger (Ed25519 over the text form in docs/ledger.md)." })
-export class AuditCheckpoint {
+export class AuditCheckpoint implements CheckpointView {
   @Field(() => String, { description: TENANT_ID }) tenantId!: string;
   @Field(() => Int, { description: 'Events covered: the first `size` events of the tenant, in log order.' }) size!: number;
   @Field(() => String, { description: 'Merkle tree root (RFC 9162, SHA-256), hex.' }) rootHash!: string;
@@ -157,8 +169,11 @@ export class AuditCheckpoint {
   @Field(() => String, { description: 'Ed25519 signature, base64.' }) signature!: string;
 }
 
+type TrustedKeyView = ReturnType<AuditLedgerService['keys']>['trusted'][number];
+
+// current: added by the resolver (auditSigningKeys), the key that signs new checkpoints.
 @ObjectType({ description: 'A public key that signs (or signed) checkpoints.' })
-export class AuditSigningKey {
+export class AuditSigningKey implements TrustedKeyView {
   @Field(() => String, { description: 'First 16 hex digits of SHA-256 of the public key (SPKI DER), as AuditCheckpoint.keyId names it.' })
   keyId!: string;
   @Field(() => String, { description: 'The Ed25519 public key, PEM (SPKI), to check signatures with.' }) publicKeyPem!: string;
@@ -166,7 +181,7 @@ export class AuditSigningKey {
 }
 
 @ObjectType({ description: 'Proof that the log of `toSize` events extends the one of `fromSize` (RFC 9162 consistency proof).' })
-export class AuditConsistencyProof {
+export class AuditConsistencyProof implements ConsistencyProofView {
   @Field(() => String, { description: TENANT_ID }) tenantId!: string;
   @Field(() => Int, { description: 'Events of the older ledger (the checkpoint you kept).' }) fromSize!: number;
   @Field(() => Int, { description: 'Events of the newer ledger.' }) toSize!: number;
@@ -178,8 +193,9 @@ export class AuditConsistencyProof {
   toCheckpoint!: AuditCheckpoint | null;
 }
 
+// position: a decimal string here, as every Position the API sends (the resolver converts the view's number).
 @ObjectType({ description: 'Proof that an event is in a signed checkpoint (RFC 9162 inclusion proof).' })
-export class AuditInclusionProof {
+export class AuditInclusionProof implements Omit<InclusionProofView, 'position'> {
   @Field(() => String, { description: TENANT_ID }) tenantId!: string;
   @Field(() => PositionScalar, { description: 'Position of the event in the log.' }) position!: string;
   @Field(() => Int, { description: "The event's index among the tenant's events (0 = its first)." }) leafIndex!: number;
@@ -209,8 +225,9 @@ registerEnumType(AuditVerificationJobStatus, {
   },
 });
 
+// targetPosition: a decimal string here, as every Position the API sends (jobView in audit.resolver.ts converts the view's number).
 @ObjectType({ description: "A full re-verification of a tenant's audit chain, running in the background." })
-export class AuditVerificationJob {
+export class AuditVerificationJob implements Omit<AuditJobView, 'targetPosition'> {
   @Field(() => ID, { description: 'Job id: for auditVerificationJob.' }) id!: string;
   @Field(() => String, { description: 'The trail it verifies: the tenant, or `_instance`.' }) tenantId!: string;
   @Field(() => AuditVerificationJobStatus, { description: 'Where it stands.' }) status!: AuditVerificationJobStatus;

@@ -1,8 +1,11 @@
 import { Field, ObjectType } from 'type-graphql';
+import type { Page } from '../application/pagination.js';
+
+type PageInfoView = Page<unknown>['pageInfo'];
 
 /** Relay's PageInfo, shared by every connection (flows, audit logs, ...). */
 @ObjectType({ description: 'Where a page of a connection stands (Relay).' })
-export class PageInfo {
+export class PageInfo implements PageInfoView {
   @Field(() => Boolean, {
     description:
       'More items follow this page: ask again with `after: endCursor`. On a page fetched backwards (`before`), true: the item at `before` follows.',

@@ -1,10 +1,26 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { FlowPlugin } from '../aggregates/flow/flow-plugins.js';
+import type { AppliedDefault, PropertySource as PropertySourceView } from '../aggregates/plugin-defaults.js';
+import type {
+  AppliedAuthentication,
+  CheckedExpressionReference,
+  CheckedNamespaceReference,
+  CheckedSecretRef as CheckedSecretRefView,
+  FlowProblem as FlowProblemView,
+  FlowValidation as FlowValidationView,
+  GovernanceRevision as GovernanceRevisionView,
+  ReferenceStatus,
+  ResolvedFlowView,
+  ResolvedPlugin as ResolvedPluginView,
+} from '../application/resolved-flows.js';
 import type { JsonObject } from '../shared/json.js';
 import { InheritedVariable, PluginDefault } from './namespace.type.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
+// The view is a union (TASK; or DEFAULT with the default's type, forced and namespace), which a class cannot implement:
+// GraphQL has one type, those three nullable.
 @ObjectType({ description: 'What decided one top-level property of a resolved task or trigger.' })
-export class PropertySource {
+export class PropertySource implements Pick<PropertySourceView, 'key' | 'from'> {
   @Field(() => String, { description: 'The property.' }) key!: string;
   @Field(() => String, { description: 'TASK: written in the task itself. DEFAULT: a plugin default (type, forced, namespace say which).' })
   from!: 'TASK' | 'DEFAULT';
@@ -19,13 +35,13 @@ export class PropertySource {
 @ObjectType({
   description: 'A credential field of a default authentication, and the secret KEY it is taken from, checked (never a value).',
 })
-export class CheckedSecretRef {
+export class CheckedSecretRef implements CheckedSecretRefView {
   @Field(() => String, { description: 'The credential field, e.g. accessKeyId.' }) field!: string;
   @Field(() => String, { description: 'The secret key.' }) key!: string;
   @Field(() => String, {
     description: 'FOUND, MISSING, or NOT_VISIBLE (the caller may not list secrets in some namespace of the lineage).',
   })
-  status!: string;
+  status!: ReferenceStatus;
   @Field(() => String, { nullable: true, description: 'Where the secret was found (nearest to the flow).' }) namespace!: string | null;
   @Field(() => Int, { nullable: true, description: "The secret's version." }) revision!: number | null;
 }
@@ -33,7 +49,7 @@ export class CheckedSecretRef {
 @ObjectType({
   description: 'The namespace default authentication a task falls under, from the nearest namespace that sets one for its provider.',
 })
-export class AppliedDefaultAuthentication {
+export class AppliedDefaultAuthentication implements AppliedAuthentication {
   @Field(() => String, { description: 'The provider, e.g. aws.' }) provider!: string;
   @Field(() => String, { description: 'The plugin type prefix it applies to, e.g. io.kestra.plugin.aws.' }) pluginType!: string;
   @Field(() => String, { description: 'The namespace that set it.' }) namespace!: string;
@@ -43,14 +59,14 @@ export class AppliedDefaultAuthentication {
     nullable: true,
     description: 'FOUND, MISSING, DISABLED or NOT_VISIBLE (no SERVICE_ACCOUNT:VIEW); null: none named.',
   })
-  serviceAccountStatus!: string | null;
+  serviceAccountStatus!: AppliedAuthentication['serviceAccountStatus'];
   @Field(() => [CheckedSecretRef], { description: 'Each credential field and the secret it is taken from, checked.' })
   secretRefs!: CheckedSecretRef[];
 }
 
 @ObjectType({ description: 'A task or trigger of a flow, with the plugin defaults applied.' })
-export class ResolvedPlugin {
-  @Field(() => String, { description: 'TASK or TRIGGER.' }) kind!: string;
+export class ResolvedPlugin implements ResolvedPluginView {
+  @Field(() => String, { description: 'TASK or TRIGGER.' }) kind!: FlowPlugin['kind'];
   @Field(() => String, { description: 'Its id in the flow.' }) id!: string;
   @Field(() => String, { description: 'Plugin type, e.g. io.kestra.plugin.core.log.Log.' }) type!: string;
   @Field(() => String, { description: 'Where it is in the source, e.g. tasks[1].then[0].' }) path!: string;
@@ -59,22 +75,24 @@ export class ResolvedPlugin {
   @Field(() => [PluginDefault], {
     description: 'The plugin defaults that match its type, strongest first (namespace null: the flow-level pluginDefaults).',
   })
-  pluginDefaults!: PluginDefault[];
+  // Typed as the view: PluginDefault's own type leaves `namespace` optional (a namespace's own defaults have none).
+  pluginDefaults!: AppliedDefault[];
   @Field(() => [PropertySource], { description: 'For each top-level property, whether the task or a default decided it.' })
-  propertySources!: PropertySource[];
+  // Typed as the view, a union PropertySource flattens (above).
+  propertySources!: PropertySourceView[];
   @Field(() => AppliedDefaultAuthentication, { nullable: true, description: 'Null: no namespace of the lineage sets one for its type.' })
   defaultAuthentication!: AppliedDefaultAuthentication | null;
 }
 
 @ObjectType({ description: 'A governance object a resolution read, at the revision it read.' })
-export class GovernanceRevision {
-  @Field(() => String, { description: 'FLOW, NAMESPACE or SECRET.' }) kind!: string;
+export class GovernanceRevision implements GovernanceRevisionView {
+  @Field(() => String, { description: 'FLOW, NAMESPACE or SECRET.' }) kind!: GovernanceRevisionView['kind'];
   @Field(() => String, { description: 'The flow (`namespace.id`), namespace or secret (`namespace/KEY`) read.' }) id!: string;
   @Field(() => Int, { description: 'The revision read (a secret: its version).' }) revision!: number;
 }
 
 @ObjectType({ description: 'A problem found in a flow, named so that an editor can point at it.' })
-export class FlowProblem {
+export class FlowProblem implements FlowProblemView {
   @Field(() => String, {
     description:
       'What kind of problem, for programs: INVALID_SOURCE (validateFlow only), INVALID_PLUGIN_DEFAULTS, MISSING_SECRET, UNKNOWN_VARIABLE, NAMESPACE_NOT_ALLOWED, MISSING_AUTHENTICATION_SECRET, MISSING_SERVICE_ACCOUNT or DISABLED_SERVICE_ACCOUNT.',
@@ -88,8 +106,8 @@ export class FlowProblem {
 @ObjectType({
   description: 'A secret or namespace variable an expression of the flow uses, checked (secret metadata only, never a value).',
 })
-export class ExpressionReference {
-  @Field(() => String, { description: 'SECRET or VARIABLE.' }) kind!: string;
+export class ExpressionReference implements CheckedExpressionReference {
+  @Field(() => String, { description: 'SECRET or VARIABLE.' }) kind!: CheckedExpressionReference['kind'];
   @Field(() => String, { description: 'The secret key, or the path below namespace. (e.g. db.host).' }) name!: string;
   @Field(() => String, { description: 'Where the expression is (→ follows a render() into a variable).' }) path!: string;
   @Field(() => Boolean, { description: "Inside render(...): the variable's own expressions are checked too." }) rendered!: boolean;
@@ -97,14 +115,14 @@ export class ExpressionReference {
     description:
       'FOUND, MISSING, or NOT_VISIBLE (not found where the caller may list secrets, and some namespaces are hidden from the caller).',
   })
-  status!: string;
+  status!: CheckedExpressionReference['status'];
   @Field(() => String, { nullable: true, description: 'The namespace it was found in.' }) namespace!: string | null;
   @Field(() => Int, { nullable: true, description: "The secret's version, or the revision of the namespace that sets the variable." })
   revision!: number | null;
 }
 
 @ObjectType({ description: 'Another namespace a task or trigger names, and whether that namespace allows it.' })
-export class NamespaceReference {
+export class NamespaceReference implements CheckedNamespaceReference {
   @Field(() => String, { description: 'Id of the task or trigger.' }) plugin!: string;
   @Field(() => String, { description: 'Where the reference is in the source.' }) path!: string;
   @Field(() => String, { description: 'The namespace it names.' }) namespace!: string;
@@ -114,8 +132,9 @@ export class NamespaceReference {
   revision!: number | null;
 }
 
+// tenantId: the tenant is the endpoint's.
 @ObjectType({ description: 'What a flow would run with: plugin defaults applied, and the revisions of what was read.' })
-export class ResolvedFlow {
+export class ResolvedFlow implements Omit<ResolvedFlowView, 'tenantId'> {
   @Field(() => String, { description: 'The namespace of the flow.' }) namespace!: string;
   @Field(() => ID, { description: 'The flow id.' }) id!: string;
   @Field(() => Int, { nullable: true, description: 'The flow revision resolved (null for validateFlow: the source is not saved).' })
@@ -145,8 +164,9 @@ export class ResolvedFlow {
   problems!: FlowProblem[];
 }
 
+// resolved: a ResolvedFlow, the view without its tenantId.
 @ObjectType({ description: 'validateFlow: the problems of a source, and what it would run with, without saving it.' })
-export class FlowValidation {
+export class FlowValidation implements Omit<FlowValidationView, 'resolved'> {
   @Field(() => Boolean, { description: 'No problems at all: the source parses and everything it uses is there and allowed.' })
   valid!: boolean;
   @Field(() => [FlowProblem], { description: 'Every problem found, in the source and in what it uses.' }) problems!: FlowProblem[];

@@ -1,15 +1,18 @@
 import { Field, Int, ObjectType } from 'type-graphql';
+import type { Tag as TagView } from '../aggregates/secret/secret.js';
+import type { SecretView } from '../application/secrets.js';
 import { CREATED_AT, DESCRIPTION_TEXT } from './descriptions.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType({ description: 'A free key/value label.' })
-export class Tag {
+export class Tag implements TagView {
   @Field(() => String, { description: 'The tag name.' }) key!: string;
   @Field(() => String, { description: 'Its value.' }) value!: string;
 }
 
+// tenantId: the tenant is the endpoint's.
 @ObjectType({ description: 'Everything about a namespace secret except its value, which can be written but never read back.' })
-export class SecretMetadata {
+export class SecretMetadata implements Omit<SecretView, 'tenantId'> {
   @Field(() => String, { description: 'The namespace the secret lives in.' }) namespace!: string;
   @Field(() => String, { description: "The secret key, as flows name it in secret('KEY')." }) key!: string;
   @Field(() => String, { nullable: true, description: DESCRIPTION_TEXT }) description!: string | null;

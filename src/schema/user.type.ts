@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { UserView } from '../application/users.js';
 import { EffectivePermission } from './access.type.js';
 import { CREATED_AT, UPDATED_AT } from './descriptions.js';
 import { DateTimeScalar } from './scalars.js';
@@ -19,7 +20,7 @@ registerEnumType(PrincipalKind, {
 });
 
 @ObjectType({ description: 'A person who can sign in, known to the whole instance; their rights come from bindings in each tenant.' })
-export class User {
+export class User implements UserView {
   @Field(() => ID, { description: 'User id: ^[a-zA-Z0-9][a-zA-Z0-9._@-]*$, at most 128 (a JWT names it in its user claim).' }) id!: string;
   @Field(() => String, { description: 'E-mail address.' }) email!: string;
   @Field(() => String, { nullable: true, description: 'Display name; null when none was given.' }) name!: string | null;
