@@ -74,6 +74,12 @@ export async function verifyLedger(input: {
   trusted: TrustedKeys;
   /** Go on from here (an incremental run); null: from the first event. */
   from: LedgerPoint | null;
+  /**
+   * The ledger projection's applied position when the run began: every event
+   * of the log up to it must be in the ledger (0: unknown, then events past
+   * the ledger's head are taken for lag).
+   */
+  hashedUpTo?: number | undefined;
   slicer?: Slicer | undefined;
   /** Events checked so far, against the events the ledger held when the run began (its head: known without a scan). */
   onProgress?: ((checked: number, total: number) => void) | undefined;
@@ -177,6 +183,10 @@ export async function verifyLedger(input: {
           });
         }
         if (!expected || frontier.size >= headSize) {
+          // Past the ledger's head, yet hashed by its projection: the ledger lost it (deleted, truncated, an older copy).
+          if (event.position <= (input.hashedUpTo ?? 0)) {
+            return result((await checkCheckpoints()) ?? notInLedger(event, input.hashedUpTo ?? 0, headSize));
+          }
           // Past what the ledger has hashed (it lags the log a little): nothing more to compare.
           return result((await checkCheckpoints()) ?? (await trailingCheckpoints(checkpoints, frontier.size, position)));
         }
@@ -224,6 +234,18 @@ export async function verifyLedger(input: {
     return result({ position, eventId: null, reason: "the ledger's head does not match its own leaves", source: 'ledger' });
   }
   return result(await trailingCheckpoints(checkpoints, frontier.size, position));
+}
+
+/** An event the ledger's projection hashed that the ledger does not hold. */
+function notInLedger(event: RecordedEvent, hashedUpTo: number, headSize: number): LedgerProblem {
+  return {
+    position: event.position,
+    eventId: event.id,
+    reason:
+      `the event at position ${event.position} is not in the ledger, which holds ${headSize} events of the tenant, ` +
+      `though the ledger projection hashed the log up to position ${hashedUpTo} (the ledger was deleted, truncated or replaced by an older copy)`,
+    source: 'ledger',
+  };
 }
 
 /** A checkpoint beyond what the log and the ledger hold: the ledger lost events it had signed. */

@@ -15,7 +15,10 @@ import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
 import { ExitCode } from './exit-codes.js';
 import { parseInputFile, readInputFile, requireReadable } from './input-files.js';
-import { progress } from './operator.js';
+import { progress, withOperatorApplication } from './operator.js';
+import type { Config } from '../config/config.js';
+import { LEDGER_PROJECTION, ledgerCheckpointId } from '../ledger/start-guard.js';
+import { CHECKPOINTS, type CheckpointDocument } from '../projections/runtime/checkpoints.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -60,7 +63,38 @@ export async function verifyOffline(exportPath: string, checkpointPath: string, 
   process.exitCode = ExitCode.VERIFICATION_FAILED;
 }
 
-export function registerLedgerCommands(audit: Command, withApplication: WithApplication, trailArg: (value: string) => string): void {
+export function registerLedgerCommands(
+  audit: Command,
+  withApplication: WithApplication,
+  trailArg: (value: string) => string,
+  config: () => Config,
+): void {
+  audit
+    .command('rebuild-ledger')
+    .description(
+      'after a start was refused because the ledger lost events (exit 6): hash the event log AS IT IS NOW into the ledger again (an edit made meanwhile is taken for the original; only checkpoints kept outside tell)',
+    )
+    .action(async () => {
+      await withOperatorApplication(config(), async ({ app }) => {
+        process.stderr.write(
+          'WARNING: the ledger is rebuilt from the event log as it is now. Any edit of the log made while the ledger was away becomes part of it; ' +
+            'compare the result with the checkpoints your auditors kept (tenantry audit prove --checkpoint FILE).\n',
+        );
+        // From the first event again: the projection skips what each tenant's head covers and hashes the rest.
+        await app.documents.collection<CheckpointDocument>(CHECKPOINTS).deleteOne({ _id: ledgerCheckpointId() });
+        await app.start();
+        const head = await app.events.headPosition();
+        const runner = app.projections.runner(LEDGER_PROJECTION.name);
+        const bar = progress('ledger');
+        while (!(await runner.waitFor(head, 1000))) {
+          const error = runner.status().error;
+          if (error) throw new Error(`the ledger projection is failing: ${error}`);
+          bar.update(runner.appliedPosition, head, 'position');
+        }
+        bar.stop(`ledger rebuilt from the event log up to position ${head}`);
+      });
+    });
+
   audit
     .command('checkpoint')
     .description("sign the tenant's ledger as it is now (or reuse the checkpoint that covers it) and print or save it for an auditor")
