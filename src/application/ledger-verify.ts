@@ -2,14 +2,16 @@
  * Verification of a tenant's ledger against the event log: every event,
  * read from the log as stored, is hashed again and compared with the leaf
  * the ledger took when it first saw it; the tree rebuilt from the log must
- * reach the root of every signed checkpoint, each signed by a trusted key.
- * One pass in log order, in bounded memory (a page of leaves, a page of
- * checkpoints and the tree's frontier), in time slices.
+ * reach the root of every signed checkpoint, each signed by a trusted key,
+ * and every interior node it completes must equal the ledger's (proofs are
+ * built from them). One pass in log order, in bounded memory (a page of
+ * leaves, a page of checkpoints, a page of nodes per level and the tree's
+ * frontier), in time slices.
  */
 import { tenantPrefix, type EventStore, type RecordedEvent } from '../eventstore/port.js';
 import type { SignedCheckpoint, TrustedKeys } from '../ledger/checkpoint.js';
 import { eventLeaf } from '../ledger/leaf.js';
-import type { LedgerLeaf, LedgerStore } from '../ledger/store.js';
+import type { LedgerLeaf, LedgerNode, LedgerStore } from '../ledger/store.js';
 import { Frontier, type Hash } from '../shared/merkle.js';
 import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
@@ -120,6 +122,8 @@ export async function verifyLedger(input: {
     return page;
   });
 
+  const storedNodes = new StoredNodes(ledger, tenantId);
+
   /**
    * The first event whose leaf differs from the ledger's, waiting for the
    * next signed checkpoint to tell which side changed: when the log still
@@ -206,7 +210,25 @@ export async function verifyLedger(input: {
           leaves.take();
         }
       }
-      frontier.append(leaf);
+      const completed: { level: number; index: number; hash: Hash }[] = [];
+      frontier.append(leaf, (level, index, hash) => {
+        if (level > 0) completed.push({ level, index, hash });
+      });
+      // The ledger's leaves agree with the log so far: its interior nodes (what proofs are built from) must agree with them.
+      if (candidate === null) {
+        for (const node of completed) {
+          const stored = await storedNodes.get(node.level, node.index);
+          if (!stored || !stored.equals(node.hash)) {
+            position = event.position;
+            return result({
+              position,
+              eventId: null,
+              reason: `the ledger's node ${node.level}/${node.index} ${stored ? 'does not match' : 'is missing, though the ledger holds'} its leaves (its store was edited)`,
+              source: 'ledger',
+            });
+          }
+        }
+      }
       position = event.position;
       checked++;
       const problem = await checkCheckpoints();
@@ -234,6 +256,26 @@ export async function verifyLedger(input: {
     return result({ position, eventId: null, reason: "the ledger's head does not match its own leaves", source: 'ledger' });
   }
   return result(await trailingCheckpoints(checkpoints, frontier.size, position));
+}
+
+/** The ledger's interior nodes, read a page per level as the tree rebuilt from the log completes them (indexes rise per level). */
+class StoredNodes {
+  private readonly levels = new Map<number, { nodes: LedgerNode[]; next: number }>();
+  constructor(
+    private readonly ledger: LedgerStore,
+    private readonly tenantId: string,
+  ) {}
+
+  async get(level: number, index: number): Promise<Hash | null> {
+    let page = this.levels.get(level);
+    while (page && page.next < page.nodes.length && page.nodes[page.next]!.index < index) page.next++;
+    if (!page || page.next >= page.nodes.length) {
+      page = { nodes: await this.ledger.nodes(this.tenantId, level, index, PAGE), next: 0 };
+      this.levels.set(level, page);
+    }
+    const node = page.nodes[page.next];
+    return node?.index === index ? node.hash : null;
+  }
 }
 
 /** An event the ledger's projection hashed that the ledger does not hold. */
