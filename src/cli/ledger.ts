@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { Application } from '../application/application.js';
 import { checkpointFile, parseCheckpointFile, verifyExportOffline } from '../application/ledger-offline.js';
 import type { Services } from '../application/services.js';
-import { keyIdOf } from '../ledger/checkpoint.js';
+import { keyIdOf, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { systemCaller } from '../server/start.js';
 import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
@@ -146,8 +146,27 @@ export function registerLedgerCommands(
     .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
       const kept = parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint;
       await withApplication(async ({ app, services }) => {
-        const proof = await services.auditLedger.consistency(systemCaller(app, 'cli'), opts.tenant, kept.size);
+        const caller = systemCaller(app, 'cli');
+        await services.audit.requireWholeTrail(caller, opts.tenant);
+        const inconsistent = (reason: string, extra: Record<string, unknown> = {}): void => {
+          write(
+            opts.json
+              ? `${JSON.stringify({ tenant: opts.tenant, consistent: false, fromSize: kept.size, reason, ...extra })}\n`
+              : `ledger of ${opts.tenant}: INCONSISTENT — ${reason}\n`,
+          );
+          process.exitCode = ExitCode.VERIFICATION_FAILED;
+        };
+        // A ledger shorter than a checkpoint (the kept one, or its own newest) lost signed events: not a bad request.
+        const size = (await app.ledger.head(opts.tenant))?.size ?? 0;
+        const newest = await app.ledger.latestCheckpoint(opts.tenant);
+        const signed = (c: SignedCheckpoint) => `the checkpoint of size ${c.size} signed at ${c.signedAt}`;
+        if (kept.size > size) return inconsistent(`today's ledger holds ${size} events, fewer than ${signed(kept)}`);
+        if (newest && newest.size > size) return inconsistent(`today's ledger holds ${size} events, fewer than its own ${signed(newest)}`);
+        const proof = await services.auditLedger.consistency(caller, opts.tenant, kept.size);
         const latest = proof.toCheckpoint;
+        // The root the proof reaches is only worth its signature.
+        const untrusted = latest ? app.signing.trusted.problem(latest) : null;
+        if (latest && untrusted) return inconsistent(`${signed(latest)}, which the proof reaches, cannot be trusted: ${untrusted}`);
         const ok =
           kept.tenantId === opts.tenant &&
           proof.fromRoot === kept.rootHash &&
@@ -173,10 +192,7 @@ export function registerLedgerCommands(
           );
           return;
         }
-        write(
-          `ledger of ${opts.tenant}: INCONSISTENT — today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}\n`,
-        );
-        process.exitCode = ExitCode.VERIFICATION_FAILED;
+        inconsistent(`today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}`);
       });
     });
 }

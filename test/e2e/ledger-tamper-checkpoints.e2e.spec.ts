@@ -6,13 +6,17 @@
  * together; the ledger's interior nodes and head edited. Each is found,
  * with the `source` and position docs/ledger.md gives.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointFile } from '../../src/application/ledger-offline.js';
 import { SigningKey, type SignedCheckpoint } from '../../src/ledger/checkpoint.js';
+import { Frontier } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { runCli } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
 interface Verification {
@@ -72,6 +76,8 @@ describe("the ledger's own store tampered with: found by a full verification, so
     await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
     second = expectData(await gw.gql<{ signAuditCheckpoint: SignedCheckpoint }>(CHECKPOINT, {}, { tenant: 'acme' })).signAuditCheckpoint;
     expect(await verify(gw)).toMatchObject({ ok: true, checkedCheckpoints: 2 });
+    // Events of another tenant after acme's: the log's head stays put when acme's last events are deleted below.
+    expectData(await gw.gql(`mutation { createTenant(input: {id: "other", name: "Other", adminUserId: "admin"}) { id } }`));
     await gw.stop();
     positions = withFile(path.join(base, 'events.sqlite'), (db) =>
       db.prepare<[], { position: number }>(`SELECT position FROM events WHERE stream LIKE 'acme/%' ORDER BY position`).all(),
@@ -83,13 +89,18 @@ describe("the ledger's own store tampered with: found by a full verification, so
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A copy of the stopped installation, `tamper`ed (ledger.sqlite, events.sqlite), restarted, verified. */
-  async function afterRestart(tamper: (ledger: Database.Database, log: Database.Database) => void): Promise<Verification> {
+  /** A copy of the stopped installation, `tamper`ed (ledger.sqlite, events.sqlite). */
+  function tampered(tamper: (ledger: Database.Database, log: Database.Database) => void): string {
     const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-ledger-cp-'));
     dirs.push(dir);
     cpSync(base, dir, { recursive: true });
     withFile(path.join(dir, 'ledger.sqlite'), (ledger) => withFile(path.join(dir, 'events.sqlite'), (log) => tamper(ledger, log)));
-    const gw = await start(dir);
+    return dir;
+  }
+
+  /** A tampered copy, restarted, verified. */
+  async function afterRestart(tamper: (ledger: Database.Database, log: Database.Database) => void): Promise<Verification> {
+    const gw = await start(tampered(tamper));
     try {
       return await verify(gw);
     } finally {
@@ -168,4 +179,50 @@ describe("the ledger's own store tampered with: found by a full verification, so
     expect(result).toMatchObject({ ok: false, source: 'ledger', firstBrokenPosition: String(positions.at(-1)) });
     expect(result.reason).toMatch(/head does not match its own leaves/);
   });
+
+  /** `tenantry audit prove` on `dir` from a kept checkpoint file of `kept`. */
+  async function prove(dir: string, kept: SignedCheckpoint) {
+    const file = path.join(dir, 'kept-checkpoint.json');
+    const publicKeyPem = createPublicKey(TEST_AUDIT_SIGNING_KEY).export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(file, JSON.stringify(checkpointFile(kept, publicKeyPem)));
+    const env = { TENANTRY_DATA_DIR: dir, TENANTRY_READ_MODELS: 'memory', TENANTRY_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY };
+    return runCli(['audit', 'prove', '--tenant', 'acme', '--checkpoint', file], env, 60_000);
+  }
+
+  it('`tenantry audit prove` checks the signature of the newer checkpoint it proves to: a forged one is INCONSISTENT (exit 1)', async () => {
+    // The newer checkpoint keeps its root (the proof itself holds) but carries another checkpoint's signature.
+    const dir = tampered((ledger) =>
+      ledger.prepare(`UPDATE checkpoints SET signature = ? WHERE tenant = 'acme' AND size = ?`).run(first.signature, second.size),
+    );
+    const run = await prove(dir, first);
+    expect(run.code, run.stderr + run.stdout).toBe(1);
+    expect(run.stdout).toMatch(
+      new RegExp(`^ledger of acme: INCONSISTENT — the checkpoint of size ${second.size} .*cannot be trusted: its signature does not match`),
+    );
+  }, 120_000);
+
+  it("`tenantry audit prove` on a ledger shorter than the kept checkpoint (its last events deleted with the log's): INCONSISTENT (exit 1), not bad input", async () => {
+    const keep = second.size - 3;
+    const dir = tampered((ledger, log) => {
+      log.prepare(`DELETE FROM events WHERE position >= ? AND stream LIKE 'acme/%'`).run(positions[keep]!);
+      const leaves = ledger
+        .prepare<[number], { position: number; hash: Buffer }>(
+          `SELECT position, hash FROM leaves WHERE tenant = 'acme' AND idx < ? ORDER BY idx`,
+        )
+        .all(keep);
+      const frontier = new Frontier(0, []);
+      for (const leaf of leaves) frontier.append(leaf.hash);
+      ledger.prepare(`DELETE FROM leaves WHERE tenant = 'acme' AND idx >= ?`).run(keep);
+      ledger.prepare(`DELETE FROM nodes WHERE tenant = 'acme' AND ((idx + 1) << level) > ?`).run(keep);
+      ledger.prepare(`DELETE FROM checkpoints WHERE tenant = 'acme' AND size > ?`).run(keep);
+      ledger
+        .prepare(`UPDATE heads SET size = ?, position = ?, frontier = ? WHERE tenant = 'acme'`)
+        .run(keep, leaves.at(-1)!.position, Buffer.concat(frontier.hashes()));
+    });
+    const run = await prove(dir, second);
+    expect(run.code, run.stderr + run.stdout).toBe(1);
+    expect(run.stdout).toMatch(
+      new RegExp(`^ledger of acme: INCONSISTENT — today's ledger holds ${keep} events, fewer than the checkpoint of size ${second.size}`),
+    );
+  }, 120_000);
 });
