@@ -122,6 +122,9 @@ describe('a ledger that lost events (read models in SQLite): refused at start, n
       await gw.gql<{ signAuditCheckpoint: SignedCheckpoint }>(CHECKPOINT, {}, { tenant: 'acme' }),
     ).signAuditCheckpoint;
     expect(await verify(gw)).toMatchObject({ ok: true, checkedCheckpoints: 1 });
+    // Another tenant's events after acme's: a truncated acme ledger is then found by the start's per-tenant check.
+    expectData(await gw.gql(`mutation { createTenant(input: {id: "other", name: "Other", adminUserId: "admin"}) { id } }`));
+    await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
     await gw.stop();
     positions = acmePositions(base);
     expect(positions.length).toBe(checkpoint.size);
@@ -149,7 +152,9 @@ describe('a ledger that lost events (read models in SQLite): refused at start, n
     truncateLedger(dir, 5);
     editCommandId(dir, positions[6]!);
     await expect(start(dir)).rejects.toThrow(
-      new RegExp(`up to position ${positions[4]}, but .*the event at position ${positions[5]} \\(tenant acme\\) is missing`),
+      new RegExp(
+        `holds the ledger of acme up to position ${positions[4]}, but .*the event at position ${positions[5]} \\(tenant acme\\) is missing`,
+      ),
     );
     const run = await runCli(['tenants', 'list'], cliEnv(dir), 60_000);
     expect(run.code, run.stderr).toBe(6);
