@@ -17,6 +17,7 @@ import { DocumentLedgerStore } from '../ledger/document-store.js';
 import { openLedgerStore } from '../ledger/open.js';
 import type { LedgerStore } from '../ledger/store.js';
 import { SigningKey, TrustedKeys } from '../ledger/checkpoint.js';
+import { LEDGER_PROJECTION, refuseLedgerBehind } from '../ledger/start-guard.js';
 import { resolveAuditSigning, type AuditSigning } from '../ledger/signing-key.js';
 import { allProjections } from '../projections/index.js';
 import { ledgerProjection } from '../projections/ledger/ledger.projection.js';
@@ -171,6 +172,8 @@ export class Application {
   readonly heavy: HeavyWork;
   /** Verifications on threads of their own, where the stores can be opened from one (verification-thread.ts); else null. */
   readonly verificationThreads: VerificationThreads | null;
+  /** Whether the ledger projection is among this application's projections. */
+  private readonly hashesLedger: boolean;
 
   constructor(parts: ApplicationParts) {
     this.config = parts.config;
@@ -191,6 +194,7 @@ export class Application {
     this.verificationThreads = threadStores ? new VerificationThreads(threadStores, parts.config.limits.heavyTotal) : null;
     const projections = parts.projections ?? [...allProjections(), ledgerProjection(this.ledger)];
     this.readModels = new ReadModels(parts.documents, projections);
+    this.hashesLedger = projections.some((p) => p.name === LEDGER_PROJECTION.name);
     // Read models in MongoDB or in the SQLite file are shared by every replica (and the CLI): one applies each projection (lease), the others stand by.
     // With the projector off, this process only ever stands by: a `tenantry project` process applies.
     const runnerOptions = {
@@ -225,6 +229,10 @@ export class Application {
   }
 
   async start(): Promise<void> {
+    // A ledger behind its projection's checkpoint would never be filled again: refused (src/ledger/start-guard.ts).
+    if (this.hashesLedger) {
+      await refuseLedgerBehind(this.events, this.documents, this.ledger);
+    }
     await this.projections.start();
   }
 

@@ -30,6 +30,7 @@ import { AuditFeed, type FeedFilter } from './audit-feed.js';
 import { AuditHub } from './audit-hub.js';
 import type { AuditVerification } from './audit-verify.js';
 import type { LedgerPoint, LedgerVerification } from './ledger-verify.js';
+import { LEDGER_PROJECTION } from '../ledger/start-guard.js';
 import { runVerificationPasses, type PassCallbacks, type PassInput, type PassResult } from './verification-passes.js';
 import { consistencyProof, Frontier, verifyConsistency } from '../shared/merkle.js';
 import type { Caller } from './caller.js';
@@ -229,6 +230,8 @@ export class AuditService {
     },
   ): Promise<AuditVerification> {
     const upTo = this.progress.appliedPosition;
+    // Read before the ledger's head (the ledger is written before its projection moves): every event up to it must be in the ledger.
+    const ledgerUpTo = this.ledgerApplied();
     const entries = this.entries(tenantId);
     const heads = this.app.readModels.forTenant<ChainHeadDocument>(AUDIT_CHAIN_HEADS, tenantId);
     const head = await heads.findOne({ _id: tenantId });
@@ -275,7 +278,7 @@ export class AuditService {
       ? { ledger: rewritten, chain: null }
       : await this.runPasses(
           tenantId,
-          { tenantId, ledgerFrom, from, head: head ? { hash: head.hash, position: head.position } : null, upTo },
+          { tenantId, ledgerFrom, from, head: head ? { hash: head.hash, position: head.position } : null, upTo, ledgerUpTo },
           {
             slicer: options.slicer,
             onLedgerProgress: options.onLedgerProgress,
@@ -365,6 +368,15 @@ export class AuditService {
       input,
       callbacks,
     );
+  }
+
+  /** How far the ledger projection has hashed the log (0 when it does not run in this application). */
+  private ledgerApplied(): number {
+    try {
+      return this.app.projections.runner(LEDGER_PROJECTION.name).appliedPosition;
+    } catch {
+      return 0;
+    }
   }
 
   /**

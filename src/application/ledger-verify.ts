@@ -2,14 +2,16 @@
  * Verification of a tenant's ledger against the event log: every event,
  * read from the log as stored, is hashed again and compared with the leaf
  * the ledger took when it first saw it; the tree rebuilt from the log must
- * reach the root of every signed checkpoint, each signed by a trusted key.
- * One pass in log order, in bounded memory (a page of leaves, a page of
- * checkpoints and the tree's frontier), in time slices.
+ * reach the root of every signed checkpoint, each signed by a trusted key,
+ * and every interior node it completes must equal the ledger's (proofs are
+ * built from them). One pass in log order, in bounded memory (a page of
+ * leaves, a page of checkpoints, a page of nodes per level and the tree's
+ * frontier), in time slices.
  */
 import { tenantPrefix, type EventStore, type RecordedEvent } from '../eventstore/port.js';
 import type { SignedCheckpoint, TrustedKeys } from '../ledger/checkpoint.js';
 import { eventLeaf } from '../ledger/leaf.js';
-import type { LedgerLeaf, LedgerStore } from '../ledger/store.js';
+import type { LedgerLeaf, LedgerNode, LedgerStore } from '../ledger/store.js';
 import { Frontier, type Hash } from '../shared/merkle.js';
 import { EVENT_PAGE_MAX, PageSizer } from '../shared/page-sizer.js';
 import { Slicer } from '../shared/slices.js';
@@ -74,6 +76,12 @@ export async function verifyLedger(input: {
   trusted: TrustedKeys;
   /** Go on from here (an incremental run); null: from the first event. */
   from: LedgerPoint | null;
+  /**
+   * The ledger projection's applied position when the run began: every event
+   * of the log up to it must be in the ledger (0: unknown, then events past
+   * the ledger's head are taken for lag).
+   */
+  hashedUpTo?: number | undefined;
   slicer?: Slicer | undefined;
   /** Events checked so far, against the events the ledger held when the run began (its head: known without a scan). */
   onProgress?: ((checked: number, total: number) => void) | undefined;
@@ -113,6 +121,8 @@ export async function verifyLedger(input: {
     if (last) checkpointAfter = last.size;
     return page;
   });
+
+  const storedNodes = new StoredNodes(ledger, tenantId);
 
   /**
    * The first event whose leaf differs from the ledger's, waiting for the
@@ -177,6 +187,10 @@ export async function verifyLedger(input: {
           });
         }
         if (!expected || frontier.size >= headSize) {
+          // Past the ledger's head, yet hashed by its projection: the ledger lost it (deleted, truncated, an older copy).
+          if (event.position <= (input.hashedUpTo ?? 0)) {
+            return result((await checkCheckpoints()) ?? notInLedger(event, input.hashedUpTo ?? 0, headSize));
+          }
           // Past what the ledger has hashed (it lags the log a little): nothing more to compare.
           return result((await checkCheckpoints()) ?? (await trailingCheckpoints(checkpoints, frontier.size, position)));
         }
@@ -196,7 +210,25 @@ export async function verifyLedger(input: {
           leaves.take();
         }
       }
-      frontier.append(leaf);
+      const completed: { level: number; index: number; hash: Hash }[] = [];
+      frontier.append(leaf, (level, index, hash) => {
+        if (level > 0) completed.push({ level, index, hash });
+      });
+      // The ledger's leaves agree with the log so far: its interior nodes (what proofs are built from) must agree with them.
+      if (candidate === null) {
+        for (const node of completed) {
+          const stored = await storedNodes.get(node.level, node.index);
+          if (!stored || !stored.equals(node.hash)) {
+            position = event.position;
+            return result({
+              position,
+              eventId: null,
+              reason: `the ledger's node ${node.level}/${node.index} ${stored ? 'does not match' : 'is missing, though the ledger holds'} its leaves (its store was edited)`,
+              source: 'ledger',
+            });
+          }
+        }
+      }
       position = event.position;
       checked++;
       const problem = await checkCheckpoints();
@@ -224,6 +256,38 @@ export async function verifyLedger(input: {
     return result({ position, eventId: null, reason: "the ledger's head does not match its own leaves", source: 'ledger' });
   }
   return result(await trailingCheckpoints(checkpoints, frontier.size, position));
+}
+
+/** The ledger's interior nodes, read a page per level as the tree rebuilt from the log completes them (indexes rise per level). */
+class StoredNodes {
+  private readonly levels = new Map<number, { nodes: LedgerNode[]; next: number }>();
+  constructor(
+    private readonly ledger: LedgerStore,
+    private readonly tenantId: string,
+  ) {}
+
+  async get(level: number, index: number): Promise<Hash | null> {
+    let page = this.levels.get(level);
+    while (page && page.next < page.nodes.length && page.nodes[page.next]!.index < index) page.next++;
+    if (!page || page.next >= page.nodes.length) {
+      page = { nodes: await this.ledger.nodes(this.tenantId, level, index, PAGE), next: 0 };
+      this.levels.set(level, page);
+    }
+    const node = page.nodes[page.next];
+    return node?.index === index ? node.hash : null;
+  }
+}
+
+/** An event the ledger's projection hashed that the ledger does not hold. */
+function notInLedger(event: RecordedEvent, hashedUpTo: number, headSize: number): LedgerProblem {
+  return {
+    position: event.position,
+    eventId: event.id,
+    reason:
+      `the event at position ${event.position} is not in the ledger, which holds ${headSize} events of the tenant, ` +
+      `though the ledger projection hashed the log up to position ${hashedUpTo} (the ledger was deleted, truncated or replaced by an older copy)`,
+    source: 'ledger',
+  };
 }
 
 /** A checkpoint beyond what the log and the ledger hold: the ledger lost events it had signed. */

@@ -37,6 +37,8 @@ export interface PassInput {
   head: ChainLink | null;
   /** The audit projection's position when the run began: entries up to it are checked. */
   upTo: number;
+  /** The ledger projection's position when the run began: events up to it must be in the ledger (0: unknown). */
+  ledgerUpTo?: number;
 }
 
 export interface PassCallbacks {
@@ -61,6 +63,7 @@ export async function runVerificationPasses(stores: PassStores, input: PassInput
     ledger: stores.ledger,
     trusted: stores.trusted,
     from: input.ledgerFrom,
+    hashedUpTo: input.ledgerUpTo,
     slicer: callbacks.slicer,
     onProgress: callbacks.onLedgerProgress,
   });

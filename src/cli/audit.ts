@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Application } from '../application/application.js';
 import { exportChunks, isExportFormat, type ExportFormat } from '../application/audit-export.js';
 import type { Services } from '../application/services.js';
+import type { Config } from '../config/config.js';
 import { INSTANCE_SCOPE } from '../eventstore/port.js';
 import { AUDIT_PROJECTION } from '../projections/audit/audit.projection.js';
 import { systemCaller } from '../server/start.js';
@@ -55,9 +56,9 @@ async function catchUp(app: Application): Promise<void> {
   bar.stop();
 }
 
-export function registerAuditCommands(program: Command, withApplication: WithApplication): void {
+export function registerAuditCommands(program: Command, withApplication: WithApplication, config: () => Config): void {
   const audit = program.command('audit').description('verify and export the audit log; sign and prove its ledger');
-  registerLedgerCommands(audit, withApplication, trailArg);
+  registerLedgerCommands(audit, withApplication, trailArg, config);
 
   audit
     .command('verify')

@@ -137,7 +137,7 @@ export async function runCli(argv: string[]): Promise<void> {
   registerProjectionCommands(program, config);
   registerEventCommands(program, config);
   registerBackupCommands(program, config);
-  registerAuditCommands(program, withApplication);
+  registerAuditCommands(program, withApplication, config);
 
   // Node's own ending for an uncaught error is exit code 1, which here means "verification failed": every failure leaves
   // through describeFailure instead. A reader that went away (`tenantry … | head`) ends the command quietly.

@@ -9,13 +9,16 @@ import type { Command } from 'commander';
 import type { Application } from '../application/application.js';
 import { checkpointFile, parseCheckpointFile, verifyExportOffline } from '../application/ledger-offline.js';
 import type { Services } from '../application/services.js';
-import { keyIdOf } from '../ledger/checkpoint.js';
+import { keyIdOf, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { systemCaller } from '../server/start.js';
 import { verifyConsistency } from '../shared/merkle.js';
 import { createPublicKey } from 'node:crypto';
 import { ExitCode } from './exit-codes.js';
 import { parseInputFile, readInputFile, requireReadable } from './input-files.js';
-import { progress } from './operator.js';
+import { progress, withOperatorApplication } from './operator.js';
+import type { Config } from '../config/config.js';
+import { LEDGER_PROJECTION, ledgerCheckpointId } from '../ledger/start-guard.js';
+import { CHECKPOINTS, type CheckpointDocument } from '../projections/runtime/checkpoints.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -60,7 +63,38 @@ export async function verifyOffline(exportPath: string, checkpointPath: string, 
   process.exitCode = ExitCode.VERIFICATION_FAILED;
 }
 
-export function registerLedgerCommands(audit: Command, withApplication: WithApplication, trailArg: (value: string) => string): void {
+export function registerLedgerCommands(
+  audit: Command,
+  withApplication: WithApplication,
+  trailArg: (value: string) => string,
+  config: () => Config,
+): void {
+  audit
+    .command('rebuild-ledger')
+    .description(
+      'after a start was refused because the ledger lost events (exit 6): hash the event log AS IT IS NOW into the ledger again (an edit made meanwhile is taken for the original; only checkpoints kept outside tell)',
+    )
+    .action(async () => {
+      await withOperatorApplication(config(), async ({ app }) => {
+        process.stderr.write(
+          'WARNING: the ledger is rebuilt from the event log as it is now. Any edit of the log made while the ledger was away becomes part of it; ' +
+            'compare the result with the checkpoints your auditors kept (tenantry audit prove --checkpoint FILE).\n',
+        );
+        // From the first event again: the projection skips what each tenant's head covers and hashes the rest.
+        await app.documents.collection<CheckpointDocument>(CHECKPOINTS).deleteOne({ _id: ledgerCheckpointId() });
+        await app.start();
+        const head = await app.events.headPosition();
+        const runner = app.projections.runner(LEDGER_PROJECTION.name);
+        const bar = progress('ledger');
+        while (!(await runner.waitFor(head, 1000))) {
+          const error = runner.status().error;
+          if (error) throw new Error(`the ledger projection is failing: ${error}`);
+          bar.update(runner.appliedPosition, head, 'position');
+        }
+        bar.stop(`ledger rebuilt from the event log up to position ${head}`);
+      });
+    });
+
   audit
     .command('checkpoint')
     .description("sign the tenant's ledger as it is now (or reuse the checkpoint that covers it) and print or save it for an auditor")
@@ -112,8 +146,27 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
     .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
       const kept = parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint;
       await withApplication(async ({ app, services }) => {
-        const proof = await services.auditLedger.consistency(systemCaller(app, 'cli'), opts.tenant, kept.size);
+        const caller = systemCaller(app, 'cli');
+        await services.audit.requireWholeTrail(caller, opts.tenant);
+        const inconsistent = (reason: string, extra: Record<string, unknown> = {}): void => {
+          write(
+            opts.json
+              ? `${JSON.stringify({ tenant: opts.tenant, consistent: false, fromSize: kept.size, reason, ...extra })}\n`
+              : `ledger of ${opts.tenant}: INCONSISTENT — ${reason}\n`,
+          );
+          process.exitCode = ExitCode.VERIFICATION_FAILED;
+        };
+        // A ledger shorter than a checkpoint (the kept one, or its own newest) lost signed events: not a bad request.
+        const size = (await app.ledger.head(opts.tenant))?.size ?? 0;
+        const newest = await app.ledger.latestCheckpoint(opts.tenant);
+        const signed = (c: SignedCheckpoint) => `the checkpoint of size ${c.size} signed at ${c.signedAt}`;
+        if (kept.size > size) return inconsistent(`today's ledger holds ${size} events, fewer than ${signed(kept)}`);
+        if (newest && newest.size > size) return inconsistent(`today's ledger holds ${size} events, fewer than its own ${signed(newest)}`);
+        const proof = await services.auditLedger.consistency(caller, opts.tenant, kept.size);
         const latest = proof.toCheckpoint;
+        // The root the proof reaches is only worth its signature.
+        const untrusted = latest ? app.signing.trusted.problem(latest) : null;
+        if (latest && untrusted) return inconsistent(`${signed(latest)}, which the proof reaches, cannot be trusted: ${untrusted}`);
         const ok =
           kept.tenantId === opts.tenant &&
           proof.fromRoot === kept.rootHash &&
@@ -139,10 +192,7 @@ export function registerLedgerCommands(audit: Command, withApplication: WithAppl
           );
           return;
         }
-        write(
-          `ledger of ${opts.tenant}: INCONSISTENT — today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}\n`,
-        );
-        process.exitCode = ExitCode.VERIFICATION_FAILED;
+        inconsistent(`today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}`);
       });
     });
 }

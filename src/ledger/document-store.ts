@@ -151,6 +151,12 @@ export class DocumentLedgerStore implements LedgerStore {
     return doc ? bytes(doc.hash) : null;
   }
 
+  async nodes(tenantId: string, level: number, fromIndex: number, count: number): Promise<LedgerNode[]> {
+    await this.init();
+    const docs = await this.nodeDocs.find({ tenantId, level, index: { $gte: fromIndex } }, { sort: { index: 1 }, limit: count });
+    return docs.map((d) => ({ level: d.level, index: d.index, hash: bytes(d.hash) }));
+  }
+
   async leaves(tenantId: string, fromIndex: number, count: number): Promise<LedgerLeaf[]> {
     await this.init();
     const docs = await this.leafDocs.find({ tenantId, index: { $gte: fromIndex } }, { sort: { index: 1 }, limit: count });

@@ -69,6 +69,9 @@ function prepare(db: Database.Database) {
     leaf: db.prepare<[string, number], { idx: number; position: number; hash: Buffer }>(
       'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND idx = ?',
     ),
+    nodes: db.prepare<[string, number, number, number], { idx: number; hash: Buffer }>(
+      'SELECT idx, hash FROM nodes WHERE tenant = ? AND level = ? AND idx >= ? ORDER BY idx LIMIT ?',
+    ),
     leaves: db.prepare<[string, number, number], { idx: number; position: number; hash: Buffer }>(
       'SELECT idx, position, hash FROM leaves WHERE tenant = ? AND idx >= ? ORDER BY idx LIMIT ?',
     ),
@@ -144,6 +147,10 @@ export class SqliteLedgerStore implements LedgerStore {
   async node(tenantId: string, level: number, index: number): Promise<Hash | null> {
     if (level === 0) return this.stmt.leaf.get(tenantId, index)?.hash ?? null;
     return this.stmt.node.get(tenantId, level, index)?.hash ?? null;
+  }
+
+  async nodes(tenantId: string, level: number, fromIndex: number, count: number): Promise<LedgerNode[]> {
+    return this.stmt.nodes.all(tenantId, level, fromIndex, count).map((r) => ({ level, index: r.idx, hash: r.hash }));
   }
 
   async leaves(tenantId: string, fromIndex: number, count: number): Promise<LedgerLeaf[]> {

@@ -43,6 +43,8 @@ export interface LedgerStore {
   append(head: LedgerHead, fromPosition: number, leaves: readonly LedgerLeaf[], nodes: readonly LedgerNode[]): Promise<boolean>;
   /** The perfect subtree at `level` starting at leaf `index × 2^level` (level 0: a leaf), or null. */
   node(tenantId: string, level: number, index: number): Promise<Hash | null>;
+  /** Up to `count` interior nodes of `level` (> 0) from `fromIndex`, in order (verification compares them with the log's). */
+  nodes(tenantId: string, level: number, fromIndex: number, count: number): Promise<LedgerNode[]>;
   /** Up to `count` leaves from `fromIndex`, in order. */
   leaves(tenantId: string, fromIndex: number, count: number): Promise<LedgerLeaf[]>;
   /** The leaf of the event at `position`, if that event is in the tenant's ledger. */

@@ -13,8 +13,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFile } from '../../src/application/ledger-offline.js';
-import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
-import { verifyConsistency } from '../../src/shared/merkle.js';
+import { TrustedKeys, type SignedCheckpoint } from '../../src/ledger/checkpoint.js';
+import { eventLeaf } from '../../src/ledger/leaf.js';
+import { verifyConsistency, verifyInclusion } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { runCli } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
@@ -358,18 +359,35 @@ describe('the ledger over the log: tampering found and named, proofs, offline ve
     }
   });
 
-  it('an inclusion proof shows an event is in a signed checkpoint', async () => {
+  it('an inclusion proof shows an event is in a signed checkpoint: its leaf is the stored event hashed, its path reaches the signed root', async () => {
     const gw = await start(copy());
     try {
       const { position } = target();
       const proof = expectData(
-        await gw.gql<{ auditInclusionProof: { leafIndex: number; treeSize: number; checkpoint: { size: number; rootHash: string } } }>(
-          `query($p: Position!) { auditInclusionProof(position: $p) { leafIndex treeSize leafHash proof checkpoint { size rootHash } } }`,
+        await gw.gql<{
+          auditInclusionProof: { leafIndex: number; treeSize: number; leafHash: string; proof: string[]; checkpoint: SignedCheckpoint };
+        }>(
+          `query($p: Position!) { auditInclusionProof(position: $p) { leafIndex treeSize leafHash proof checkpoint { tenantId size rootHash signedAt keyId signature } } }`,
           { p: String(position) },
           { tenant: 'acme' },
         ),
       ).auditInclusionProof;
       expect(proof).toMatchObject({ leafIndex: 3, treeSize: first.size, checkpoint: { size: first.size, rootHash: first.rootHash } });
+      // The leaf is the event as the log stores it, hashed as docs/ledger.md says.
+      const [stored] = await gw.app.events.readAll({ after: position - 1, maxCount: 1, fromStorage: true });
+      expect(stored!.position).toBe(position);
+      const leaf = eventLeaf(stored!);
+      expect(proof.leafHash).toBe(leaf.toString('hex'));
+      // The checkpoint is signed by the trusted key, and the path takes the leaf to its root (RFC 9162, 2.1.3.2).
+      expect(new TrustedKeys([createPublicKey(TEST_AUDIT_SIGNING_KEY)]).problem(proof.checkpoint)).toBeNull();
+      const auditPath = proof.proof.map((h) => Buffer.from(h, 'hex'));
+      const root = Buffer.from(proof.checkpoint.rootHash, 'hex');
+      expect(verifyInclusion(proof.leafIndex, proof.treeSize, leaf, auditPath, root)).toBe(true);
+      // Not vacuous: another event's leaf, or another index, does not reach the root.
+      expect(verifyInclusion(proof.leafIndex, proof.treeSize, eventLeaf({ ...stored!, data: { forged: true } }), auditPath, root)).toBe(
+        false,
+      );
+      expect(verifyInclusion(proof.leafIndex + 1, proof.treeSize, leaf, auditPath, root)).toBe(false);
     } finally {
       await gw.stop();
     }

@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { eventLeaf, ledgerOf } from '../../ledger/leaf.js';
 import type { LedgerLeaf, LedgerNode, LedgerStore } from '../../ledger/store.js';
+import { LEDGER_PROJECTION } from '../../ledger/start-guard.js';
 import { Frontier } from '../../shared/merkle.js';
 import type { Projection } from '../runtime/projection.js';
 
@@ -23,8 +24,7 @@ const ATTEMPTS = 5;
  */
 export function ledgerProjection(store: LedgerStore): Projection {
   return {
-    name: 'ledger',
-    version: 1,
+    ...LEDGER_PROJECTION,
     raw: true,
     eventTypes: new EveryType(),
     collections: {},
