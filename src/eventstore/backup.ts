@@ -125,7 +125,11 @@ export function restoreDataDir(source: string, dataDir: string, options: { repla
   mkdirSync(dataDir, { recursive: true });
   const present = readdirSync(dataDir).filter(
     (name) =>
-      name === INSTALLATION_FILE || manifest.files.some((f) => f.name === name) || /^(events|vault|ledger)\.sqlite(-wal|-shm)?$/.test(name),
+      name === INSTALLATION_FILE ||
+      manifest.files.some((f) => f.name === name) ||
+      // The read models too: built from the log being replaced, they (and the ledger projection's checkpoint in
+      // them) would be ahead of the restored one; moved aside, they are rebuilt from it at the next start.
+      /^(events|vault|ledger|readmodels)\.sqlite(-wal|-shm)?$/.test(name),
   );
   if (present.length > 0) {
     if (!options.replace) {
