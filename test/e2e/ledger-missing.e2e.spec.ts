@@ -16,20 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { Frontier } from '../../src/shared/merkle.js';
 import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { CHECKPOINT, verifyAcme, withFile, type Verification } from '../support/ledger-files.js';
 import { runCli } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
 
-interface Verification {
-  ok: boolean;
-  firstBrokenPosition: string | null;
-  reason: string | null;
-  source: string | null;
-  checkedEvents: number | null;
-  checkedCheckpoints: number | null;
-}
-
-const VERIFY = `{ verifyAuditLog(full: true) { ok firstBrokenPosition reason source checkedEvents checkedCheckpoints } }`;
-const CHECKPOINT = `mutation { signAuditCheckpoint { tenantId size rootHash signedAt keyId signature } }`;
+const VERIFY_COUNTED = `{ verifyAuditLog(full: true) { ok firstBrokenPosition reason source checkedEvents checkedCheckpoints } }`;
 
 const start = (dataDir: string) => startTestGateway({ dataDir, readModels: 'sqlite', env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
 const cliEnv = (dataDir: string) => ({
@@ -41,17 +32,8 @@ const cliEnv = (dataDir: string) => ({
   TENANTRY_PORT: '0',
 });
 
-const verify = async (gw: TestGateway): Promise<Verification> =>
-  expectData(await gw.gql<{ verifyAuditLog: Verification }>(VERIFY, {}, { tenant: 'acme' })).verifyAuditLog;
+const verify = (gw: TestGateway): Promise<Verification> => verifyAcme(gw, VERIFY_COUNTED);
 
-function withFile<T>(file: string, work: (db: Database.Database) => T): T {
-  const db = new Database(file);
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
-}
 const withLog = <T>(dir: string, work: (db: Database.Database) => T) => withFile(path.join(dir, 'events.sqlite'), work);
 const withLedger = <T>(dir: string, work: (db: Database.Database) => T) => withFile(path.join(dir, 'ledger.sqlite'), work);
 

@@ -16,34 +16,14 @@ import { checkpointFile } from '../../src/application/ledger-offline.js';
 import { SigningKey, type SignedCheckpoint } from '../../src/ledger/checkpoint.js';
 import { Frontier } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { CHECKPOINT, verifyAcme, withFile, type Verification } from '../support/ledger-files.js';
 import { runCli } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
-
-interface Verification {
-  ok: boolean;
-  firstBrokenPosition: string | null;
-  reason: string | null;
-  source: string | null;
-  checkedCheckpoints: number | null;
-}
-
-const VERIFY = `{ verifyAuditLog(full: true) { ok firstBrokenPosition reason source checkedCheckpoints } }`;
-const CHECKPOINT = `mutation { signAuditCheckpoint { tenantId size rootHash signedAt keyId signature } }`;
 
 /** Read models in memory: a restart hashes the log again from the first event (skipping what the ledger's heads cover). */
 const start = (dataDir: string) => startTestGateway({ dataDir, readModels: 'memory', env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
 
-const verify = async (gw: TestGateway): Promise<Verification> =>
-  expectData(await gw.gql<{ verifyAuditLog: Verification }>(VERIFY, {}, { tenant: 'acme' })).verifyAuditLog;
-
-function withFile<T>(file: string, work: (db: Database.Database) => T): T {
-  const db = new Database(file);
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
-}
+const verify = (gw: TestGateway): Promise<Verification> => verifyAcme(gw);
 
 const insertCheckpoint = (db: Database.Database, c: SignedCheckpoint) =>
   db

@@ -17,25 +17,14 @@ import { TrustedKeys, type SignedCheckpoint } from '../../src/ledger/checkpoint.
 import { eventLeaf } from '../../src/ledger/leaf.js';
 import { verifyConsistency, verifyInclusion } from '../../src/shared/merkle.js';
 import { expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { CHECKPOINT, VERIFY, verifyAcme, type Verification } from '../support/ledger-files.js';
 import { runCli } from '../support/process.js';
 import { TEST_AUDIT_SIGNING_KEY } from '../support/signing.js';
-
-interface Verification {
-  ok: boolean;
-  firstBrokenPosition: string | null;
-  reason: string | null;
-  source: string | null;
-  checkedCheckpoints: number | null;
-}
-
-const VERIFY = `{ verifyAuditLog(full: true) { ok firstBrokenPosition reason source checkedCheckpoints } }`;
-const CHECKPOINT = `mutation { signAuditCheckpoint { tenantId size rootHash signedAt keyId signature } }`;
 
 /** Every gateway here keeps its read models in memory: after a restart they are rebuilt from the (edited) log. */
 const start = (dataDir: string) => startTestGateway({ dataDir, readModels: 'memory', env: { TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: '0' } });
 
-const verify = async (gw: TestGateway): Promise<Verification> =>
-  expectData(await gw.gql<{ verifyAuditLog: Verification }>(VERIFY, {}, { tenant: 'acme' })).verifyAuditLog;
+const verify = (gw: TestGateway): Promise<Verification> => verifyAcme(gw);
 
 interface Row {
   position: number;
