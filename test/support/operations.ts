@@ -60,6 +60,8 @@ export interface ResolverFixture {
   ): Promise<OperationResult<T>>;
   /** Creates a user (as the bootstrap admin, on the instance endpoint) and returns the principal that acts as them. */
   createUser(id: string): Promise<Principal>;
+  /** Creates tenant `id` (named `name`, `id` by default) with the bootstrap admin as its admin. */
+  createTenant(id: string, name?: string): Promise<string>;
   /** Number of events in the log. */
   eventCount(): Promise<number>;
   dispose(): Promise<void>;
@@ -136,6 +138,16 @@ export async function startResolverFixture(env: Record<string, string> = {}): Pr
         ),
       );
       return userPrincipal(id);
+    },
+    async createTenant(id, name = id) {
+      expectData(
+        await run(
+          `mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }`,
+          { input: { id, name, adminUserId: 'admin' } },
+          { tenant: null },
+        ),
+      );
+      return id;
     },
     eventCount: () => app.events.headPosition(),
     async dispose() {

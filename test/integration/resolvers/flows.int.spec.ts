@@ -38,17 +38,7 @@ describe('flow resolvers (executeOperation, memory stores)', () => {
     await fx.dispose();
   });
 
-  async function newTenant(): Promise<string> {
-    const id = `flows-${++tenantSeq}`;
-    expectData(
-      await fx.run(
-        `mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }`,
-        { input: { id, name: id, adminUserId: 'admin' } },
-        { tenant: null },
-      ),
-    );
-    return id;
-  }
+  const newTenant = (): Promise<string> => fx.createTenant(`flows-${++tenantSeq}`);
 
   const createFlow = (tenant: string, source: string) =>
     fx.run<{ createFlow: FlowResult }>(`mutation($s: String!) { createFlow(source: $s) { ${FLOW_FIELDS} } }`, { s: source }, { tenant });

@@ -28,19 +28,7 @@ describe('namespace resolvers (executeOperation, memory stores)', () => {
     await fx.dispose();
   });
 
-  async function newTenant(): Promise<string> {
-    const id = `ns-${++tenantSeq}`;
-    expectData(
-      await fx.run(
-        `mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }`,
-        {
-          input: { id, name: id, adminUserId: 'admin' },
-        },
-        { tenant: null },
-      ),
-    );
-    return id;
-  }
+  const newTenant = (): Promise<string> => fx.createTenant(`ns-${++tenantSeq}`);
 
   const createNamespace = (tenant: string, id: string, description: string | null = null) =>
     fx.run<{ createNamespace: NamespaceResult }>(
