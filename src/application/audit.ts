@@ -213,6 +213,20 @@ export class AuditService {
    * the chain's (`onProgress`: entries verified, of the chain's length as its
    * head counts it; null for a head written before it counted).
    */
+  /**
+   * An entry no event can explain because the log has not reached its
+   * position: the passes check entries up to the projection's position only,
+   * so one written past the log's end would otherwise go unseen. The entry
+   * is read before the log's head (which only grows, and an entry's event is
+   * in the log before the entry is written): a new entry written meanwhile
+   * is never taken for one. One indexed read of the newest entry.
+   */
+  private async entryPastTheLog(tenantId: string, upTo: number): Promise<AuditEntryDocument | null> {
+    const [newest] = await this.entries(tenantId).find({ position: { $gt: upTo } }, { sort: { position: -1 }, limit: 1 });
+    if (!newest) return null;
+    return newest.position > (await this.app.events.headPosition()) ? newest : null;
+  }
+
   async verifyNow(
     tenantId: string,
     options: {
@@ -317,7 +331,17 @@ export class AuditService {
         checkedCheckpoints: ledger.checkedCheckpoints,
       };
     }
-    const result = passes.chain;
+    const added = passes.chain.ok ? await this.entryPastTheLog(tenantId, upTo) : null;
+    const result: AuditVerification = added
+      ? {
+          ...passes.chain,
+          ok: false,
+          firstBrokenEntryId: added._id,
+          firstBrokenPosition: String(added.position),
+          reason: 'the entry has no event in the log (added past its end)',
+          source: 'eventLog',
+        }
+      : passes.chain;
     if (result.ok && full && lastLink.hash !== null) {
       await this.savePoint(tenantId, lastLink.position, lastLink.hash, result.checkedEntries, true);
     }

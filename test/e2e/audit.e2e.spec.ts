@@ -202,6 +202,71 @@ describe('audit log: query, filters, verification and export (real HTTP)', () =>
       expect((await verify()).ok).toBe(true);
     });
 
+    /** The entry as hashed, chained after `previousHash` (what someone who knows the hash rule would write). */
+    const rehashed = (doc: AuditEntryDocument, previousHash: string | null): AuditEntryDocument => {
+      const { _id, changesJson, namespacePath: _derived, ...rest } = doc;
+      const view = {
+        ...rest,
+        id: _id,
+        position: String(doc.position),
+        changes: changesJson === null ? null : (JSON.parse(changesJson) as AuditEntryView['changes']),
+        previousHash,
+      };
+      return { ...doc, previousHash, hash: entryHash(view) };
+    };
+
+    it('an inserted entry that no event explains is named, even chained and hashed as the rule says', async () => {
+      const all = await entries.find({ tenantId: 'acme' }, { sort: { position: 1 } });
+      const last = all.at(-1)!;
+      const forged = rehashed(
+        { ...last, _id: `${last._id}-forged`, position: last.position + 1_000, actor: { type: 'USER', id: 'mallory' } },
+        last.hash,
+      );
+      const heads = gw.app.readModels.instanceCollection(AUDIT_CHAIN_HEADS);
+      const head = await heads.findOne({ _id: 'acme' });
+      await entries.insertOne(forged);
+      await heads.updateOne({ _id: 'acme' }, { $set: { hash: forged.hash, position: forged.position } });
+      try {
+        const result = await verify();
+        expect(result).toMatchObject({ ok: false, source: 'eventLog' });
+        expect(result.firstBrokenEntryId).toBe(forged._id);
+      } finally {
+        await entries.deleteOne({ _id: forged._id });
+        if (head) await heads.replaceOne({ _id: 'acme' }, head);
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('two entries swapped in order are named at the first of them, even re-chained', async () => {
+      const all = await entries.find({ tenantId: 'acme' }, { sort: { position: 1 } });
+      const i = all.findIndex((d) => d.eventType === 'NamespaceUpdated');
+      const [a, b] = [all[i]!, all[i + 1]!];
+      // b takes a's place in the chain and a takes b's: positions swapped, hashes recomputed along the new order.
+      const movedB = rehashed({ ...b, position: a.position }, all[i - 1]?.hash ?? null);
+      const movedA = rehashed({ ...a, position: b.position }, movedB.hash);
+      const originals = all.slice(i);
+      let previous = movedA.hash;
+      const rest = all.slice(i + 2).map((doc) => {
+        const next = rehashed(doc, previous);
+        previous = next.hash;
+        return next;
+      });
+      const heads = gw.app.readModels.instanceCollection(AUDIT_CHAIN_HEADS);
+      const head = await heads.findOne({ _id: 'acme' });
+      await entries.updateOne({ _id: a._id }, { $set: { position: -1 } }); // (tenant, position) is unique
+      for (const doc of [movedB, movedA, ...rest]) await entries.replaceOne({ _id: doc._id }, doc);
+      await heads.updateOne({ _id: 'acme' }, { $set: { hash: previous } });
+      try {
+        const result = await verify();
+        expect(result).toMatchObject({ ok: false, firstBrokenPosition: String(a.position), source: 'eventLog' });
+      } finally {
+        await entries.updateOne({ _id: b._id }, { $set: { position: -1 } });
+        for (const doc of originals) await entries.replaceOne({ _id: doc._id }, doc);
+        if (head) await heads.replaceOne({ _id: 'acme' }, head);
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('an edit whose chain was recomputed to look consistent is still caught against the event log', async () => {
       const all = await entries.find({ tenantId: 'acme' }, { sort: { position: 1 } });
       const target = all.findIndex((d) => d.eventType === 'NamespaceDeleted');
