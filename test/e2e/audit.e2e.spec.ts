@@ -273,18 +273,9 @@ describe('audit log: query, filters, verification and export (real HTTP)', () =>
       const originals = all.slice(target);
       let previous = all[target - 1]?.hash ?? null;
       for (const doc of originals) {
-        const { _id, changesJson, namespacePath: _derived, ...rest } = doc;
-        const view = {
-          ...rest,
-          id: _id,
-          position: String(doc.position),
-          changes: changesJson === null ? null : (JSON.parse(changesJson) as AuditEntryView['changes']),
-          previousHash: previous,
-        };
-        if (doc === originals[0]) view.actor = { type: 'USER', id: 'mallory' };
-        const hash = entryHash(view);
-        await entries.updateOne({ _id }, { $set: { actor: view.actor, previousHash: previous, hash } });
-        previous = hash;
+        const next = rehashed(doc === originals[0] ? { ...doc, actor: { type: 'USER', id: 'mallory' } } : doc, previous);
+        await entries.updateOne({ _id: doc._id }, { $set: { actor: next.actor, previousHash: previous, hash: next.hash } });
+        previous = next.hash;
       }
       const heads = gw.app.readModels.instanceCollection(AUDIT_CHAIN_HEADS);
       const head = await heads.findOne({ _id: 'acme' });
