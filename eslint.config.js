@@ -29,11 +29,11 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  // The generated schema (npm run schema): every type, field, argument and enum value says what it is,
-  // for the frontends and tools that read schema.graphql or GET /api/v1/schema.graphql.
-  {
-    files: ['schema.graphql'],
-    languageOptions: { parser: graphql.parser, parserOptions: { graphQLConfig: { schema: 'schema.graphql' } } },
+  // The generated schemas (npm run schema): every type, field, argument and enum value says what it is,
+  // for the frontends and tools that read schema.graphql / schema.v2.graphql or GET /api/v{1,2}/schema.graphql.
+  ...['schema.graphql', 'schema.v2.graphql'].map((file) => ({
+    files: [file],
+    languageOptions: { parser: graphql.parser, parserOptions: { graphQLConfig: { schema: file } } },
     plugins: { '@graphql-eslint': graphql },
     rules: {
       '@graphql-eslint/require-description': [
@@ -48,5 +48,5 @@ export default tseslint.config(
         },
       ],
     },
-  },
+  })),
 );

@@ -18,6 +18,7 @@ import { ownSubscribeOnly } from './pubsub.js';
 import { SecretResolver } from './secret.resolver.js';
 import { TenantResolver } from './tenant.resolver.js';
 import { UserResolver } from './user.resolver.js';
+import { buildV2Schema } from './relay/v2.js';
 
 export const resolvers = [
   TenantResolver,
@@ -63,4 +64,12 @@ export function schema(): Promise<GraphQLSchema> {
     pubSub: ownSubscribeOnly,
   }).then(describeRootTypes);
   return cached;
+}
+
+let cachedV2: Promise<GraphQLSchema> | null = null;
+
+/** The v2 schema (Relay ids and connections), derived from v1's: docs/api-v2.md. */
+export function schemaV2(): Promise<GraphQLSchema> {
+  cachedV2 ??= schema().then(buildV2Schema);
+  return cachedV2;
 }

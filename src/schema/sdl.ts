@@ -1,7 +1,10 @@
-import { lexicographicSortSchema, printSchema } from 'graphql';
-import { schema } from './build.js';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { schema, schemaV2 } from './build.js';
 
 let printed: Promise<string> | null = null;
+let printedV2: Promise<string> | null = null;
+
+const print = (built: GraphQLSchema): string => `${printSchema(lexicographicSortSchema(built))}\n`;
 
 /**
  * The schema as SDL text, exactly as checked in at `schema.graphql` (and
@@ -9,6 +12,12 @@ let printed: Promise<string> | null = null;
  * not depend on the order in which modules happen to load.
  */
 export function schemaSdl(): Promise<string> {
-  printed ??= schema().then((built) => `${printSchema(lexicographicSortSchema(built))}\n`);
+  printed ??= schema().then(print);
   return printed;
+}
+
+/** The v2 schema's SDL: `schema.v2.graphql`, served at `GET /api/v2/schema.graphql`. */
+export function schemaSdlV2(): Promise<string> {
+  printedV2 ??= schemaV2().then(print);
+  return printedV2;
 }

@@ -111,6 +111,8 @@ export interface Hardening<Context extends object> {
 export function hardening<Context extends DeadlineContext & { caller: { correlationId: string } }>(
   config: Config,
   schema: GraphQLSchema,
+  /** Shared by every schema a gateway serves (v1, v2): one budget per principal. */
+  rateLimiter: RateLimiter = new RateLimiter(config.limits),
 ): Hardening<Context> {
   const { limits, production } = config;
   guardResolvers(schema);
@@ -130,7 +132,7 @@ export function hardening<Context extends DeadlineContext & { caller: { correlat
       stringifyResult: responseSizeLimit(limits.maxResponseBytes),
       plugins: [costPlugin(schema, limits.maxCost), executionTimeoutPlugin(limits.executionTimeoutMs)],
     },
-    rateLimiter: new RateLimiter(limits),
+    rateLimiter,
     bodyLimitBytes: limits.bodyLimitBytes,
   };
 }

@@ -5,14 +5,14 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Request } from 'express';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Application } from '../application/application.js';
 import type { Services } from '../application/services.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import { inRequestLane, setRequestTenant } from '../readmodels/lanes.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
-import { schema } from '../schema/build.js';
+import { schema, schemaV2 } from '../schema/build.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { isClientRequestError } from '../schema/errors.js';
 import { Loaders } from '../schema/loaders.js';
@@ -158,27 +158,34 @@ export async function createGateway(
   const tracing = app.config.tracing ? await startTracing(app.config.tracing, app.logger, packageVersion()) : null;
 
   const apolloSchema = await schema();
+  const v2Schema = await schemaV2();
   // Request limits, CSRF prevention, batching, introspection and error formatting (docs/api.md, "Limits and hardening").
   const limits = hardening<GraphQLContext>(app.config, apolloSchema);
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema: apolloSchema,
-    ...limits.apollo,
-    includeStacktraceInErrorResponses: false,
-    // The process owns SIGTERM/SIGINT (cli.ts): Apollo's handler would stop only Apollo, then re-send the
-    // signal and kill the process before the stores are closed and the projection leases released.
-    stopOnTerminationSignals: false,
-    plugins: [
-      // No cache hints in this API: without this plugin Apollo does not wrap every field resolver.
-      ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer: server }),
-      observabilityPlugin(app, metrics, new OperationLabels(apolloSchema)),
-      ...limits.apollo.plugins,
-      // The GraphQL-over-HTTP status codes for clients that accept only application/json (docs/api.md).
-      legacyJsonStatusPlugin(),
-      ...(tracing ? [tracing.plugin<GraphQLContext>()] : []),
-    ],
-  });
-  await apollo.start();
+  // v2 (docs/api-v2.md) is served with the same hardening and the same rate budget per principal.
+  const limitsV2 = hardening<GraphQLContext>(app.config, v2Schema, limits.rateLimiter);
+  const apolloFor = (served: GraphQLSchema, hardened: typeof limits, drain: boolean) =>
+    new ApolloServer<GraphQLContext>({
+      schema: served,
+      ...hardened.apollo,
+      includeStacktraceInErrorResponses: false,
+      // The process owns SIGTERM/SIGINT (cli.ts): Apollo's handler would stop only Apollo, then re-send the
+      // signal and kill the process before the stores are closed and the projection leases released.
+      stopOnTerminationSignals: false,
+      plugins: [
+        // No cache hints in this API: without this plugin Apollo does not wrap every field resolver.
+        ApolloServerPluginCacheControlDisabled(),
+        // One of the two servers drains the HTTP server on stop (both serve on it).
+        ...(drain ? [ApolloServerPluginDrainHttpServer({ httpServer: server })] : []),
+        observabilityPlugin(app, metrics, new OperationLabels(served)),
+        ...hardened.apollo.plugins,
+        // The GraphQL-over-HTTP status codes for clients that accept only application/json (docs/api.md).
+        legacyJsonStatusPlugin(),
+        ...(tracing ? [tracing.plugin<GraphQLContext>()] : []),
+      ],
+    });
+  const apollo = apolloFor(apolloSchema, limits, true);
+  const apolloV2 = apolloFor(v2Schema, limitsV2, false);
+  await Promise.all([apollo.start(), apolloV2.start()]);
 
   expressApp.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -294,7 +301,7 @@ export async function createGateway(
     return { caller, services, loaders: new Loaders(services), tenantId, position: 0 };
   };
 
-  const graphql = [
+  const graphqlMiddleware = (served: ApolloServer<GraphQLContext>) => [
     // The request's span, the child of its traceparent, from before its body is read until its response is sent.
     ...(tracing ? [tracing.start] : []),
     express.json({ limit: options.bodyLimit ?? limits.bodyLimitBytes }),
@@ -306,10 +313,14 @@ export async function createGateway(
         const lane = () => inRequestLane(next, typeof req.params['tenant'] === 'string' ? req.params['tenant'] : '');
         return tracing ? tracing.inSpan(req, lane) : lane();
       }),
-    expressMiddleware(apollo, { context }),
+    expressMiddleware(served, { context }),
   ];
+  const graphql = graphqlMiddleware(apollo);
+  const graphqlV2 = graphqlMiddleware(apolloV2);
   expressApp.use('/api/v1/graphql', ...graphql);
   expressApp.use('/api/v1/:tenant/graphql', ...graphql);
+  expressApp.use('/api/v2/graphql', ...graphqlV2);
+  expressApp.use('/api/v2/:tenant/graphql', ...graphqlV2);
   // Live sessions (subscriptions, export downloads) follow revocation: re-checked every TENANTRY_SESSION_RECHECK_MS.
   const sessions = new SessionWatch(app.config.sessionRecheckMs, app.logger);
   expressApp.use(
@@ -322,7 +333,7 @@ export async function createGateway(
   mountUi(expressApp);
   const subscriptions = attachSubscriptions(
     server,
-    apolloSchema,
+    { v1: apolloSchema, v2: v2Schema },
     requests,
     services,
     app.logger,
@@ -371,6 +382,7 @@ export async function createGateway(
     async close() {
       await subscriptions.close();
       sessions.stop();
+      await apolloV2.stop();
       await apollo.stop();
       // The spans of the last requests are sent before the process goes.
       await tracing?.shutdown();

@@ -69,7 +69,7 @@ export function requestInfo(req: IncomingMessage, pathTenant: string | null): Re
 /** The tenant segment of `/api/v1/{tenant}/<rest>` (query string ignored), or null for `/api/v1/<rest>`. */
 export function tenantFromPath(url: string | undefined, rest: string): string | null {
   const pathname = (url ?? '').split('?')[0] ?? '';
-  const match = new RegExp(`^/api/v1/([^/]+)/${rest}/?$`).exec(pathname);
+  const match = new RegExp(`^/api/v[12]/([^/]+)/${rest}/?$`).exec(pathname);
   return match?.[1] ? decodeURIComponent(match[1]) : null;
 }
 

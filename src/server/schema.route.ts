@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
-import { schemaSdl } from '../schema/sdl.js';
+import { schemaSdl, schemaSdlV2 } from '../schema/sdl.js';
 import { DomainError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -8,6 +8,8 @@ import { correlationIdOf, requestInfo, type RequestResolver } from './request-co
 
 /** The path frontends and their tools fetch the schema from; its `.graphql` ending tells loaders to read SDL. */
 export const SCHEMA_PATH = '/api/v1/schema.graphql';
+/** The v2 API's schema (schema.v2.graphql). */
+export const SCHEMA_V2_PATH = '/api/v2/schema.graphql';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
@@ -32,7 +34,7 @@ function refuse(req: Request, res: Response, error: unknown, logger: Logger): vo
 }
 
 /**
- * `GET /api/v1/schema.graphql`: the schema as SDL (the text of schema.graphql)
+ * `GET /api/v1/schema.graphql` and `GET /api/v2/schema.graphql`: the schema as SDL (the text of schema.graphql, schema.v2.graphql)
  * for any authenticated principal, whatever its rights, and also where
  * introspection is off (NODE_ENV=production): the schema is no secret from
  * the API's own clients, only from anonymous ones. The token is checked as
@@ -47,19 +49,19 @@ function refuse(req: Request, res: Response, error: unknown, logger: Logger): vo
  */
 export function schemaRouter(requests: RequestResolver, rateLimiter: RateLimiter, logger: Logger): express.Router {
   const router = express.Router();
-  router.get(SCHEMA_PATH, async (req, res) => {
+  router.get([SCHEMA_PATH, SCHEMA_V2_PATH], async (req, res) => {
     let sdl: string;
     try {
       const { caller } = await requests.resolve(requestInfo(req, null));
       await rateLimiter.admit(caller, null, req.socket.remoteAddress);
-      sdl = await schemaSdl();
+      sdl = await (req.path === SCHEMA_V2_PATH ? schemaSdlV2() : schemaSdl());
     } catch (error) {
       refuse(req, res, error, logger);
       return;
     }
     res.status(200);
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('Content-Disposition', 'inline; filename="schema.graphql"');
+    res.setHeader('Content-Disposition', `inline; filename="${req.path === SCHEMA_V2_PATH ? 'schema.v2.graphql' : 'schema.graphql'}"`);
     // Only for the authenticated: no shared cache may keep it; the client revalidates with the ETag express sets.
     res.setHeader('Cache-Control', 'private, no-cache');
     res.send(sdl);

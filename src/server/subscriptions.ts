@@ -43,7 +43,16 @@ export interface SubscriptionObserver {
 }
 
 /** The GraphQL endpoints, which also accept WebSocket upgrades (graphql-transport-ws protocol). */
-const GRAPHQL_PATH = /^\/api\/v1\/(?:[^/]+\/)?graphql\/?$/;
+const GRAPHQL_PATH = /^\/api\/v[12]\/(?:[^/]+\/)?graphql\/?$/;
+
+/** The schemas by API version: a socket opened on /api/v2/… speaks v2. */
+export interface VersionedSchemas {
+  v1: GraphQLSchema;
+  v2: GraphQLSchema;
+}
+
+const schemaOf = (schemas: VersionedSchemas, url: string | undefined): GraphQLSchema =>
+  (url ?? '').startsWith('/api/v2/') ? schemas.v2 : schemas.v1;
 
 type ConnectionParams = Record<string, unknown> | undefined;
 
@@ -74,7 +83,7 @@ export interface Subscriptions {
  */
 export function attachSubscriptions(
   server: http.Server,
-  schema: GraphQLSchema,
+  schemas: VersionedSchemas,
   requests: RequestResolver,
   services: Services,
   logger: Logger,
@@ -135,7 +144,7 @@ export function attachSubscriptions(
 
   const disposable = useServer<Record<string, unknown>, Record<string, never>>(
     {
-      schema,
+      schema: (ctx) => schemaOf(schemas, ctx.extra.request.url),
       onConnect: async (ctx) => {
         try {
           const { tenantId } = await resolve(ctx.connectionParams, ctx.extra);
@@ -176,6 +185,7 @@ export function attachSubscriptions(
         } catch (error) {
           return [asGraphQLError(error)];
         }
+        const schema = schemaOf(schemas, ctx.extra.request.url);
         const invalid = validate(schema, document, rules);
         if (invalid.length > 0) return invalid;
         // Only subscriptions: queries and mutations go over HTTP, where the execution timeout and the response-size cap apply.

@@ -10,6 +10,7 @@ import { createUserWithToken } from '../support/access.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const checkedIn = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+const checkedInV2 = readFileSync(new URL('../../schema.v2.graphql', import.meta.url), 'utf8');
 
 describe('GET /api/v1/schema.graphql with NODE_ENV=production (introspection off)', () => {
   let gw: TestGateway;
@@ -42,6 +43,17 @@ describe('GET /api/v1/schema.graphql with NODE_ENV=production (introspection off
     expect(sdl).toBe(checkedIn);
     // A client can build the schema from it.
     expect(buildSchema(sdl).getMutationType()?.getFields()['createFlow']).toBeDefined();
+  });
+
+  it("serves v2's SDL at /api/v2/schema.graphql: the checked-in schema.v2.graphql, with Node and node(id:)", async () => {
+    const response = await fetch(`${gw.url}/api/v2/schema.graphql`, { headers: { authorization: `Bearer ${plainUserToken}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toContain('schema.v2.graphql');
+    const sdl = await response.text();
+    expect(sdl).toBe(checkedInV2);
+    expect(sdl).not.toBe(checkedIn);
+    expect(buildSchema(sdl).getQueryType()?.getFields()['node']).toBeDefined();
+    expect((await fetch(`${gw.url}/api/v2/schema.graphql`)).status).toBe(401);
   });
 
   it('serves it to the bootstrap admin token too, with an ETag a client can revalidate with', async () => {

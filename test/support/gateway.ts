@@ -34,6 +34,8 @@ export interface GqlOptions {
   /** Bearer token; null sends none. Defaults to the bootstrap admin token. */
   token?: string | null;
   headers?: Record<string, string>;
+  /** The API version's endpoint (docs/api-v2.md). Default: v1. */
+  api?: 'v1' | 'v2';
 }
 
 export interface TestGateway extends Running {
@@ -102,7 +104,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
 
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResult<T>> => {
     const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
-    const endpoint = opts.tenant ? `${url}/api/v1/${opts.tenant}/graphql` : `${url}/api/v1/graphql`;
+    const api = opts.api ?? 'v1';
+    const endpoint = opts.tenant ? `${url}/api/${api}/${opts.tenant}/graphql` : `${url}/api/${api}/graphql`;
     const response = await fetch(endpoint, {
       method: 'POST',
       headers: {
