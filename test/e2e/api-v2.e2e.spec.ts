@@ -184,6 +184,11 @@ describe('API v2: global object identification and connections', () => {
     // An id made up by the client is refused, not guessed at.
     const forged = await v2(`{ node(id: "RmxvdzphY21lOmNvbXBhbnkub3BzOmhlbGxv") { id } }`);
     expect(errorCode(forged)).toBe('BAD_USER_INPUT');
+    // The cache-key argument `tenant` selects nothing: another tenant's name is refused, not served.
+    const otherTenant = await v2(`{ flows(tenant: "globex") { totalCount } }`);
+    expect(errorCode(otherTenant)).toBe('BAD_USER_INPUT');
+    expect(otherTenant.data?.['flows'] ?? null).toBeNull();
+    expect(expectData(await v2<{ flows: { totalCount: number } }>(`{ flows(tenant: "acme") { totalCount } }`)).flows.totalCount).toBe(2);
     const tooMany = await v2(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: Array.from({ length: 101 }, () => team.id) });
     expect(errorCode(tooMany)).toBe('BAD_USER_INPUT');
   });

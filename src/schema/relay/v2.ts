@@ -173,16 +173,49 @@ function rewriteQuery(fields: GraphQLFieldConfigMap<unknown, GraphQLContext>, pa
     const args = field.args ?? {};
     const list = getNullableType(field.type);
     // A read at a revision or asOf of one entity: ids of their own (lists of value rows need none).
-    if (('asOf' in args || 'revision' in args) && !isListType(list) && ENTITIES[getNamedType(list).name]) fields[name] = versioned(field);
+    if (('asOf' in args || 'revision' in args) && !isListType(list) && ENTITIES[getNamedType(list).name])
+      fields[name] = versioned(field, name);
     if (!isListType(list) || ALREADY_CONNECTIONS.has(name)) continue;
     const item = getNamedType(list);
     if (!isObjectType(item)) continue;
     fields[name] = listConnection(name, fields[name]!, item.name, pageInfo);
   }
+  for (const [name, field] of Object.entries(fields)) if (!INSTANCE_FIELDS.has(name)) fields[name] = tenantKeyed(field, name);
 }
 
-function versioned(field: Field): Field {
-  const resolve = readField(field, '');
+/** Query fields that read no tenant's data (instance-level, or ids that name their tenant). */
+const INSTANCE_FIELDS = new Set(['tenant', 'tenants', 'user', 'users', 'me', 'node', 'nodes']);
+
+/**
+ * An optional `tenant` argument on every tenant-scoped Query field: a client
+ * cache keys root fields by name and arguments, not by endpoint, so a client
+ * keeping one cache for several tenants passes it and each tenant's lists
+ * stay apart. It selects nothing: it must name the endpoint's tenant.
+ */
+function tenantKeyed(field: Field, name: string): Field {
+  const resolve = readField(field, name);
+  return {
+    ...field,
+    args: {
+      ...field.args,
+      tenant: {
+        type: GraphQLID,
+        description:
+          "The endpoint's tenant, repeated for client caches: one cache shared by several tenants keys this field by it (docs/api-v2.md). Any other tenant is BAD_USER_INPUT.",
+      },
+    },
+    resolve: (source, args: { tenant?: string | null } & Record<string, unknown>, ctx, info) => {
+      const { tenant, ...rest } = args;
+      if (tenant !== null && tenant !== undefined && tenant !== ctx.tenantId) {
+        throw badInput('tenant', `tenant must be this endpoint's tenant (${ctx.tenantId ?? 'none: the instance endpoint'})`);
+      }
+      return resolve(source, rest, ctx, info);
+    },
+  };
+}
+
+function versioned(field: Field, name: string): Field {
+  const resolve = readField(field, name);
   return {
     ...field,
     resolve: async (source, args: { asOf?: Date | null; revision?: number | null }, ctx, info) => {
