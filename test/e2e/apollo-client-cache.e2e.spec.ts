@@ -11,7 +11,7 @@
  */
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, flowSource } from '../support/access.js';
+import { createTenant } from '../support/access.js';
 import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const FLOWS = gql`
