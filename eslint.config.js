@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const code = ['**/*.{js,mjs,cjs,ts,mts,cts}'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'ui/dist/**', 'bin/**', 'scripts/**', '*.config.*', '.dependency-cruiser.cjs', '.test-build-*/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'ui/dist/**', 'bin/**', 'scripts/**', '*.config.*', '.dependency-cruiser.cjs', '.test-build-*/**', 'examples/*/src/gql/**'] },
   { ...js.configs.recommended, files: code },
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: config.files ?? code })),
   {

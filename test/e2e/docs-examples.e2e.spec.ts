@@ -152,10 +152,14 @@ describe('README and docs examples, in order, against a fresh gateway', { timeou
     const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
     const operations = document.definitions.filter((d): d is DefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     const data: Record<string, unknown> = {};
-    const tenant = example.endpoint === 'instance' ? null : example.endpoint;
+    // `endpoint=v2:acme` (or `v2:instance`): the v2 API (docs/api-v2.md).
+    const [api, endpoint] = example.endpoint?.startsWith('v2:')
+      ? (['v2', example.endpoint.slice(3)] as const)
+      : (['v1', example.endpoint] as const);
+    const tenant = endpoint === 'instance' ? null : endpoint;
     for (const [i, operation] of operations.entries()) {
       const query = print({ kind: Kind.DOCUMENT, definitions: [operation, ...fragments] });
-      const answer = await gw.gql(query, resolveVariables(example.variables, data), { tenant });
+      const answer = await gw.gql(query, resolveVariables(example.variables, data), { tenant, api });
       const context = `${example.file}:${example.line}, operation ${i + 1}:\n${query}\n→ ${JSON.stringify(answer.errors ?? answer.data)}`;
       if (example.expectError && i === operations.length - 1) {
         expect(answer.errors?.[0]?.extensions.code, context).toBe(example.expectError);

@@ -4,7 +4,8 @@
  * before each block (docs/development.md, "Examples in the docs are tested").
  *
  *   <!-- example: skip REASON -->          not run here; REASON says why (shown as a skipped test)
- *   <!-- example: endpoint=acme -->        a graphql block: POST /api/v1/acme/graphql (`instance`: /api/v1/graphql)
+ *   <!-- example: endpoint=acme -->        a graphql block: POST /api/v1/acme/graphql (`instance`: /api/v1/graphql;
+ *                                          `v2:acme`, `v2:instance`: the same on /api/v2)
  *   <!-- example: expect-error=CODE -->    the block's (last) answer must be this error code
  *   <!-- example: variables={"id":"@startAuditVerification.id"} -->
  *                                          graphql variables; "@a.b" takes a value from an earlier answer of the same block
