@@ -15,6 +15,7 @@ import type {
 } from '../application/resolved-flows.js';
 import type { JsonObject } from '../shared/json.js';
 import { InheritedVariable, PluginDefault } from './namespace.type.js';
+import { ExpressionKindEnum, GovernanceKindEnum, PluginKindEnum, ReferenceStatusEnum } from './resolved-flow.enums.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 
 // The view is a union (TASK; or DEFAULT with the default's type, forced and namespace), which a class cannot implement:
@@ -38,7 +39,7 @@ export class PropertySource implements Pick<PropertySourceView, 'key' | 'from'> 
 export class CheckedSecretRef implements CheckedSecretRefView {
   @Field(() => String, { description: 'The credential field, e.g. accessKeyId.' }) field!: string;
   @Field(() => String, { description: 'The secret key.' }) key!: string;
-  @Field(() => String, {
+  @Field(() => ReferenceStatusEnum, {
     description: 'FOUND, MISSING, or NOT_VISIBLE (the caller may not list secrets in some namespace of the lineage).',
   })
   status!: ReferenceStatus;
@@ -66,7 +67,7 @@ export class AppliedDefaultAuthentication implements AppliedAuthentication {
 
 @ObjectType({ description: 'A task or trigger of a flow, with the plugin defaults applied.' })
 export class ResolvedPlugin implements ResolvedPluginView {
-  @Field(() => String, { description: 'TASK or TRIGGER.' }) kind!: FlowPlugin['kind'];
+  @Field(() => PluginKindEnum, { description: 'TASK or TRIGGER.' }) kind!: FlowPlugin['kind'];
   @Field(() => String, { description: 'Its id in the flow.' }) id!: string;
   @Field(() => String, { description: 'Plugin type, e.g. io.kestra.plugin.core.log.Log.' }) type!: string;
   @Field(() => String, { description: 'Where it is in the source, e.g. tasks[1].then[0].' }) path!: string;
@@ -86,7 +87,7 @@ export class ResolvedPlugin implements ResolvedPluginView {
 
 @ObjectType({ description: 'A governance object a resolution read, at the revision it read.' })
 export class GovernanceRevision implements GovernanceRevisionView {
-  @Field(() => String, { description: 'FLOW, NAMESPACE or SECRET.' }) kind!: GovernanceRevisionView['kind'];
+  @Field(() => GovernanceKindEnum, { description: 'FLOW, NAMESPACE or SECRET.' }) kind!: GovernanceRevisionView['kind'];
   @Field(() => String, { description: 'The flow (`namespace.id`), namespace or secret (`namespace/KEY`) read.' }) id!: string;
   @Field(() => Int, { description: 'The revision read (a secret: its version).' }) revision!: number;
 }
@@ -107,11 +108,11 @@ export class FlowProblem implements FlowProblemView {
   description: 'A secret or namespace variable an expression of the flow uses, checked (secret metadata only, never a value).',
 })
 export class ExpressionReference implements CheckedExpressionReference {
-  @Field(() => String, { description: 'SECRET or VARIABLE.' }) kind!: CheckedExpressionReference['kind'];
+  @Field(() => ExpressionKindEnum, { description: 'SECRET or VARIABLE.' }) kind!: CheckedExpressionReference['kind'];
   @Field(() => String, { description: 'The secret key, or the path below namespace. (e.g. db.host).' }) name!: string;
   @Field(() => String, { description: 'Where the expression is (→ follows a render() into a variable).' }) path!: string;
   @Field(() => Boolean, { description: "Inside render(...): the variable's own expressions are checked too." }) rendered!: boolean;
-  @Field(() => String, {
+  @Field(() => ReferenceStatusEnum, {
     description:
       'FOUND, MISSING, or NOT_VISIBLE (not found where the caller may list secrets, and some namespaces are hidden from the caller).',
   })

@@ -92,7 +92,7 @@ describe('API v2: global object identification and connections', () => {
     const made = expectData(
       await v2<Record<string, Node>>(
         `mutation {
-          role: createRole(input: { id: "auditor2", permissions: [{ resource: "FLOW", actions: ["VIEW"] }] }) { __typename id }
+          role: createRole(input: { id: "auditor2", permissions: [{ resource: FLOW, actions: [VIEW] }] }) { __typename id }
           group: createGroup(input: { id: "ops" }) { __typename id }
           sa: createServiceAccount(input: { id: "bot" }) { __typename id }
           secret: putSecret(input: { namespace: "company.team", key: "DB_PASSWORD", value: "hunter2" }) { __typename id }
@@ -196,7 +196,7 @@ describe('API v2: global object identification and connections', () => {
   it('lists are connections with stable cursors, both directions and totalCount', async () => {
     for (const id of ['r-a', 'r-c', 'r-e']) {
       expectData(
-        await v2(`mutation($id: ID!) { createRole(input: { id: $id, permissions: [{ resource: "FLOW", actions: ["VIEW"] }] }) { id } }`, {
+        await v2(`mutation($id: ID!) { createRole(input: { id: $id, permissions: [{ resource: FLOW, actions: [VIEW] }] }) { id } }`, {
           id,
         }),
       );
@@ -214,7 +214,7 @@ describe('API v2: global object identification and connections', () => {
     expect(all.totalCount).toBe(all.edges.length);
     const afterA = custom[0]!.cursor;
     // Something inserted before the cursor's item does not shift what comes after it.
-    expectData(await v2(`mutation { createRole(input: { id: "r-0", permissions: [{ resource: "FLOW", actions: ["VIEW"] }] }) { id } }`));
+    expectData(await v2(`mutation { createRole(input: { id: "r-0", permissions: [{ resource: FLOW, actions: [VIEW] }] }) { id } }`));
     const next = await page(`first: 1, after: "${afterA}"`);
     expect(next.edges.map((e) => e.node.roleId)).toEqual(['r-c']);
     expect(next.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });

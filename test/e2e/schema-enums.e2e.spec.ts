@@ -7,7 +7,7 @@
 import { buildSchema, getNamedType, isEnumType, isInputObjectType, isObjectType, type GraphQLType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../support/access.js';
-import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, errorCode, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('enum outputs, String inputs', () => {
   let gw: TestGateway;
@@ -68,5 +68,40 @@ describe('enum outputs, String inputs', () => {
     expect(fieldTypes('EffectivePermission')).toMatchObject({ resource: 'ENUM PermissionResource', action: 'ENUM PermissionAction' });
     expect(fieldTypes('AuditLogFilter')).toMatchObject({ resourceType: 'SCALAR String', action: 'SCALAR String' });
     expect(fieldTypes('PermissionInput')).toMatchObject({ resource: 'SCALAR String', actions: 'SCALAR String' });
+    // validateFlow's and resolvedFlow's kinds and statuses.
+    expect(fieldTypes('ExpressionReference')).toMatchObject({ kind: 'ENUM ExpressionKind', status: 'ENUM ReferenceStatus' });
+    expect(fieldTypes('CheckedSecretRef')).toMatchObject({ status: 'ENUM ReferenceStatus' });
+    expect(fieldTypes('ResolvedPlugin')).toMatchObject({ kind: 'ENUM PluginKind' });
+    expect(fieldTypes('GovernanceRevision')).toMatchObject({ kind: 'ENUM GovernanceKind' });
+  });
+
+  it('validateFlow answers the same strings through the enums', async () => {
+    const source = `id: hi\nnamespace: company.team\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ secret('NOPE') }} {{ namespace.who }}"\n`;
+    const checked = expectData(
+      await gw.gql<{ validateFlow: { resolved: { references: { kind: string; status: string }[]; plugins: { kind: string }[] } } }>(
+        `query($s: String!) { validateFlow(source: $s) { resolved { references { kind status } plugins { kind } } } }`,
+        { s: source },
+        { tenant: 'acme' },
+      ),
+    );
+    expect(checked.validateFlow.resolved.references).toEqual([
+      { kind: 'SECRET', status: 'MISSING' },
+      { kind: 'VARIABLE', status: 'MISSING' },
+    ]);
+    expect(checked.validateFlow.resolved.plugins).toEqual([{ kind: 'TASK' }]);
+  });
+
+  it('v2 takes the permission and audit-filter inputs as enums (no quoted literals there)', async () => {
+    const v2 = (query: string) => gw.gql<Record<string, unknown>>(query, {}, { tenant: 'acme', api: 'v2' });
+    expectData(await v2(`mutation { createRole(input: {id: "v2-reader", permissions: [{resource: FLOW, actions: [VIEW]}]}) { roleId } }`));
+    expect(
+      errorCode(
+        await v2(`mutation { createRole(input: {id: "v2-quoted", permissions: [{resource: "FLOW", actions: ["VIEW"]}]}) { roleId } }`),
+      ),
+    ).toBe('BAD_USER_INPUT');
+    const audit = expectData(await v2(`{ auditLogs(filter: {resourceType: ROLE, action: CREATE}) { edges { node { resourceId } } } }`)) as {
+      auditLogs: { edges: { node: { resourceId: string } }[] };
+    };
+    expect(audit.auditLogs.edges.map((e) => e.node.resourceId)).toContain('v2-reader');
   });
 });

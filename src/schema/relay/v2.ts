@@ -1,6 +1,7 @@
 import { rewireTypes } from '@graphql-tools/utils';
 import {
   GraphQLID,
+  GraphQLInputObjectType,
   GraphQLInterfaceType,
   GraphQLList,
   GraphQLNonNull,
@@ -9,11 +10,15 @@ import {
   defaultFieldResolver,
   getNamedType,
   getNullableType,
+  isEnumType,
+  isInputObjectType,
   isListType,
+  isNonNullType,
   isObjectType,
   type GraphQLFieldConfig,
   type GraphQLFieldConfigMap,
   type GraphQLFieldResolver,
+  type GraphQLInputType,
   type GraphQLNamedType,
 } from 'graphql';
 import { encodeCursor, decodeCursor } from '../../application/pagination.js';
@@ -93,6 +98,10 @@ export function buildV2Schema(v1: GraphQLSchema): GraphQLSchema {
   const types: Record<string, GraphQLNamedType> = {};
   for (const [name, type] of Object.entries(v1.getTypeMap())) {
     if (name.startsWith('__')) continue;
+    if (isInputObjectType(type) && INPUT_ENUMS[name]) {
+      types[name] = withEnumInputs(type, INPUT_ENUMS[name], v1);
+      continue;
+    }
     if (!isObjectType(type) || name === 'Mutation' || name === 'Subscription') {
       types[name] = type;
       continue;
@@ -165,6 +174,30 @@ export function buildV2Schema(v1: GraphQLSchema): GraphQLSchema {
     directives,
     description: v1.description,
   });
+}
+
+/**
+ * Inputs that v1 takes as String (so that quoted literals written before the
+ * enums existed still work) and v2 as the enum its outputs already use.
+ */
+const INPUT_ENUMS: Record<string, Record<string, string>> = {
+  PermissionInput: { resource: 'PermissionResource', actions: 'PermissionAction' },
+  AuditLogFilter: { resourceType: 'AuditResourceType', action: 'AuditAction' },
+};
+
+function withEnumInputs(type: GraphQLInputObjectType, enums: Record<string, string>, v1: GraphQLSchema): GraphQLInputObjectType {
+  const config = type.toConfig();
+  const fields = { ...config.fields };
+  for (const [field, enumName] of Object.entries(enums)) {
+    const enumType = v1.getType(enumName);
+    const current = fields[field];
+    if (!isEnumType(enumType) || !current) throw new Error(`v2: no ${type.name}.${field} or enum ${enumName}`);
+    // The same wrapping (non-null, list) around the enum instead of String.
+    const swap = (t: GraphQLInputType): GraphQLInputType =>
+      isNonNullType(t) ? new GraphQLNonNull(swap(t.ofType)) : isListType(t) ? new GraphQLList(swap(t.ofType)) : enumType;
+    fields[field] = { ...current, type: swap(current.type) };
+  }
+  return new GraphQLInputObjectType({ ...config, fields });
 }
 
 /** Query: historical reads get versioned ids; lists become connections. */
