@@ -3,9 +3,11 @@
  * connections, against a real gateway. Adversarial parts: another tenant's
  * ids, ids of what the caller may not see, forged ids.
  */
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { bind, createTenant, createUserWithToken, flowSource } from '../support/access.js';
-import { errorCode, expectData, startTestGateway, type GqlOptions, type TestGateway } from '../support/gateway.js';
+import { ADMIN_TOKEN, errorCode, expectData, startTestGateway, type GqlOptions, type TestGateway } from '../support/gateway.js';
 
 type Node = { __typename: string; id: string } & Record<string, unknown>;
 
@@ -246,6 +248,43 @@ describe('API v2: global object identification and connections', () => {
     ).flow.revisions;
     expect(next.edges.map((e) => e.node.revision)).toEqual([2]);
     expect(next.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true });
+  });
+
+  it('subscriptions on /api/v2 speak v2: entries with global ids that node(id:) reads again', async () => {
+    const socket = (api: 'v1' | 'v2') =>
+      createClient({
+        url: `${gw.url.replace(/^http/, 'ws')}/api/${api}/acme/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        retryAttempts: 0,
+      });
+    const v2Socket = socket('v2');
+    const v1Socket = socket('v1');
+    try {
+      const after = String(await gw.app.events.headPosition());
+      const received: { id: string; entryId: string; resourceId: string }[] = [];
+      const iterator = v2Socket.iterate<{ auditLogAppended: { id: string; entryId: string; resourceId: string } }>({
+        query: `subscription($after: Position) { auditLogAppended(afterPosition: $after) { id entryId resourceId } }`,
+        variables: { after },
+      });
+      expectData(await v2(`mutation { createNamespace(input: { id: "company.live" }) { id } }`));
+      for await (const result of iterator) {
+        if (result.data) received.push(result.data.auditLogAppended);
+        if (received.length > 0 || result.errors) break;
+      }
+      expect(received[0]?.resourceId).toBe('company.live');
+      expect(await node(received[0]!.id)).toEqual({ __typename: 'AuditLogEntry', id: received[0]!.id });
+      // The same document on v1's socket: v1 has no entryId.
+      const v1 = v1Socket.iterate({ query: `subscription { auditLogAppended { entryId } }` });
+      const refused = await v1.next().then(
+        (value) => JSON.stringify(value),
+        (error: unknown) => JSON.stringify(error) + String(error),
+      );
+      expect(refused).toMatch(/Cannot query field \\?"entryId/);
+    } finally {
+      await v2Socket.dispose();
+      await v1Socket.dispose();
+    }
   });
 
   it('v1 is unchanged: id is the natural key there', async () => {
