@@ -7,12 +7,24 @@ import { remember } from './provenance.js';
 
 type Source = Record<string, unknown>;
 
-/** Reads through the v1 schema's own resolvers: the same authorization as the direct query. */
+/**
+ * Reads through the v1 schema's own resolvers: the same authorization as the
+ * direct query. Within one request the same query with the same arguments
+ * is read once: `nodes(ids:)` with a hundred bindings reads the bindings
+ * list once, not a hundred times.
+ */
 export class V1Reads {
+  private readonly requests = new WeakMap<GraphQLContext, Map<string, Promise<unknown>>>();
+
   constructor(private readonly v1: GraphQLSchema) {}
 
   query(field: string, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> {
-    return this.resolve('Query', field, undefined, args, ctx, info);
+    let reads = this.requests.get(ctx);
+    if (!reads) this.requests.set(ctx, (reads = new Map()));
+    const key = `${field}:${JSON.stringify(args)}`;
+    let read = reads.get(key);
+    if (!read) reads.set(key, (read = this.resolve('Query', field, undefined, args, ctx, info)));
+    return read;
   }
 
   async resolve(
