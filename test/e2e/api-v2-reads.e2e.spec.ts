@@ -11,7 +11,7 @@ import { expectData, startTestGateway, type TestGateway } from '../support/gatew
 describe('API v2: nodes(ids:) reads each list once per request', () => {
   const store = new CountingStore();
   let gw: TestGateway;
-  let bindingIds: string[] = [];
+  const bindingIds: string[] = [];
 
   beforeAll(async () => {
     gw = await startTestGateway({ wrapDocuments: store.wrap });

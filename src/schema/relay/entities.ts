@@ -20,7 +20,7 @@ export class V1Reads {
 
   query(field: string, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> {
     let reads = this.requests.get(ctx);
-    if (!reads) this.requests.set(ctx, (reads = new Map()));
+    if (!reads) this.requests.set(ctx, (reads = new Map<string, Promise<unknown>>()));
     const key = `${field}:${JSON.stringify(args)}`;
     let read = reads.get(key);
     if (!read) reads.set(key, (read = this.resolve('Query', field, undefined, args, ctx, info)));
