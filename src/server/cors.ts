@@ -22,6 +22,10 @@ export const CORS_ROUTES = [
   '/api/v1/:tenant/audit-logs/export',
   // The SDL, for code generators and schema-aware editors running in a browser.
   '/api/v1/schema.graphql',
+  // API v2 (docs/api-v2.md): the same for client tooling.
+  '/api/v2/graphql',
+  '/api/v2/:tenant/graphql',
+  '/api/v2/schema.graphql',
 ];
 
 /** The request headers the API reads. Authorization is never covered by `*`, so it is named. */

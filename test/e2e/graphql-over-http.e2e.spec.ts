@@ -25,6 +25,7 @@ let gw: TestGateway;
 const endpoints: Record<string, () => string> = {
   'instance endpoint': () => `${gw.url}/api/v1/graphql`,
   'tenant endpoint': () => `${gw.url}/api/v1/acme/graphql`,
+  'v2 tenant endpoint': () => `${gw.url}/api/v2/acme/graphql`,
 };
 
 beforeAll(async () => {

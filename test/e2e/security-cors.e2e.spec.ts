@@ -106,6 +106,24 @@ describe('actual requests', () => {
     expect(response.headers.get('x-correlation-id')).toBeTruthy();
   });
 
+  it('the v2 endpoints and their schema answer a listed origin the same way', async () => {
+    const response = await fetch(`${gw.url}/api/v2/acme/graphql`, {
+      method: 'POST',
+      headers: { origin: FRONTEND, 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query: '{ me { id principalId } }' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    const sdl = await fetch(`${gw.url}/api/v2/schema.graphql`, { headers: { origin: FRONTEND, authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(sdl.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    const stranger = await fetch(`${gw.url}/api/v2/acme/graphql`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('errors before any GraphQL runs (no token, malformed body) carry the headers too, so a page can read them', async () => {
     const anonymous = await fetch(`${gw.url}/api/v1/graphql`, {
       method: 'POST',
