@@ -34,6 +34,8 @@ const NAMESPACES = 20;
 const FLOWS = 200;
 
 const QUERY = `{ flows(first: 50, includeChildren: true) { edges { node { id namespace revision updatedAt namespaceRef { id description } } } pageInfo { hasNextPage endCursor } } }`;
+/** The same page on API v2 (docs/api-v2.md): global ids beside the natural keys. */
+const QUERY_V2 = `{ flows(first: 50, includeChildren: true) { edges { node { id flowId namespace revision updatedAt namespaceRef { id namespaceId description } } } pageInfo { hasNextPage endCursor } } }`;
 
 const flowSource = (ns: string, id: string) =>
   `id: ${id}\nnamespace: ${ns}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
@@ -172,6 +174,12 @@ const gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
   body,
 });
 console.log(`ratio baseline/gateway: ${(bareResult.average / gatewayResult.average).toFixed(2)}× (target ≤ 2×)`);
+const v2Result = await run('tenantry gateway, API v2 (global ids)', {
+  url: running.gateway.url('/api/v2/main/graphql'),
+  token: TOKEN,
+  body: JSON.stringify({ query: QUERY_V2 }),
+});
+console.log(`ratio baseline/v2: ${(bareResult.average / v2Result.average).toFixed(2)}×; v1/v2: ${(gatewayResult.average / v2Result.average).toFixed(2)}×`);
 
 const mutations = await run('mutations: createNamespace, read-your-writes', {
   url: running.gateway.url('/api/v1/main/graphql'),
