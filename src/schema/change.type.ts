@@ -45,7 +45,8 @@ export class Change implements ChangeView {
   resourceId!: string;
   @Field(() => String, {
     nullable: true,
-    description: 'Its namespace; null for tenant-level resources (roles, bindings, groups, service accounts).',
+    description:
+      'Its namespace (a binding: the namespace it grants on, null when tenant-wide); null for roles, groups and service accounts.',
   })
   namespace!: string | null;
   @Field(() => ChangeKindEnum, { description: 'What happened to it.' }) kind!: ChangeKind;
@@ -60,7 +61,10 @@ export class Change implements ChangeView {
 export class ChangeFilter {
   @Field(() => [ChangeResourceTypeEnum], { nullable: true, description: 'Only these resource types; absent or empty: all of them.' })
   resourceTypes?: ChangeResourceType[] | null;
-  @Field(() => String, { nullable: true, description: 'This namespace and its whole subtree (tenant-level resources are then left out).' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'This namespace and its whole subtree (roles, groups, service accounts and tenant-wide bindings are then left out).',
+  })
   namespace?: string | null;
   @Field(() => String, { nullable: true, description: 'Exactly this resourceId (a flow: `namespace.id`).' }) resourceId?: string | null;
 }
