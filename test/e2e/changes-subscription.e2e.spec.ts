@@ -401,3 +401,56 @@ describe('changes fan-out: one audit-log read per event, whatever the number of 
     expect(gw.services.audit.hub.subscriberCount).toBe(0);
   });
 });
+
+describe('changes under the session watch', () => {
+  let gw: TestGateway;
+  let client: Client | null = null;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { TENANTRY_SESSION_RECHECK_MS: '200' } });
+    await createTenant(gw, 'acme');
+    expectData(await gw.gql(`mutation { createNamespace(input: {id: "team"}) { id } }`, {}, { tenant: 'acme' }));
+  });
+  afterAll(async () => {
+    await client?.dispose();
+    await gw.dispose();
+  });
+
+  it('closes the socket with 4403 once the subscriber may view nothing it delivers, even with no change to deliver', async () => {
+    const token = await createUserWithToken(gw, 'viewer');
+    const binding = await bind(gw, 'acme', { principalType: 'USER', principalId: 'viewer', roleId: 'viewer', namespace: 'team' });
+    // A right that stays but shows no change (the tenant still lets it in: only the changes check can end it).
+    expectData(
+      await gw.gql(
+        `mutation { createRole(input: {id: "audit-view", permissions: [{resource: "AUDITLOG", actions: ["VIEW"]}]}) { id } }`,
+        {},
+        {
+          tenant: 'acme',
+        },
+      ),
+    );
+    await bind(gw, 'acme', { principalType: 'USER', principalId: 'viewer', roleId: 'audit-view' });
+    client = createClient({
+      url: `${gw.url.replace(/^http/, 'ws')}/api/v1/acme/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
+    const received: unknown[] = [];
+    let closed: unknown = null;
+    const ended = (async () => {
+      try {
+        for await (const result of client.iterate({ query: SUBSCRIPTION, variables: {} })) received.push(result);
+      } catch (error) {
+        closed = error;
+      }
+    })();
+    // Running (a check of its rights passes meanwhile): then the only binding goes.
+    await settle(500);
+    expect(closed).toBeNull();
+    expectData(await gw.gql(`mutation($id: ID!) { deleteBinding(id: $id) }`, { id: binding }, { tenant: 'acme' }));
+    await ended;
+    expect((closed as { code?: number } | null)?.code).toBe(4403);
+    expect(received).toEqual([]);
+  });
+});
