@@ -8,6 +8,7 @@ import { PrincipalDirectory } from './principals.js';
 import { RoleService } from './roles.js';
 import { ServiceAccountService } from './service-accounts.js';
 import { AuditService } from './audit.js';
+import { ChangeService } from './changes.js';
 import { DefaultAuthenticationService } from './default-authentications.js';
 import { AuditVerificationJobs } from './audit-jobs.js';
 import { AuditLedgerService } from './audit-ledger.js';
@@ -34,6 +35,7 @@ export class Services {
   readonly apiTokens: ApiTokenService;
   readonly effectivePermissions: EffectivePermissionService;
   readonly audit: AuditService;
+  readonly changes: ChangeService;
   readonly auditJobs: AuditVerificationJobs;
   readonly auditLedger: AuditLedgerService;
   readonly flows: FlowService;
@@ -59,6 +61,7 @@ export class Services {
     });
     this.effectivePermissions = new EffectivePermissionService(app, this.tenants, this.principals);
     this.audit = new AuditService(app, this.tenants);
+    this.changes = new ChangeService(this.tenants, this.audit.hub);
     this.auditJobs = new AuditVerificationJobs(app, this.audit);
     this.auditLedger = new AuditLedgerService(app, this.audit);
     this.namespaceUsage = new NamespaceUsageService(this.tenants, this.namespaces);

@@ -10,6 +10,7 @@ import { ServiceAccountResolver } from './service-account.resolver.js';
 import { ApiTokenResolver } from './api-token.resolver.js';
 import { EffectivePermissionResolver } from './effective-permission.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
+import { ChangeResolver } from './change.resolver.js';
 import { FlowResolver } from './flow.resolver.js';
 import { FlowRevisionResolver } from './flow-revision.resolver.js';
 import { NamespaceResolver } from './namespace.resolver.js';
@@ -34,6 +35,7 @@ export const resolvers = [
   FlowRevisionResolver,
   ResolvedFlowResolver,
   AuditResolver,
+  ChangeResolver,
   SecretResolver,
 ] as const;
 

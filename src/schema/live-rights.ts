@@ -1,6 +1,7 @@
 import { Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
 import type { Caller } from '../application/caller.js';
 import type { Services } from '../application/services.js';
+import { noTenantSelected } from '../shared/errors.js';
 
 type LiveCheck = (services: Services, caller: Caller, tenantId: string | null) => Promise<unknown>;
 
@@ -11,6 +12,10 @@ type LiveCheck = (services: Services, caller: Caller, tenantId: string | null) =
  */
 const LIVE_RIGHTS: Readonly<Record<string, LiveCheck>> = {
   auditLogAppended: (services, caller, tenantId) => services.audit.scope(caller, services.audit.trail(caller, tenantId), 'LIST'),
+  changes: (services, caller, tenantId) => {
+    if (tenantId === null) throw noTenantSelected();
+    return services.changes.visibility(caller, tenantId);
+  },
 };
 
 /** Throws (UNAUTHENTICATED, FORBIDDEN, TENANT_NOT_FOUND) when the caller may no longer run these subscription fields. */
