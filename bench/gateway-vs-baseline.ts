@@ -179,7 +179,9 @@ const v2Result = await run('tenantry gateway, API v2 (global ids)', {
   token: TOKEN,
   body: JSON.stringify({ query: QUERY_V2 }),
 });
-console.log(`ratio baseline/v2: ${(bareResult.average / v2Result.average).toFixed(2)}×; v1/v2: ${(gatewayResult.average / v2Result.average).toFixed(2)}×`);
+console.log(
+  `ratio baseline/v2: ${(bareResult.average / v2Result.average).toFixed(2)}×; v1/v2: ${(gatewayResult.average / v2Result.average).toFixed(2)}×`,
+);
 
 const mutations = await run('mutations: createNamespace, read-your-writes', {
   url: running.gateway.url('/api/v1/main/graphql'),
