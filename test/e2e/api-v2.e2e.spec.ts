@@ -274,6 +274,15 @@ describe('API v2: global object identification and connections', () => {
       }
       expect(received[0]?.resourceId).toBe('company.live');
       expect(await node(received[0]!.id)).toEqual({ __typename: 'AuditLogEntry', id: received[0]!.id });
+      // The change feed names the changed entity by the id a cache holds it under.
+      const changes = v2Socket.iterate<{ changes: { resourceType: string; nodeId: string | null } }>({
+        query: `subscription($after: Position) { changes(afterPosition: $after) { resourceType nodeId } }`,
+        variables: { after },
+      });
+      const change = (await changes.next()).value as { data?: { changes: { resourceType: string; nodeId: string | null } } };
+      await changes.return?.();
+      const live = expectData(await v2<{ namespace: { id: string } }>(`{ namespace(id: "company.live") { id } }`)).namespace;
+      expect(change.data?.changes).toEqual({ resourceType: 'NAMESPACE', nodeId: live.id });
       // The same document on v1's socket: v1 has no entryId.
       const v1 = v1Socket.iterate({ query: `subscription { auditLogAppended { entryId } }` });
       const refused = await v1.next().then(

@@ -232,3 +232,35 @@ export const VALUE_ID_RENAMES: Record<string, string> = {
 };
 
 export type { GlobalKey };
+
+/**
+ * The entity a `Change` of the live feed is about, as a v2 type and natural
+ * key (its current version): a client finds it in its cache, or refetches
+ * it with node(id:). Null for a type v2 does not identify.
+ */
+export function changedEntity(change: Source): { type: string; key: string[] } | null {
+  const id = text(change['resourceId']);
+  const namespace = change['namespace'] === null || change['namespace'] === undefined ? null : text(change['namespace']);
+  switch (change['resourceType']) {
+    case 'NAMESPACE':
+      return { type: 'Namespace', key: [id] };
+    case 'FLOW':
+      // The audit trail names a flow `namespace.id`.
+      return namespace && id.startsWith(`${namespace}.`) ? { type: 'Flow', key: [namespace, id.slice(namespace.length + 1)] } : null;
+    case 'SECRET':
+      // …and a secret `namespace/KEY`.
+      return namespace && id.startsWith(`${namespace}/`)
+        ? { type: 'SecretMetadata', key: [namespace, id.slice(namespace.length + 1)] }
+        : null;
+    case 'ROLE':
+      return { type: 'Role', key: [id] };
+    case 'BINDING':
+      return { type: 'Binding', key: [id] };
+    case 'GROUP':
+      return { type: 'Group', key: [id] };
+    case 'SERVICE_ACCOUNT':
+      return { type: 'ServiceAccount', key: [id] };
+    default:
+      return null;
+  }
+}

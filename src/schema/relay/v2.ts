@@ -26,7 +26,7 @@ import { badInput } from '../../shared/errors.js';
 import type { GraphQLContext } from '../context.js';
 import { pageDefault } from '../query-limits.js';
 import { DEFAULT_PAGE, connectionArgs, connectionType, pageOfList, type ConnectionArgs } from './connections.js';
-import { ENTITIES, V1Reads, VALUE_ID_RENAMES, type EntitySpec } from './entities.js';
+import { ENTITIES, V1Reads, VALUE_ID_RENAMES, changedEntity, type EntitySpec } from './entities.js';
 import { decodeGlobalId, encodeGlobalId, type EntityVersion } from './global-id.js';
 import { asVersion, provenanceOf, remember } from './provenance.js';
 
@@ -127,6 +127,17 @@ export function buildV2Schema(v1: GraphQLSchema): GraphQLSchema {
       interfaces = [...interfaces, node];
     }
     if (name === 'Flow') fields['revisions'] = revisionsConnection(fields['revisions']!, pageInfo);
+    if (name === 'Change') {
+      fields['nodeId'] = {
+        type: GraphQLID,
+        description:
+          "The global id of the entity changed (its current version): the cache entry to update, or node(id:)'s argument to read it again (null after a delete, it answers null). Null for a type without one.",
+        resolve: (source, _args, ctx) => {
+          const entity = changedEntity(source as Source);
+          return entity ? encodeGlobalId({ type: entity.type, tenant: ctx.tenantId, key: entity.key, version: null }) : null;
+        },
+      };
+    }
     if (name === 'Query') rewriteQuery(fields, pageInfo);
     types[name] = new GraphQLObjectType({ ...config, fields, interfaces });
   }
