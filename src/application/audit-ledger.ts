@@ -1,5 +1,6 @@
 import type { SignedCheckpoint } from '../ledger/checkpoint.js';
 import type { LedgerStore } from '../ledger/store.js';
+import { CheckpointWitness } from '../ledger/witness.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { consistencyProof, Frontier, inclusionProof, treeRoot, type NodeSource } from '../shared/merkle.js';
 import { Slicer } from '../shared/slices.js';
@@ -54,11 +55,15 @@ function nodesOf(ledger: LedgerStore, tenantId: string): NodeSource {
 export class AuditLedgerService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** TENANTRY_AUDIT_WITNESS_FILE: every checkpoint signed here is appended to it. */
+  private readonly witness: CheckpointWitness | null;
 
   constructor(
     private readonly app: Pick<Application, 'beforeStop' | 'config' | 'ledger' | 'logger' | 'signing'>,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.witness = app.config.auditWitnessFile ? new CheckpointWitness(app.config.auditWitnessFile) : null;
+  }
 
   private get ledger(): LedgerStore {
     return this.app.ledger;
@@ -77,6 +82,8 @@ export class AuditLedgerService {
       signedAt: new Date().toISOString(),
     });
     await this.ledger.saveCheckpoint(checkpoint);
+    // After the store: a witnessed checkpoint is always in the store too (verification names one that is not).
+    await this.witness?.append(checkpoint);
     return checkpoint;
   }
 
