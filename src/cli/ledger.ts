@@ -5,9 +5,19 @@
  */
 import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Application } from '../application/application.js';
-import { checkpointFile, parseCheckpointFile, verifyExportOffline } from '../application/ledger-offline.js';
+import {
+  checkpointFile,
+  INCLUSION_PROOF_FILE_FORMAT,
+  parseCheckpointFile,
+  parseInclusionProofFile,
+  verifyExportOffline,
+  verifyInclusionOffline,
+  type InclusionProofFile,
+} from '../application/ledger-offline.js';
+import { tenantPrefix } from '../eventstore/port.js';
+import { leafText } from '../ledger/leaf.js';
 import type { Services } from '../application/services.js';
 import { keyIdOf, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { systemCaller } from '../server/start.js';
@@ -23,6 +33,7 @@ import { CHECKPOINTS, type CheckpointDocument } from '../projections/runtime/che
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
 const write = (text: string): void => void process.stdout.write(text);
+
 
 /** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
 export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined, json = false): Promise<void> {
@@ -139,12 +150,25 @@ export function registerLedgerCommands(
 
   audit
     .command('prove')
-    .description('prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), and check the proof here')
+    .description(
+      'prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), or with --position that an event is in a signed checkpoint (inclusion proof), and check the proof here',
+    )
     .requiredOption('--tenant <id>', 'tenant id', trailArg)
-    .requiredOption('--checkpoint <file>', 'a checkpoint file saved earlier (tenantry audit checkpoint --output)')
+    .option(
+      '--checkpoint <file>',
+      'a checkpoint file saved earlier (tenantry audit checkpoint --output); with --position: prove inclusion in it',
+    )
+    .option('--position <n>', "inclusion: the position of one of the tenant's events", positionArg)
+    .option('--output <file>', 'with --position: write the proof file (tenantry audit verify --proof checks it offline)')
     .option('--json', 'the result as one JSON object (exit codes unchanged)')
-    .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
-      const kept = parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint;
+    .action(async (opts: { tenant: string; checkpoint?: string; position?: number; output?: string; json?: boolean }) => {
+      const kept = opts.checkpoint ? parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint : undefined;
+      if (opts.position !== undefined) {
+        await proveInclusion(withApplication, { ...opts, position: opts.position, kept });
+        return;
+      }
+      if (opts.output) throw new InvalidArgumentError('--output goes with --position');
+      if (!kept) throw new InvalidArgumentError('--checkpoint is required (or --position N, for an inclusion proof)');
       await withApplication(async ({ app, services }) => {
         const caller = systemCaller(app, 'cli');
         await services.audit.requireWholeTrail(caller, opts.tenant);
@@ -195,4 +219,87 @@ export function registerLedgerCommands(
         inconsistent(`today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}`);
       });
     });
+}
+
+function positionArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a position of the log (a positive integer)');
+  return n;
+}
+
+/** `tenantry audit prove --position N`: an inclusion proof of the event, checked here as an auditor would check it offline. */
+async function proveInclusion(
+  withApplication: WithApplication,
+  opts: { tenant: string; position: number; kept: SignedCheckpoint | undefined; output?: string; json?: boolean },
+): Promise<void> {
+  const { tenant, position, kept } = opts;
+  await withApplication(async ({ app, services }) => {
+    const caller = systemCaller(app, 'cli');
+    await services.audit.requireWholeTrail(caller, tenant);
+    // The ledger hashes the log a batch behind: let it reach the event.
+    await app.projections.waitFor(await app.events.headPosition(), 60_000);
+    const proof = await services.auditLedger.inclusion(caller, tenant, position, kept?.size ?? null);
+    const [event] = await app.events.readAll({ after: position - 1, maxCount: 1, streamPrefix: tenantPrefix(tenant), fromStorage: true });
+    const c = proof.checkpoint;
+    const fail = (reason: string): void => {
+      write(
+        opts.json
+          ? `${JSON.stringify({ tenant, position, included: false, reason })}\n`
+          : `event at position ${position} of ${tenant}: NOT PROVEN — ${reason}\n`,
+      );
+      process.exitCode = ExitCode.VERIFICATION_FAILED;
+    };
+    if (!event || event.position !== position) return fail(`the log holds no event of ${tenant} at position ${position} any more`);
+    const untrusted = app.signing.trusted.problem(c);
+    if (untrusted) return fail(`the checkpoint of size ${c.size} signed at ${c.signedAt} cannot be trusted: ${untrusted}`);
+    const publicKeyPem = app.signing.trusted.list().find((k) => k.keyId === c.keyId)!.publicKeyPem;
+    const file: InclusionProofFile = {
+      format: INCLUSION_PROOF_FILE_FORMAT,
+      version: 1,
+      tenantId: tenant,
+      position,
+      leafIndex: proof.leafIndex,
+      treeSize: proof.treeSize,
+      leafHash: proof.leafHash,
+      proof: proof.proof,
+      event: JSON.parse(leafText(event)) as Record<string, unknown>,
+      checkpoint: c,
+      publicKeyPem,
+    };
+    // Checked as the auditor will: from the event as the log holds it now, the path and the signed (or kept) root.
+    const check = verifyInclusionOffline(file, { publicKeyPem, kept });
+    if (opts.output) writeFileSync(opts.output, `${JSON.stringify(file, null, 2)}\n`);
+    if (!check.ok) return fail(check.reason ?? 'the proof does not hold');
+    if (opts.json) {
+      const { leafIndex, treeSize, leafHash } = file;
+      write(`${JSON.stringify({ tenant, position, included: true, leafIndex, treeSize, leafHash, proof: file.proof, checkpoint: c })}\n`);
+      return;
+    }
+    write(
+      `event at position ${position} of ${tenant}: INCLUDED — leaf ${proof.leafIndex} of the checkpoint of size ${c.size} signed at ${c.signedAt} by key ${c.keyId}${opts.output ? ` → ${opts.output}` : ''}\n`,
+    );
+  });
+}
+
+/** The offline check of an inclusion proof file: no stores, no gateway; exit 1 when it does not hold. */
+export function verifyProofOffline(proofPath: string, checkpointPath: string | undefined, keyPath: string | undefined, json = false): void {
+  const file = parseInputFile('--proof', proofPath, parseInclusionProofFile);
+  const kept = checkpointPath ? parseInputFile('--checkpoint', checkpointPath, parseCheckpointFile).checkpoint : undefined;
+  const publicKeyPem = keyPath ? readInputFile('--key', keyPath) : undefined;
+  if (!publicKeyPem) {
+    process.stderr.write(
+      `trusting the key in the proof file (key id ${file.checkpoint.keyId}): compare it with the one you know, or pin it with --key\n`,
+    );
+  }
+  const result = parseInputFile(keyPath ? '--key' : '--proof', keyPath ?? proofPath, () =>
+    verifyInclusionOffline(file, { publicKeyPem, kept }),
+  );
+  const c = file.checkpoint;
+  if (json) write(`${JSON.stringify({ tenant: file.tenantId, position: file.position, size: c.size, keyId: c.keyId, ...result })}\n`);
+  else if (result.ok)
+    write(
+      `event at position ${file.position} of ${file.tenantId}: INCLUDED in the checkpoint of size ${c.size} signed at ${c.signedAt} by key ${c.keyId}\n`,
+    );
+  else write(`event at position ${file.position} of ${file.tenantId}: NOT PROVEN — ${result.reason}\n`);
+  if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
 }
