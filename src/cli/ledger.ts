@@ -34,6 +34,8 @@ type WithApplication = <T>(work: (opened: { app: Application; services: Services
 
 const write = (text: string): void => void process.stdout.write(text);
 
+/** The largest page `auditCheckpoints` serves. */
+const CHECKPOINT_PAGE = 1000;
 
 /** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
 export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined, json = false): Promise<void> {
@@ -132,8 +134,28 @@ export function registerLedgerCommands(
     .option('--json', 'one JSON object per line')
     .action(async (opts: { tenant: string; json?: boolean }) => {
       await withApplication(async ({ app, services }) => {
-        const list = await services.auditLedger.checkpoints(systemCaller(app, 'cli'), opts.tenant, { first: 1000 });
-        for (const c of list) write(opts.json ? `${JSON.stringify(c)}\n` : `${c.size}\t${c.signedAt}\t${c.rootHash}\t${c.keyId}\n`);
+        const caller = systemCaller(app, 'cli');
+        // Pages of the API's largest size, by size: the next page starts again at the last page's last size (checkpoints
+        // of one size, signed by two processes at once, may straddle pages), skipping those of that size already printed.
+        let afterSize = -1;
+        let printed = new Set<string>();
+        for (;;) {
+          const page = await services.auditLedger.checkpoints(caller, opts.tenant, { afterSize, first: CHECKPOINT_PAGE });
+          const last = page.at(-1);
+          const lastSize = last?.size;
+          const atLast = new Set<string>();
+          for (const c of page) {
+            const id = `${c.size} ${c.signedAt} ${c.signature}`;
+            if (c.size === lastSize) atLast.add(id);
+            if (c.size === afterSize + 1 && printed.has(id)) continue;
+            write(opts.json ? `${JSON.stringify(c)}\n` : `${c.size}\t${c.signedAt}\t${c.rootHash}\t${c.keyId}\n`);
+          }
+          if (!last || page.length < CHECKPOINT_PAGE) break;
+          // A whole page of one size already printed: go past it (a thousand checkpoints of one size do not happen).
+          const stuck = page.every((c) => c.size === last.size) && afterSize === last.size - 1;
+          afterSize = stuck ? last.size : last.size - 1;
+          printed = stuck ? new Set() : atLast;
+        }
       });
     });
 

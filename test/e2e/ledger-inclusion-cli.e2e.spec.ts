@@ -145,4 +145,39 @@ describe('inclusion proofs and key pinning on the command line', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(new RegExp(`DOES NOT MATCH .*signed with key ${other.keyId}, which is not a trusted key`));
   }, 120_000);
+
+  it('`audit checkpoints` lists every checkpoint, past the API page of 1,000, oldest first and each once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenantry-inclusion-many-'));
+    try {
+      cpSync(base, dir, { recursive: true });
+      const key = SigningKey.fromPem(TEST_AUDIT_SIGNING_KEY);
+      // 1,204 more rows (sizes past the ledger's: the list does not verify them), two of them sharing size 1000 across the first page's end.
+      withFile(path.join(dir, 'ledger.sqlite'), (db) => {
+        const insert = db.prepare('INSERT INTO checkpoints (tenant, size, signed_at, root, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)');
+        const sizes = [...Array.from({ length: 1202 }, (_, i) => 100 + i), 1000, 1001];
+        sizes.forEach((size, i) => {
+          const c = key.sign({
+            tenantId: 'acme',
+            size,
+            rootHash: signed.rootHash,
+            signedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+          });
+          insert.run(c.tenantId, c.size, c.signedAt, c.rootHash, c.keyId, c.signature);
+        });
+      });
+      const run = await runCli(['audit', 'checkpoints', '--tenant', 'acme', '--json'], { ...env, TENANTRY_DATA_DIR: dir }, 60_000);
+      expect(run.code, run.stderr).toBe(0);
+      const listed = run.stdout
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => JSON.parse(l) as SignedCheckpoint);
+      expect(listed).toHaveLength(1205);
+      expect(new Set(listed.map((c) => `${c.size} ${c.signedAt}`)).size).toBe(1205);
+      expect(listed.map((c) => c.size)).toEqual(listed.map((c) => c.size).sort((a, b) => a - b));
+      expect(listed[0]).toMatchObject({ size: signed.size, signature: signed.signature });
+      expect(listed.filter((c) => c.size === 1000)).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
