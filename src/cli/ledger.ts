@@ -29,6 +29,8 @@ import { progress, withOperatorApplication } from './operator.js';
 import type { Config } from '../config/config.js';
 import { LEDGER_PROJECTION, ledgerCheckpointId } from '../ledger/start-guard.js';
 import { CHECKPOINTS, type CheckpointDocument } from '../projections/runtime/checkpoints.js';
+import { LEASES, type LeaseDocument } from '../projections/runtime/lease.js';
+import { conflict } from '../shared/errors.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -89,6 +91,15 @@ export function registerLedgerCommands(
     )
     .action(async () => {
       await withOperatorApplication(config(), async ({ app }) => {
+        // A gateway (or projector) running on the same read models holds the ledger projection's lease and renews it:
+        // resetting its checkpoint under it would race its own ledger writes. (Read models in memory keep no checkpoint
+        // to reset, and no lease another process could see.)
+        const lease = await app.documents.collection<LeaseDocument>(LEASES).findOne({ _id: ledgerCheckpointId() });
+        if (lease && lease.expiresAt > Date.now()) {
+          throw conflict(
+            `a gateway or projector (${lease.owner}) runs the ledger projection on these stores (its lease runs until ${new Date(lease.expiresAt).toISOString()}): stop it, then run tenantry audit rebuild-ledger again`,
+          );
+        }
         process.stderr.write(
           'WARNING: the ledger is rebuilt from the event log as it is now. Any edit of the log made while the ledger was away becomes part of it; ' +
             'compare the result with the checkpoints your auditors kept (tenantry audit prove --checkpoint FILE).\n',
