@@ -57,6 +57,8 @@ export class AuditLedgerService {
   private running: Promise<void> | null = null;
   /** TENANTRY_AUDIT_WITNESS_FILE: every checkpoint signed here is appended to it. */
   private readonly witness: CheckpointWitness | null;
+  /** Tenants whose latest checkpoint is stored but failed to reach the witness: appended at their next signing. */
+  private readonly unwitnessed = new Set<string>();
 
   constructor(
     private readonly app: Pick<Application, 'beforeStop' | 'config' | 'ledger' | 'logger' | 'signing'>,
@@ -74,7 +76,14 @@ export class AuditLedgerService {
     const head = await this.ledger.head(tenantId);
     if (!head || head.size === 0) return null;
     const latest = await this.ledger.latestCheckpoint(tenantId);
-    if (latest && latest.size >= head.size) return latest;
+    if (latest && latest.size >= head.size) {
+      // Its append to the witness failed before: witnessed now (verification would otherwise miss it there, not name it).
+      if (this.unwitnessed.has(tenantId)) {
+        await this.witness?.append(latest);
+        this.unwitnessed.delete(tenantId);
+      }
+      return latest;
+    }
     const checkpoint = this.app.signing.key.sign({
       tenantId,
       size: head.size,
@@ -83,7 +92,12 @@ export class AuditLedgerService {
     });
     await this.ledger.saveCheckpoint(checkpoint);
     // After the store: a witnessed checkpoint is always in the store too (verification names one that is not).
-    await this.witness?.append(checkpoint);
+    try {
+      await this.witness?.append(checkpoint);
+    } catch (error) {
+      this.unwitnessed.add(tenantId);
+      throw error;
+    }
     return checkpoint;
   }
 

@@ -5,7 +5,7 @@
  * passes every check made inside it; a full verification with the witness
  * names the rewrite, and a witnessed checkpoint deleted from the store.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
@@ -139,5 +139,31 @@ describe('the witness file: signed checkpoints kept outside the data dir', () =>
     );
     // The same on a verification thread (it reads the witness file there).
     expect(await verifyWith(dir, witness, true)).toMatchObject({ ok: false, source: 'checkpoint', reason: found.reason });
+  }, 120_000);
+
+  it('an append that failed (the witness not writable) fails the signing, and the stored checkpoint is witnessed at the next one', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'tenantry-witness-late-'));
+    dirs.push(outside);
+    const late = path.join(outside, 'not-yet', 'checkpoints.jsonl');
+    const dir = tampered(() => undefined);
+    const gw = await start(dir, late);
+    try {
+      expectData(await gw.gql(`mutation { createNamespace(input: {id: "team.late"}) { id } }`, {}, { tenant: 'acme' }));
+      await gw.app.projections.waitFor(await gw.eventCount(), 30_000);
+      const failed = await gw.gql(CHECKPOINT, {}, { tenant: 'acme' });
+      expect(failed.errors?.length).toBeGreaterThan(0);
+      mkdirSync(path.dirname(late));
+      const again = await sign(gw);
+      expect(again.size).toBe(second.size + 1);
+      expect(
+        readFileSync(late, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as SignedCheckpoint),
+      ).toEqual([again]);
+      expect(await verifyAcme(gw)).toMatchObject({ ok: true });
+    } finally {
+      await gw.stop();
+    }
   }, 120_000);
 });
