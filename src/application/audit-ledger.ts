@@ -1,5 +1,6 @@
 import type { SignedCheckpoint } from '../ledger/checkpoint.js';
 import type { LedgerStore } from '../ledger/store.js';
+import { CheckpointWitness } from '../ledger/witness.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { consistencyProof, Frontier, inclusionProof, treeRoot, type NodeSource } from '../shared/merkle.js';
 import { Slicer } from '../shared/slices.js';
@@ -54,11 +55,17 @@ function nodesOf(ledger: LedgerStore, tenantId: string): NodeSource {
 export class AuditLedgerService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** TENANTRY_AUDIT_WITNESS_FILE: every checkpoint signed here is appended to it. */
+  private readonly witness: CheckpointWitness | null;
+  /** Tenants whose latest checkpoint is stored but failed to reach the witness: appended at their next signing. */
+  private readonly unwitnessed = new Set<string>();
 
   constructor(
     private readonly app: Pick<Application, 'beforeStop' | 'config' | 'ledger' | 'logger' | 'signing'>,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.witness = app.config.auditWitnessFile ? new CheckpointWitness(app.config.auditWitnessFile) : null;
+  }
 
   private get ledger(): LedgerStore {
     return this.app.ledger;
@@ -69,7 +76,14 @@ export class AuditLedgerService {
     const head = await this.ledger.head(tenantId);
     if (!head || head.size === 0) return null;
     const latest = await this.ledger.latestCheckpoint(tenantId);
-    if (latest && latest.size >= head.size) return latest;
+    if (latest && latest.size >= head.size) {
+      // Its append to the witness failed before: witnessed now (verification would otherwise miss it there, not name it).
+      if (this.unwitnessed.has(tenantId)) {
+        await this.witness?.append(latest);
+        this.unwitnessed.delete(tenantId);
+      }
+      return latest;
+    }
     const checkpoint = this.app.signing.key.sign({
       tenantId,
       size: head.size,
@@ -77,6 +91,13 @@ export class AuditLedgerService {
       signedAt: new Date().toISOString(),
     });
     await this.ledger.saveCheckpoint(checkpoint);
+    // After the store: a witnessed checkpoint is always in the store too (verification names one that is not).
+    try {
+      await this.witness?.append(checkpoint);
+    } catch (error) {
+      this.unwitnessed.add(tenantId);
+      throw error;
+    }
     return checkpoint;
   }
 

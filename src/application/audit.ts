@@ -376,6 +376,7 @@ export class AuditService {
             .list()
             .map((k) => k.publicKeyPem)
             .join(''),
+          witnessFile: this.app.config.auditWitnessFile,
           input,
         },
         callbacks,
@@ -387,6 +388,7 @@ export class AuditService {
         ledger: this.app.ledger,
         trusted: this.app.signing.trusted,
         upcasters: this.app.upcasters,
+        witnessFile: this.app.config.auditWitnessFile,
         entries: this.entries(tenantId),
       },
       input,

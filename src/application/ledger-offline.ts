@@ -6,9 +6,9 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { TrustedKeys, type SignedCheckpoint } from '../ledger/checkpoint.js';
-import { eventLeaf } from '../ledger/leaf.js';
+import { eventLeaf, ledgerOf } from '../ledger/leaf.js';
 import type { RecordedEvent } from '../eventstore/port.js';
-import { Frontier } from '../shared/merkle.js';
+import { Frontier, verifyInclusion } from '../shared/merkle.js';
 import { Slicer } from '../shared/slices.js';
 import { EXPORT_FORMAT, type ExportHeader } from './tenant-transfer.js';
 
@@ -100,4 +100,86 @@ export async function verifyExportOffline(input: {
     };
   }
   return { ok: true, events: frontier.size, position, reason: null };
+}
+
+export const INCLUSION_PROOF_FILE_FORMAT = 'tenantry-audit-inclusion-proof';
+
+/**
+ * What `tenantry audit prove --position N --output FILE` writes: everything
+ * an auditor needs to check, with nothing else, that one event is in a
+ * signed checkpoint. `event` is exactly the object the leaf hashes (the event
+ * as the log stores it, as `tenantry events export` prints it): the log holds
+ * no secret value and no vault ciphertext (secret events carry metadata only;
+ * API tokens a salted hash of their secret).
+ */
+export interface InclusionProofFile {
+  format: typeof INCLUSION_PROOF_FILE_FORMAT;
+  version: 1;
+  tenantId: string;
+  position: number;
+  leafIndex: number;
+  treeSize: number;
+  leafHash: string;
+  /** RFC 9162 inclusion proof (audit path), hex hashes. */
+  proof: string[];
+  event: Record<string, unknown>;
+  checkpoint: SignedCheckpoint;
+  /** The public key that signed the checkpoint: trust it only after comparing its key id with one you know. */
+  publicKeyPem: string;
+}
+
+export function parseInclusionProofFile(text: string): InclusionProofFile {
+  const file = JSON.parse(text) as Partial<InclusionProofFile>;
+  if (
+    file.format !== INCLUSION_PROOF_FILE_FORMAT ||
+    file.version !== 1 ||
+    !file.checkpoint ||
+    !file.event ||
+    !Array.isArray(file.proof) ||
+    !Number.isInteger(file.leafIndex) ||
+    typeof file.publicKeyPem !== 'string'
+  ) {
+    throw new Error(`not a ${INCLUSION_PROOF_FILE_FORMAT} file of version 1`);
+  }
+  return file as InclusionProofFile;
+}
+
+/**
+ * Checks an inclusion proof with nothing but the file (and, preferably, a
+ * pinned public key): the leaf is hashed again from the event, the path
+ * leads from it to the checkpoint's root, and the checkpoint's signature
+ * holds. `root`: a root the auditor kept for the same size (a checkpoint
+ * file), which the signed one must equal.
+ */
+export function verifyInclusionOffline(
+  file: InclusionProofFile,
+  options: { publicKeyPem?: string | undefined; kept?: SignedCheckpoint | undefined } = {},
+): { ok: boolean; reason: string | null } {
+  const c = file.checkpoint;
+  const fail = (reason: string) => ({ ok: false, reason });
+  const signature = new TrustedKeys([createPublicKey(options.publicKeyPem ?? file.publicKeyPem)]).problem(c);
+  if (signature) return fail(`the checkpoint cannot be trusted: ${signature}`);
+  const event = file.event as unknown as RecordedEvent;
+  if (c.tenantId !== file.tenantId || ledgerOf(String(event.streamName)) !== file.tenantId) {
+    return fail(`the event (stream ${String(event.streamName)}) and the checkpoint (${c.tenantId}) are not of tenant ${file.tenantId}`);
+  }
+  if (event.position !== file.position) return fail(`the event is at position ${String(event.position)}, not ${file.position}`);
+  if (file.treeSize !== c.size) return fail(`the proof is for a tree of ${file.treeSize} events, the checkpoint of ${c.size}`);
+  if (options.kept) {
+    if (options.kept.tenantId !== c.tenantId || options.kept.size !== c.size || options.kept.rootHash !== c.rootHash) {
+      return fail(
+        `the proof's checkpoint (size ${c.size}, root ${c.rootHash}) is not the one you kept (size ${options.kept.size}, root ${options.kept.rootHash})`,
+      );
+    }
+  }
+  const leaf = eventLeaf(event);
+  if (leaf.toString('hex') !== file.leafHash) return fail('the event does not hash to the leaf of the proof (the event was changed)');
+  const ok = verifyInclusion(
+    file.leafIndex,
+    c.size,
+    leaf,
+    file.proof.map((h) => Buffer.from(h, 'hex')),
+    Buffer.from(c.rootHash, 'hex'),
+  );
+  return ok ? { ok: true, reason: null } : fail(`the proof does not lead from the event's leaf to the root signed at size ${c.size}`);
 }

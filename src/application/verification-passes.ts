@@ -15,6 +15,7 @@ import type { Collection } from '../readmodels/port.js';
 import type { Slicer } from '../shared/slices.js';
 import { entriesFromLog, verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import { verifyLedger, type LedgerPoint, type LedgerVerification } from './ledger-verify.js';
+import { verifyWitness } from './ledger-witness.js';
 
 /** Where the passes read: the log, the ledger, the trusted keys, and the tenant's stored audit entries. */
 export interface PassStores {
@@ -24,6 +25,8 @@ export interface PassStores {
   upcasters: UpcasterRegistry;
   /** The tenant's stored audit entries (a collection scoped to the tenant). */
   entries: Pick<Collection<AuditEntryDocument>, 'stream'>;
+  /** TENANTRY_AUDIT_WITNESS_FILE: checked by full runs (every witnessed checkpoint of the tenant), when set. */
+  witnessFile?: string | null | undefined;
 }
 
 /** What to verify: plain data, so that it can be posted to a thread. */
@@ -68,6 +71,18 @@ export async function runVerificationPasses(stores: PassStores, input: PassInput
     onProgress: callbacks.onLedgerProgress,
   });
   if (ledger.problem) return { ledger, chain: null };
+  if (input.ledgerFrom === null && stores.witnessFile) {
+    const witness = await verifyWitness({
+      tenantId,
+      file: stores.witnessFile,
+      ledger: stores.ledger,
+      trusted: stores.trusted,
+      verifiedSize: ledger.size,
+      position: ledger.position,
+      slicer: callbacks.slicer,
+    });
+    if (witness.problem) return { ledger: { ...ledger, problem: witness.problem }, chain: null };
+  }
   const chain = await verifyAuditChain({
     tenantId,
     stored: stores.entries.stream({ position: { $gt: from.position, $lte: upTo } }, { sort: { position: 1 } }),

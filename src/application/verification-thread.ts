@@ -80,6 +80,8 @@ export interface ThreadRequest {
   auditLogsCollection: string;
   /** The public keys whose signed checkpoints are trusted, PEM. */
   trustedPem: string;
+  /** TENANTRY_AUDIT_WITNESS_FILE, when set. */
+  witnessFile: string | null;
   input: PassInput;
 }
 

@@ -92,7 +92,7 @@ export default async function verify(task: ThreadTask): Promise<ThreadResult> {
       ? { ...request.input, ledgerFrom: { ...ledgerFrom, frontier: ledgerFrom.frontier.map((h) => Buffer.from(h)) } }
       : request.input;
     const result = await runVerificationPasses(
-      { events, ledger, trusted: TrustedKeys.fromPemBundle(request.trustedPem), upcasters, entries },
+      { events, ledger, trusted: TrustedKeys.fromPemBundle(request.trustedPem), upcasters, entries, witnessFile: request.witnessFile },
       input,
       {
         slicer: new Slicer(undefined, THREAD_SLICE_MS),

@@ -12,7 +12,7 @@ import { systemCaller } from '../server/start.js';
 import { isValidId } from '../shared/ids.js';
 import { ExitCode } from './exit-codes.js';
 import { progress } from './operator.js';
-import { registerLedgerCommands, verifyOffline } from './ledger.js';
+import { registerLedgerCommands, verifyOffline, verifyProofOffline } from './ledger.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
@@ -68,9 +68,18 @@ export function registerAuditCommands(program: Command, withApplication: WithApp
     .option('--tenant <id>', `tenant id, or ${INSTANCE_SCOPE} for the instance trail`, trailArg)
     .option('--export <file>', 'offline: an events export (tenantry events export)')
     .option('--checkpoint <file>', 'offline: a checkpoint file (tenantry audit checkpoint --output)')
-    .option('--key <file>', 'offline: the public key (PEM) you trust, instead of the one in the checkpoint file')
+    .option(
+      '--proof <file>',
+      'offline: an inclusion proof file (tenantry audit prove --position N --output); with --checkpoint, into the checkpoint you kept',
+    )
+    .option('--key <file>', 'offline: the public key (PEM) you trust, instead of the one in the checkpoint or proof file')
     .option('--json', 'the result as one JSON object (exit codes unchanged)')
-    .action(async (opts: { tenant?: string; export?: string; checkpoint?: string; key?: string; json?: boolean }) => {
+    .action(async (opts: { tenant?: string; export?: string; checkpoint?: string; proof?: string; key?: string; json?: boolean }) => {
+      if (opts.proof) {
+        if (opts.export) throw new InvalidArgumentError('--proof and --export are two different checks: one at a time');
+        verifyProofOffline(opts.proof, opts.checkpoint, opts.key, opts.json === true);
+        return;
+      }
       if (opts.export || opts.checkpoint) {
         if (!opts.export || !opts.checkpoint) throw new InvalidArgumentError('--export and --checkpoint go together');
         await verifyOffline(opts.export, opts.checkpoint, opts.key, opts.json === true);

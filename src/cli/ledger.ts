@@ -5,9 +5,19 @@
  */
 import { createReadStream, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Application } from '../application/application.js';
-import { checkpointFile, parseCheckpointFile, verifyExportOffline } from '../application/ledger-offline.js';
+import {
+  checkpointFile,
+  INCLUSION_PROOF_FILE_FORMAT,
+  parseCheckpointFile,
+  parseInclusionProofFile,
+  verifyExportOffline,
+  verifyInclusionOffline,
+  type InclusionProofFile,
+} from '../application/ledger-offline.js';
+import { tenantPrefix } from '../eventstore/port.js';
+import { leafText } from '../ledger/leaf.js';
 import type { Services } from '../application/services.js';
 import { keyIdOf, type SignedCheckpoint } from '../ledger/checkpoint.js';
 import { systemCaller } from '../server/start.js';
@@ -19,10 +29,15 @@ import { progress, withOperatorApplication } from './operator.js';
 import type { Config } from '../config/config.js';
 import { LEDGER_PROJECTION, ledgerCheckpointId } from '../ledger/start-guard.js';
 import { CHECKPOINTS, type CheckpointDocument } from '../projections/runtime/checkpoints.js';
+import { LEASES, type LeaseDocument } from '../projections/runtime/lease.js';
+import { conflict } from '../shared/errors.js';
 
 type WithApplication = <T>(work: (opened: { app: Application; services: Services }) => Promise<T>) => Promise<T>;
 
 const write = (text: string): void => void process.stdout.write(text);
+
+/** The largest page `auditCheckpoints` serves. */
+const CHECKPOINT_PAGE = 1000;
 
 /** The offline verifier: no stores, no gateway; exit 1 when the export does not match. */
 export async function verifyOffline(exportPath: string, checkpointPath: string, keyPath: string | undefined, json = false): Promise<void> {
@@ -76,6 +91,15 @@ export function registerLedgerCommands(
     )
     .action(async () => {
       await withOperatorApplication(config(), async ({ app }) => {
+        // A gateway (or projector) running on the same read models holds the ledger projection's lease and renews it:
+        // resetting its checkpoint under it would race its own ledger writes. (Read models in memory keep no checkpoint
+        // to reset, and no lease another process could see.)
+        const lease = await app.documents.collection<LeaseDocument>(LEASES).findOne({ _id: ledgerCheckpointId() });
+        if (lease && lease.expiresAt > Date.now()) {
+          throw conflict(
+            `a gateway or projector (${lease.owner}) runs the ledger projection on these stores (its lease runs until ${new Date(lease.expiresAt).toISOString()}): stop it, then run tenantry audit rebuild-ledger again`,
+          );
+        }
         process.stderr.write(
           'WARNING: the ledger is rebuilt from the event log as it is now. Any edit of the log made while the ledger was away becomes part of it; ' +
             'compare the result with the checkpoints your auditors kept (tenantry audit prove --checkpoint FILE).\n',
@@ -121,8 +145,28 @@ export function registerLedgerCommands(
     .option('--json', 'one JSON object per line')
     .action(async (opts: { tenant: string; json?: boolean }) => {
       await withApplication(async ({ app, services }) => {
-        const list = await services.auditLedger.checkpoints(systemCaller(app, 'cli'), opts.tenant, { first: 1000 });
-        for (const c of list) write(opts.json ? `${JSON.stringify(c)}\n` : `${c.size}\t${c.signedAt}\t${c.rootHash}\t${c.keyId}\n`);
+        const caller = systemCaller(app, 'cli');
+        // Pages of the API's largest size, by size: the next page starts again at the last page's last size (checkpoints
+        // of one size, signed by two processes at once, may straddle pages), skipping those of that size already printed.
+        let afterSize = -1;
+        let printed = new Set<string>();
+        for (;;) {
+          const page = await services.auditLedger.checkpoints(caller, opts.tenant, { afterSize, first: CHECKPOINT_PAGE });
+          const last = page.at(-1);
+          const lastSize = last?.size;
+          const atLast = new Set<string>();
+          for (const c of page) {
+            const id = `${c.size} ${c.signedAt} ${c.signature}`;
+            if (c.size === lastSize) atLast.add(id);
+            if (c.size === afterSize + 1 && printed.has(id)) continue;
+            write(opts.json ? `${JSON.stringify(c)}\n` : `${c.size}\t${c.signedAt}\t${c.rootHash}\t${c.keyId}\n`);
+          }
+          if (!last || page.length < CHECKPOINT_PAGE) break;
+          // A whole page of one size already printed: go past it (a thousand checkpoints of one size do not happen).
+          const stuck = page.every((c) => c.size === last.size) && afterSize === last.size - 1;
+          afterSize = stuck ? last.size : last.size - 1;
+          printed = stuck ? new Set() : atLast;
+        }
       });
     });
 
@@ -139,12 +183,25 @@ export function registerLedgerCommands(
 
   audit
     .command('prove')
-    .description('prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), and check the proof here')
+    .description(
+      'prove that the ledger today extends a checkpoint you kept (RFC 9162 consistency proof), or with --position that an event is in a signed checkpoint (inclusion proof), and check the proof here',
+    )
     .requiredOption('--tenant <id>', 'tenant id', trailArg)
-    .requiredOption('--checkpoint <file>', 'a checkpoint file saved earlier (tenantry audit checkpoint --output)')
+    .option(
+      '--checkpoint <file>',
+      'a checkpoint file saved earlier (tenantry audit checkpoint --output); with --position: prove inclusion in it',
+    )
+    .option('--position <n>', "inclusion: the position of one of the tenant's events", positionArg)
+    .option('--output <file>', 'with --position: write the proof file (tenantry audit verify --proof checks it offline)')
     .option('--json', 'the result as one JSON object (exit codes unchanged)')
-    .action(async (opts: { tenant: string; checkpoint: string; json?: boolean }) => {
-      const kept = parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint;
+    .action(async (opts: { tenant: string; checkpoint?: string; position?: number; output?: string; json?: boolean }) => {
+      const kept = opts.checkpoint ? parseInputFile('--checkpoint', opts.checkpoint, parseCheckpointFile).checkpoint : undefined;
+      if (opts.position !== undefined) {
+        await proveInclusion(withApplication, { ...opts, position: opts.position, kept });
+        return;
+      }
+      if (opts.output) throw new InvalidArgumentError('--output goes with --position');
+      if (!kept) throw new InvalidArgumentError('--checkpoint is required (or --position N, for an inclusion proof)');
       await withApplication(async ({ app, services }) => {
         const caller = systemCaller(app, 'cli');
         await services.audit.requireWholeTrail(caller, opts.tenant);
@@ -195,4 +252,87 @@ export function registerLedgerCommands(
         inconsistent(`today's ledger does not extend the checkpoint of size ${kept.size} signed at ${kept.signedAt}`);
       });
     });
+}
+
+function positionArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a position of the log (a positive integer)');
+  return n;
+}
+
+/** `tenantry audit prove --position N`: an inclusion proof of the event, checked here as an auditor would check it offline. */
+async function proveInclusion(
+  withApplication: WithApplication,
+  opts: { tenant: string; position: number; kept: SignedCheckpoint | undefined; output?: string; json?: boolean },
+): Promise<void> {
+  const { tenant, position, kept } = opts;
+  await withApplication(async ({ app, services }) => {
+    const caller = systemCaller(app, 'cli');
+    await services.audit.requireWholeTrail(caller, tenant);
+    // The ledger hashes the log a batch behind: let it reach the event.
+    await app.projections.waitFor(await app.events.headPosition(), 60_000);
+    const proof = await services.auditLedger.inclusion(caller, tenant, position, kept?.size ?? null);
+    const [event] = await app.events.readAll({ after: position - 1, maxCount: 1, streamPrefix: tenantPrefix(tenant), fromStorage: true });
+    const c = proof.checkpoint;
+    const fail = (reason: string): void => {
+      write(
+        opts.json
+          ? `${JSON.stringify({ tenant, position, included: false, reason })}\n`
+          : `event at position ${position} of ${tenant}: NOT PROVEN — ${reason}\n`,
+      );
+      process.exitCode = ExitCode.VERIFICATION_FAILED;
+    };
+    if (!event || event.position !== position) return fail(`the log holds no event of ${tenant} at position ${position} any more`);
+    const untrusted = app.signing.trusted.problem(c);
+    if (untrusted) return fail(`the checkpoint of size ${c.size} signed at ${c.signedAt} cannot be trusted: ${untrusted}`);
+    const publicKeyPem = app.signing.trusted.list().find((k) => k.keyId === c.keyId)!.publicKeyPem;
+    const file: InclusionProofFile = {
+      format: INCLUSION_PROOF_FILE_FORMAT,
+      version: 1,
+      tenantId: tenant,
+      position,
+      leafIndex: proof.leafIndex,
+      treeSize: proof.treeSize,
+      leafHash: proof.leafHash,
+      proof: proof.proof,
+      event: JSON.parse(leafText(event)) as Record<string, unknown>,
+      checkpoint: c,
+      publicKeyPem,
+    };
+    // Checked as the auditor will: from the event as the log holds it now, the path and the signed (or kept) root.
+    const check = verifyInclusionOffline(file, { publicKeyPem, kept });
+    if (opts.output) writeFileSync(opts.output, `${JSON.stringify(file, null, 2)}\n`);
+    if (!check.ok) return fail(check.reason ?? 'the proof does not hold');
+    if (opts.json) {
+      const { leafIndex, treeSize, leafHash } = file;
+      write(`${JSON.stringify({ tenant, position, included: true, leafIndex, treeSize, leafHash, proof: file.proof, checkpoint: c })}\n`);
+      return;
+    }
+    write(
+      `event at position ${position} of ${tenant}: INCLUDED — leaf ${proof.leafIndex} of the checkpoint of size ${c.size} signed at ${c.signedAt} by key ${c.keyId}${opts.output ? ` → ${opts.output}` : ''}\n`,
+    );
+  });
+}
+
+/** The offline check of an inclusion proof file: no stores, no gateway; exit 1 when it does not hold. */
+export function verifyProofOffline(proofPath: string, checkpointPath: string | undefined, keyPath: string | undefined, json = false): void {
+  const file = parseInputFile('--proof', proofPath, parseInclusionProofFile);
+  const kept = checkpointPath ? parseInputFile('--checkpoint', checkpointPath, parseCheckpointFile).checkpoint : undefined;
+  const publicKeyPem = keyPath ? readInputFile('--key', keyPath) : undefined;
+  if (!publicKeyPem) {
+    process.stderr.write(
+      `trusting the key in the proof file (key id ${file.checkpoint.keyId}): compare it with the one you know, or pin it with --key\n`,
+    );
+  }
+  const result = parseInputFile(keyPath ? '--key' : '--proof', keyPath ?? proofPath, () =>
+    verifyInclusionOffline(file, { publicKeyPem, kept }),
+  );
+  const c = file.checkpoint;
+  if (json) write(`${JSON.stringify({ tenant: file.tenantId, position: file.position, size: c.size, keyId: c.keyId, ...result })}\n`);
+  else if (result.ok)
+    write(
+      `event at position ${file.position} of ${file.tenantId}: INCLUDED in the checkpoint of size ${c.size} signed at ${c.signedAt} by key ${c.keyId}\n`,
+    );
+  else write(`event at position ${file.position} of ${file.tenantId}: NOT PROVEN — ${result.reason}\n`);
+  if (!result.ok) process.exitCode = ExitCode.VERIFICATION_FAILED;
 }

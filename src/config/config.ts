@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { defaultWorkerThreads } from '../shared/worker-pool.js';
@@ -96,6 +96,12 @@ export interface Config {
   auditTrustedKeysFile: string | null;
   /** TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS: how often tenants with new events get a signed checkpoint; 0: only on demand. */
   auditCheckpointIntervalMs: number;
+  /**
+   * TENANTRY_AUDIT_WITNESS_FILE: an append-only JSON-lines file, outside the
+   * data dir, that receives a copy of every signed checkpoint; full
+   * verifications check the ledger against it. Absolute; null when unset.
+   */
+  auditWitnessFile: string | null;
   /**
    * TENANTRY_CORS_ORIGINS: the exact origins (`https://app.example.com`)
    * whose pages may call the GraphQL endpoints and the audit export from a
@@ -254,6 +260,39 @@ function withSecretFiles(env: Env): Env {
   return out;
 }
 
+/** `p` with its longest existing ancestor's symbolic links resolved (the rest as written). */
+function realPath(p: string): string {
+  let existing = p;
+  for (;;) {
+    try {
+      return path.join(realpathSync(existing), path.relative(existing, p));
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return p;
+      existing = parent;
+    }
+  }
+}
+
+const isWithin = (dir: string, p: string): boolean => {
+  const relative = path.relative(dir, p);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+};
+
+/** The witness must be out of reach of whoever can rewrite the data dir: refused inside it. */
+function witnessFile(env: Env, dataDir: string): string | null {
+  const file = optional(env, 'TENANTRY_AUDIT_WITNESS_FILE');
+  if (file === null) return null;
+  const resolved = path.resolve(file);
+  if (isWithin(dataDir, resolved) || isWithin(realPath(dataDir), realPath(resolved))) {
+    throw new ConfigError(
+      'TENANTRY_AUDIT_WITNESS_FILE',
+      `is inside the data dir (${dataDir}): whoever can rewrite the data dir could rewrite the witness too; put it on another disk or host`,
+    );
+  }
+  return resolved;
+}
+
 export function loadConfig(fromEnv: Env = process.env): Config {
   const env = withSecretFiles(fromEnv);
   const eventStore = oneOf(env, 'TENANTRY_EVENT_STORE', ['sqlite', 'kurrentdb', 'memory'] as const, 'sqlite');
@@ -331,11 +370,14 @@ export function loadConfig(fromEnv: Env = process.env): Config {
   const jwksUrl = optional(env, 'TENANTRY_JWT_JWKS_URL');
   if (jwksUrl !== null && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError('TENANTRY_JWT_JWKS_URL', 'must be an http(s) URL');
 
+  const dataDir = path.resolve(optional(env, 'TENANTRY_DATA_DIR') ?? './data');
+  const auditWitnessFile = witnessFile(env, dataDir);
+
   return {
     port: integer(env, 'TENANTRY_PORT', 4000, 0, 65535),
     host: optional(env, 'TENANTRY_HOST') ?? '127.0.0.1',
     gatewayHosts: gatewayHosts(env),
-    dataDir: path.resolve(optional(env, 'TENANTRY_DATA_DIR') ?? './data'),
+    dataDir,
     eventStore,
     kurrentDbUrl,
     sqliteSynchronous: oneOf(env, 'TENANTRY_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
@@ -368,6 +410,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     auditSigningKeyFile: optional(env, 'TENANTRY_AUDIT_SIGNING_KEY_FILE'),
     auditTrustedKeysFile: optional(env, 'TENANTRY_AUDIT_TRUSTED_KEYS_FILE'),
     auditCheckpointIntervalMs: integer(env, 'TENANTRY_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 0, 86_400_000),
+    auditWitnessFile,
     sessionRecheckMs: integer(env, 'TENANTRY_SESSION_RECHECK_MS', 2000, 100, 60_000),
     corsOrigins: corsOrigins(env),
     tracing: tracing(env),

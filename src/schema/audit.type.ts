@@ -150,7 +150,7 @@ export class AuditLogVerification implements AuditVerification {
   @Field(() => String, {
     nullable: true,
     description:
-      "`readModel`: the stored chain contradicts itself; `eventLog`: the chain or the ledger disagrees with the events the log holds now; `ledger`: the ledger's own store was changed; `checkpoint`: the log no longer reaches a signed root, or a signature does not check out.",
+      "`readModel`: the stored chain contradicts itself; `eventLog`: the chain or the ledger disagrees with the events the log holds now; `ledger`: the ledger's own store was changed; `checkpoint`: the log no longer reaches a signed root, a signature does not check out, or (with TENANTRY_AUDIT_WITNESS_FILE) a witnessed checkpoint is missing from the store or not extended by the ledger.",
   })
   source!: VerificationSource | null;
   @Field(() => Int, { nullable: true, description: 'Events of the log hashed again and checked against the ledger by this run.' })

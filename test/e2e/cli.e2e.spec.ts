@@ -242,9 +242,20 @@ describe('tenantry CLI conventions', { timeout: 600_000 }, () => {
     expect(jsonLines<{ projection: string }>(status.stdout).length).toBeGreaterThan(3);
     const key = await cli(['audit', 'key', '--json'], env);
     expect(jsonLines<{ keyId: string; publicKeyPem: string }>(key.stdout)[0]?.publicKeyPem).toMatch(/BEGIN PUBLIC KEY/);
+    // At least the checkpoint signed here (earlier tests may have signed more): an empty list is a failure.
+    const signed = await cli(['audit', 'checkpoint', '--tenant', 'acme'], env);
+    expect(signed.code, signed.stderr).toBe(ExitCode.OK);
+    const newest = JSON.parse(signed.stdout) as { checkpoint: { size: number; signature: string } };
     const checkpoints = await cli(['audit', 'checkpoints', '--tenant', 'acme', '--json'], env);
     expect(checkpoints.code).toBe(ExitCode.OK);
-    expect(() => jsonLines(checkpoints.stdout)).not.toThrow();
+    const listed = jsonLines<{ tenantId: string; size: number; rootHash: string; signedAt: string; keyId: string; signature: string }>(
+      checkpoints.stdout,
+    );
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.at(-1)).toMatchObject({ tenantId: 'acme', size: newest.checkpoint.size, signature: newest.checkpoint.signature });
+    // Human form: size, time, root, key id, tab-separated.
+    const text = await cli(['audit', 'checkpoints', '--tenant', 'acme'], env);
+    expect(text.stdout.trim().split('\n').at(-1)).toMatch(new RegExp(`^${newest.checkpoint.size}\t\\S+\t[0-9a-f]{64}\t[0-9a-f]{16}$`));
   });
 });
 

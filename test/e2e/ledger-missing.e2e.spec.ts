@@ -159,6 +159,32 @@ describe('a ledger that lost events (read models in SQLite): refused at start, n
     }
   }, 120_000);
 
+  it('`tenantry audit rebuild-ledger` is refused (exit 4, naming the holder) while a gateway runs on the data dir; it runs once the gateway stopped', async () => {
+    const dir = copy();
+    const gw = await start(dir);
+    let stopped = false;
+    try {
+      const refused = await runCli(['audit', 'rebuild-ledger'], cliEnv(dir), 60_000);
+      expect(refused.code, refused.stderr).toBe(4);
+      expect(refused.stderr).toMatch(/^tenantry: .*a gateway or projector \(.+\) runs the ledger projection on these stores .*stop it/);
+      expect(refused.stderr).not.toMatch(/WARNING: the ledger is rebuilt/);
+      // Nothing was reset: the ledger projection's checkpoint is where the gateway left it.
+      const checkpoint = withFile(path.join(dir, 'readmodels.sqlite'), (db) => {
+        const table = db.prepare<[], { id: number }>(`SELECT id FROM tenantry_collections WHERE name = 'projection_checkpoints'`).get();
+        return db.prepare<[], { doc: string }>(`SELECT doc FROM c${table!.id} WHERE k LIKE 'ledger%'`).get();
+      });
+      expect(JSON.parse(checkpoint!.doc)).toMatchObject({ position: expect.any(Number) as number });
+      expect(await verify(gw)).toMatchObject({ ok: true });
+      await gw.stop();
+      stopped = true;
+      const rebuilt = await runCli(['audit', 'rebuild-ledger'], cliEnv(dir), 60_000);
+      expect(rebuilt.code, rebuilt.stderr).toBe(0);
+      expect(rebuilt.stderr).toMatch(/WARNING: the ledger is rebuilt/);
+    } finally {
+      if (!stopped) await gw.stop();
+    }
+  }, 120_000);
+
   /** A gateway on a copy; `tamper` changes its ledger (and log) under it; then it verifies. */
   async function whileRunning(tamper: (dir: string) => void): Promise<Verification> {
     const dir = copy();

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { configRefusal } from '../support/config-refusal.js';
@@ -31,5 +34,24 @@ describe('a durable place for the audit ledger beside every durable log', () => 
       eventStore: 'memory',
       readModels: 'memory',
     });
+  });
+
+  it('refuses a witness file inside the data dir (whoever rewrites the data dir would rewrite it too), also through a symbolic link; accepts one outside', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tenantry-witness-config-'));
+    try {
+      const dataDir = path.join(root, 'data');
+      mkdirSync(dataDir);
+      symlinkSync(dataDir, path.join(root, 'link'));
+      for (const inside of [path.join(dataDir, 'witness.jsonl'), path.join(root, 'link', 'sub', 'witness.jsonl'), dataDir]) {
+        const error = configRefusal({ TENANTRY_DATA_DIR: dataDir, TENANTRY_AUDIT_WITNESS_FILE: inside });
+        expect(error.variable).toBe('TENANTRY_AUDIT_WITNESS_FILE');
+        expect(error.message).toMatch(/is inside the data dir/);
+      }
+      const outside = path.join(root, 'data-witness.jsonl');
+      expect(loadConfig({ TENANTRY_DATA_DIR: dataDir, TENANTRY_AUDIT_WITNESS_FILE: outside }).auditWitnessFile).toBe(outside);
+      expect(loadConfig({ TENANTRY_DATA_DIR: dataDir }).auditWitnessFile).toBeNull();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
