@@ -1,5 +1,5 @@
 import type { SignedCheckpoint } from '../ledger/checkpoint.js';
-import type { LedgerStore } from '../ledger/store.js';
+import type { CheckpointKey, LedgerStore } from '../ledger/store.js';
 import { CheckpointWitness } from '../ledger/witness.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { consistencyProof, Frontier, inclusionProof, treeRoot, type NodeSource } from '../shared/merkle.js';
@@ -7,6 +7,7 @@ import { Slicer } from '../shared/slices.js';
 import type { Application } from './application.js';
 import type { AuditService } from './audit.js';
 import type { Caller } from './caller.js';
+import { decodeCursor, encodeCursor, pageDirection, toPage, type Page, type PageArgs } from './pagination.js';
 
 export interface ConsistencyProofView {
   tenantId: string;
@@ -143,6 +144,35 @@ export class AuditLedgerService {
     const first = options.first ?? 100;
     if (!Number.isInteger(first) || first < 0 || first > 1000) throw badInput('first', 'first must be an integer from 0 to 1000');
     return this.ledger.checkpoints(tenantId, { afterSize: options.afterSize ?? -1, limit: first });
+  }
+
+  /**
+   * The checkpoints as a Relay page, oldest first (`first`/`after`), or the
+   * newest ones (`last`/`before`); cursors name a checkpoint's size and
+   * signing time. Each page is an index range of the ledger's store.
+   */
+  async checkpointPage(caller: Caller, tenantId: string, paging: PageArgs): Promise<Page<SignedCheckpoint>> {
+    await this.audit.requireWholeTrail(caller, tenantId);
+    const direction = pageDirection(paging, 100, 1000);
+    const field = direction.backward ? 'before' : 'after';
+    let cursor: CheckpointKey | null = null;
+    if (direction.cursor) {
+      const [size, signedAt] = decodeCursor(field, direction.cursor, 2) as [string, string];
+      if (!Number.isSafeInteger(Number(size))) throw badInput(field, `${field} is not a cursor returned by this list`);
+      cursor = { size: Number(size), signedAt };
+    }
+    const rows =
+      direction.size === 0
+        ? []
+        : await this.ledger.checkpointPage(tenantId, { backward: direction.backward, cursor, limit: direction.size + 1 });
+    return toPage(
+      rows,
+      direction.size,
+      () => this.ledger.countCheckpoints(tenantId),
+      (c) => encodeCursor([String(c.size), c.signedAt]),
+      (c) => c,
+      direction,
+    );
   }
 
   async consistency(caller: Caller, tenantId: string, fromSize: number, toSize?: number | null): Promise<ConsistencyProofView> {

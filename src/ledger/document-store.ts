@@ -9,7 +9,7 @@
 import type { Hash } from '../shared/merkle.js';
 import type { Collection, Document, DocumentStore, IndexSpec } from '../readmodels/port.js';
 import type { SignedCheckpoint } from './checkpoint.js';
-import type { LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
+import type { CheckpointPageOptions, LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
 
 interface HeadDocument extends Document {
   tenantId: string;
@@ -183,6 +183,24 @@ export class DocumentLedgerStore implements LedgerStore {
       { sort: { size: 1, signedAt: 1 }, limit: options.limit ?? 0 },
     );
     return docs.map(checkpointOf);
+  }
+
+  async checkpointPage(tenantId: string, { backward, cursor, limit }: CheckpointPageOptions): Promise<SignedCheckpoint[]> {
+    // A find's limit 0 means no limit.
+    if (limit === 0) return [];
+    await this.init();
+    const beyond = backward ? '$lt' : '$gt';
+    const filter = cursor
+      ? { tenantId, $or: [{ size: { [beyond]: cursor.size } }, { size: cursor.size, signedAt: { [beyond]: cursor.signedAt } }] }
+      : { tenantId };
+    const order = backward ? -1 : 1;
+    const docs = await this.checkpointDocs.find(filter, { sort: { size: order, signedAt: order }, limit });
+    return docs.map(checkpointOf);
+  }
+
+  async countCheckpoints(tenantId: string): Promise<number> {
+    await this.init();
+    return this.checkpointDocs.countDocuments({ tenantId });
   }
 
   async latestCheckpoint(tenantId: string): Promise<SignedCheckpoint | null> {

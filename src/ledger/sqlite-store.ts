@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type { Hash } from '../shared/merkle.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 import { LedgerWriterThread } from './sqlite-writer.js';
-import type { LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
+import type { CheckpointPageOptions, LedgerHead, LedgerLeaf, LedgerNode, LedgerStore } from './store.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS heads (tenant TEXT PRIMARY KEY, size INTEGER NOT NULL, position INTEGER NOT NULL, frontier BLOB NOT NULL);
@@ -82,6 +82,14 @@ function prepare(db: Database.Database) {
       'SELECT * FROM checkpoints WHERE tenant = ? AND size > ? ORDER BY size, signed_at LIMIT ?',
     ),
     latest: db.prepare<[string], CheckpointRow>('SELECT * FROM checkpoints WHERE tenant = ? ORDER BY size DESC, signed_at DESC LIMIT 1'),
+    // Keyset pages over the primary key (tenant, size, signed_at), in either direction.
+    pageAfter: db.prepare<[string, number, number, string, number], CheckpointRow>(
+      'SELECT * FROM checkpoints WHERE tenant = ? AND (size > ? OR (size = ? AND signed_at > ?)) ORDER BY size, signed_at LIMIT ?',
+    ),
+    pageBefore: db.prepare<[string, number, number, string, number], CheckpointRow>(
+      'SELECT * FROM checkpoints WHERE tenant = ? AND (size < ? OR (size = ? AND signed_at < ?)) ORDER BY size DESC, signed_at DESC LIMIT ?',
+    ),
+    count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM checkpoints WHERE tenant = ?'),
   };
 }
 
@@ -169,6 +177,18 @@ export class SqliteLedgerStore implements LedgerStore {
 
   async checkpoints(tenantId: string, options: { afterSize?: number; limit?: number } = {}): Promise<SignedCheckpoint[]> {
     return this.stmt.checkpoints.all(tenantId, options.afterSize ?? -1, options.limit ?? 1_000_000).map(checkpointOf);
+  }
+
+  async checkpointPage(tenantId: string, { backward, cursor, limit }: CheckpointPageOptions): Promise<SignedCheckpoint[]> {
+    // No cursor: from the very start (or end), below (above) any real key.
+    const size = cursor?.size ?? (backward ? Number.MAX_SAFE_INTEGER : -1);
+    const signedAt = cursor?.signedAt ?? '';
+    const statement = backward ? this.stmt.pageBefore : this.stmt.pageAfter;
+    return statement.all(tenantId, size, size, signedAt, limit).map(checkpointOf);
+  }
+
+  async countCheckpoints(tenantId: string): Promise<number> {
+    return this.stmt.count.get(tenantId)?.n ?? 0;
   }
 
   async latestCheckpoint(tenantId: string): Promise<SignedCheckpoint | null> {

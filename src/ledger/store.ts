@@ -31,6 +31,19 @@ export interface LedgerNode {
   hash: Hash;
 }
 
+/** A checkpoint's place in its tenant's list: its size, then its signing time. */
+export interface CheckpointKey {
+  size: number;
+  signedAt: string;
+}
+
+export interface CheckpointPageOptions {
+  /** Newest first, before `cursor`; else oldest first, after it. */
+  backward: boolean;
+  cursor: CheckpointKey | null;
+  limit: number;
+}
+
 export interface LedgerStore {
   head(tenantId: string): Promise<LedgerHead | null>;
   /** Tenants with a head (the checkpointer's list). */
@@ -52,6 +65,14 @@ export interface LedgerStore {
   saveCheckpoint(checkpoint: SignedCheckpoint): Promise<void>;
   /** Checkpoints oldest first (by size, then time), after `afterSize` when given, at most `limit`. */
   checkpoints(tenantId: string, options?: { afterSize?: number; limit?: number }): Promise<SignedCheckpoint[]>;
+  /**
+   * A page of checkpoints by their key (size, then signing time): `after` a
+   * key oldest first, or (`backward`) `before` a key newest first; at most
+   * `limit`. An index range: the cost of the page, not of the list.
+   */
+  checkpointPage(tenantId: string, options: CheckpointPageOptions): Promise<SignedCheckpoint[]>;
+  /** How many checkpoints the tenant has (counted in the index). */
+  countCheckpoints(tenantId: string): Promise<number>;
   latestCheckpoint(tenantId: string): Promise<SignedCheckpoint | null>;
   close(): Promise<void>;
 }

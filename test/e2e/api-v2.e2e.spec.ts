@@ -224,6 +224,28 @@ describe('API v2: global object identification and connections', () => {
     expect(back.edges.map((e) => e.node.roleId)).toEqual(['r-0', 'r-a']);
     expect(back.totalCount).toBe(all.totalCount + 1);
     expect(errorCode(await v2(`{ roles(first: 501) { totalCount } }`))).toBe('BAD_USER_INPUT');
+    // Checkpoints are paged in the ledger's store: the newest, then the one before it.
+    expectData(await v2(`mutation { signAuditCheckpoint { size } }`));
+    type Checkpoints = {
+      auditCheckpoints: {
+        totalCount: number;
+        edges: { node: { size: number } }[];
+        pageInfo: { startCursor: string; hasPreviousPage: boolean };
+      };
+    };
+    const newest = expectData(
+      await v2<Checkpoints>(
+        `{ auditCheckpoints(last: 1) { totalCount edges { node { size } } pageInfo { startCursor hasPreviousPage } } }`,
+      ),
+    ).auditCheckpoints;
+    expect(newest.totalCount).toBeGreaterThanOrEqual(2);
+    expect(newest.pageInfo.hasPreviousPage).toBe(true);
+    const before = expectData(
+      await v2<Checkpoints>(`query($c: String) { auditCheckpoints(last: 1, before: $c) { edges { node { size } } } }`, {
+        c: newest.pageInfo.startCursor,
+      }),
+    ).auditCheckpoints;
+    expect(before.edges[0]!.node.size).toBeLessThan(newest.edges[0]!.node.size);
     expect(errorCode(await v2(`{ roles(after: "nonsense") { totalCount } }`))).toBe('BAD_USER_INPUT');
   });
 

@@ -166,3 +166,41 @@ for (const [name, factory] of factories) {
     });
   });
 }
+
+describe.each(factories)('checkpoint pages (%s)', (_name, factory) => {
+  it('pages by size then signing time, both ways, with checkpoints of the same size across a page end; counts them', async () => {
+    const { store, cleanup } = await factory();
+    try {
+      const key = SigningKey.generate();
+      const sizes = [1, 2, 3, 3, 3, 4, 7];
+      for (const [i, size] of sizes.entries()) {
+        await store.saveCheckpoint(
+          key.sign({ tenantId: 'acme', size, rootHash: 'ab'.repeat(32), signedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() }),
+        );
+      }
+      await store.saveCheckpoint(key.sign({ tenantId: 'other', size: 1, rootHash: 'cd'.repeat(32), signedAt: new Date().toISOString() }));
+      const keyOf = (c: { size: number; signedAt: string }) => ({ size: c.size, signedAt: c.signedAt });
+      const forwards: string[] = [];
+      for (let cursor: { size: number; signedAt: string } | null = null; ;) {
+        const page = await store.checkpointPage('acme', { backward: false, cursor, limit: 3 });
+        forwards.push(...page.map((c) => `${c.size}@${c.signedAt.slice(17, 19)}`));
+        if (page.length < 3) break;
+        cursor = keyOf(page.at(-1)!);
+      }
+      expect(forwards).toEqual(['1@00', '2@01', '3@02', '3@03', '3@04', '4@05', '7@06']);
+      const backwards: string[] = [];
+      for (let cursor: { size: number; signedAt: string } | null = null; ;) {
+        const page = await store.checkpointPage('acme', { backward: true, cursor, limit: 2 });
+        backwards.push(...page.map((c) => `${c.size}@${c.signedAt.slice(17, 19)}`));
+        if (page.length < 2) break;
+        cursor = keyOf(page.at(-1)!);
+      }
+      expect(backwards).toEqual([...forwards].reverse());
+      expect(await store.checkpointPage('acme', { backward: false, cursor: null, limit: 0 })).toEqual([]);
+      expect(await store.countCheckpoints('acme')).toBe(7);
+      expect(await store.countCheckpoints('nobody')).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
+});

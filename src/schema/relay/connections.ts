@@ -27,13 +27,17 @@ export interface Connection<T> {
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 500;
 
-export const connectionArgs = (itemsDescription: string, withoutBoth = `the first ${DEFAULT_PAGE}`): GraphQLFieldConfigArgumentMap => ({
+export const connectionArgs = (
+  itemsDescription: string,
+  withoutBoth = `the first ${DEFAULT_PAGE}`,
+  max = MAX_PAGE,
+): GraphQLFieldConfigArgumentMap => ({
   first: {
     type: GraphQLInt,
-    description: `The first ${itemsDescription} of the window, up to this many (0 to ${MAX_PAGE}). Without first or last: ${withoutBoth}.`,
+    description: `The first ${itemsDescription} of the window, up to this many (0 to ${max}). Without first or last: ${withoutBoth}.`,
   },
   after: { type: GraphQLString, description: "Only what comes after this cursor (an edge's cursor or pageInfo.endCursor)." },
-  last: { type: GraphQLInt, description: `The last ${itemsDescription} of the window, up to this many (0 to ${MAX_PAGE}).` },
+  last: { type: GraphQLInt, description: `The last ${itemsDescription} of the window, up to this many (0 to ${max}).` },
   before: { type: GraphQLString, description: "Only what comes before this cursor (an edge's cursor or pageInfo.startCursor)." },
 });
 

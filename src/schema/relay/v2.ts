@@ -219,6 +219,10 @@ function rewriteQuery(fields: GraphQLFieldConfigMap<unknown, GraphQLContext>, pa
     // A read at a revision or asOf of one entity: ids of their own (lists of value rows need none).
     if (('asOf' in args || 'revision' in args) && !isListType(list) && ENTITIES[getNamedType(list).name])
       fields[name] = versioned(field, name);
+    if (name === 'auditCheckpoints') {
+      fields[name] = checkpointsConnection(field, pageInfo);
+      continue;
+    }
     if (!isListType(list) || ALREADY_CONNECTIONS.has(name)) continue;
     const item = getNamedType(list);
     if (!isObjectType(item)) continue;
@@ -286,9 +290,29 @@ function listConnection(name: string, field: Field, itemName: string, pageInfo: 
     extensions: { ...field.extensions, ...pageDefault('first', DEFAULT_PAGE) },
     resolve: async (source, args: ConnectionArgs & Record<string, unknown>, ctx, info) => {
       const { first, after, last, before, ...rest } = args;
-      const items = (await resolve(source, name === 'auditCheckpoints' ? { ...rest, first: 1000 } : rest, ctx, info)) as unknown[];
+      const items = (await resolve(source, rest, ctx, info)) as unknown[];
       return pageOfList(items, keyOf, { first, after, last, before });
     },
+  };
+}
+
+/**
+ * auditCheckpoints as a connection paged in the ledger's store (a checkpoint
+ * a minute per active tenant adds up): keyset cursors on size and signing
+ * time, both directions, totalCount counted in the index. v1's afterSize
+ * gives way to the cursors.
+ */
+function checkpointsConnection(field: Field, pageInfo: GraphQLObjectType): Field {
+  const item = getNamedType(field.type) as GraphQLObjectType;
+  return {
+    ...field,
+    type: new GraphQLNonNull(connectionType('AuditCheckpoint', item, pageInfo)),
+    description:
+      "Signed checkpoints of the tenant's ledger, oldest first (first/after), or the newest (last/before). Needs AUDITLOG:LIST on the whole tenant.",
+    args: connectionArgs('checkpoints', 'the first 100', 1000),
+    extensions: { ...field.extensions, ...pageDefault('first', 100) },
+    resolve: (_source, args: ConnectionArgs, ctx) =>
+      ctx.services.auditLedger.checkpointPage(ctx.caller, ctx.services.audit.trail(ctx.caller, ctx.tenantId), args),
   };
 }
 
