@@ -16,6 +16,7 @@ import { systemCaller } from '../../src/server/start.js';
 import { bind, createTenant, createUserWithToken } from '../support/access.js';
 import { CountingStore } from '../support/counting-store.js';
 import { ADMIN_TOKEN, expectData, startTestGateway, testReadModels, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 interface Entry {
   position: string;
@@ -37,16 +38,6 @@ const NOTHING: AuditLogFilterInput[] = [
   { from: new Date('2100-01-01') },
   { to: new Date('2000-01-01') },
 ];
-
-async function eventually<T>(check: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 interface Subscribed {
   received: Entry[];

@@ -18,6 +18,7 @@ import { systemCaller } from '../../src/server/start.js';
 import { bind, createTenant, createUserWithToken, flowSource } from '../support/access.js';
 import { CountingStore } from '../support/counting-store.js';
 import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 type Change = Omit<ChangeView, 'occurredAt'>;
 
@@ -26,16 +27,6 @@ const SUBSCRIPTION = `subscription($filter: ChangeFilter, $after: Position) {
 }`;
 
 const SECRET_VALUE = 's3cr3t-value-never-sent';
-
-async function eventually<T>(check: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
 

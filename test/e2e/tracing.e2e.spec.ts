@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, expectData, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 interface Received {
   path: string;
@@ -72,14 +73,6 @@ const spansOf = (received: Received[]): { span: OtlpSpan; resource: OtlpAttribut
     .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((span) => ({ span, resource: rs.resource.attributes }))));
 
 /** Waits (generously: the machine may be busy) until `found` returns something. */
-async function eventually<T>(found: () => T | undefined, what: string): Promise<T> {
-  for (const deadline = Date.now() + 30_000; ;) {
-    const value = found();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`never received: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const traceparent = (traceId: string, parentId: string, flags = '01'): string => `00-${traceId}-${parentId}-${flags}`;
