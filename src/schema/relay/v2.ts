@@ -1,62 +1,36 @@
 import { rewireTypes } from '@graphql-tools/utils';
 import {
   GraphQLID,
-  GraphQLInputObjectType,
   GraphQLInterfaceType,
   GraphQLList,
   GraphQLNonNull,
   GraphQLObjectType,
   GraphQLSchema,
-  defaultFieldResolver,
   getNamedType,
   getNullableType,
-  isEnumType,
   isInputObjectType,
   isListType,
-  isNonNullType,
   isObjectType,
-  type GraphQLFieldConfig,
   type GraphQLFieldConfigMap,
-  type GraphQLFieldResolver,
-  type GraphQLInputType,
   type GraphQLNamedType,
 } from 'graphql';
-import { encodeCursor, decodeCursor } from '../../application/pagination.js';
 import { badInput } from '../../shared/errors.js';
 import type { GraphQLContext } from '../context.js';
-import { pageDefault } from '../query-limits.js';
-import { DEFAULT_PAGE, connectionArgs, connectionType, pageOfList, type ConnectionArgs } from './connections.js';
+import { checkpointsConnection, listConnection, revisionsConnection } from './connection-fields.js';
 import { ENTITIES, V1Reads, VALUE_ID_RENAMES, changedEntity, type EntitySpec } from './entities.js';
-import { decodeGlobalId, encodeGlobalId, type EntityVersion } from './global-id.js';
+import { INPUT_ENUMS, withEnumInputs } from './enum-inputs.js';
+import { readField, type Resolver } from './fields.js';
+import { decodeGlobalId, encodeGlobalId } from './global-id.js';
 import { asVersion, provenanceOf, remember } from './provenance.js';
+import { INSTANCE_FIELDS, tenantKeyed, versioned } from './query-fields.js';
 
 type Source = Record<string, unknown>;
-type Field = GraphQLFieldConfig<unknown, GraphQLContext>;
-type Resolver = GraphQLFieldResolver<unknown, GraphQLContext>;
 
 /** Ids node(ids:) takes at most in one call. */
 export const MAX_NODE_IDS = 100;
 
 /** Query fields whose lists stay as v1 pages them: they are connections already, paged in the store. */
 const ALREADY_CONNECTIONS = new Set(['flows', 'auditLogs']);
-
-const readField = (field: Field | undefined, name: string): Resolver => {
-  const resolve = field?.resolve as Resolver | undefined;
-  return (source, args, ctx, info) =>
-    resolve ? resolve(source, args, ctx, info) : defaultFieldResolver(source, args, ctx, { ...info, fieldName: name });
-};
-
-/** The key a list item's cursor carries: its natural key when an entity, else its scalar fields. */
-function itemKey(typeName: string): (item: unknown) => string {
-  const spec = ENTITIES[typeName];
-  if (spec) return (item) => JSON.stringify(spec.key(item as Source, provenanceOf(item)?.owner));
-  return (item) =>
-    JSON.stringify(
-      Object.entries(item as Source)
-        .filter(([, value]) => value === null || typeof value !== 'object' || value instanceof Date)
-        .sort(([a], [b]) => (a < b ? -1 : 1)),
-    );
-}
 
 /**
  * The v2 API: v1's schema with Relay's global object identification and
@@ -187,30 +161,6 @@ export function buildV2Schema(v1: GraphQLSchema): GraphQLSchema {
   });
 }
 
-/**
- * Inputs that v1 takes as String (so that quoted literals written before the
- * enums existed still work) and v2 as the enum its outputs already use.
- */
-const INPUT_ENUMS: Record<string, Record<string, string>> = {
-  PermissionInput: { resource: 'PermissionResource', actions: 'PermissionAction' },
-  AuditLogFilter: { resourceType: 'AuditResourceType', action: 'AuditAction' },
-};
-
-function withEnumInputs(type: GraphQLInputObjectType, enums: Record<string, string>, v1: GraphQLSchema): GraphQLInputObjectType {
-  const config = type.toConfig();
-  const fields = { ...config.fields };
-  for (const [field, enumName] of Object.entries(enums)) {
-    const enumType = v1.getType(enumName);
-    const current = fields[field];
-    if (!isEnumType(enumType) || !current) throw new Error(`v2: no ${type.name}.${field} or enum ${enumName}`);
-    // The same wrapping (non-null, list) around the enum instead of String.
-    const swap = (t: GraphQLInputType): GraphQLInputType =>
-      isNonNullType(t) ? new GraphQLNonNull(swap(t.ofType)) : isListType(t) ? new GraphQLList(swap(t.ofType)) : enumType;
-    fields[field] = { ...current, type: swap(current.type) };
-  }
-  return new GraphQLInputObjectType({ ...config, fields });
-}
-
 /** Query: historical reads get versioned ids; lists become connections. */
 function rewriteQuery(fields: GraphQLFieldConfigMap<unknown, GraphQLContext>, pageInfo: GraphQLObjectType): void {
   for (const [name, field] of Object.entries(fields)) {
@@ -229,133 +179,4 @@ function rewriteQuery(fields: GraphQLFieldConfigMap<unknown, GraphQLContext>, pa
     fields[name] = listConnection(name, fields[name]!, item.name, pageInfo);
   }
   for (const [name, field] of Object.entries(fields)) if (!INSTANCE_FIELDS.has(name)) fields[name] = tenantKeyed(field, name);
-}
-
-/** Query fields that read no tenant's data (instance-level, or ids that name their tenant). */
-const INSTANCE_FIELDS = new Set(['tenant', 'tenants', 'user', 'users', 'me', 'node', 'nodes']);
-
-/**
- * An optional `tenant` argument on every tenant-scoped Query field: a client
- * cache keys root fields by name and arguments, not by endpoint, so a client
- * keeping one cache for several tenants passes it and each tenant's lists
- * stay apart. It selects nothing: it must name the endpoint's tenant.
- */
-function tenantKeyed(field: Field, name: string): Field {
-  const resolve = readField(field, name);
-  return {
-    ...field,
-    args: {
-      ...field.args,
-      tenant: {
-        type: GraphQLID,
-        description:
-          "The endpoint's tenant, repeated for client caches: one cache shared by several tenants keys this field by it (docs/api-v2.md). Any other tenant is BAD_USER_INPUT.",
-      },
-    },
-    resolve: (source, args: { tenant?: string | null } & Record<string, unknown>, ctx, info) => {
-      const { tenant, ...rest } = args;
-      if (tenant !== null && tenant !== undefined && tenant !== ctx.tenantId) {
-        throw badInput('tenant', `tenant must be this endpoint's tenant (${ctx.tenantId ?? 'none: the instance endpoint'})`);
-      }
-      return resolve(source, rest, ctx, info);
-    },
-  };
-}
-
-function versioned(field: Field, name: string): Field {
-  const resolve = readField(field, name);
-  return {
-    ...field,
-    resolve: async (source, args: { asOf?: Date | null; revision?: number | null }, ctx, info) => {
-      const value = await resolve(source, args, ctx, info);
-      const version: EntityVersion = {
-        ...(args.revision !== null && args.revision !== undefined ? { revision: args.revision } : {}),
-        ...(args.asOf ? { asOf: args.asOf.toISOString() } : {}),
-      };
-      return Object.keys(version).length > 0 ? asVersion(value, version) : value;
-    },
-  };
-}
-
-/** A v1 list of Query as a connection: read whole by the v1 resolver (with its own arguments), paged here. */
-function listConnection(name: string, field: Field, itemName: string, pageInfo: GraphQLObjectType): Field {
-  const item = getNamedType(field.type) as GraphQLObjectType;
-  const resolve = readField(field, name);
-  const keyOf = itemKey(itemName);
-  const { first: _f, ...ownArgs } = field.args ?? {};
-  return {
-    ...field,
-    type: new GraphQLNonNull(connectionType(itemName, item, pageInfo)),
-    args: { ...ownArgs, ...connectionArgs('items') },
-    extensions: { ...field.extensions, ...pageDefault('first', DEFAULT_PAGE) },
-    resolve: async (source, args: ConnectionArgs & Record<string, unknown>, ctx, info) => {
-      const { first, after, last, before, ...rest } = args;
-      const items = (await resolve(source, rest, ctx, info)) as unknown[];
-      return pageOfList(items, keyOf, { first, after, last, before });
-    },
-  };
-}
-
-/**
- * auditCheckpoints as a connection paged in the ledger's store (a checkpoint
- * a minute per active tenant adds up): keyset cursors on size and signing
- * time, both directions, totalCount counted in the index. v1's afterSize
- * gives way to the cursors.
- */
-function checkpointsConnection(field: Field, pageInfo: GraphQLObjectType): Field {
-  const item = getNamedType(field.type) as GraphQLObjectType;
-  return {
-    ...field,
-    type: new GraphQLNonNull(connectionType('AuditCheckpoint', item, pageInfo)),
-    description:
-      "Signed checkpoints of the tenant's ledger, oldest first (first/after), or the newest (last/before). Needs AUDITLOG:LIST on the whole tenant.",
-    args: connectionArgs('checkpoints', 'the first 100', 1000),
-    extensions: { ...field.extensions, ...pageDefault('first', 100) },
-    resolve: (_source, args: ConnectionArgs, ctx) =>
-      ctx.services.auditLedger.checkpointPage(ctx.caller, ctx.services.audit.trail(ctx.caller, ctx.tenantId), args),
-  };
-}
-
-/** Flow.revisions as a connection over revision numbers (v1's window arguments, opaque cursors). */
-function revisionsConnection(field: Field, pageInfo: GraphQLObjectType): Field {
-  const item = getNamedType(field.type) as GraphQLObjectType;
-  const resolve = readField(field, 'revisions');
-  const revisionOf = (argument: string, cursor: string | null | undefined): number | null => {
-    if (!cursor) return null;
-    const revision = Number(decodeCursor(argument, cursor, 1)[0]);
-    if (!Number.isSafeInteger(revision)) throw badInput(argument, `${argument} is not a cursor returned by this list`);
-    return revision;
-  };
-  return {
-    ...field,
-    type: new GraphQLNonNull(connectionType('FlowRevision', item, pageInfo)),
-    description: `${field.description ?? ''} A connection: cursors are opaque, totalCount is the flow's revisionCount.`.trim(),
-    args: connectionArgs('revisions', 'the newest 20'),
-    resolve: async (flow, args: ConnectionArgs, ctx, info) => {
-      const window = {
-        first: args.first ?? null,
-        after: revisionOf('after', args.after),
-        last: args.last ?? null,
-        before: revisionOf('before', args.before),
-      };
-      const list = (await resolve(flow, window, ctx, info)) as Source[];
-      const total = Number((flow as Source)['revisionCount'] ?? list.length);
-      const edges = list.map((revision) => ({
-        cursor: encodeCursor([String(revision['revision'])]),
-        node: remember(revision, { owner: flow as Source }),
-      }));
-      const firstRevision = Number(list[0]?.['revision'] ?? window.after ?? 0);
-      const lastRevision = Number(list.at(-1)?.['revision'] ?? window.before ?? total + 1);
-      return {
-        edges,
-        pageInfo: {
-          hasPreviousPage: list.length > 0 ? firstRevision > 1 : window.after !== null && window.after > 0,
-          hasNextPage: list.length > 0 ? lastRevision < total : window.before !== null && window.before <= total,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-        totalCount: total,
-      };
-    },
-  };
 }
