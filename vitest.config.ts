@@ -28,6 +28,15 @@ const READ_MODEL_INDEPENDENT = [
   'test/e2e/mongodb-refused-login.e2e.spec.ts',
   'test/e2e/shutdown-signal.e2e.spec.ts',
   'test/e2e/start-without-stores.e2e.spec.ts',
+  // The HTTP and browser layers (conformance, CORS, the schema route, tracing, the UI page, the codegen client):
+  // what they check happens before or after the read models, the same whatever store holds them.
+  'test/e2e/graphql-over-http.e2e.spec.ts',
+  'test/e2e/security-cors.e2e.spec.ts',
+  'test/e2e/cors.browser.e2e.spec.ts',
+  'test/e2e/schema-endpoint.e2e.spec.ts',
+  'test/e2e/tracing.e2e.spec.ts',
+  'test/e2e/ui.browser.e2e.spec.ts',
+  'test/e2e/frontend-example.e2e.spec.ts',
 ];
 const secondPass = process.env['TENANTRY_TEST_READ_MODELS'] === 'mongodb';
 
