@@ -9,18 +9,21 @@ type Source = Record<string, unknown>;
 
 /**
  * Reads through the v1 schema's own resolvers: the same authorization as the
- * direct query. Within one request the same query with the same arguments
+ * direct query. Within one operation the same query with the same arguments
  * is read once: `nodes(ids:)` with a hundred bindings reads the bindings
- * list once, not a hundred times.
+ * list once, not a hundred times. Kept per execution of an operation, by
+ * the variables object graphql-js builds for each one: a batch's later
+ * operation (after a mutation) reads again, and the parsed document Apollo
+ * reuses across requests shares nothing.
  */
 export class V1Reads {
-  private readonly requests = new WeakMap<GraphQLContext, Map<string, Promise<unknown>>>();
+  private readonly executions = new WeakMap<object, Map<string, Promise<unknown>>>();
 
   constructor(private readonly v1: GraphQLSchema) {}
 
   query(field: string, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<unknown> {
-    let reads = this.requests.get(ctx);
-    if (!reads) this.requests.set(ctx, (reads = new Map<string, Promise<unknown>>()));
+    let reads = this.executions.get(info.variableValues);
+    if (!reads) this.executions.set(info.variableValues, (reads = new Map<string, Promise<unknown>>()));
     const key = `${field}:${JSON.stringify(args)}`;
     let read = reads.get(key);
     if (!read) reads.set(key, (read = this.resolve('Query', field, undefined, args, ctx, info)));
