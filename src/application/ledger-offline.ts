@@ -10,6 +10,7 @@ import { eventLeaf, ledgerOf } from '../ledger/leaf.js';
 import type { RecordedEvent } from '../eventstore/port.js';
 import { Frontier, verifyInclusion } from '../shared/merkle.js';
 import { Slicer } from '../shared/slices.js';
+import type { InclusionProofView } from './audit-ledger.js';
 import { EXPORT_FORMAT, type ExportHeader } from './tenant-transfer.js';
 
 export const CHECKPOINT_FILE_FORMAT = 'tenantry-audit-checkpoint';
@@ -112,18 +113,10 @@ export const INCLUSION_PROOF_FILE_FORMAT = 'tenantry-audit-inclusion-proof';
  * no secret value and no vault ciphertext (secret events carry metadata only;
  * API tokens a salted hash of their secret).
  */
-export interface InclusionProofFile {
+export interface InclusionProofFile extends InclusionProofView {
   format: typeof INCLUSION_PROOF_FILE_FORMAT;
   version: 1;
-  tenantId: string;
-  position: number;
-  leafIndex: number;
-  treeSize: number;
-  leafHash: string;
-  /** RFC 9162 inclusion proof (audit path), hex hashes. */
-  proof: string[];
   event: Record<string, unknown>;
-  checkpoint: SignedCheckpoint;
   /** The public key that signed the checkpoint: trust it only after comparing its key id with one you know. */
   publicKeyPem: string;
 }

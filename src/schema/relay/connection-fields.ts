@@ -31,11 +31,10 @@ export function listConnection(name: string, field: Field, itemName: string, pag
   const item = getNamedType(field.type) as GraphQLObjectType;
   const resolve = readField(field, name);
   const keyOf = itemKey(itemName);
-  const { first: _f, ...ownArgs } = field.args ?? {};
   return {
     ...field,
     type: new GraphQLNonNull(connectionType(itemName, item, pageInfo)),
-    args: { ...ownArgs, ...connectionArgs('items') },
+    args: { ...field.args, ...connectionArgs('items') },
     extensions: { ...field.extensions, ...pageDefault('first', DEFAULT_PAGE) },
     resolve: async (source, args: ConnectionArgs & Record<string, unknown>, ctx, info) => {
       const { first, after, last, before, ...rest } = args;
