@@ -6,7 +6,12 @@
  *   2. mutations per second with read-your-writes on (createNamespace);
  *   3. p50/p99 latencies of each.
  *
- *   npx tsx bench/gateway-vs-baseline.ts [--seconds 10] [--connections 16]
+ *   npx tsx bench/gateway-vs-baseline.ts [--seconds 10] [--connections 16] [--cpu-profile FILE]
+ *
+ * `--flows-only` stops after the v1 flows page (for quick comparisons).
+ * `--cpu-profile FILE` writes a V8 CPU profile (open it in Chrome DevTools or
+ * summarise it with bench/profile-summary.ts) of this process during the
+ * gateway's v1 flows-page run only.
  *
  * Both servers run in this process with the same HTTP stack (express 5 +
  * @as-integrations/express5); autocannon runs in a child process
@@ -15,10 +20,11 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Session } from 'node:inspector/promises';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -26,7 +32,14 @@ import { loadConfig } from '../src/config/config.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { startGateway, systemCaller } from '../src/server/start.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    'cpu-profile': { type: 'string' },
+    'flows-only': { type: 'boolean', default: false },
+  },
+});
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const TOKEN = 'bench-admin-token-0123456789';
@@ -42,6 +55,9 @@ const flowSource = (ns: string, id: string) =>
 
 interface LoadResult {
   average: number;
+  total: number;
+  /** CPU time of this (the server's) process per request, in ms: less noisy than the rate on a shared machine. */
+  cpuMs: number;
   p50: number;
   p99: number;
   errors: number;
@@ -62,16 +78,36 @@ async function run(label: string, options: { url: string; token?: string; body?:
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  const cpuBefore = process.cpuUsage();
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  const cpu = process.cpuUsage(cpuBefore);
   const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
+  result.cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, result.total);
   const errors = result.errors + result.non2xx;
   console.log(
-    `${label.padEnd(44)} ${result.average.toFixed(0).padStart(6)} req/s   p50 ${String(result.p50).padStart(4)} ms   p99 ${String(result.p99).padStart(4)} ms${errors ? `   ${errors} errors` : ''}`,
+    `${label.padEnd(44)} ${result.average.toFixed(0).padStart(6)} req/s   p50 ${String(result.p50).padStart(4)} ms   p99 ${String(result.p99).padStart(4)} ms   CPU ${result.cpuMs.toFixed(2)} ms/req${errors ? `   ${errors} errors` : ''}`,
   );
   return result;
+}
+
+/** A V8 CPU profile of this process (the gateway's), from now until stop(file). */
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    stop: async (file: string) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`CPU profile of the gateway's run: ${file}`);
+    },
+  };
 }
 
 /** The bare baseline: the same query shape, plain objects in memory, no auth, no store, no projections. */
@@ -168,12 +204,22 @@ console.log(
 console.log(`query: a page of 50 flows (of ${FLOWS}, in ${NAMESPACES} namespaces) with their namespaces`);
 const body = JSON.stringify({ query: QUERY });
 const bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, body });
+const profiler = values['cpu-profile'] ? await startProfile() : undefined;
 const gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
   url: running.gateway.url('/api/v1/main/graphql'),
   token: TOKEN,
   body,
 });
-console.log(`ratio baseline/gateway: ${(bareResult.average / gatewayResult.average).toFixed(2)}× (target ≤ 2×)`);
+if (profiler && values['cpu-profile']) await profiler.stop(values['cpu-profile']);
+console.log(
+  `ratio baseline/gateway: ${(bareResult.average / gatewayResult.average).toFixed(2)}× (target ≤ 1.8×); CPU per request ${(gatewayResult.cpuMs / bareResult.cpuMs).toFixed(2)}×`,
+);
+if (values['flows-only']) {
+  await bare.close();
+  await running.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
 const v2Result = await run('tenantry gateway, API v2 (global ids)', {
   url: running.gateway.url('/api/v2/main/graphql'),
   token: TOKEN,
