@@ -16,6 +16,8 @@ const IDEMPOTENCY_NAMESPACE = '0b6f2f4e-1f43-4c43-a2b1-8f3e6f1d9c27';
  */
 export class Caller {
   private readonly accessByTenant = new Map<string, Promise<Access>>();
+  /** The same rights once computed, for resolvers that can then answer without a promise. */
+  private readonly knownAccessByTenant = new Map<string, Access>();
   private sequence = 0;
   /**
    * The request's deadline: the execution timeout aborts it. Long work on
@@ -51,10 +53,28 @@ export class Caller {
     const principal = this.authenticated();
     let access = this.accessByTenant.get(tenantId);
     if (!access) {
-      access = this.authorizer.access(principal, tenantId);
-      this.accessByTenant.set(tenantId, access);
+      const computing = this.authorizer.access(principal, tenantId);
+      access = computing;
+      this.accessByTenant.set(tenantId, computing);
+      computing.then(
+        (known) => {
+          // Unless invalidated meanwhile.
+          if (this.accessByTenant.get(tenantId) === computing) this.knownAccessByTenant.set(tenantId, known);
+        },
+        () => undefined, // the caller of access() sees the failure
+      );
     }
     return access;
+  }
+
+  /**
+   * The rights `access(tenantId)` has already computed for this caller, or
+   * undefined when they are not known yet: a field resolved many times in one
+   * response (a flow's namespace, for each flow of a page) can then answer
+   * synchronously instead of creating promises per item.
+   */
+  knownAccess(tenantId: string): Access | undefined {
+    return this.knownAccessByTenant.get(tenantId);
   }
 
   /** A fresh time slicer bound to this caller's deadline. */
@@ -65,6 +85,7 @@ export class Caller {
   /** Forget cached rights (after this caller changed bindings). */
   invalidateAccess(): void {
     this.accessByTenant.clear();
+    this.knownAccessByTenant.clear();
   }
 
   /**
