@@ -64,6 +64,21 @@ export function pageDirection(args: PageArgs, fallback: number, max: number): { 
   return { backward, size, cursor: args.before ?? null };
 }
 
+/** An edge whose cursor is encoded only when read: a page's client usually asks for `pageInfo.endCursor` alone. */
+class LazyEdge<R, T> {
+  private encoded: string | undefined;
+
+  constructor(
+    private readonly row: R,
+    private readonly cursorOf: (row: R) => string,
+    readonly node: T,
+  ) {}
+
+  get cursor(): string {
+    return (this.encoded ??= this.cursorOf(this.row));
+  }
+}
+
 /**
  * Builds a page from `size + 1` rows fetched in the page's direction (for a
  * backward page, in reverse order, nearest the cursor first): the extra row
@@ -81,7 +96,7 @@ export function toPage<R, T>(
 ): Page<T> {
   const shown = rows.slice(0, size);
   if (direction.backward) shown.reverse();
-  const edges = shown.map((row) => ({ cursor: cursorOf(row), node: node(row) }));
+  const edges = shown.map((row) => new LazyEdge(row, cursorOf, node(row)));
   const more = rows.length > size;
   const beyondCursor = direction.cursor !== null;
   let counted: Promise<number> | null = null;

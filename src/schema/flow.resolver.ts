@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DEFAULT_FLOW_PAGE, DEFAULT_REVISION_WINDOW, revisionView, type FlowRevisionView, type FlowView } from '../application/flows.js';
-import { namespaceView, type NamespaceView } from '../application/namespaces.js';
+import { namespaceView, type NamespaceDocument, type NamespaceView } from '../application/namespaces.js';
 import { reached, requireTenant, type GraphQLContext } from './context.js';
 import { AFTER_CURSOR, BEFORE_CURSOR, FLOW_EXPECTED_REVISION, FLOW_ID, FLOW_NAMESPACE, LAST_ITEMS } from './descriptions.js';
 import { pageDefault } from './query-limits.js';
@@ -9,6 +9,14 @@ import { Flow, FlowConnection, FlowRevision } from './flow.type.js';
 import { Namespace } from './namespace.type.js';
 import { selectsField } from './selection.js';
 import { DateTimeScalar } from './scalars.js';
+
+/** One view per namespace document read (a request's own objects): the flows of a page share few namespaces. */
+const views = new WeakMap<NamespaceDocument, NamespaceView>();
+function viewOf(doc: NamespaceDocument): NamespaceView {
+  let view = views.get(doc);
+  if (!view) views.set(doc, (view = namespaceView(doc)));
+  return view;
+}
 
 @Resolver(() => Flow)
 export class FlowResolver {
@@ -208,7 +216,7 @@ export class FlowResolver {
     if (!access) return this.namespaceRefLater(flow, ctx);
     if (!access.can('NAMESPACE', 'VIEW', flow.namespace)) return null;
     const loaded = ctx.loaders.loadedNamespace(flow.tenantId, flow.namespace);
-    if (loaded !== undefined) return loaded ? namespaceView(loaded) : null;
+    if (loaded !== undefined) return loaded ? viewOf(loaded) : null;
     return this.namespaceRefLater(flow, ctx);
   }
 
