@@ -8,7 +8,10 @@
  *
  *   npx tsx bench/gateway-vs-baseline.ts [--seconds 10] [--connections 16] [--cpu-profile FILE]
  *
- * `--flows-only` stops after the v1 flows page (for quick comparisons).
+ * `--flows-only` stops after the v1 flows page (for quick comparisons);
+ * `--rounds N` measures the baseline and the gateway's flows page N times,
+ * alternating, and prints the median ratio (on a shared machine one pair of
+ * runs can be 20% off either way).
  * `--cpu-profile FILE` writes a V8 CPU profile (open it in Chrome DevTools or
  * summarise it with bench/profile-summary.ts) of this process during the
  * gateway's v1 flows-page run only.
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     'cpu-profile': { type: 'string' },
     'flows-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -203,17 +207,31 @@ console.log(
 );
 console.log(`query: a page of 50 flows (of ${FLOWS}, in ${NAMESPACES} namespaces) with their namespaces`);
 const body = JSON.stringify({ query: QUERY });
-const bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, body });
-const profiler = values['cpu-profile'] ? await startProfile() : undefined;
-const gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
-  url: running.gateway.url('/api/v1/main/graphql'),
-  token: TOKEN,
-  body,
-});
-if (profiler && values['cpu-profile']) await profiler.stop(values['cpu-profile']);
-console.log(
-  `ratio baseline/gateway: ${(bareResult.average / gatewayResult.average).toFixed(2)}× (target ≤ 1.8×); CPU per request ${(gatewayResult.cpuMs / bareResult.cpuMs).toFixed(2)}×`,
-);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const ROUNDS = Number(values.rounds);
+const rates: number[] = [];
+const cpuRatios: number[] = [];
+let bareResult!: LoadResult;
+let gatewayResult!: LoadResult;
+for (let round = 1; round <= ROUNDS; round++) {
+  if (ROUNDS > 1) console.log(`round ${round} of ${ROUNDS}`);
+  bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, body });
+  const profiler = values['cpu-profile'] && round === ROUNDS ? await startProfile() : undefined;
+  gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
+    url: running.gateway.url('/api/v1/main/graphql'),
+    token: TOKEN,
+    body,
+  });
+  if (profiler && values['cpu-profile']) await profiler.stop(values['cpu-profile']);
+  rates.push(bareResult.average / gatewayResult.average);
+  cpuRatios.push(gatewayResult.cpuMs / bareResult.cpuMs);
+  console.log(`ratio baseline/gateway: ${rates.at(-1)!.toFixed(2)}× (target ≤ 1.8×); CPU per request ${cpuRatios.at(-1)!.toFixed(2)}×`);
+}
+if (ROUNDS > 1) {
+  console.log(
+    `over ${ROUNDS} rounds: rate ratio median ${median(rates).toFixed(2)}× (${Math.min(...rates).toFixed(2)}–${Math.max(...rates).toFixed(2)}), CPU per request median ${median(cpuRatios).toFixed(2)}× (${Math.min(...cpuRatios).toFixed(2)}–${Math.max(...cpuRatios).toFixed(2)})`,
+  );
+}
 if (values['flows-only']) {
   await bare.close();
   await running.stop();
