@@ -9,6 +9,9 @@ import { inject } from 'vitest';
 
 export const MONGO_URI_ENV = 'TENANTRY_TEST_MONGODB_URI';
 
+/** A well-formed URI for a client that is never connected (a suite skipped without a server still builds its objects). */
+export const UNUSED_MONGO_URI = 'mongodb://127.0.0.1:9/unused';
+
 declare module 'vitest' {
   export interface ProvidedContext {
     mongoUri: string | undefined;
