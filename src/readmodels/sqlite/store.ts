@@ -33,9 +33,31 @@ class Connection {
   readonly statements: Statements;
   readonly catalog: Catalog;
 
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+
   constructor(readonly db: Database.Database) {
     this.statements = new Statements(db);
     this.catalog = new Catalog(db);
+    this.begin = db.prepare('BEGIN');
+    this.commit = db.prepare('COMMIT');
+  }
+
+  /**
+   * Runs `fn` in one read transaction with the catalog brought up to date
+   * first: the catalog check and the read see one snapshot, and SQLite starts
+   * one read transaction instead of two (one per statement outside a
+   * transaction: about 20 µs each on the gateway's busy WAL, 4% of a page of
+   * flows).
+   */
+  snapshot<R>(fn: (statements: Statements, catalog: Catalog) => R): R {
+    this.begin.run();
+    try {
+      this.fresh();
+      return fn(this.statements, this.catalog);
+    } finally {
+      this.commit.run();
+    }
   }
 
   /** Brings the cached catalog up to date with other connections' changes. */
@@ -126,8 +148,11 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
 
   read<R>(fn: (statements: Statements, catalog: Catalog) => R): R {
     this.check();
-    const connection = (this.inScope() ? this.writer : this.reader).fresh();
-    return fn(connection.statements, connection.catalog);
+    if (this.inScope()) {
+      const connection = this.writer.fresh();
+      return fn(connection.statements, connection.catalog);
+    }
+    return this.reader.snapshot(fn);
   }
 
   /**
