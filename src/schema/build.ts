@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { callFieldResolversDirectly } from './direct-resolvers.js';
 // Kept in this order: type-graphql lists queries, mutations and subscriptions in the
 // order their modules load, so this order is the printed schema's.
 import { RoleResolver } from './role.resolver.js';
@@ -58,22 +57,14 @@ function describeRootTypes(built: GraphQLSchema): GraphQLSchema {
 
 let cached: Promise<GraphQLSchema> | null = null;
 
-/** A new build of the v1 schema as type-graphql makes it (tests; the gateway uses `schema()`). */
-export function buildV1Schema(): Promise<GraphQLSchema> {
-  return buildSchema({
+/** Built once per process: type-graphql's metadata is global, and the schema is immutable. */
+export function schema(): Promise<GraphQLSchema> {
+  cached ??= buildSchema({
     resolvers: [...resolvers],
     validate: false,
     emitSchemaFile: false,
     pubSub: ownSubscribeOnly,
   }).then(describeRootTypes);
-}
-
-/** Built once per process: type-graphql's metadata is global, and the schema is immutable. */
-export function schema(): Promise<GraphQLSchema> {
-  cached ??= buildV1Schema().then((built) => {
-    callFieldResolversDirectly(built);
-    return built;
-  });
   return cached;
 }
 
