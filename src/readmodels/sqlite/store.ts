@@ -45,10 +45,10 @@ class Connection {
 
   /**
    * Runs `fn` in one read transaction with the catalog brought up to date
-   * first: the catalog check and the read see one snapshot, and SQLite starts
-   * one read transaction instead of two (one per statement outside a
-   * transaction: about 20 µs each on the gateway's busy WAL, 4% of a page of
-   * flows).
+   * first: the catalog check and the read see one snapshot (a catalog change
+   * committed between them could otherwise send the read to a table the
+   * check did not see), and SQLite starts one read transaction instead of two
+   * (one per statement outside a transaction).
    */
   snapshot<R>(fn: (statements: Statements, catalog: Catalog) => R): R {
     this.begin.run();
