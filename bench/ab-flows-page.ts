@@ -14,30 +14,17 @@
  *   NODE_ENV=production npx tsx bench/ab-flows-page.ts [--rounds 30] [--mutations]
  */
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config/config.js';
-import { silentLogger } from '../src/shared/logger.js';
-import { startGateway, systemCaller } from '../src/server/start.js';
+import { systemCaller } from '../src/server/start.js';
+import { startBenchGateway, TOKEN } from './seed.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' }, mutations: { type: 'boolean', default: false } } });
 const ROUNDS = Number(values.rounds);
 const BATCH = 200;
-const TOKEN = 'bench-admin-token-0123456789';
 const QUERY = `{ flows(first: 50, includeChildren: true) { edges { node { id namespace revision updatedAt namespaceRef { id description } } } pageInfo { hasNextPage endCursor } } }`;
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'tenantry-ab-'));
-const config = loadConfig({
-  TENANTRY_DATA_DIR: dataDir,
-  TENANTRY_PORT: '0',
-  TENANTRY_ADMIN_TOKEN: TOKEN,
-  TENANTRY_RATE_LIMIT_PER_MINUTE: '1000000',
-  TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
-  ...(process.env['TENANTRY_READ_MODELS'] ? { TENANTRY_READ_MODELS: process.env['TENANTRY_READ_MODELS'] } : {}),
-});
-const running = await startGateway(config, silentLogger());
+const bench = await startBenchGateway();
+const { running } = bench;
 const caller = systemCaller(running.app, 'bench');
 for (let n = 0; n < 20; n++) await running.services.namespaces.create(caller, 'main', { id: `company.team${n}`, description: `Team ${n}` });
 for (let f = 0; f < 200; f++)
@@ -47,7 +34,7 @@ for (let f = 0; f < 200; f++)
     `id: flow${f}\nnamespace: company.team${f % 20}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
   );
 
-const url = new URL(running.gateway.url('/api/v1/main/graphql'));
+const url = new URL(bench.url('main'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 let counter = 0;
 const body = (): string =>
@@ -99,11 +86,10 @@ ratios.sort((a, b) => a - b);
 const quantile = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!;
 const requests = ROUNDS * BATCH;
 console.log(
-  `${values.mutations ? 'createNamespace' : 'flows page'}, ${ROUNDS} rounds of ${BATCH} requests each way, ${config.readModels} read models`,
+  `${values.mutations ? 'createNamespace' : 'flows page'}, ${ROUNDS} rounds of ${BATCH} requests each way, ${running.app.config.readModels} read models`,
 );
 console.log(
   `CPU per request (server and client): on ${(micros.on / requests).toFixed(0)} µs, off ${(micros.off / requests).toFixed(0)} µs, on/off ${(micros.on / micros.off).toFixed(3)}`,
 );
 console.log(`on/off per round: median ${quantile(0.5).toFixed(3)}, middle half ${quantile(0.25).toFixed(3)}–${quantile(0.75).toFixed(3)}`);
-await running.stop();
-rmSync(dataDir, { recursive: true, force: true });
+await bench.stop();
