@@ -14,7 +14,11 @@
  * runs can be 20% off either way).
  * `--cpu-profile FILE` writes a V8 CPU profile (open it in Chrome DevTools or
  * summarise it with bench/profile-summary.ts) of this process during the
- * gateway's v1 flows-page run only.
+ * gateway's v1 flows-page run only; `--baseline-cpu-profile FILE` one of the
+ * bare baseline's run before it.
+ * `TENANTRY_READ_MODELS` and `TENANTRY_READ_MODEL_CACHE_MB` in the
+ * environment pass through to the gateway (memory read models; the SQLite
+ * store's document cache off with 0).
  *
  * Both servers run in this process with the same HTTP stack (express 5 +
  * @as-integrations/express5); autocannon runs in a child process
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     'cpu-profile': { type: 'string' },
+    'baseline-cpu-profile': { type: 'string' },
     'flows-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
   },
@@ -109,7 +114,7 @@ async function startProfile() {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
-      console.log(`CPU profile of the gateway's run: ${file}`);
+      console.log(`CPU profile: ${file}`);
     },
   };
 }
@@ -164,8 +169,10 @@ const config = loadConfig({
   TENANTRY_TENANT_RATE_LIMIT_PER_MINUTE: '10000000',
   // The embedded default (SQLite read models) unless the environment says otherwise (memory, for a comparison).
   ...(process.env['TENANTRY_READ_MODELS'] ? { TENANTRY_READ_MODELS: process.env['TENANTRY_READ_MODELS'] } : {}),
+  // The SQLite read models' parsed-document cache (0: off, for a comparison).
+  ...(process.env['TENANTRY_READ_MODEL_CACHE_MB'] ? { TENANTRY_READ_MODEL_CACHE_MB: process.env['TENANTRY_READ_MODEL_CACHE_MB'] } : {}),
 });
-console.log(`read models: ${config.readModels}`);
+console.log(`read models: ${config.readModels}${config.readModels === 'sqlite' ? `, document cache ${config.readModelCacheMb} MiB` : ''}`);
 const running = await startGateway(config, silentLogger());
 const caller = systemCaller(running.app, 'bench');
 for (let n = 0; n < NAMESPACES; n++)
@@ -215,7 +222,9 @@ let bareResult!: LoadResult;
 let gatewayResult!: LoadResult;
 for (let round = 1; round <= ROUNDS; round++) {
   if (ROUNDS > 1) console.log(`round ${round} of ${ROUNDS}`);
+  const bareProfiler = values['baseline-cpu-profile'] && round === ROUNDS ? await startProfile() : undefined;
   bareResult = await run('bare Apollo Server (in-memory data)', { url: bare.url, body });
+  if (bareProfiler && values['baseline-cpu-profile']) await bareProfiler.stop(values['baseline-cpu-profile']);
   const profiler = values['cpu-profile'] && round === ROUNDS ? await startProfile() : undefined;
   gatewayResult = await run('tenantry gateway (auth, RBAC, read models)', {
     url: running.gateway.url('/api/v1/main/graphql'),

@@ -111,7 +111,10 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
   }
   if (config.readModels === 'sqlite') {
     const { SqliteDocumentStore } = await import('../readmodels/sqlite.js');
-    return SqliteDocumentStore.open(path.join(config.dataDir, READ_MODELS_FILE), { backgroundCheckpoints: true });
+    return SqliteDocumentStore.open(path.join(config.dataDir, READ_MODELS_FILE), {
+      backgroundCheckpoints: true,
+      documentCacheBytes: config.readModelCacheMb * 2 ** 20,
+    });
   }
   const { MongoDocumentStore, MongoTransactionsUnsupportedError } = await import('../readmodels/mongodb.js');
   try {

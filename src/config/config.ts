@@ -27,6 +27,8 @@ export interface Config {
    */
   sqliteBusyTimeoutMs: number;
   readModels: 'memory' | 'mongodb' | 'sqlite';
+  /** Heap MiB the SQLite read models keep for parsed documents reads share (0: none). */
+  readModelCacheMb: number;
   mongoUri: string | null;
   mongoDb: string;
   /**
@@ -383,6 +385,7 @@ export function loadConfig(fromEnv: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, 'TENANTRY_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     sqliteBusyTimeoutMs: integer(env, 'TENANTRY_SQLITE_BUSY_TIMEOUT_MS', 2000, 0, 60_000),
     readModels,
+    readModelCacheMb: integer(env, 'TENANTRY_READ_MODEL_CACHE_MB', 64, 0, 65_536),
     mongoUri,
     mongoDb,
     mongoTransactions,

@@ -1,8 +1,8 @@
 /**
  * The DocumentStore port: collections with MongoDB filter, update and sort
- * semantics. Two adapters pass one contract suite
- * (test/contract/documentstore.contract.ts): `memory` (mingo) and `mongodb`
- * (official driver).
+ * semantics. Three adapters pass one contract suite
+ * (test/contract/documentstore.contract.ts): `memory` (mingo), `sqlite`
+ * (one file, the embedded default) and `mongodb` (official driver).
  *
  * The shapes deliberately mirror the MongoDB driver so that the mongodb
  * adapter stays thin and the memory adapter cannot drift into its own dialect.
@@ -78,6 +78,12 @@ export interface IndexSpec {
 
 export interface Collection<T extends Document = Document> {
   readonly name: string;
+  /**
+   * Documents that `findOne` and `find` return are the caller's to read, not
+   * to change: a store may share them between callers, deep-frozen (the
+   * SQLite store does; a change then throws a TypeError). Copy one to change
+   * it. With a projection, each is the caller's own.
+   */
   findOne(filter: Filter, options?: FindOptions): Promise<T | null>;
   find(filter: Filter, options?: FindOptions): Promise<T[]>;
   /** Streams matching documents without holding them all in memory. */

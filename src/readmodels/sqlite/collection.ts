@@ -20,6 +20,7 @@ import { deepEqual, isPlainObject, type Plain } from '../memory/values.js';
 import type { CollectionInfo } from './catalog.js';
 import { countDocuments, iterateDocuments, selectDocuments, TableWriter, type SelectOptions, type Statements } from './table.js';
 import type { Catalog } from './catalog.js';
+import type { DocumentCache } from './document-cache.js';
 
 /** What collection handles need of the store. */
 export interface SqliteHost {
@@ -33,6 +34,8 @@ export interface SqliteHost {
   inScope(): boolean;
   /** Gives the event loop a turn when a slice of synchronous work is spent. */
   pace(): Promise<void>;
+  /** Parsed documents reads share (./document-cache.ts). */
+  readonly cache: DocumentCache;
 }
 
 /** Documents a stream reads between two turns of the event loop. */
@@ -55,21 +58,33 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
     readonly name: string,
   ) {}
 
-  private select(statements: Statements, catalog: Catalog, filter: Filter, options: SelectOptions = {}): Plain[] {
+  /**
+   * Reads pass the store's cache: the documents they return are shared and
+   * deep-frozen. Writes do not: they change (copies of) what they read.
+   */
+  private select(
+    statements: Statements,
+    catalog: Catalog,
+    filter: Filter,
+    options: SelectOptions = {},
+    cache: DocumentCache | null = null,
+  ): Plain[] {
     const matcher = compileFilter(filter); // also rejects malformed filters on a missing collection
     const info = catalog.get(this.name);
-    return info ? selectDocuments(statements, info, filter, matcher, options) : [];
+    return info ? selectDocuments(statements, info, filter, matcher, options, cache) : [];
   }
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
     await this.host.pace();
-    const [doc] = this.host.read((s, c) => this.select(s, c, filter, { ...options, limit: 1 }));
-    return doc ? (makeProjector(options.projection)(doc) as T) : null;
+    const [doc] = this.host.read((s, c) => this.select(s, c, filter, { ...options, limit: 1 }, this.host.cache));
+    if (!doc) return null;
+    if (!options.projection || Object.keys(options.projection).length === 0) return doc as T;
+    return makeProjector(options.projection)(doc) as T;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     await this.host.pace();
-    const docs = this.host.read((s, c) => this.select(s, c, filter, options));
+    const docs = this.host.read((s, c) => this.select(s, c, filter, options, this.host.cache));
     if (!options.projection || Object.keys(options.projection).length === 0) return docs as T[];
     const project = makeProjector(options.projection);
     return docs.map((d) => project(d) as T);

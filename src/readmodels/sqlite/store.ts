@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { DocumentStoreUnavailableError, type Collection, type Document, type DocumentStore } from '../port.js';
 import { Catalog, SCHEMA } from './catalog.js';
+import { DocumentCache } from './document-cache.js';
 import { SqliteCollection, type SqliteHost } from './collection.js';
 import { Statements } from './table.js';
 import { privateSqliteFile } from '../../shared/private-files.js';
@@ -15,12 +16,20 @@ export interface SqliteDocumentStoreOptions {
   /** Checkpoint the WAL on a thread of its own (src/shared/wal-checkpointer.ts), not inside the commits. For the gateway. */
   backgroundCheckpoints?: boolean;
   /**
+   * Heap bytes for parsed documents reads share (./document-cache.ts).
+   * Default 64 MiB; 0 keeps none.
+   */
+  documentCacheBytes?: number;
+  /**
    * Reads only, on connections of its own (the file must exist): no schema,
    * no checkpoints; writes fail. For a verification thread beside the
    * gateway's own store.
    */
   readOnly?: boolean;
 }
+
+/** Parsed documents kept for reads: 64 MiB of heap, some 60,000 flows of a few hundred bytes. */
+export const DEFAULT_DOCUMENT_CACHE_BYTES = 64 * 2 ** 20;
 
 /** Page cache of each connection, in KiB (SQLite's default is 2 MiB). */
 const WRITER_CACHE_KIB = 64 * 1024;
@@ -87,6 +96,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
    */
   private readonly slicer = new Slicer();
   private readonly checkpoints: BackgroundCheckpoints | null;
+  readonly cache: DocumentCache;
 
   private constructor(
     readonly path: string,
@@ -95,6 +105,7 @@ export class SqliteDocumentStore implements DocumentStore, SqliteHost {
     // Files of the data dir are the gateway's own user's only (0600; docs/security.md, "Housekeeping").
     const busy = options.busyTimeoutMs ?? 10_000;
     this.busyTimeoutMs = busy;
+    this.cache = new DocumentCache(options.documentCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES);
     if (options.readOnly) {
       const db = new Database(path, { timeout: busy, readonly: true, fileMustExist: true });
       db.pragma(`cache_size = -${READER_CACHE_KIB}`);

@@ -13,6 +13,7 @@ import { documentEntries } from './keys.js';
 import { columnName } from './catalog.js';
 import type { Catalog, CollectionInfo, IndexInfo } from './catalog.js';
 import { countSql, plan } from './planner.js';
+import type { DocumentCache } from './document-cache.js';
 
 export const ID_INDEX = '_id_';
 
@@ -34,9 +35,23 @@ export class Statements {
     return statement.busy ? this.db.prepare(sql) : statement;
   }
 
-  /** Rows read lazily; `endAll` ends whatever is still open (before the connection closes). */
-  *iterate<R>(sql: string, params: readonly unknown[]): Generator<R> {
-    const iterator = this.get(sql).iterate(...params) as IterableIterator<R>;
+  /**
+   * A statement that answers the first column of each row alone (no row
+   * object: half the cost of reading a page of documents).
+   */
+  pluck(sql: string): Database.Statement {
+    const key = `pluck:${sql}`;
+    let statement = this.cache.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql).pluck();
+      this.cache.set(key, statement);
+    }
+    return statement.busy ? this.db.prepare(sql).pluck() : statement;
+  }
+
+  /** Rows (`pluck`: first columns) read lazily; `endAll` ends whatever is still open (before the connection closes). */
+  *iterate<R>(sql: string, params: readonly unknown[], pluck = false): Generator<R> {
+    const iterator = (pluck ? this.pluck(sql) : this.get(sql)).iterate(...params) as IterableIterator<R>;
     this.open.add(iterator);
     try {
       yield* iterator;
@@ -65,72 +80,99 @@ export interface SelectOptions {
 
 interface Row {
   doc: string;
-  id?: string;
+  id: string;
 }
 
-/** Candidate documents of a filter, with whether they come in the order of `sort`. */
+/** The stored texts of rows read with their `_id` keys, each document once (a multikey index yields one per element). */
+function* distinct(rows: Iterable<Row>): Generator<string> {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.id)) continue;
+    seen.add(row.id);
+    yield row.doc;
+  }
+}
+
+/** Stored texts of the candidate documents of a filter, with whether they come in the order of `sort`. */
 function candidates(
   statements: Statements,
   info: CollectionInfo,
   filter: Filter,
   sort: Sort | undefined,
-): { rows: Iterable<Row>; sorted: boolean; dedupe: boolean } {
+): { texts: Iterable<string>; sorted: boolean } {
   const p = plan(info, filter, sort);
   switch (p.kind) {
     case 'ids': {
       if (p.keys.length === 1) {
-        const row = statements.get(`SELECT doc FROM ${info.table} WHERE k = ?`).get(p.keys[0]) as Row | undefined;
-        return { rows: row ? [row] : [], sorted: false, dedupe: false };
+        const text = statements.pluck(`SELECT doc FROM ${info.table} WHERE k = ?`).get(p.keys[0]) as string | undefined;
+        return { texts: text === undefined ? [] : [text], sorted: false };
       }
       // Several keys (a DataLoader's batch): one call into SQLite for all of them, not one each.
-      const rows = statements.get(`SELECT doc FROM ${info.table} WHERE k IN (SELECT value FROM json_each(?))`).all(JSON.stringify(p.keys));
-      return { rows: rows as Row[], sorted: false, dedupe: false };
+      const texts = statements
+        .pluck(`SELECT doc FROM ${info.table} WHERE k IN (SELECT value FROM json_each(?))`)
+        .all(JSON.stringify(p.keys));
+      return { texts: texts as string[], sorted: false };
     }
     case 'index':
-      return { rows: statements.iterate<Row>(p.sql, p.params), sorted: p.sorted, dedupe: p.index.multikey };
+      return p.index.multikey
+        ? { texts: distinct(statements.iterate<Row>(p.sql, p.params)), sorted: p.sorted }
+        : { texts: statements.iterate<string>(p.sql, p.params, true), sorted: p.sorted };
     case 'scan':
-      return { rows: statements.iterate<Row>(`SELECT doc FROM ${info.table}`, []), sorted: false, dedupe: false };
+      return { texts: statements.iterate<string>(`SELECT doc FROM ${info.table}`, [], true), sorted: false };
   }
 }
 
-/** Matching documents, in the sort order, skipped and limited (fresh objects). */
+/**
+ * Matching documents, in the sort order, skipped and limited. With a cache
+ * (reads), documents are shared and deep-frozen, and those returned are kept
+ * in it; without one (writes, which change what they read), fresh objects.
+ */
 export function selectDocuments(
   statements: Statements,
   info: CollectionInfo,
   filter: Filter,
   matcher: Matcher,
   options: SelectOptions = {},
+  cache: DocumentCache | null = null,
 ): Plain[] {
   const skip = options.skip ?? 0;
   const limit = options.limit ?? 0;
   const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
-  const { rows, sorted, dedupe } = candidates(statements, info, filter, sort);
-  const seen = dedupe ? new Set<string>() : null;
+  const { texts, sorted } = candidates(statements, info, filter, sort);
   const out: Plain[] = [];
   const streaming = !sort || sorted;
+  /** Texts of matches not yet kept, kept once the sort has picked the page. */
+  const unkept = cache && !streaming ? new Map<Plain, string>() : null;
   let skipped = 0;
-  for (const row of rows) {
-    if (seen) {
-      if (seen.has(row.id!)) continue;
-      seen.add(row.id!);
-    }
-    const doc = JSON.parse(row.doc) as Plain;
+  for (const text of texts) {
+    const shared = cache?.get(text);
+    const doc = shared ?? (cache ? cache.parse(text) : (JSON.parse(text) as Plain));
     if (!matcher(doc)) continue;
     if (streaming) {
       if (skipped < skip) {
         skipped++;
         continue;
       }
-      out.push(doc);
+      out.push(shared ?? (cache ? cache.keep(text, doc) : doc));
       if (limit > 0 && out.length >= limit) break;
-    } else out.push(doc);
+    } else {
+      out.push(doc);
+      if (unkept && !shared) unkept.set(doc, text);
+    }
   }
   if (streaming) return out;
   const sortedDocs = sortDocuments(out, sort, limit > 0 ? skip + limit : undefined);
-  return limit > 0 ? sortedDocs.slice(skip, skip + limit) : sortedDocs.slice(skip);
+  const page = limit > 0 ? sortedDocs.slice(skip, skip + limit) : sortedDocs.slice(skip);
+  if (cache && unkept) {
+    for (const doc of page) {
+      const text = unkept.get(doc);
+      if (text !== undefined) cache.keep(text, doc);
+    }
+  }
+  return page;
 }
 
-/** Lazily read matching documents (the caller stops early by breaking). */
+/** Lazily read matching documents, fresh objects (the caller stops early by breaking). */
 export function* iterateDocuments(
   statements: Statements,
   info: CollectionInfo,
@@ -138,18 +180,13 @@ export function* iterateDocuments(
   matcher: Matcher,
   sort: Sort | undefined,
 ): Generator<Plain> {
-  const { rows, sorted, dedupe } = candidates(statements, info, filter, sort);
+  const { texts, sorted } = candidates(statements, info, filter, sort);
   if (sort && Object.keys(sort).length > 0 && !sorted) {
     yield* selectDocuments(statements, info, filter, matcher, { sort });
     return;
   }
-  const seen = dedupe ? new Set<string>() : null;
-  for (const row of rows) {
-    if (seen) {
-      if (seen.has(row.id!)) continue;
-      seen.add(row.id!);
-    }
-    const doc = JSON.parse(row.doc) as Plain;
+  for (const text of texts) {
+    const doc = JSON.parse(text) as Plain;
     if (matcher(doc)) yield doc;
   }
 }
