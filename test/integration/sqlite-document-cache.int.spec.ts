@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteDocumentStore } from '../../src/readmodels/sqlite.js';
 import { tenantScoped } from '../../src/readmodels/tenant-scoped.js';
 import { entryBytes } from '../../src/readmodels/sqlite/document-cache.js';
@@ -191,5 +192,29 @@ describe('SQLite document cache: shared documents are read-only (adversarial)', 
     }
     expect(n).toBe(30);
     expect(store.cache.stats().entries).toBe(before.entries);
+  });
+});
+
+describe('SQLite document cache: deep documents', () => {
+  it('a document nested deeper than the call stack allows is read, frozen to its last level', async () => {
+    const store = open();
+    const collection = store.collection('deep');
+    await collection.insertOne({ _id: 'placeholder' });
+    // Written as text straight into the collection's table (JSON.stringify of such a value overflows the stack too).
+    const depth = 200_000;
+    const raw = new Database(store.path);
+    try {
+      const { id } = raw.prepare("SELECT id FROM tenantry_collections WHERE name = 'deep'").get() as { id: number };
+      raw
+        .prepare(`INSERT INTO c${id} (k, doc) VALUES (?, ?)`)
+        .run('deep', `{"_id":"deep","v":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`);
+    } finally {
+      raw.close();
+    }
+    const doc = (await collection.findOne({ _id: 'deep' }))!;
+    let level: unknown = doc['v'];
+    for (let i = 0; i < depth - 1; i++) level = (level as { a: unknown }).a;
+    expect(Object.isFrozen(level)).toBe(true);
+    expect((level as { a: number }).a).toBe(1);
   });
 });

@@ -23,11 +23,18 @@ export function entryBytes(text: string): number {
   return 3 * text.length + 128;
 }
 
-/** Makes `value` and everything it holds read-only (documents from JSON: objects, arrays, scalars). */
+/**
+ * Makes `value` and everything it holds read-only (documents from JSON:
+ * objects, arrays, scalars). Walks without recursion: a stored document may
+ * nest deeper than the call stack allows.
+ */
 export function deepFreeze<V>(value: V): V {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Plain)[key]);
+  const pending: unknown[] = [value];
+  for (let next = pending.pop(); pending.length > 0 || next !== undefined; next = pending.pop()) {
+    if (next === null || typeof next !== 'object' || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    for (const key of Object.keys(next)) pending.push((next as Plain)[key]);
+  }
   return value;
 }
 
