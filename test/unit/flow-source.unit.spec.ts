@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Lexer } from 'yaml';
 import { MAX_NESTING_DEPTH, MAX_SOURCE_BYTES, parseFlowSource } from '../../src/aggregates/flow/flow-source.js';
 import { DomainError } from '../../src/shared/errors.js';
 
@@ -88,6 +89,34 @@ describe('parseFlowSource', () => {
       column: 11 + MAX_NESTING_DEPTH - 3,
       reason: 'RESOURCE_EXHAUSTION',
     });
+  });
+
+  it('stops reading flow collections nested past the limit: 50,000 levels cost what 300 do, with the same answer', () => {
+    const nested = (levels: number) => `${valid}    deep: ${'['.repeat(levels - 3)}${']'.repeat(levels - 3)}\n`;
+    // Counts what the lexer hands the parser (the real lexer, wrapped to count; restored after).
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with the lexer as `this` and restored
+    const lex = Lexer.prototype.lex;
+    let lexemes = 0;
+    Lexer.prototype.lex = function* (this: Lexer, ...args: Parameters<Lexer['lex']>) {
+      for (const lexeme of lex.apply(this, args)) {
+        lexemes++;
+        yield lexeme;
+      }
+    };
+    try {
+      const read = (levels: number) => {
+        lexemes = 0;
+        const error = refusal(nested(levels));
+        return { extensions: error.extensions, lexemes };
+      };
+      const small = read(300);
+      const large = read(50_000);
+      expect(large.extensions).toEqual({ field: 'source', line: 8, column: 11 + MAX_NESTING_DEPTH - 3, reason: 'RESOURCE_EXHAUSTION' });
+      expect(large).toEqual(small);
+      expect(large.lexemes).toBeLessThan(2 * MAX_NESTING_DEPTH);
+    } finally {
+      Lexer.prototype.lex = lex;
+    }
   });
 
   it('names the missing or invalid field by path, with its line', () => {
