@@ -50,6 +50,11 @@ const EMPTY_BULK = (): BulkWriteResult => ({
   duplicateKeyErrors: [],
 });
 
+/** Whether a read asks for some fields only (an empty projection is the whole document). */
+function hasProjection(options: FindOptions): boolean {
+  return options.projection !== undefined && Object.keys(options.projection).length > 0;
+}
+
 const IMMUTABLE_ID = "Performing an update on the path '_id' would modify the immutable field '_id'";
 
 export class SqliteCollection<T extends Document> implements Collection<T> {
@@ -78,14 +83,13 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
     await this.host.pace();
     const [doc] = this.host.read((s, c) => this.select(s, c, filter, { ...options, limit: 1 }, this.host.cache));
     if (!doc) return null;
-    if (!options.projection || Object.keys(options.projection).length === 0) return doc as T;
-    return makeProjector(options.projection)(doc) as T;
+    return (hasProjection(options) ? makeProjector(options.projection)(doc) : doc) as T;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     await this.host.pace();
     const docs = this.host.read((s, c) => this.select(s, c, filter, options, this.host.cache));
-    if (!options.projection || Object.keys(options.projection).length === 0) return docs as T[];
+    if (!hasProjection(options)) return docs as T[];
     const project = makeProjector(options.projection);
     return docs.map((d) => project(d) as T);
   }
@@ -93,7 +97,7 @@ export class SqliteCollection<T extends Document> implements Collection<T> {
   stream(filter: Filter, options: FindOptions = {}): AsyncIterable<T> {
     const host = this.host;
     const name = this.name;
-    const project = options.projection && Object.keys(options.projection).length > 0 ? makeProjector(options.projection) : (d: Plain) => d;
+    const project = hasProjection(options) ? makeProjector(options.projection) : (d: Plain) => d;
     return (async function* () {
       const matcher = compileFilter(filter);
       if (host.inScope() || options.skip || options.limit) {

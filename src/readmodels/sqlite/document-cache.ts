@@ -30,7 +30,8 @@ export function entryBytes(text: string): number {
  */
 export function deepFreeze<V>(value: V): V {
   const pending: unknown[] = [value];
-  for (let next = pending.pop(); pending.length > 0 || next !== undefined; next = pending.pop()) {
+  while (pending.length > 0) {
+    const next = pending.pop();
     if (next === null || typeof next !== 'object' || Object.isFrozen(next)) continue;
     Object.freeze(next);
     for (const key of Object.keys(next)) pending.push((next as Plain)[key]);

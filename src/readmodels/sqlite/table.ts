@@ -26,13 +26,7 @@ export class Statements {
   private readonly open = new Set<Iterator<unknown>>();
 
   get(sql: string): Database.Statement {
-    let statement = this.cache.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.cache.set(sql, statement);
-    }
-    // A statement still iterating (an unfinished stream) cannot run again: use another one.
-    return statement.busy ? this.db.prepare(sql) : statement;
+    return this.prepared(sql, () => this.db.prepare(sql));
   }
 
   /**
@@ -40,13 +34,17 @@ export class Statements {
    * object: half the cost of reading a page of documents).
    */
   pluck(sql: string): Database.Statement {
-    const key = `pluck:${sql}`;
+    return this.prepared(`pluck:${sql}`, () => this.db.prepare(sql).pluck());
+  }
+
+  private prepared(key: string, prepare: () => Database.Statement): Database.Statement {
     let statement = this.cache.get(key);
     if (!statement) {
-      statement = this.db.prepare(sql).pluck();
+      statement = prepare();
       this.cache.set(key, statement);
     }
-    return statement.busy ? this.db.prepare(sql).pluck() : statement;
+    // A statement still iterating (an unfinished stream) cannot run again: use another one.
+    return statement.busy ? prepare() : statement;
   }
 
   /** Rows (`pluck`: first columns) read lazily; `endAll` ends whatever is still open (before the connection closes). */
